@@ -1,0 +1,76 @@
+//! The audit vocabulary: which operation changed what. Records are written by the service in
+//! the same transaction as the change they describe.
+
+/// Partner Center's operation type names where they exist; Roster's own in the same style.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum OperationType {
+    CreateCustomer,
+    AddCustomerDomain,
+    CreateCustomerUser,
+    UpdateCustomerUser,
+    UpdateCustomerUserPrincipalName,
+    ResetCustomerUserPassword,
+    DeleteCustomerUser,
+    RestoreCustomerUser,
+    PurgeCustomerUser,
+    CreatePartner,
+    CreatePartnerUser,
+}
+
+impl OperationType {
+    pub const ALL: [OperationType; 11] = [
+        Self::CreateCustomer,
+        Self::AddCustomerDomain,
+        Self::CreateCustomerUser,
+        Self::UpdateCustomerUser,
+        Self::UpdateCustomerUserPrincipalName,
+        Self::ResetCustomerUserPassword,
+        Self::DeleteCustomerUser,
+        Self::RestoreCustomerUser,
+        Self::PurgeCustomerUser,
+        Self::CreatePartner,
+        Self::CreatePartnerUser,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateCustomer => "create_customer",
+            Self::AddCustomerDomain => "add_customer_domain",
+            Self::CreateCustomerUser => "create_customer_user",
+            Self::UpdateCustomerUser => "update_customer_user",
+            Self::UpdateCustomerUserPrincipalName => "update_customer_user_principal_name",
+            Self::ResetCustomerUserPassword => "reset_customer_user_password",
+            Self::DeleteCustomerUser => "delete_customer_user",
+            Self::RestoreCustomerUser => "restore_customer_user",
+            Self::PurgeCustomerUser => "purge_customer_user",
+            Self::CreatePartner => "create_partner",
+            Self::CreatePartnerUser => "create_partner_user",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    /// Partner Center's `resourceType` for this operation.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            Self::CreateCustomer => "customer",
+            Self::AddCustomerDomain => "customer_domain",
+            Self::CreatePartner => "partner",
+            Self::CreatePartnerUser => "partner_user",
+            _ => "customer_user",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for op in OperationType::ALL {
+            assert_eq!(OperationType::parse(op.as_str()), Some(op));
+        }
+    }
+}

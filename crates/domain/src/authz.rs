@@ -1,0 +1,567 @@
+//! Who may do what: the one permission table and the one function that reads it.
+//!
+//! Every service operation asks [`authorize`] before it touches anything. Partner roles decide
+//! what a partner user may do in the partner's own account; in a customer, what the user may
+//! do is decided by its *effective directory roles* there (access.md, Delegated access) and,
+//! for operations on another user, by that user's tier.
+
+use crate::ids::{PartnerId, UserId};
+
+/// A role in the partner's Roster account.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub enum PartnerRole {
+    GlobalAdmin,
+    UserManagementAdmin,
+    AdminAgent,
+    HelpdeskAgent,
+    SalesAgent,
+    BillingAdmin,
+}
+
+impl PartnerRole {
+    pub const ALL: [PartnerRole; 6] = [
+        Self::GlobalAdmin,
+        Self::UserManagementAdmin,
+        Self::AdminAgent,
+        Self::HelpdeskAgent,
+        Self::SalesAgent,
+        Self::BillingAdmin,
+    ];
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GlobalAdmin => "global_admin",
+            Self::UserManagementAdmin => "user_management_admin",
+            Self::AdminAgent => "admin_agent",
+            Self::HelpdeskAgent => "helpdesk_agent",
+            Self::SalesAgent => "sales_agent",
+            Self::BillingAdmin => "billing_admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// A directory role of a customer tenant (the fixed catalogue of directory.md).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub enum DirectoryRole {
+    GlobalAdministrator,
+    PrivilegedRoleAdministrator,
+    PrivilegedAuthenticationAdministrator,
+    UserAdministrator,
+    HelpdeskAdministrator,
+    PasswordAdministrator,
+    LicenseAdministrator,
+    DirectoryWriters,
+    DirectoryReaders,
+    GlobalReader,
+    ServiceSupportAdministrator,
+    GuestInviter,
+}
+
+impl DirectoryRole {
+    pub const ALL: [DirectoryRole; 12] = [
+        Self::GlobalAdministrator,
+        Self::PrivilegedRoleAdministrator,
+        Self::PrivilegedAuthenticationAdministrator,
+        Self::UserAdministrator,
+        Self::HelpdeskAdministrator,
+        Self::PasswordAdministrator,
+        Self::LicenseAdministrator,
+        Self::DirectoryWriters,
+        Self::DirectoryReaders,
+        Self::GlobalReader,
+        Self::ServiceSupportAdministrator,
+        Self::GuestInviter,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GlobalAdministrator => "Global Administrator",
+            Self::PrivilegedRoleAdministrator => "Privileged Role Administrator",
+            Self::PrivilegedAuthenticationAdministrator => {
+                "Privileged Authentication Administrator"
+            }
+            Self::UserAdministrator => "User Administrator",
+            Self::HelpdeskAdministrator => "Helpdesk Administrator",
+            Self::PasswordAdministrator => "Password Administrator",
+            Self::LicenseAdministrator => "License Administrator",
+            Self::DirectoryWriters => "Directory Writers",
+            Self::DirectoryReaders => "Directory Readers",
+            Self::GlobalReader => "Global Reader",
+            Self::ServiceSupportAdministrator => "Service Support Administrator",
+            Self::GuestInviter => "Guest Inviter",
+        }
+    }
+    /// The well-known role template id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::GlobalAdministrator => "62e90394-69f5-4237-9190-012177145e10",
+            Self::PrivilegedRoleAdministrator => "e8611ab8-c189-46e8-94e1-60213ab1f814",
+            Self::PrivilegedAuthenticationAdministrator => "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+            Self::UserAdministrator => "fe930be7-5e62-47db-91af-98c3a49a38b1",
+            Self::HelpdeskAdministrator => "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+            Self::PasswordAdministrator => "966707d0-3269-4727-9be2-8c3a10f19b9d",
+            Self::LicenseAdministrator => "4d6ac14f-3453-41d0-bef9-a3e0c569773a",
+            Self::DirectoryWriters => "9360feb5-f418-4baa-8175-e2a00bac4301",
+            Self::DirectoryReaders => "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+            Self::GlobalReader => "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+            Self::ServiceSupportAdministrator => "f023fd81-a637-4b56-95fd-791ac0226033",
+            Self::GuestInviter => "95e79109-95c0-4d8e-aee3-d01accf2d47b",
+        }
+    }
+    pub fn by_id(id: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.id().eq_ignore_ascii_case(id.trim()))
+    }
+}
+
+/// How privileged a *target* user is, by its own directory roles (access.md, Tiers).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Tier {
+    NoAdmin,
+    HelpdeskOrPassword,
+    OtherAdmin,
+    Privileged,
+}
+
+pub fn tier_of(roles: &[DirectoryRole]) -> Tier {
+    use DirectoryRole::*;
+    roles
+        .iter()
+        .map(|r| match r {
+            GlobalAdministrator
+            | PrivilegedRoleAdministrator
+            | PrivilegedAuthenticationAdministrator => Tier::Privileged,
+            HelpdeskAdministrator | PasswordAdministrator => Tier::HelpdeskOrPassword,
+            UserAdministrator
+            | LicenseAdministrator
+            | DirectoryWriters
+            | DirectoryReaders
+            | GlobalReader
+            | ServiceSupportAdministrator
+            | GuestInviter => Tier::OtherAdmin,
+        })
+        .max()
+        .unwrap_or(Tier::NoAdmin)
+}
+
+/// Who is calling: a signed-in partner user. Only the auth layer makes one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub partner: PartnerId,
+    pub user: UserId,
+    pub roles: Vec<PartnerRole>,
+}
+
+impl Actor {
+    pub fn has(&self, role: PartnerRole) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// What an operation does, at the granularity the permission table speaks of.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Action {
+    ViewCustomers,
+    CreateCustomer,
+    EditCustomer,
+    /// An operation inside one customer tenant.
+    InCustomer(CustomerAction),
+}
+
+/// Operations on a customer's directory.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CustomerAction {
+    ReadUsers,
+    CreateUser,
+    EditUser { target: Tier },
+    EditUsageLocation { target: Tier },
+    ChangeUpn { target: Tier },
+    DeleteUser { target: Tier },
+    RestoreUser { target: Tier },
+    ResetPassword { target: Tier },
+}
+
+/// What the caller may do inside one customer (its delegated access there).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerAccess {
+    /// The customer allows legacy delegated admin access (DAP).
+    pub legacy_allowed: bool,
+    /// Directory roles granted through active granular relationships to groups the caller
+    /// belongs to; `None` when no such relationship applies to the caller.
+    pub granular_roles: Option<Vec<DirectoryRole>>,
+}
+
+/// Why a call was refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Denied {
+    /// The caller may see the resource but not do this (403 900150).
+    Forbidden,
+    /// The caller may not even know the customer exists (404 60003).
+    Hidden,
+}
+
+/// Partner roles whose holders see every customer of their partner.
+const VIEWS_CUSTOMERS: &[PartnerRole] = &[
+    PartnerRole::GlobalAdmin,
+    PartnerRole::AdminAgent,
+    PartnerRole::HelpdeskAgent,
+    PartnerRole::SalesAgent,
+    PartnerRole::BillingAdmin,
+];
+const CREATES_CUSTOMERS: &[PartnerRole] = &[
+    PartnerRole::GlobalAdmin,
+    PartnerRole::AdminAgent,
+    PartnerRole::SalesAgent,
+];
+const EDITS_CUSTOMERS: &[PartnerRole] = &[
+    PartnerRole::GlobalAdmin,
+    PartnerRole::AdminAgent,
+    PartnerRole::HelpdeskAgent,
+];
+
+/// The caller's effective directory roles in a customer (access.md, the three rules).
+pub fn effective_directory_roles(actor: &Actor, access: &CustomerAccess) -> Vec<DirectoryRole> {
+    if let Some(granular) = &access.granular_roles {
+        return granular.clone();
+    }
+    if !access.legacy_allowed {
+        return Vec::new();
+    }
+    let mut roles = Vec::new();
+    if actor.has(PartnerRole::AdminAgent) || actor.has(PartnerRole::GlobalAdmin) {
+        roles.push(DirectoryRole::GlobalAdministrator);
+    }
+    if actor.has(PartnerRole::HelpdeskAgent) {
+        roles.push(DirectoryRole::HelpdeskAdministrator);
+    }
+    roles
+}
+
+/// The one authorization decision. `access` is the caller's delegated access to the customer
+/// that the action is about (ignored for partner-level actions).
+pub fn authorize(actor: &Actor, action: Action, access: &CustomerAccess) -> Result<(), Denied> {
+    let any = |roles: &[PartnerRole]| roles.iter().any(|r| actor.has(*r));
+    match action {
+        Action::ViewCustomers => any(VIEWS_CUSTOMERS).then_some(()).ok_or(Denied::Forbidden),
+        Action::CreateCustomer => any(CREATES_CUSTOMERS)
+            .then_some(())
+            .ok_or(Denied::Forbidden),
+        Action::EditCustomer => {
+            if any(EDITS_CUSTOMERS) {
+                Ok(())
+            } else if any(VIEWS_CUSTOMERS) {
+                Err(Denied::Forbidden)
+            } else {
+                Err(Denied::Hidden)
+            }
+        }
+        Action::InCustomer(op) => {
+            let roles = effective_directory_roles(actor, access);
+            if directory_roles_allow(&roles, op) {
+                Ok(())
+            } else if any(VIEWS_CUSTOMERS) || !roles.is_empty() {
+                Err(Denied::Forbidden)
+            } else {
+                Err(Denied::Hidden)
+            }
+        }
+    }
+}
+
+/// The table of access.md, "What each directory role allows on a customer's users".
+pub fn directory_roles_allow(roles: &[DirectoryRole], op: CustomerAction) -> bool {
+    use CustomerAction as Op;
+    use DirectoryRole::*;
+    let holds = |wanted: &[DirectoryRole]| wanted.iter().any(|r| roles.contains(r));
+    match op {
+        Op::ReadUsers => !roles.is_empty(),
+        Op::CreateUser => holds(&[UserAdministrator, DirectoryWriters, GlobalAdministrator]),
+        Op::EditUser { target } => {
+            holds(&[GlobalAdministrator])
+                || (target < Tier::Privileged && holds(&[UserAdministrator, DirectoryWriters]))
+        }
+        Op::EditUsageLocation { target } => {
+            directory_roles_allow(roles, Op::EditUser { target }) || holds(&[LicenseAdministrator])
+        }
+        Op::ChangeUpn { target } => {
+            holds(&delete_tier(target)) || (target == Tier::NoAdmin && holds(&[DirectoryWriters]))
+        }
+        Op::DeleteUser { target } => holds(&delete_tier(target)),
+        Op::RestoreUser { target } => {
+            holds(&delete_tier(target)) || (target == Tier::NoAdmin && holds(&[DirectoryWriters]))
+        }
+        Op::ResetPassword { target } => holds(&reset_tier(target)),
+    }
+}
+
+fn reset_tier(target: Tier) -> Vec<DirectoryRole> {
+    use DirectoryRole::*;
+    match target {
+        Tier::NoAdmin => vec![
+            PasswordAdministrator,
+            HelpdeskAdministrator,
+            UserAdministrator,
+            PrivilegedAuthenticationAdministrator,
+            GlobalAdministrator,
+        ],
+        Tier::HelpdeskOrPassword => vec![
+            HelpdeskAdministrator,
+            UserAdministrator,
+            PrivilegedAuthenticationAdministrator,
+            GlobalAdministrator,
+        ],
+        Tier::OtherAdmin => vec![
+            UserAdministrator,
+            PrivilegedAuthenticationAdministrator,
+            GlobalAdministrator,
+        ],
+        Tier::Privileged => vec![PrivilegedAuthenticationAdministrator, GlobalAdministrator],
+    }
+}
+
+fn delete_tier(target: Tier) -> Vec<DirectoryRole> {
+    use DirectoryRole::*;
+    match target {
+        Tier::Privileged => vec![GlobalAdministrator],
+        _ => vec![UserAdministrator, GlobalAdministrator],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DirectoryRole::*;
+
+    fn actor(roles: &[PartnerRole]) -> Actor {
+        Actor {
+            partner: PartnerId::new_random(),
+            user: UserId::new_random(),
+            roles: roles.to_vec(),
+        }
+    }
+
+    fn legacy() -> CustomerAccess {
+        CustomerAccess {
+            legacy_allowed: true,
+            granular_roles: None,
+        }
+    }
+
+    #[test]
+    fn role_ids_are_unique_and_found() {
+        for r in DirectoryRole::ALL {
+            assert_eq!(DirectoryRole::by_id(r.id()), Some(r));
+            assert_eq!(DirectoryRole::by_id(&r.id().to_uppercase()), Some(r));
+        }
+        for r in PartnerRole::ALL {
+            assert_eq!(PartnerRole::parse(r.as_str()), Some(r));
+        }
+    }
+
+    #[test]
+    fn tiers() {
+        assert_eq!(tier_of(&[]), Tier::NoAdmin);
+        assert_eq!(tier_of(&[HelpdeskAdministrator]), Tier::HelpdeskOrPassword);
+        assert_eq!(
+            tier_of(&[PasswordAdministrator, HelpdeskAdministrator]),
+            Tier::HelpdeskOrPassword
+        );
+        assert_eq!(
+            tier_of(&[HelpdeskAdministrator, LicenseAdministrator]),
+            Tier::OtherAdmin
+        );
+        for r in [
+            UserAdministrator,
+            LicenseAdministrator,
+            DirectoryReaders,
+            DirectoryWriters,
+            GlobalReader,
+            ServiceSupportAdministrator,
+            GuestInviter,
+        ] {
+            assert_eq!(tier_of(&[r]), Tier::OtherAdmin, "{r:?}");
+        }
+        for r in [
+            GlobalAdministrator,
+            PrivilegedRoleAdministrator,
+            PrivilegedAuthenticationAdministrator,
+        ] {
+            assert_eq!(tier_of(&[r, DirectoryReaders]), Tier::Privileged, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn effective_roles_follow_the_three_rules() {
+        let agent = actor(&[PartnerRole::AdminAgent]);
+        let helpdesk = actor(&[PartnerRole::HelpdeskAgent]);
+        let sales = actor(&[PartnerRole::SalesAgent]);
+        assert_eq!(
+            effective_directory_roles(&agent, &legacy()),
+            vec![GlobalAdministrator]
+        );
+        assert_eq!(
+            effective_directory_roles(&helpdesk, &legacy()),
+            vec![HelpdeskAdministrator]
+        );
+        assert!(effective_directory_roles(&sales, &legacy()).is_empty());
+        // Granular wins over legacy.
+        let granular = CustomerAccess {
+            legacy_allowed: true,
+            granular_roles: Some(vec![DirectoryReaders]),
+        };
+        assert_eq!(
+            effective_directory_roles(&agent, &granular),
+            vec![DirectoryReaders]
+        );
+        // No legacy, no granular: nothing.
+        assert!(effective_directory_roles(&agent, &CustomerAccess::default()).is_empty());
+    }
+
+    /// The whole partner-role table, walked: each role × each partner-level action.
+    #[test]
+    fn partner_level_matrix() {
+        use PartnerRole::*;
+        let table: [(PartnerRole, [bool; 3]); 6] = [
+            //                      view  create edit
+            (GlobalAdmin, [true, true, true]),
+            (UserManagementAdmin, [false, false, false]),
+            (AdminAgent, [true, true, true]),
+            (HelpdeskAgent, [true, false, true]),
+            (SalesAgent, [true, true, false]),
+            (BillingAdmin, [true, false, false]),
+        ];
+        for (role, [view, create, edit]) in table {
+            let a = actor(&[role]);
+            let none = CustomerAccess::default();
+            assert_eq!(
+                authorize(&a, Action::ViewCustomers, &none).is_ok(),
+                view,
+                "{role:?} view"
+            );
+            assert_eq!(
+                authorize(&a, Action::CreateCustomer, &none).is_ok(),
+                create,
+                "{role:?} create"
+            );
+            assert_eq!(
+                authorize(&a, Action::EditCustomer, &none).is_ok(),
+                edit,
+                "{role:?} edit"
+            );
+        }
+    }
+
+    /// The directory-role table, walked: every role × every customer-user action × every tier.
+    #[test]
+    fn directory_role_matrix() {
+        use CustomerAction as Op;
+        let tiers = [
+            Tier::NoAdmin,
+            Tier::HelpdeskOrPassword,
+            Tier::OtherAdmin,
+            Tier::Privileged,
+        ];
+        for role in DirectoryRole::ALL {
+            let r = [role];
+            assert!(directory_roles_allow(&r, Op::ReadUsers), "{role:?} reads");
+            let creates = matches!(
+                role,
+                UserAdministrator | DirectoryWriters | GlobalAdministrator
+            );
+            assert_eq!(
+                directory_roles_allow(&r, Op::CreateUser),
+                creates,
+                "{role:?} create"
+            );
+            for t in tiers {
+                let reset = match t {
+                    Tier::NoAdmin => matches!(
+                        role,
+                        PasswordAdministrator
+                            | HelpdeskAdministrator
+                            | UserAdministrator
+                            | PrivilegedAuthenticationAdministrator
+                            | GlobalAdministrator
+                    ),
+                    Tier::HelpdeskOrPassword => matches!(
+                        role,
+                        HelpdeskAdministrator
+                            | UserAdministrator
+                            | PrivilegedAuthenticationAdministrator
+                            | GlobalAdministrator
+                    ),
+                    Tier::OtherAdmin => matches!(
+                        role,
+                        UserAdministrator
+                            | PrivilegedAuthenticationAdministrator
+                            | GlobalAdministrator
+                    ),
+                    Tier::Privileged => matches!(
+                        role,
+                        PrivilegedAuthenticationAdministrator | GlobalAdministrator
+                    ),
+                };
+                assert_eq!(
+                    directory_roles_allow(&r, Op::ResetPassword { target: t }),
+                    reset,
+                    "{role:?} reset {t:?}"
+                );
+                let delete = match t {
+                    Tier::Privileged => role == GlobalAdministrator,
+                    _ => matches!(role, UserAdministrator | GlobalAdministrator),
+                };
+                assert_eq!(
+                    directory_roles_allow(&r, Op::DeleteUser { target: t }),
+                    delete,
+                    "{role:?} delete {t:?}"
+                );
+                let writers_extra = role == DirectoryWriters && t == Tier::NoAdmin;
+                assert_eq!(
+                    directory_roles_allow(&r, Op::RestoreUser { target: t }),
+                    delete || writers_extra,
+                    "{role:?} restore {t:?}"
+                );
+                assert_eq!(
+                    directory_roles_allow(&r, Op::ChangeUpn { target: t }),
+                    delete || writers_extra,
+                    "{role:?} upn {t:?}"
+                );
+                let edit = role == GlobalAdministrator
+                    || (t < Tier::Privileged
+                        && matches!(role, UserAdministrator | DirectoryWriters));
+                assert_eq!(
+                    directory_roles_allow(&r, Op::EditUser { target: t }),
+                    edit,
+                    "{role:?} edit {t:?}"
+                );
+                assert_eq!(
+                    directory_roles_allow(&r, Op::EditUsageLocation { target: t }),
+                    edit || role == LicenseAdministrator,
+                    "{role:?} usage location {t:?}"
+                );
+            }
+        }
+        assert!(!directory_roles_allow(&[], Op::ReadUsers));
+    }
+
+    #[test]
+    fn hidden_versus_forbidden() {
+        let billing = actor(&[PartnerRole::BillingAdmin]);
+        let read = Action::InCustomer(CustomerAction::ReadUsers);
+        assert_eq!(authorize(&billing, read, &legacy()), Err(Denied::Forbidden));
+        let nobody = actor(&[PartnerRole::UserManagementAdmin]);
+        assert_eq!(authorize(&nobody, read, &legacy()), Err(Denied::Hidden));
+        let agent = actor(&[PartnerRole::AdminAgent]);
+        assert_eq!(authorize(&agent, read, &legacy()), Ok(()));
+        let admin = actor(&[PartnerRole::GlobalAdmin, PartnerRole::AdminAgent]);
+        let del = Action::InCustomer(CustomerAction::DeleteUser {
+            target: Tier::Privileged,
+        });
+        assert_eq!(authorize(&admin, del, &legacy()), Ok(()));
+    }
+}

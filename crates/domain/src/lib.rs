@@ -1,0 +1,23 @@
+//! What Roster's things are and the rules they obey.
+//!
+//! Pure: no I/O, no async, no clock reads. Time comes in as a [`Timestamp`] value, randomness
+//! as an `Rng` argument. Value types are parsed once (`Upn::parse`, `CountryCode::parse`) so
+//! that code holding one never re-checks it.
+
+pub mod audit;
+pub mod authz;
+pub mod country;
+pub mod customer;
+pub mod ids;
+pub mod lockout;
+pub mod password;
+pub mod text;
+pub mod time;
+pub mod upn;
+pub mod user;
+pub mod validation;
+
+pub use crate::time::{Duration, Timestamp};
+pub use ids::{CustomerId, PartnerId, UserId};
+pub use upn::{DomainName, Upn};
+pub use validation::{FieldError, Invalid};
