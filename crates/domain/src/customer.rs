@@ -42,7 +42,7 @@ pub struct TenantDomain {
 }
 
 /// Billing details as Partner Center keeps them; all optional but the country.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct BillingProfile {
     pub email: Option<String>,
     pub culture: Option<String>,

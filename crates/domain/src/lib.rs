@@ -9,6 +9,7 @@ pub mod authz;
 pub mod country;
 pub mod customer;
 pub mod ids;
+pub mod listing;
 pub mod lockout;
 pub mod password;
 pub mod text;

@@ -1,1 +1,152 @@
+//! Roster's persistence: one store over SQLite (the embedded default) and PostgreSQL.
+//!
+//! The SQL is written once in the subset both dialects accept (`$1` placeholders, row-value
+//! comparisons, `ON CONFLICT`, partial indexes); what differs lives in [`dialect`]. Ids are
+//! stored as canonical GUID text, times as Unix milliseconds and flags as 0/1, so that the
+//! same code reads both backends through sqlx's `Any` driver.
+//!
+//! Reads go through a [`Reader`], writes through a [`Tx`]; both hand out a [`Db`] on which
+//! the queries are methods. A `Tx` that is dropped without `commit` rolls back.
 
+mod dialect;
+mod migrate;
+mod rows;
+
+pub mod audit;
+pub mod idempotency;
+pub mod settings;
+pub mod tenants;
+pub mod users;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+
+pub use dialect::{redact_url, sqlite_url, Backend};
+pub use migrate::SCHEMA_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the operation that hit it knows which.
+    #[error("a unique value is already taken")]
+    Conflict,
+    /// The database holds a schema newer than this binary understands.
+    #[error("the database schema is version {found}, but this roster binary knows versions up to {known}: run a newer roster")]
+    SchemaTooNew { found: i64, known: i64 },
+    /// Stored data that should be impossible (a bad id, an unknown enum value).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+                Self::Conflict
+            }
+            _ => Self::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database: a pool for reads and one for writes.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    readers: AnyPool,
+    /// On SQLite a single connection, so that writers queue in the process instead of
+    /// spinning on the file lock; on PostgreSQL the same pool as `readers`.
+    writers: AnyPool,
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let url = dialect::prepare_url(backend, url)?;
+        let readers = Self::pool(backend, &url, dialect::reader_connections(backend)).await?;
+        let writers = match backend {
+            Backend::Sqlite => Self::pool(backend, &url, 1).await?,
+            Backend::Postgres => readers.clone(),
+        };
+        let store = Self {
+            backend,
+            readers,
+            writers,
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    async fn pool(backend: Backend, url: &str, size: u32) -> Result<AnyPool> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(size)
+            .min_connections(1)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move { dialect::on_connect(backend, conn).await })
+            })
+            .connect(url)
+            .await?;
+        Ok(pool)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn reader(&self) -> Result<Reader> {
+        Ok(Reader(self.readers.acquire().await?))
+    }
+
+    /// Starts a write transaction. Everything one operation changes, with its audit
+    /// record, goes through one `Tx`.
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(Tx(self.writers.begin().await?))
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        match self.reader().await {
+            Ok(mut r) => sqlx::query("SELECT 1").execute(r.db().conn).await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writers.close().await;
+    }
+}
+
+/// A pooled connection for reads.
+pub struct Reader(PoolConnection<Any>);
+
+impl Reader {
+    pub fn db(&mut self) -> Db<'_> {
+        Db { conn: &mut self.0 }
+    }
+}
+
+/// A write transaction; dropped without [`Tx::commit`] it rolls back.
+pub struct Tx(Transaction<'static, Any>);
+
+impl Tx {
+    pub fn db(&mut self) -> Db<'_> {
+        Db { conn: &mut self.0 }
+    }
+    pub async fn commit(self) -> Result<()> {
+        self.0.commit().await?;
+        Ok(())
+    }
+}
+
+/// A connection to run queries on; the queries are its methods, grouped by module.
+pub struct Db<'c> {
+    conn: &'c mut AnyConnection,
+}

@@ -1,0 +1,90 @@
+//! Audit records: written in the transaction of the change they describe.
+
+use roster_domain::audit::OperationType;
+use roster_domain::{CustomerId, PartnerId, Timestamp, UserId};
+use sqlx::any::AnyRow;
+
+use crate::rows::{self, corrupt};
+use crate::{Db, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub partner: PartnerId,
+    pub customer: Option<CustomerId>,
+    /// The signed-in user who acted; `None` for Roster itself (bootstrap, purge).
+    pub actor: Option<UserId>,
+    pub application: Option<String>,
+    pub operation: OperationType,
+    pub resource_type: String,
+    pub resource_id: String,
+    /// The new value as JSON; never a password.
+    pub new_value: String,
+    pub correlation_id: String,
+    pub request_id: String,
+}
+
+fn record_from(row: &AnyRow) -> Result<AuditRecord> {
+    let op = rows::text(row, "operation_type")?;
+    Ok(AuditRecord {
+        id: rows::text(row, "id")?,
+        created_at: rows::time(row, "created_at")?,
+        partner: rows::partner_id(row, "partner_id")?,
+        customer: rows::opt_customer_id(row, "customer_id")?,
+        actor: rows::opt_user_id(row, "actor_user_id")?,
+        application: rows::opt_text(row, "application_id")?,
+        operation: OperationType::parse(&op).ok_or_else(|| corrupt("audit_records.operation_type", &op))?,
+        resource_type: rows::text(row, "resource_type")?,
+        resource_id: rows::text(row, "resource_id")?,
+        new_value: rows::text(row, "new_value")?,
+        correlation_id: rows::text(row, "correlation_id")?,
+        request_id: rows::text(row, "request_id")?,
+    })
+}
+
+impl Db<'_> {
+    pub async fn insert_audit(&mut self, r: &AuditRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_records (id, created_at, partner_id, customer_id, actor_user_id, application_id, \
+             operation_type, resource_type, resource_id, new_value, correlation_id, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&r.id)
+        .bind(r.created_at.unix_millis())
+        .bind(r.partner.to_string())
+        .bind(r.customer.map(|c| c.to_string()))
+        .bind(r.actor.map(|u| u.to_string()))
+        .bind(r.application.clone())
+        .bind(r.operation.as_str())
+        .bind(&r.resource_type)
+        .bind(&r.resource_id)
+        .bind(&r.new_value)
+        .bind(&r.correlation_id)
+        .bind(&r.request_id)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// A partner's audit records in `[start, end)`, oldest first.
+    pub async fn audit_records(
+        &mut self,
+        partner: PartnerId,
+        start: Timestamp,
+        end: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_records WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 \
+             ORDER BY created_at, id LIMIT $4",
+        )
+        .bind(partner.to_string())
+        .bind(start.unix_millis())
+        .bind(end.unix_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(record_from).collect()
+    }
+}

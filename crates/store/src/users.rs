@@ -1,0 +1,383 @@
+//! Directory users (of partner and customer tenants), their credentials and sign-in state.
+
+use roster_domain::authz::PartnerRole;
+use roster_domain::country::CountryCode;
+use roster_domain::listing::{After, SortDirection, TextMatch, UserListQuery, UserSortField, UserTextField};
+use roster_domain::lockout::Throttle;
+use roster_domain::user::{CustomerUser, UserDomainType, UserState};
+use roster_domain::{CustomerId, PartnerId, Timestamp, Upn, UserId};
+use sqlx::any::AnyRow;
+
+use crate::rows::{self, corrupt};
+use crate::{Db, Result};
+
+const USER_COLUMNS: &str = "id, tenant_id, upn, display_name, first_name, last_name, usage_location, \
+     immutable_id, phone_number, domain_type, state, soft_deleted_at, force_change_password, \
+     version, created_at, updated_at";
+
+fn user_from(row: &AnyRow) -> Result<CustomerUser> {
+    let upn = rows::text(row, "upn")?;
+    let domain_type = rows::text(row, "domain_type")?;
+    let state = rows::text(row, "state")?;
+    let usage_location = match rows::opt_text(row, "usage_location")? {
+        None => None,
+        Some(c) => Some(CountryCode::parse(&c).map_err(|_| corrupt("users.usage_location", &c))?),
+    };
+    Ok(CustomerUser {
+        id: rows::user_id(row, "id")?,
+        customer: rows::customer_id(row, "tenant_id")?,
+        upn: Upn::parse(&upn).map_err(|_| corrupt("users.upn", &upn))?,
+        display_name: rows::text(row, "display_name")?,
+        first_name: rows::opt_text(row, "first_name")?,
+        last_name: rows::opt_text(row, "last_name")?,
+        usage_location,
+        immutable_id: rows::opt_text(row, "immutable_id")?,
+        phone_number: rows::opt_text(row, "phone_number")?,
+        domain_type: match domain_type.as_str() {
+            "none" => UserDomainType::None,
+            "managed" => UserDomainType::Managed,
+            "federated" => UserDomainType::Federated,
+            other => return Err(corrupt("users.domain_type", other)),
+        },
+        state: UserState::parse(&state).ok_or_else(|| corrupt("users.state", &state))?,
+        soft_deleted_at: rows::opt_time(row, "soft_deleted_at")?,
+        force_change_password: rows::flag(row, "force_change_password")?,
+        version: rows::int(row, "version")?,
+        created_at: rows::time(row, "created_at")?,
+        updated_at: rows::time(row, "updated_at")?,
+    })
+}
+
+/// What sign-in needs to know about a user; the only place a password hash is read.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: UserId,
+    pub tenant: String,
+    pub active: bool,
+    pub password_hash: Option<String>,
+    pub force_change_password: bool,
+    pub security_stamp: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("tenant", &self.tenant)
+            .field("active", &self.active)
+            .field("password_hash", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+fn credentials_from(row: &AnyRow) -> Result<Credentials> {
+    Ok(Credentials {
+        user: rows::user_id(row, "id")?,
+        tenant: rows::text(row, "tenant_id")?,
+        active: rows::text(row, "state")? == "active",
+        password_hash: rows::opt_text(row, "password_hash")?,
+        force_change_password: rows::flag(row, "force_change_password")?,
+        security_stamp: rows::text(row, "security_stamp")?,
+    })
+}
+
+/// A user of a partner's own tenant, with its account roles.
+#[derive(Clone, Debug)]
+pub struct NewPartnerUser {
+    pub id: UserId,
+    pub partner: PartnerId,
+    pub upn: Upn,
+    pub display_name: String,
+    pub password_hash: String,
+    pub security_stamp: String,
+    pub roles: Vec<PartnerRole>,
+}
+
+impl Db<'_> {
+    /// Inserts a customer user. `Conflict` when its UPN is taken by an active user.
+    pub async fn insert_customer_user(
+        &mut self,
+        u: &CustomerUser,
+        password_hash: &str,
+        security_stamp: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
+             usage_location, immutable_id, phone_number, domain_type, state, soft_deleted_at, password_hash, \
+             force_change_password, security_stamp, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        )
+        .bind(u.id.to_string())
+        .bind(u.customer.to_string())
+        .bind(u.upn.as_str())
+        .bind(u.upn.key())
+        .bind(&u.display_name)
+        .bind(roster_domain::listing::sort_key(&u.display_name))
+        .bind(u.first_name.clone())
+        .bind(u.last_name.clone())
+        .bind(u.usage_location.map(|c| c.as_str().to_string()))
+        .bind(u.immutable_id.clone())
+        .bind(u.phone_number.clone())
+        .bind(u.domain_type.as_str())
+        .bind(u.state.as_str())
+        .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
+        .bind(password_hash)
+        .bind(i64::from(u.force_change_password))
+        .bind(security_stamp)
+        .bind(u.version)
+        .bind(u.created_at.unix_millis())
+        .bind(u.updated_at.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_partner_user(&mut self, u: &NewPartnerUser, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, \
+             password_hash, force_change_password, security_stamp, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'none', 'active', $7, 0, $8, 1, $9, $9)",
+        )
+        .bind(u.id.to_string())
+        .bind(u.partner.to_string())
+        .bind(u.upn.as_str())
+        .bind(u.upn.key())
+        .bind(&u.display_name)
+        .bind(roster_domain::listing::sort_key(&u.display_name))
+        .bind(&u.password_hash)
+        .bind(&u.security_stamp)
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        for role in &u.roles {
+            sqlx::query("INSERT INTO partner_roles (user_id, role) VALUES ($1, $2)")
+                .bind(u.id.to_string())
+                .bind(role.as_str())
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn partner_roles(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
+        let rows = sqlx::query("SELECT role FROM partner_roles WHERE user_id = $1 ORDER BY role")
+            .bind(user.to_string())
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let s = rows::text(r, "role")?;
+                PartnerRole::parse(&s).ok_or_else(|| corrupt("partner_roles.role", &s))
+            })
+            .collect()
+    }
+
+    /// A user of `customer` by id, active or soft-deleted.
+    pub async fn customer_user(&mut self, customer: CustomerId, id: UserId) -> Result<Option<CustomerUser>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(customer.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    /// Whether an active user of `tenant` other than `except` has this UPN.
+    pub async fn upn_taken(&mut self, tenant: &str, upn: &Upn, except: Option<UserId>) -> Result<bool> {
+        let row = sqlx::query("SELECT id FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'")
+            .bind(tenant)
+            .bind(upn.key())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        Ok(match row {
+            None => false,
+            Some(r) => Some(rows::user_id(&r, "id")?) != except,
+        })
+    }
+
+    /// Writes every property and the state of `u`, if its stored version is still
+    /// `expected_version`; the stored version becomes `u.version`. Returns whether it wrote.
+    /// `Conflict` when the UPN is taken by another active user.
+    pub async fn update_customer_user(&mut self, u: &CustomerUser, expected_version: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET upn = $1, upn_key = $2, display_name = $3, display_name_key = $4, first_name = $5, \
+             last_name = $6, usage_location = $7, immutable_id = $8, phone_number = $9, domain_type = $10, \
+             state = $11, soft_deleted_at = $12, force_change_password = $13, version = $14, updated_at = $15 \
+             WHERE id = $16 AND tenant_id = $17 AND version = $18",
+        )
+        .bind(u.upn.as_str())
+        .bind(u.upn.key())
+        .bind(&u.display_name)
+        .bind(roster_domain::listing::sort_key(&u.display_name))
+        .bind(u.first_name.clone())
+        .bind(u.last_name.clone())
+        .bind(u.usage_location.map(|c| c.as_str().to_string()))
+        .bind(u.immutable_id.clone())
+        .bind(u.phone_number.clone())
+        .bind(u.domain_type.as_str())
+        .bind(u.state.as_str())
+        .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
+        .bind(i64::from(u.force_change_password))
+        .bind(u.version)
+        .bind(u.updated_at.unix_millis())
+        .bind(u.id.to_string())
+        .bind(u.customer.to_string())
+        .bind(expected_version)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces a user's password hash and security stamp (which ends its sessions).
+    pub async fn set_password(&mut self, user: UserId, hash: &str, security_stamp: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1, security_stamp = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(security_stamp)
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces a hash made with old parameters; the stamp stays (sessions live on).
+    pub async fn upgrade_password_hash(&mut self, user: UserId, old_hash: &str, new_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new_hash)
+            .bind(user.to_string())
+            .bind(old_hash)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// One page of `customer`'s users; one more row than the page size, to tell whether a
+    /// next page exists.
+    pub async fn list_customer_users(
+        &mut self,
+        customer: CustomerId,
+        q: &UserListQuery,
+        after: Option<&After>,
+    ) -> Result<Vec<CustomerUser>> {
+        let key = match q.sort {
+            UserSortField::UserPrincipalName => "upn_key",
+            UserSortField::DisplayName => "display_name_key",
+        };
+        let (cmp, dir) = match q.direction {
+            SortDirection::Ascending => (">", "ASC"),
+            SortDirection::Descending => ("<", "DESC"),
+        };
+        let mut sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND state = $2");
+        let mut binds: Vec<String> = vec![customer.to_string(), q.state.as_str().to_string()];
+        if let Some(f) = &q.search {
+            let col = match f.field {
+                UserTextField::UserPrincipalName => "upn_key",
+                UserTextField::DisplayName => "display_name_key",
+            };
+            let pattern = match f.op {
+                TextMatch::StartsWith => format!("{}%", rows::like_escape(&f.value)),
+                TextMatch::Substring => format!("%{}%", rows::like_escape(&f.value)),
+            };
+            binds.push(pattern);
+            sql.push_str(&format!(" AND {col} LIKE ${} ESCAPE '\\'", binds.len()));
+        }
+        if let Some(a) = after {
+            binds.push(a.key.clone());
+            binds.push(a.id.clone());
+            sql.push_str(&format!(" AND ({key}, id) {cmp} (${}, ${})", binds.len() - 1, binds.len()));
+        }
+        sql.push_str(&format!(" ORDER BY {key} {dir}, id {dir} LIMIT ${}", binds.len() + 1));
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows = query
+            .bind(i64::from(q.size) + 1)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    /// Soft-deleted users whose deletion is older than `cutoff`, oldest first.
+    pub async fn users_deleted_before(&mut self, cutoff: Timestamp, limit: u32) -> Result<Vec<CustomerUser>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE state = 'inactive' AND soft_deleted_at < $1 \
+             ORDER BY soft_deleted_at, id LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(cutoff.unix_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    /// Deletes a soft-deleted user for good. Returns whether it was still there.
+    pub async fn purge_user(&mut self, id: UserId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1 AND state = 'inactive'")
+            .bind(id.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The active user of `tenant` with this UPN, for sign-in.
+    pub async fn credentials_by_upn(&mut self, tenant: &str, upn_key: &str) -> Result<Option<Credentials>> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp \
+             FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'",
+        )
+        .bind(tenant)
+        .bind(upn_key)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        row.as_ref().map(credentials_from).transpose()
+    }
+
+    pub async fn credentials_by_id(&mut self, user: UserId) -> Result<Option<Credentials>> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp FROM users WHERE id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        row.as_ref().map(credentials_from).transpose()
+    }
+
+    pub async fn throttle(&mut self, user: UserId) -> Result<Throttle> {
+        let row = sqlx::query("SELECT failures, lockouts, locked_until, recent_wrong FROM sign_in_throttle WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Throttle::default());
+        };
+        let recent = rows::text(&row, "recent_wrong")?;
+        Ok(Throttle {
+            failures: u32::try_from(rows::int(&row, "failures")?).unwrap_or(0),
+            lockouts: u32::try_from(rows::int(&row, "lockouts")?).unwrap_or(0),
+            locked_until: rows::opt_time(&row, "locked_until")?,
+            recent_wrong: if recent.is_empty() {
+                Vec::new()
+            } else {
+                recent.split(',').map(str::to_string).collect()
+            },
+        })
+    }
+
+    pub async fn save_throttle(&mut self, user: UserId, t: &Throttle) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_throttle (user_id, failures, lockouts, locked_until, recent_wrong) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, lockouts = excluded.lockouts, \
+             locked_until = excluded.locked_until, recent_wrong = excluded.recent_wrong",
+        )
+        .bind(user.to_string())
+        .bind(i64::from(t.failures))
+        .bind(i64::from(t.lockouts))
+        .bind(t.locked_until.map(Timestamp::unix_millis))
+        .bind(t.recent_wrong.join(","))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+}
