@@ -34,7 +34,8 @@ fn record_from(row: &AnyRow) -> Result<AuditRecord> {
         customer: rows::opt_customer_id(row, "customer_id")?,
         actor: rows::opt_user_id(row, "actor_user_id")?,
         application: rows::opt_text(row, "application_id")?,
-        operation: OperationType::parse(&op).ok_or_else(|| corrupt("audit_records.operation_type", &op))?,
+        operation: OperationType::parse(&op)
+            .ok_or_else(|| corrupt("audit_records.operation_type", &op))?,
         resource_type: rows::text(row, "resource_type")?,
         resource_id: rows::text(row, "resource_id")?,
         new_value: rows::text(row, "new_value")?,

@@ -34,8 +34,16 @@ impl Backend {
     /// The migration folder of this backend.
     pub(crate) fn migrations(self) -> &'static [(i64, &'static str, &'static str)] {
         match self {
-            Self::Sqlite => &[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))],
-            Self::Postgres => &[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))],
+            Self::Sqlite => &[(
+                1,
+                "initial",
+                include_str!("../migrations/sqlite/0001_initial.sql"),
+            )],
+            Self::Postgres => &[(
+                1,
+                "initial",
+                include_str!("../migrations/postgres/0001_initial.sql"),
+            )],
         }
     }
 }
@@ -64,7 +72,10 @@ pub(crate) fn reader_connections(backend: Backend) -> u32 {
 
 /// Per-connection settings. SQLite: write-ahead log (readers never block the writer),
 /// foreign keys enforced, every commit synced to disk before it is acknowledged.
-pub(crate) async fn on_connect(backend: Backend, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+pub(crate) async fn on_connect(
+    backend: Backend,
+    conn: &mut AnyConnection,
+) -> Result<(), sqlx::Error> {
     if backend == Backend::Sqlite {
         conn.execute(
             "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
@@ -95,7 +106,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact_url("postgres://roster:s3cret@db:5432/roster"), "postgres://roster:***@db:5432/roster");
+        assert_eq!(
+            redact_url("postgres://roster:s3cret@db:5432/roster"),
+            "postgres://roster:***@db:5432/roster"
+        );
         assert_eq!(redact_url("postgres://db/roster"), "postgres://db/roster");
         assert_eq!(redact_url("sqlite:///x.db"), "sqlite:///x.db");
     }

@@ -61,7 +61,11 @@ impl Db<'_> {
         }
     }
 
-    pub async fn recorded_request(&mut self, caller: &str, request_id: &str) -> Result<Option<Recorded>> {
+    pub async fn recorded_request(
+        &mut self,
+        caller: &str,
+        request_id: &str,
+    ) -> Result<Option<Recorded>> {
         let row = sqlx::query(
             "SELECT method, path, body_hash, status, response, created_at FROM idempotency WHERE caller = $1 AND request_id = $2",
         )
@@ -81,7 +85,13 @@ impl Db<'_> {
     }
 
     /// Stores the owner's response.
-    pub async fn complete_request(&mut self, caller: &str, request_id: &str, status: u16, response: &str) -> Result<()> {
+    pub async fn complete_request(
+        &mut self,
+        caller: &str,
+        request_id: &str,
+        status: u16,
+        response: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE idempotency SET status = $1, response = $2 WHERE caller = $3 AND request_id = $4")
             .bind(i64::from(status))
             .bind(response)
@@ -94,16 +104,24 @@ impl Db<'_> {
 
     /// Gives the key up (the operation failed without changing anything; a retry may run it).
     pub async fn release_request(&mut self, caller: &str, request_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM idempotency WHERE caller = $1 AND request_id = $2 AND status IS NULL")
-            .bind(caller)
-            .bind(request_id)
-            .execute(&mut *self.conn)
-            .await?;
+        sqlx::query(
+            "DELETE FROM idempotency WHERE caller = $1 AND request_id = $2 AND status IS NULL",
+        )
+        .bind(caller)
+        .bind(request_id)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
     /// Takes over a claim whose owner vanished (a crash) without answering.
-    pub async fn take_over_request(&mut self, caller: &str, request_id: &str, claimed_before: Timestamp, now: Timestamp) -> Result<bool> {
+    pub async fn take_over_request(
+        &mut self,
+        caller: &str,
+        request_id: &str,
+        claimed_before: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE idempotency SET created_at = $1 WHERE caller = $2 AND request_id = $3 AND status IS NULL AND created_at < $4",
         )

@@ -18,11 +18,13 @@ impl Db<'_> {
 
     /// Sets `key` only if it has no value yet; returns whether it was set.
     pub async fn set_setting_once(&mut self, key: &str, value: &str) -> Result<bool> {
-        let done = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&mut *self.conn)
-            .await?;
+        let done = sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }

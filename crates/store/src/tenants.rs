@@ -52,8 +52,15 @@ impl Db<'_> {
         .bind(now.unix_millis())
         .execute(&mut *self.conn)
         .await?;
-        self.insert_domain(&p.id.to_string(), &TenantDomain { name: p.domain.clone(), kind: DomainKind::Initial }, now)
-            .await
+        self.insert_domain(
+            &p.id.to_string(),
+            &TenantDomain {
+                name: p.domain.clone(),
+                kind: DomainKind::Initial,
+            },
+            now,
+        )
+        .await
     }
 
     /// The partner that the first start created, if any.
@@ -67,7 +74,8 @@ impl Db<'_> {
                 let country = rows::text(&row, "country")?;
                 Ok(Some((
                     rows::partner_id(&row, "id")?,
-                    CountryCode::parse(&country).map_err(|_| corrupt("tenants.country", &country))?,
+                    CountryCode::parse(&country)
+                        .map_err(|_| corrupt("tenants.country", &country))?,
                 )))
             }
         }
@@ -82,14 +90,17 @@ impl Db<'_> {
             None => Ok(None),
             Some(row) => {
                 let c = rows::text(&row, "country")?;
-                Ok(Some(CountryCode::parse(&c).map_err(|_| corrupt("tenants.country", &c))?))
+                Ok(Some(
+                    CountryCode::parse(&c).map_err(|_| corrupt("tenants.country", &c))?,
+                ))
             }
         }
     }
 
     /// Inserts a customer and its initial domain. `Conflict` when the domain is taken.
     pub async fn insert_customer(&mut self, c: &Customer) -> Result<()> {
-        let billing = serde_json::to_string(&c.billing).map_err(|e| corrupt("billing", &e.to_string()))?;
+        let billing =
+            serde_json::to_string(&c.billing).map_err(|e| corrupt("billing", &e.to_string()))?;
         // The domain first: its primary key is the uniqueness rule that can fail.
         sqlx::query(
             "INSERT INTO tenants (id, kind, partner_id, company_name, company_name_key, domain, country, billing, allow_delegated_access, created_at) \
@@ -106,12 +117,23 @@ impl Db<'_> {
         .bind(c.created_at.unix_millis())
         .execute(&mut *self.conn)
         .await?;
-        self.insert_domain(&c.id.to_string(), &TenantDomain { name: c.domain.clone(), kind: DomainKind::Initial }, c.created_at)
-            .await
+        self.insert_domain(
+            &c.id.to_string(),
+            &TenantDomain {
+                name: c.domain.clone(),
+                kind: DomainKind::Initial,
+            },
+            c.created_at,
+        )
+        .await
     }
 
     /// A customer of `partner`; `None` for an unknown id or another partner's customer.
-    pub async fn customer(&mut self, partner: PartnerId, id: CustomerId) -> Result<Option<Customer>> {
+    pub async fn customer(
+        &mut self,
+        partner: PartnerId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>> {
         let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM tenants WHERE id = $1 AND partner_id = $2 AND kind = 'customer'");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
@@ -148,7 +170,11 @@ impl Db<'_> {
             binds.push(pattern);
         }
         if let Some(a) = after {
-            sql.push_str(&format!(" AND (company_name_key, id) > (${}, ${})", n + 1, n + 2));
+            sql.push_str(&format!(
+                " AND (company_name_key, id) > (${}, ${})",
+                n + 1,
+                n + 2
+            ));
             n += 2;
             binds.push(a.key.clone());
             binds.push(a.id.clone());
@@ -166,22 +192,31 @@ impl Db<'_> {
     }
 
     /// Adds a domain to a tenant. `Conflict` when any tenant already has it.
-    pub async fn insert_domain(&mut self, tenant: &str, d: &TenantDomain, now: Timestamp) -> Result<()> {
-        sqlx::query("INSERT INTO domains (name, tenant_id, kind, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(d.name.as_str())
-            .bind(tenant)
-            .bind(d.kind.as_str())
-            .bind(now.unix_millis())
-            .execute(&mut *self.conn)
-            .await?;
+    pub async fn insert_domain(
+        &mut self,
+        tenant: &str,
+        d: &TenantDomain,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO domains (name, tenant_id, kind, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(d.name.as_str())
+        .bind(tenant)
+        .bind(d.kind.as_str())
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
     pub async fn tenant_domains(&mut self, tenant: &str) -> Result<Vec<TenantDomain>> {
-        let rows = sqlx::query("SELECT name, kind FROM domains WHERE tenant_id = $1 ORDER BY created_at, name")
-            .bind(tenant)
-            .fetch_all(&mut *self.conn)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT name, kind FROM domains WHERE tenant_id = $1 ORDER BY created_at, name",
+        )
+        .bind(tenant)
+        .fetch_all(&mut *self.conn)
+        .await?;
         rows.iter()
             .map(|row| {
                 let name = rows::text(row, "name")?;
@@ -201,5 +236,18 @@ impl Db<'_> {
             .fetch_optional(&mut *self.conn)
             .await?;
         row.as_ref().map(|r| rows::text(r, "tenant_id")).transpose()
+    }
+}
+
+impl Db<'_> {
+    /// The partner a customer belongs to.
+    pub async fn partner_of_customer(&mut self, customer: CustomerId) -> Result<Option<PartnerId>> {
+        let row = sqlx::query("SELECT partner_id FROM tenants WHERE id = $1 AND kind = 'customer'")
+            .bind(customer.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.as_ref()
+            .map(|r| rows::partner_id(r, "partner_id"))
+            .transpose()
     }
 }

@@ -2,7 +2,9 @@
 
 use roster_domain::authz::PartnerRole;
 use roster_domain::country::CountryCode;
-use roster_domain::listing::{After, SortDirection, TextMatch, UserListQuery, UserSortField, UserTextField};
+use roster_domain::listing::{
+    After, SortDirection, TextMatch, UserListQuery, UserSortField, UserTextField,
+};
 use roster_domain::lockout::Throttle;
 use roster_domain::user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::{CustomerId, PartnerId, Timestamp, Upn, UserId};
@@ -11,7 +13,8 @@ use sqlx::any::AnyRow;
 use crate::rows::{self, corrupt};
 use crate::{Db, Result};
 
-const USER_COLUMNS: &str = "id, tenant_id, upn, display_name, first_name, last_name, usage_location, \
+const USER_COLUMNS: &str =
+    "id, tenant_id, upn, display_name, first_name, last_name, usage_location, \
      immutable_id, phone_number, domain_type, state, soft_deleted_at, force_change_password, \
      version, created_at, updated_at";
 
@@ -173,7 +176,11 @@ impl Db<'_> {
     }
 
     /// A user of `customer` by id, active or soft-deleted.
-    pub async fn customer_user(&mut self, customer: CustomerId, id: UserId) -> Result<Option<CustomerUser>> {
+    pub async fn customer_user(
+        &mut self,
+        customer: CustomerId,
+        id: UserId,
+    ) -> Result<Option<CustomerUser>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
@@ -184,12 +191,19 @@ impl Db<'_> {
     }
 
     /// Whether an active user of `tenant` other than `except` has this UPN.
-    pub async fn upn_taken(&mut self, tenant: &str, upn: &Upn, except: Option<UserId>) -> Result<bool> {
-        let row = sqlx::query("SELECT id FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'")
-            .bind(tenant)
-            .bind(upn.key())
-            .fetch_optional(&mut *self.conn)
-            .await?;
+    pub async fn upn_taken(
+        &mut self,
+        tenant: &str,
+        upn: &Upn,
+        except: Option<UserId>,
+    ) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT id FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'",
+        )
+        .bind(tenant)
+        .bind(upn.key())
+        .fetch_optional(&mut *self.conn)
+        .await?;
         Ok(match row {
             None => false,
             Some(r) => Some(rows::user_id(&r, "id")?) != except,
@@ -199,7 +213,11 @@ impl Db<'_> {
     /// Writes every property and the state of `u`, if its stored version is still
     /// `expected_version`; the stored version becomes `u.version`. Returns whether it wrote.
     /// `Conflict` when the UPN is taken by another active user.
-    pub async fn update_customer_user(&mut self, u: &CustomerUser, expected_version: i64) -> Result<bool> {
+    pub async fn update_customer_user(
+        &mut self,
+        u: &CustomerUser,
+        expected_version: i64,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE users SET upn = $1, upn_key = $2, display_name = $3, display_name_key = $4, first_name = $5, \
              last_name = $6, usage_location = $7, immutable_id = $8, phone_number = $9, domain_type = $10, \
@@ -230,7 +248,12 @@ impl Db<'_> {
     }
 
     /// Replaces a user's password hash and security stamp (which ends its sessions).
-    pub async fn set_password(&mut self, user: UserId, hash: &str, security_stamp: &str) -> Result<()> {
+    pub async fn set_password(
+        &mut self,
+        user: UserId,
+        hash: &str,
+        security_stamp: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE users SET password_hash = $1, security_stamp = $2 WHERE id = $3")
             .bind(hash)
             .bind(security_stamp)
@@ -241,7 +264,12 @@ impl Db<'_> {
     }
 
     /// Replaces a hash made with old parameters; the stamp stays (sessions live on).
-    pub async fn upgrade_password_hash(&mut self, user: UserId, old_hash: &str, new_hash: &str) -> Result<()> {
+    pub async fn upgrade_password_hash(
+        &mut self,
+        user: UserId,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
             .bind(new_hash)
             .bind(user.to_string())
@@ -267,7 +295,8 @@ impl Db<'_> {
             SortDirection::Ascending => (">", "ASC"),
             SortDirection::Descending => ("<", "DESC"),
         };
-        let mut sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND state = $2");
+        let mut sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND state = $2");
         let mut binds: Vec<String> = vec![customer.to_string(), q.state.as_str().to_string()];
         if let Some(f) = &q.search {
             let col = match f.field {
@@ -284,9 +313,16 @@ impl Db<'_> {
         if let Some(a) = after {
             binds.push(a.key.clone());
             binds.push(a.id.clone());
-            sql.push_str(&format!(" AND ({key}, id) {cmp} (${}, ${})", binds.len() - 1, binds.len()));
+            sql.push_str(&format!(
+                " AND ({key}, id) {cmp} (${}, ${})",
+                binds.len() - 1,
+                binds.len()
+            ));
         }
-        sql.push_str(&format!(" ORDER BY {key} {dir}, id {dir} LIMIT ${}", binds.len() + 1));
+        sql.push_str(&format!(
+            " ORDER BY {key} {dir}, id {dir} LIMIT ${}",
+            binds.len() + 1
+        ));
         let mut query = sqlx::query(&sql);
         for b in binds {
             query = query.bind(b);
@@ -299,7 +335,11 @@ impl Db<'_> {
     }
 
     /// Soft-deleted users whose deletion is older than `cutoff`, oldest first.
-    pub async fn users_deleted_before(&mut self, cutoff: Timestamp, limit: u32) -> Result<Vec<CustomerUser>> {
+    pub async fn users_deleted_before(
+        &mut self,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<CustomerUser>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE state = 'inactive' AND soft_deleted_at < $1 \
              ORDER BY soft_deleted_at, id LIMIT $2"
@@ -322,7 +362,11 @@ impl Db<'_> {
     }
 
     /// The active user of `tenant` with this UPN, for sign-in.
-    pub async fn credentials_by_upn(&mut self, tenant: &str, upn_key: &str) -> Result<Option<Credentials>> {
+    pub async fn credentials_by_upn(
+        &mut self,
+        tenant: &str,
+        upn_key: &str,
+    ) -> Result<Option<Credentials>> {
         let row = sqlx::query(
             "SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp \
              FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'",

@@ -1,0 +1,465 @@
+//! The customer-user lifecycle: create, read, list, edit, reset password, delete, restore.
+
+use rand::rngs::OsRng;
+use roster_domain::audit::OperationType;
+use roster_domain::authz::{self, Action, CustomerAction, Denied, Tier};
+use roster_domain::customer::Customer;
+use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
+use roster_domain::password::{self, Password, PersonalWords};
+use roster_domain::user::{
+    patch_kind, CustomerUser, NewCustomerUser, PasswordChoice, PatchKind, PatchRefused,
+    UserChanges, UserInput, UserState,
+};
+use roster_domain::{CustomerId, UserId};
+use roster_store::StoreError;
+use serde_json::json;
+
+use crate::paging::{self, ListRequest};
+use crate::{access_to, forbidden, Ctx, Page, Result, Roster, ServiceError};
+
+/// A new user and its password, which is shown this once and never again.
+#[derive(Debug)]
+pub struct CreatedUser {
+    pub user: CustomerUser,
+    pub password: Password,
+}
+
+/// The user after a PATCH, and the password profile to echo when the PATCH carried one.
+#[derive(Debug)]
+pub struct UpdatedUser {
+    pub user: CustomerUser,
+    pub password_profile: Option<PasswordEcho>,
+}
+
+#[derive(Debug)]
+pub struct PasswordEcho {
+    /// The password the caller sent, echoed; `None` when it sent only the flag.
+    pub password: Option<Password>,
+    pub force_change_password: bool,
+}
+
+/// How many times an edit is retried when another writer changed the user between our read
+/// and our write (only without `If-Match`, whose whole point is to refuse that case).
+const WRITE_ATTEMPTS: usize = 5;
+
+fn user_json(u: &CustomerUser) -> serde_json::Value {
+    json!({
+        "id": u.id.to_string(),
+        "userPrincipalName": u.upn.as_str(),
+        "displayName": u.display_name,
+        "firstName": u.first_name,
+        "lastName": u.last_name,
+        "usageLocation": u.usage_location.map(|c| c.as_str().to_string()),
+        "immutableId": u.immutable_id,
+        "phoneNumber": u.phone_number,
+        "state": u.state.as_str(),
+    })
+}
+
+/// The tier of a target user, by its own directory roles. Customer users hold no directory
+/// roles until role membership exists, so every target is of the lowest tier for now.
+fn target_tier(_user: &CustomerUser) -> Tier {
+    authz::tier_of(&[])
+}
+
+fn check(ctx: &Ctx, customer: &Customer, op: CustomerAction) -> Result<()> {
+    match authz::authorize(&ctx.actor, Action::InCustomer(op), &access_to(customer)) {
+        Ok(()) => Ok(()),
+        Err(Denied::Hidden) => Err(ServiceError::CustomerNotFound),
+        Err(Denied::Forbidden) => Err(forbidden()),
+    }
+}
+
+fn etag_matches(if_match: Option<&str>, user: &CustomerUser) -> bool {
+    match if_match {
+        None => true,
+        Some(header) => header
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == user.etag()),
+    }
+}
+
+impl Roster {
+    pub async fn create_customer_user(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        input: &UserInput,
+    ) -> Result<CreatedUser> {
+        let domains = {
+            let mut r = self.store().reader().await?;
+            self.customer_for(
+                &mut r.db(),
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::CreateUser),
+            )
+            .await?;
+            r.db().tenant_domains(&customer.to_string()).await?
+        };
+        let new = NewCustomerUser::validate(input, &domains)?;
+        let password = match new.password {
+            PasswordChoice::Given(p) => p,
+            PasswordChoice::Generate => password::generate_temporary(
+                &mut OsRng,
+                PersonalWords {
+                    first_name: new.first_name.as_deref(),
+                    last_name: new.last_name.as_deref(),
+                    upn_alias: Some(new.upn.alias()),
+                },
+            ),
+        };
+        let hash = self.hasher().hash(&password).await?;
+        let now = self.now();
+        let user = CustomerUser {
+            id: UserId::new_random(),
+            customer,
+            upn: new.upn,
+            display_name: new.display_name,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            usage_location: new.usage_location,
+            immutable_id: new.immutable_id,
+            phone_number: new.phone_number,
+            domain_type: new.domain_type,
+            state: UserState::Active,
+            soft_deleted_at: None,
+            force_change_password: new.force_change_password,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let taken = || ServiceError::UpnTaken(user.upn.to_string());
+        let mut tx = self.store().write().await?;
+        if tx
+            .db()
+            .upn_taken(&customer.to_string(), &user.upn, None)
+            .await?
+        {
+            return Err(taken());
+        }
+        match tx
+            .db()
+            .insert_customer_user(&user, &hash, &new_stamp())
+            .await
+        {
+            Err(StoreError::Conflict) => return Err(taken()),
+            other => other?,
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::CreateCustomerUser,
+            user.id.to_string(),
+            user_json(&user),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(CreatedUser { user, password })
+    }
+
+    /// A user by id, active or soft-deleted.
+    pub async fn get_customer_user(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+    ) -> Result<CustomerUser> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        r.db()
+            .customer_user(customer, id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)
+    }
+
+    pub async fn list_customer_users(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        request: ListRequest<UserListQuery>,
+    ) -> Result<Page<CustomerUser>> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        let scope = customer.to_string();
+        let (query, after) = match request {
+            ListRequest::First(q) => (q, None),
+            ListRequest::Next(token) => {
+                let (q, a) = paging::open_users(self.key(), &scope, &token)?;
+                (q, Some(a))
+            }
+        };
+        let mut items = r
+            .db()
+            .list_customer_users(customer, &query, after.as_ref())
+            .await?;
+        let continuation = if items.len() > query.size as usize {
+            items.truncate(query.size as usize);
+            items.last().map(|last| {
+                let key = match query.sort {
+                    UserSortField::UserPrincipalName => last.upn.key(),
+                    UserSortField::DisplayName => sort_key(&last.display_name),
+                };
+                paging::seal_users(
+                    self.key(),
+                    &scope,
+                    &query,
+                    After {
+                        key,
+                        id: last.id.to_string(),
+                    },
+                )
+            })
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            continuation,
+        })
+    }
+
+    /// PATCH: edit, reset the password, or restore (rest-api.md §6, PATCH semantics).
+    pub async fn update_customer_user(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        input: &UserInput,
+        if_match: Option<&str>,
+    ) -> Result<UpdatedUser> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let (customer_row, user, domains) = {
+                let mut r = self.store().reader().await?;
+                let c = self
+                    .customer_for(
+                        &mut r.db(),
+                        ctx,
+                        customer,
+                        Action::InCustomer(CustomerAction::ReadUsers),
+                    )
+                    .await?;
+                let u = r
+                    .db()
+                    .customer_user(customer, id)
+                    .await?
+                    .ok_or(ServiceError::UserNotFound)?;
+                let d = r.db().tenant_domains(&customer.to_string()).await?;
+                (c, u, d)
+            };
+            if !etag_matches(if_match, &user) {
+                return Err(ServiceError::PreconditionFailed);
+            }
+            let kind = patch_kind(user.state, input.state.as_deref()).map_err(|e| match e {
+                PatchRefused::Invalid(bad) => ServiceError::Invalid(bad),
+                PatchRefused::NotActive => ServiceError::NotActive,
+            })?;
+            let changes = UserChanges::validate(&user, input, &domains)?;
+            let flag_changes = changes
+                .force_change_password
+                .is_some_and(|f| f != user.force_change_password);
+            let target = target_tier(&user);
+            if kind == PatchKind::Restore {
+                check(ctx, &customer_row, CustomerAction::RestoreUser { target })?;
+            }
+            if changes.upn.is_some() {
+                check(ctx, &customer_row, CustomerAction::ChangeUpn { target })?;
+            }
+            if changes.password.is_some() || flag_changes {
+                check(ctx, &customer_row, CustomerAction::ResetPassword { target })?;
+            }
+            if changes.edits_properties() {
+                let only_location = changes.usage_location.is_some()
+                    && !UserChanges {
+                        usage_location: None,
+                        ..changes.clone()
+                    }
+                    .edits_properties();
+                let op = if only_location {
+                    CustomerAction::EditUsageLocation { target }
+                } else {
+                    CustomerAction::EditUser { target }
+                };
+                check(ctx, &customer_row, op)?;
+            }
+            let echo = input.password_profile_given.then(|| PasswordEcho {
+                password: match &changes.password {
+                    Some(PasswordChoice::Given(p)) => Some(p.clone()),
+                    _ => None,
+                },
+                force_change_password: changes
+                    .force_change_password
+                    .unwrap_or(user.force_change_password),
+            });
+            let writes = kind == PatchKind::Restore
+                || changes.upn.is_some()
+                || changes.password.is_some()
+                || flag_changes
+                || changes.edits_properties();
+            if !writes {
+                return Ok(UpdatedUser {
+                    user,
+                    password_profile: echo,
+                });
+            }
+            let hash = match &changes.password {
+                Some(PasswordChoice::Given(p)) => Some(self.hasher().hash(p).await?),
+                _ => None,
+            };
+            let now = self.now();
+            let mut new = user.clone();
+            if kind == PatchKind::Restore {
+                new.state = UserState::Active;
+                new.soft_deleted_at = None;
+            }
+            changes.apply_to(&mut new);
+            new.version = user.version + 1;
+            new.updated_at = now;
+
+            let mut tx = self.store().write().await?;
+            let scope = customer.to_string();
+            if tx.db().upn_taken(&scope, &new.upn, Some(id)).await? {
+                return Err(if changes.upn.is_none() {
+                    ServiceError::RestoreUpnConflict(new.upn.to_string())
+                } else {
+                    ServiceError::UpnTaken(new.upn.to_string())
+                });
+            }
+            match tx.db().update_customer_user(&new, user.version).await {
+                Ok(true) => {}
+                Ok(false) if if_match.is_some() => return Err(ServiceError::PreconditionFailed),
+                Ok(false) => continue,
+                Err(StoreError::Conflict) => {
+                    return Err(ServiceError::UpnTaken(new.upn.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
+            if let Some(hash) = &hash {
+                tx.db().set_password(id, hash, &new_stamp()).await?;
+            }
+            let mut records = Vec::new();
+            let mut record = |op: OperationType, value: serde_json::Value| {
+                records.push(self.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    Some(customer),
+                    op,
+                    id.to_string(),
+                    value,
+                ));
+            };
+            if kind == PatchKind::Restore {
+                record(OperationType::RestoreCustomerUser, user_json(&new));
+            }
+            if let Some((upn, _)) = &changes.upn {
+                record(
+                    OperationType::UpdateCustomerUserPrincipalName,
+                    json!({"userPrincipalName": upn.as_str(), "previousUserPrincipalName": user.upn.as_str()}),
+                );
+            }
+            if changes.edits_properties() {
+                record(OperationType::UpdateCustomerUser, user_json(&new));
+            }
+            if changes.password.is_some() || flag_changes {
+                record(
+                    OperationType::ResetCustomerUserPassword,
+                    json!({"passwordChanged": changes.password.is_some(), "forceChangePassword": new.force_change_password}),
+                );
+            }
+            for r in &records {
+                tx.db().insert_audit(r).await?;
+            }
+            tx.commit().await?;
+            return Ok(UpdatedUser {
+                user: new,
+                password_profile: echo,
+            });
+        }
+        Err(ServiceError::Internal(
+            "the user kept changing while it was being edited; try again".into(),
+        ))
+    }
+
+    /// Soft delete: the user becomes inactive and can be restored until the purge.
+    pub async fn delete_customer_user(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        if_match: Option<&str>,
+    ) -> Result<()> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let (customer_row, user) = {
+                let mut r = self.store().reader().await?;
+                let c = self
+                    .customer_for(
+                        &mut r.db(),
+                        ctx,
+                        customer,
+                        Action::InCustomer(CustomerAction::ReadUsers),
+                    )
+                    .await?;
+                let u = r.db().customer_user(customer, id).await?;
+                (c, u)
+            };
+            let user = user
+                .filter(|u| u.state == UserState::Active)
+                .ok_or(ServiceError::UserNotFound)?;
+            check(
+                ctx,
+                &customer_row,
+                CustomerAction::DeleteUser {
+                    target: target_tier(&user),
+                },
+            )?;
+            if !etag_matches(if_match, &user) {
+                return Err(ServiceError::PreconditionFailed);
+            }
+            let now = self.now();
+            let mut new = user.clone();
+            new.state = UserState::Inactive;
+            new.soft_deleted_at = Some(now);
+            new.version = user.version + 1;
+            new.updated_at = now;
+            let mut tx = self.store().write().await?;
+            match tx.db().update_customer_user(&new, user.version).await? {
+                true => {}
+                false if if_match.is_some() => return Err(ServiceError::PreconditionFailed),
+                false => continue,
+            }
+            let record = self.audit(
+                Some(ctx),
+                ctx.actor.partner,
+                Some(customer),
+                OperationType::DeleteCustomerUser,
+                id.to_string(),
+                user_json(&new),
+            );
+            tx.db().insert_audit(&record).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        Err(ServiceError::Internal(
+            "the user kept changing while it was being deleted; try again".into(),
+        ))
+    }
+}
+
+/// A new random security stamp; changing it ends every session of the user.
+pub(crate) fn new_stamp() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,49 @@
+//! The one error type of the service layer. The server maps each variant to an HTTP status
+//! and a Partner Center error code in exactly one place.
+
+use roster_domain::Invalid;
+use roster_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("the customer was not found")]
+    CustomerNotFound,
+    #[error("the user was not found in this customer")]
+    UserNotFound,
+    #[error("{0} was not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the userPrincipalName '{0}' is already used by another active user of this tenant")]
+    UpnTaken(String),
+    #[error("the domain '{0}' already belongs to a tenant")]
+    DomainTaken(String),
+    #[error("the user is deleted: restore it first (PATCH with \"state\": \"active\")")]
+    NotActive,
+    #[error("the user can't be restored: its userPrincipalName '{0}' is now used by another active user; give a new userPrincipalName in the restore body")]
+    RestoreUpnConflict(String),
+    #[error("the resource has changed since it was read (If-Match does not match the current etag); read it again and retry")]
+    PreconditionFailed,
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        // A conflict the operation did not expect is still an internal error; operations
+        // that can conflict map `StoreError::Conflict` themselves.
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<Invalid> for ServiceError {
+    fn from(e: Invalid) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

@@ -1,0 +1,71 @@
+//! Background work: the purge of expired soft-deleted users and of old idempotency records.
+
+use roster_domain::audit::OperationType;
+use roster_domain::Duration;
+use serde_json::json;
+
+use crate::{Result, Roster};
+
+/// Users purged per transaction, so that the purge never holds the database for long.
+const PURGE_BATCH: u32 = 200;
+/// How long an `MS-RequestId` is remembered (rest-api.md §7).
+pub const REQUEST_MEMORY: Duration = Duration::from_hours(24);
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    pub users_purged: u64,
+    pub requests_forgotten: u64,
+}
+
+impl Roster {
+    /// Purges users soft-deleted longer ago than the retention, and forgets old request ids.
+    pub async fn run_maintenance(&self) -> Result<MaintenanceReport> {
+        let mut report = MaintenanceReport::default();
+        loop {
+            let now = self.now();
+            let cutoff = now.minus(self.settings().soft_delete_retention);
+            let mut tx = self.store().write().await?;
+            let expired = tx.db().users_deleted_before(cutoff, PURGE_BATCH).await?;
+            if expired.is_empty() {
+                break;
+            }
+            let mut partners = std::collections::HashMap::new();
+            for user in &expired {
+                if !tx.db().purge_user(user.id).await? {
+                    continue;
+                }
+                let partner = match partners.get(&user.customer) {
+                    Some(p) => *p,
+                    None => {
+                        let p = tx.db().partner_of_customer(user.customer).await?;
+                        partners.insert(user.customer, p);
+                        p
+                    }
+                };
+                if let Some(partner) = partner {
+                    let record = self.audit(
+                        None,
+                        partner,
+                        Some(user.customer),
+                        OperationType::PurgeCustomerUser,
+                        user.id.to_string(),
+                        json!({"userPrincipalName": user.upn.as_str(), "softDeletionTime": user.soft_deleted_at.map(|t| t.to_rfc3339())}),
+                    );
+                    tx.db().insert_audit(&record).await?;
+                }
+                report.users_purged += 1;
+            }
+            tx.commit().await?;
+            if expired.len() < PURGE_BATCH as usize {
+                break;
+            }
+        }
+        let mut tx = self.store().write().await?;
+        report.requests_forgotten = tx
+            .db()
+            .forget_requests_before(self.now().minus(REQUEST_MEMORY))
+            .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+}

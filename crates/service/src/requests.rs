@@ -1,0 +1,115 @@
+//! Idempotency by `MS-RequestId` (rest-api.md §7): the first request with a key runs, a
+//! repeat of it gets the recorded response, a different request with the key is refused.
+
+use std::time::Duration as StdDuration;
+
+use roster_domain::Duration;
+use roster_store::idempotency::{Claim, NewClaim};
+
+use crate::{Result, Roster, ServiceError};
+
+/// One request, as far as idempotency cares.
+#[derive(Debug, Clone)]
+pub struct RequestKey {
+    /// Who called (the user id): keys are per caller.
+    pub caller: String,
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    /// A hash of the body (never the body: it may hold a password).
+    pub body_hash: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestClaim {
+    /// Run the operation, then `finish_request` or `abandon_request`.
+    Owner,
+    /// The same request ran before: answer with this.
+    Replay { status: u16, body: String },
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// A claim older than this whose owner never answered is taken to be abandoned (its server
+/// died mid-request) and may be taken over.
+const ABANDONED_AFTER: Duration = Duration::from_secs(60);
+const POLL: StdDuration = StdDuration::from_millis(20);
+/// How long a repeat waits for the first request to finish before giving up.
+const WAIT_AT_MOST: StdDuration = StdDuration::from_secs(30);
+
+impl Roster {
+    pub async fn claim_request(&self, key: &RequestKey) -> Result<RequestClaim> {
+        let claim = NewClaim {
+            caller: &key.caller,
+            request_id: &key.request_id,
+            method: &key.method,
+            path: &key.path,
+            body_hash: &key.body_hash,
+        };
+        let started = tokio::time::Instant::now();
+        loop {
+            let outcome = {
+                let mut tx = self.store().write().await?;
+                let outcome = tx.db().claim_request(&claim, self.now()).await?;
+                tx.commit().await?;
+                outcome
+            };
+            let recorded = match outcome {
+                Claim::Owner => return Ok(RequestClaim::Owner),
+                Claim::Taken(r) => r,
+            };
+            if recorded.method != key.method
+                || recorded.path != key.path
+                || recorded.body_hash != key.body_hash
+            {
+                return Ok(RequestClaim::Mismatch);
+            }
+            if let (Some(status), Some(body)) = (recorded.status, recorded.response) {
+                return Ok(RequestClaim::Replay { status, body });
+            }
+            // The first request is still running: wait for its answer.
+            let now = self.now();
+            let mut tx = self.store().write().await?;
+            let taken_over = tx
+                .db()
+                .take_over_request(
+                    &key.caller,
+                    &key.request_id,
+                    now.minus(ABANDONED_AFTER),
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            if taken_over {
+                return Ok(RequestClaim::Owner);
+            }
+            if started.elapsed() > WAIT_AT_MOST {
+                return Err(ServiceError::Internal(
+                    "an earlier request with this MS-RequestId is still running; retry later"
+                        .into(),
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Records the owner's response for replay.
+    pub async fn finish_request(&self, key: &RequestKey, status: u16, body: &str) -> Result<()> {
+        let mut tx = self.store().write().await?;
+        tx.db()
+            .complete_request(&key.caller, &key.request_id, status, body)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives the key up: the operation failed without a change, so a retry may run it.
+    pub async fn abandon_request(&self, key: &RequestKey) -> Result<()> {
+        let mut tx = self.store().write().await?;
+        tx.db()
+            .release_request(&key.caller, &key.request_id)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
