@@ -1,1 +1,136 @@
+//! Roster's HTTP door: the Partner Center v1 wire format, the token endpoint, health and the
+//! OpenAPI document, on top of the service layer.
 
+pub mod error;
+pub mod json;
+pub mod layers;
+pub mod openapi;
+pub mod routes;
+pub mod serve;
+pub mod startup;
+pub mod wire;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use roster_service::Roster;
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use utoipa::OpenApi;
+
+pub use serve::Timeouts;
+
+/// The largest request body accepted (rest-api.md: 413 beyond it).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub roster: Roster,
+}
+
+/// The whole HTTP application.
+pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
+    let state = AppState { roster };
+    let v1 = Router::new()
+        .route(
+            "/customers",
+            post(routes::customers::create).get(routes::customers::list),
+        )
+        .route("/customers/{cid}", get(routes::customers::get))
+        .route(
+            "/customers/{cid}/domains",
+            get(routes::customers::list_domains).post(routes::customers::add_domain),
+        )
+        .route(
+            "/customers/{cid}/users",
+            post(routes::users::create).get(routes::users::list),
+        )
+        .route(
+            "/customers/{cid}/users/{uid}",
+            get(routes::users::get)
+                .patch(routes::users::update)
+                .delete(routes::users::delete),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::idempotency,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::authenticate,
+        ));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/oauth2/token", post(routes::token::token))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyTimeoutLayer::new(timeouts.request))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeouts.request,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(layers::request_ids))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    error::ApiError::for_status(StatusCode::NOT_FOUND).into_response()
+}
+
+async fn openapi_json() -> Response {
+    wire::json(StatusCode::OK, &openapi::ApiDoc::openapi())
+}
+
+/// The OpenAPI document as the server publishes it.
+pub fn openapi_document() -> serde_json::Value {
+    serde_json::to_value(openapi::ApiDoc::openapi()).unwrap_or_default()
+}
+
+/// Serves until `stop` completes; trailing slashes are accepted on every path.
+pub async fn serve(
+    listener: TcpListener,
+    roster: Roster,
+    timeouts: Timeouts,
+    stop: impl Future<Output = ()>,
+) {
+    let app = NormalizePathLayer::trim_trailing_slash().layer(app(roster, timeouts));
+    serve::run(listener, app, timeouts, stop).await;
+}
+
+/// Runs the purge of expired users (and old request ids) every `interval`, until `stop`.
+pub async fn maintenance_loop(roster: Roster, interval: Duration, stop: impl Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {
+                match roster.run_maintenance().await {
+                    Ok(report) if report.users_purged > 0 => tracing::info!(users = report.users_purged, "purged expired users"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "the purge failed; it runs again at the next interval"),
+                }
+            }
+            () = &mut stop => return,
+        }
+    }
+}
+
+/// Binds the listening socket.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,259 @@
+//! Configuration of `roster serve`: defaults, then an optional TOML file, then `ROSTER_*`
+//! environment variables, then flags. Unknown keys in the file are refused; secrets are
+//! redacted in `Debug`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use roster_domain::Duration;
+use roster_service::HashCost;
+use serde::Deserialize;
+
+/// Flags (and their environment variables) of `roster serve`.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// A TOML file with any of the keys below (listen, data_dir, database_url, ...).
+    #[arg(long, env = "ROSTER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ROSTER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database, the signing key and the outbox [default: ./roster-data].
+    #[arg(long, env = "ROSTER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://... [default: SQLite in the data directory].
+    #[arg(long, env = "ROSTER_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// How long a deleted user can be restored, like 30d, 12h, 90m, 3s [default: 30d].
+    #[arg(long, env = "ROSTER_SOFT_DELETE_RETENTION", value_parser = parse_duration)]
+    pub soft_delete_retention: Option<Duration>,
+    /// How often the purge of expired users runs [default: 1h].
+    #[arg(long, env = "ROSTER_PURGE_INTERVAL", value_parser = parse_duration)]
+    pub purge_interval: Option<Duration>,
+    /// Domain of the partner tenant made on the first start [default: partner.local].
+    #[arg(long, env = "ROSTER_PARTNER_DOMAIN")]
+    pub partner_domain: Option<String>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    Duration::parse(s)
+}
+
+/// The config file's keys.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    soft_delete_retention: Option<String>,
+    purge_interval: Option<String>,
+    partner_domain: Option<String>,
+    argon2: Option<Argon2Config>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct Argon2Config {
+    memory_kib: u32,
+    iterations: u32,
+    lanes: u32,
+}
+
+/// The resolved configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub soft_delete_retention: Duration,
+    pub purge_interval: Duration,
+    pub partner_domain: String,
+    pub bootstrap_password: Option<String>,
+    pub hash_cost: HashCost,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(roster_store_redact),
+            )
+            .field(
+                "soft_delete_retention",
+                &self.soft_delete_retention.to_string(),
+            )
+            .field("purge_interval", &self.purge_interval.to_string())
+            .field("partner_domain", &self.partner_domain)
+            .field(
+                "bootstrap_password",
+                &self.bootstrap_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("hash_cost", &self.hash_cost)
+            .finish()
+    }
+}
+
+fn roster_store_redact(url: &str) -> String {
+    roster_server::startup::redact(url)
+}
+
+impl Config {
+    pub fn resolve(args: &ServeArgs, bootstrap_password: Option<String>) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let file_duration =
+            |key: &str, value: &Option<String>| -> anyhow::Result<Option<Duration>> {
+                value
+                    .as_deref()
+                    .map(|s| Duration::parse(s).map_err(|e| anyhow::anyhow!("{key}: {e}")))
+                    .transpose()
+            };
+        let purge_interval = args
+            .purge_interval
+            .or(file_duration("purge_interval", &file.purge_interval)?)
+            .unwrap_or(Duration::from_hours(1));
+        if purge_interval.millis() <= 0 {
+            bail!("purge_interval must be longer than 0");
+        }
+        Ok(Self {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("roster-data")),
+            database_url: args.database_url.clone().or(file.database_url),
+            soft_delete_retention: args
+                .soft_delete_retention
+                .or(file_duration(
+                    "soft_delete_retention",
+                    &file.soft_delete_retention,
+                )?)
+                .unwrap_or(Duration::from_days(30)),
+            purge_interval,
+            partner_domain: args
+                .partner_domain
+                .clone()
+                .or(file.partner_domain)
+                .unwrap_or_else(|| "partner.local".into()),
+            bootstrap_password: bootstrap_password.filter(|p| !p.is_empty()),
+            hash_cost: file.argon2.map_or_else(HashCost::default, |a| HashCost {
+                memory_kib: a.memory_kib,
+                iterations: a.iterations,
+                lanes: a.lanes,
+            }),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("the config file {} is not valid", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::resolve(&ServeArgs::default(), None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("roster-data"));
+        assert_eq!(c.soft_delete_retention, Duration::from_days(30));
+        assert_eq!(c.purge_interval, Duration::from_hours(1));
+        assert_eq!(c.partner_domain, "partner.local");
+        assert_eq!(c.hash_cost, HashCost::default());
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let (_dir, path) = write(
+            "listen = \"127.0.0.1:9000\"\nsoft_delete_retention = \"3s\"\npurge_interval = \"90m\"\n[argon2]\nmemory_kib = 8\niterations = 1\nlanes = 1\n",
+        );
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args, None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.soft_delete_retention, Duration::from_secs(3));
+        assert_eq!(c.purge_interval, Duration::from_mins(90));
+        assert_eq!(c.hash_cost, HashCost::TEST);
+        let flags = ServeArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:9001".parse().unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(&flags, None).unwrap().listen.to_string(),
+            "127.0.0.1:9001"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let (_d, path) = write("listn = \"127.0.0.1:9000\"\n");
+        let err = Config::resolve(
+            &ServeArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("listn"), "{err:#}");
+        let (_d, path) = write("purge_interval = \"soon\"\n");
+        assert!(Config::resolve(
+            &ServeArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+            None
+        )
+        .is_err());
+        let (_d, path) = write("purge_interval = \"0s\"\n");
+        assert!(Config::resolve(
+            &ServeArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+            None
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let args = ServeArgs {
+            database_url: Some("postgres://u:hunter2@db/roster".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args, Some("Sup3r#Secret".into())).unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("Sup3r"),
+            "{shown}"
+        );
+    }
+}

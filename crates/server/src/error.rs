@@ -1,0 +1,236 @@
+//! The API's errors: one body shape, and the one place where service errors become HTTP
+//! statuses and Partner Center error codes.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use roster_service::ServiceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Partner Center's error body.
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct ApiFault {
+    /// A Partner Center error code.
+    pub code: u32,
+    /// What was wrong and how to fix it; at most 1024 characters.
+    pub description: String,
+    /// The failing properties, or other details; `[]` when none.
+    pub data: Vec<String>,
+    /// Always `Roster`.
+    pub source: String,
+}
+
+/// An error answer: a status and a Partner Center error body.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub fault: ApiFault,
+}
+
+pub mod codes {
+    pub const INVALID_INPUT: u32 = 800002;
+    pub const BAD_ID: u32 = 2000;
+    pub const INVALID_PROPERTY: u32 = 3000;
+    pub const UNAUTHORIZED: u32 = 800001;
+    pub const FORBIDDEN: u32 = 900150;
+    pub const TENANT_NOT_FOUND: u32 = 60003;
+    pub const USER_NOT_FOUND: u32 = 60002;
+    pub const NOT_FOUND: u32 = 1000;
+    pub const METHOD_NOT_ALLOWED: u32 = 405;
+    pub const UPN_TAKEN: u32 = 60004;
+    pub const WRONG_STATE: u32 = 60005;
+    pub const RESTORE_UPN_TAKEN: u32 = 60006;
+    pub const REQUEST_ID_REUSED: u32 = 60007;
+    pub const PRECONDITION_FAILED: u32 = 60008;
+    pub const TOO_LARGE: u32 = 800004;
+    pub const UNEXPECTED: u32 = 800003;
+    pub const TIMEOUT: u32 = 408;
+}
+
+const MAX_DESCRIPTION: usize = 1024;
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: u32,
+        description: impl Into<String>,
+        data: Vec<String>,
+    ) -> Self {
+        let mut description: String = description.into();
+        if description.chars().count() > MAX_DESCRIPTION {
+            description = description
+                .chars()
+                .take(MAX_DESCRIPTION - 1)
+                .collect::<String>()
+                + "…";
+        }
+        Self {
+            status,
+            fault: ApiFault {
+                code,
+                description,
+                data,
+                source: "Roster".into(),
+            },
+        }
+    }
+
+    pub fn bad_input(description: impl Into<String>, data: Vec<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_INPUT,
+            description,
+            data,
+        )
+    }
+
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_PROPERTY,
+            description,
+            vec![field.to_string()],
+        )
+    }
+
+    pub fn unauthorized(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            codes::UNAUTHORIZED,
+            description,
+            vec![],
+        )
+    }
+
+    pub fn unexpected(correlation_id: &str) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::UNEXPECTED,
+            format!(
+                "An unexpected error occurred; it was logged with correlation id {correlation_id}."
+            ),
+            vec![],
+        )
+    }
+
+    /// The error for a bare status that some layer produced without a body.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::new(status, codes::NOT_FOUND, "No resource exists at this path.", vec![]),
+            StatusCode::METHOD_NOT_ALLOWED => Self::new(
+                status,
+                codes::METHOD_NOT_ALLOWED,
+                "This method is not allowed on this path; see /openapi.json for the methods each path takes.",
+                vec![],
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                status,
+                codes::TOO_LARGE,
+                "The request body is larger than the limit of 1 MiB.",
+                vec![],
+            ),
+            StatusCode::REQUEST_TIMEOUT => Self::new(
+                status,
+                codes::TIMEOUT,
+                "The request took too long to arrive or to complete; send it again.",
+                vec![],
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::bad_input("Send the body as application/json.", vec![]),
+            s if s.is_client_error() => Self::bad_input(
+                s.canonical_reason().unwrap_or("The request was refused."),
+                vec![],
+            ),
+            _ => Self::unexpected("(none)"),
+        }
+    }
+
+    /// The one mapping from service errors to the wire.
+    pub fn from_service(e: ServiceError, correlation_id: &str) -> Self {
+        use StatusCode as S;
+        match e {
+            ServiceError::Invalid(bad) => {
+                let description = bad.to_string();
+                Self::new(
+                    S::BAD_REQUEST,
+                    codes::INVALID_PROPERTY,
+                    description,
+                    bad.fields(),
+                )
+            }
+            ServiceError::CustomerNotFound => Self::new(
+                S::NOT_FOUND,
+                codes::TENANT_NOT_FOUND,
+                "The customer was not found.",
+                vec![],
+            ),
+            ServiceError::UserNotFound => Self::new(
+                S::NOT_FOUND,
+                codes::USER_NOT_FOUND,
+                "The user was not found in this customer.",
+                vec![],
+            ),
+            ServiceError::NotFound(what) => Self::new(
+                S::NOT_FOUND,
+                codes::NOT_FOUND,
+                format!("{what} was not found."),
+                vec![],
+            ),
+            ServiceError::Forbidden(message) => {
+                Self::new(S::FORBIDDEN, codes::FORBIDDEN, message, vec![])
+            }
+            e @ ServiceError::UpnTaken(_) => Self::new(
+                S::CONFLICT,
+                codes::UPN_TAKEN,
+                e.to_string(),
+                vec!["userPrincipalName".into()],
+            ),
+            e @ ServiceError::DomainTaken(_) => Self::new(
+                S::CONFLICT,
+                codes::INVALID_PROPERTY,
+                e.to_string(),
+                vec!["domain".into()],
+            ),
+            e @ ServiceError::NotActive => {
+                Self::new(S::CONFLICT, codes::WRONG_STATE, e.to_string(), vec![])
+            }
+            e @ ServiceError::RestoreUpnConflict(_) => Self::new(
+                S::CONFLICT,
+                codes::RESTORE_UPN_TAKEN,
+                e.to_string(),
+                vec!["userPrincipalName".into()],
+            ),
+            e @ ServiceError::PreconditionFailed => Self::new(
+                S::PRECONDITION_FAILED,
+                codes::PRECONDITION_FAILED,
+                e.to_string(),
+                vec![],
+            ),
+            ServiceError::Unauthorized(message) => Self::unauthorized(message),
+            ServiceError::Internal(detail) => {
+                tracing::error!(correlation_id, error = %detail, "unexpected error");
+                Self::unexpected(correlation_id)
+            }
+        }
+    }
+}
+
+/// Marks a response whose body is already in the API's error shape.
+#[derive(Clone, Copy, Debug)]
+pub struct FaultBody;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.fault).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::wire::JSON_UTF8),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response.extensions_mut().insert(FaultBody);
+        response
+    }
+}

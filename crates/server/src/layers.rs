@@ -1,0 +1,266 @@
+//! Middleware: request and correlation ids, bearer authentication, idempotency by
+//! `MS-RequestId`, and the error body for bare error statuses.
+
+use axum::body::{Body as AxumBody, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use roster_service::requests::{RequestClaim, RequestKey};
+use roster_service::Ctx;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use crate::error::{codes, ApiError, FaultBody};
+use crate::AppState;
+
+pub const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
+pub const MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlationid");
+
+/// The ids of one request, as the client sent them or as Roster made them.
+#[derive(Clone, Debug)]
+pub struct RequestIds {
+    pub request_id: String,
+    pub correlation_id: String,
+    /// Whether the client sent `MS-RequestId` (only then is it an idempotency key).
+    pub client_request_id: bool,
+}
+
+fn usable_id(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    let ok = !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| value.to_string())
+}
+
+/// Reads or makes the request and correlation ids, echoes them on the response, runs the
+/// request in a tracing span that carries them, and gives bare error statuses a body.
+pub async fn request_ids(mut req: Request, next: Next) -> Response {
+    let sent = usable_id(req.headers(), &MS_REQUEST_ID);
+    let ids = RequestIds {
+        client_request_id: sent.is_some(),
+        request_id: sent.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        correlation_id: usable_id(req.headers(), &MS_CORRELATION_ID)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+    };
+    req.extensions_mut().insert(ids.clone());
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %ids.request_id,
+        correlation_id = %ids.correlation_id,
+    );
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let status = response.status();
+    if status.as_u16() >= 400 && response.extensions().get::<FaultBody>().is_none() {
+        // A layer below (routing, limits, time-outs, a panic) answered without our body.
+        let kept: Vec<(HeaderName, HeaderValue)> = [header::ALLOW, header::RETRY_AFTER]
+            .into_iter()
+            .filter_map(|h| response.headers().get(&h).map(|v| (h, v.clone())))
+            .collect();
+        let error = if status.is_server_error() {
+            span.in_scope(|| tracing::error!(%status, "request failed without an error body"));
+            ApiError::unexpected(&ids.correlation_id)
+        } else {
+            ApiError::for_status(status)
+        };
+        response = error.into_response();
+        response.headers_mut().extend(kept);
+    }
+    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
+        headers.insert(MS_REQUEST_ID, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&ids.correlation_id) {
+        headers.insert(MS_CORRELATION_ID, v);
+    }
+    response
+}
+
+fn ids_of(req: &Request) -> RequestIds {
+    req.extensions()
+        .get::<RequestIds>()
+        .cloned()
+        .unwrap_or(RequestIds {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            client_request_id: false,
+        })
+}
+
+/// Turns `Authorization: Bearer <token>` into the caller's [`Ctx`], or answers 401.
+pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let ids = ids_of(&req);
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        });
+    let Some(token) = token else {
+        return ApiError::unauthorized("Send an access token as Authorization: Bearer <token>; get one from POST /oauth2/token.")
+            .into_response();
+    };
+    match app.roster.authenticate(&token).await {
+        Ok(actor) => {
+            req.extensions_mut().insert(Ctx {
+                actor,
+                request_id: ids.request_id,
+                correlation_id: ids.correlation_id,
+            });
+            next.run(req).await
+        }
+        Err(e) => ApiError::from_service(e, &ids.correlation_id).into_response(),
+    }
+}
+
+/// What the ledger keeps of a response: never a password.
+#[derive(Serialize, Deserialize)]
+struct StoredResponse {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+/// Response headers worth replaying.
+const REPLAYED_HEADERS: [HeaderName; 2] = [header::ETAG, header::LOCATION];
+
+/// Replaces any `passwordProfile.password` in a JSON body with null.
+fn without_password(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            if let Some(profile) = value
+                .get_mut("passwordProfile")
+                .and_then(|p| p.as_object_mut())
+            {
+                if profile.contains_key("password") {
+                    profile.insert("password".into(), serde_json::Value::Null);
+                }
+            }
+            value.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    }
+}
+
+/// Puts the password of the repeated request (identical to the first) back into a replay.
+fn with_password_from(request_body: &[u8], stored: &str) -> String {
+    let sent = crate::json::parse::<crate::wire::CustomerUserRequest>(request_body)
+        .ok()
+        .and_then(|r| r.password_profile)
+        .and_then(|p| p.password);
+    match (serde_json::from_str::<serde_json::Value>(stored), sent) {
+        (Ok(mut value), Some(password)) => {
+            if let Some(profile) = value
+                .get_mut("passwordProfile")
+                .and_then(|p| p.as_object_mut())
+            {
+                if profile.contains_key("password") {
+                    profile.insert("password".into(), serde_json::Value::String(password));
+                }
+            }
+            value.to_string()
+        }
+        _ => stored.to_string(),
+    }
+}
+
+/// Idempotency by `MS-RequestId` for POST, PATCH and DELETE (rest-api.md §7).
+pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let ids = ids_of(&req);
+    let writes = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE);
+    let Some(ctx) = req.extensions().get::<Ctx>().cloned() else {
+        return next.run(req).await;
+    };
+    if !writes || !ids.client_request_id {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match crate::json::read_body(Request::from_parts(parts.clone(), body), &()).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let key = RequestKey {
+        caller: ctx.actor.user.to_string(),
+        request_id: ids.request_id.clone(),
+        method: parts.method.to_string(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_string(), |p| p.to_string()),
+        body_hash: crate::hex(&Sha256::digest(&bytes)),
+    };
+    match app.roster.claim_request(&key).await {
+        Err(e) => ApiError::from_service(e, &ids.correlation_id).into_response(),
+        Ok(RequestClaim::Mismatch) => ApiError::new(
+            StatusCode::CONFLICT,
+            codes::REQUEST_ID_REUSED,
+            "This MS-RequestId was already used for a different request: send a new MS-RequestId for a new request.",
+            vec!["MS-RequestId".into()],
+        )
+        .into_response(),
+        Ok(RequestClaim::Replay { status, body }) => replay(status, &body, &bytes),
+        Ok(RequestClaim::Owner) => {
+            let response = next.run(Request::from_parts(parts, AxumBody::from(bytes))).await;
+            let status = response.status();
+            if status.is_server_error() {
+                if let Err(e) = app.roster.abandon_request(&key).await {
+                    tracing::error!(error = %e, "could not release an MS-RequestId");
+                }
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let body = match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => Bytes::new(),
+            };
+            let stored = StoredResponse {
+                headers: REPLAYED_HEADERS
+                    .iter()
+                    .filter_map(|h| {
+                        parts.headers.get(h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string()))
+                    })
+                    .collect(),
+                body: if body.is_empty() { String::new() } else { without_password(&body) },
+            };
+            let record = serde_json::to_string(&stored).unwrap_or_default();
+            if let Err(e) = app.roster.finish_request(&key, status.as_u16(), &record).await {
+                tracing::error!(error = %e, "could not record the response of an MS-RequestId");
+            }
+            Response::from_parts(parts, AxumBody::from(body))
+        }
+    }
+}
+
+fn replay(status: u16, record: &str, request_body: &[u8]) -> Response {
+    let Ok(stored) = serde_json::from_str::<StoredResponse>(record) else {
+        return ApiError::unexpected("(replay)").into_response();
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = if stored.body.is_empty() {
+        status.into_response()
+    } else {
+        let body = with_password_from(request_body, &stored.body);
+        let mut r = (status, body).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::wire::JSON_UTF8),
+        );
+        r
+    };
+    for (name, value) in stored.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    if status.is_client_error() {
+        response.extensions_mut().insert(FaultBody);
+    }
+    response
+}

@@ -1,0 +1,132 @@
+//! The OpenAPI 3.1 document, generated from the handlers and wire types. A snapshot test
+//! fails when it changes unnoticed.
+
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+
+use crate::error::ApiFault;
+use crate::routes;
+use crate::wire;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Roster",
+        description = "Customer and partner user accounts for cloud resellers, wire-compatible with the Partner Center REST API v1. \
+            Property names in request bodies match case-insensitively; responses are camelCase. Every error answers with \
+            {code, description, data, source}.",
+        license(name = "Apache-2.0"),
+    ),
+    paths(
+        routes::health::healthz,
+        routes::token::token,
+        routes::customers::create,
+        routes::customers::list,
+        routes::customers::get,
+        routes::customers::list_domains,
+        routes::customers::add_domain,
+        routes::users::create,
+        routes::users::list,
+        routes::users::get,
+        routes::users::update,
+        routes::users::delete,
+    ),
+    components(schemas(
+        ApiFault,
+        wire::CustomerUserRequest,
+        wire::PasswordProfileRequest,
+        wire::CustomerRequest,
+        wire::CompanyProfileRequest,
+        wire::BillingProfileRequest,
+        wire::AddressRequest,
+        wire::DomainRequest,
+        wire::CustomerUserBody,
+        wire::CustomerBody,
+        wire::DomainBody,
+        wire::CustomerUserCollection,
+        wire::CustomerCollection,
+        wire::DomainCollection,
+        wire::TokenResponse,
+        wire::OAuthError,
+        wire::Health,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from POST /oauth2/token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Headers every `/v1` operation accepts.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct RequestHeaders {
+    /// A GUID per call. On POST, PATCH and DELETE it is the idempotency key: a repeat of the
+    /// same request gets the first answer, a different request with it gets 409 (60007).
+    /// Generated when absent; echoed on the response.
+    #[serde(rename = "MS-RequestId")]
+    ms_request_id: Option<String>,
+    /// Carried into logs and audit records; generated when absent; echoed on the response.
+    #[serde(rename = "MS-CorrelationId")]
+    ms_correlation_id: Option<String>,
+}
+
+/// Paging of list operations.
+#[derive(Deserialize, IntoParams)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// Page size, 0–500; 0 or absent means 100.
+    #[param(minimum = 0, maximum = 500)]
+    size: Option<u32>,
+    /// URL-encoded JSON `{"Field": F, "Value": V, "Operator": OP}`. Users: `UserState` (or
+    /// `UserStatus`) `equals` `Active`/`Inactive`; `DisplayName` or `UserPrincipalName` with
+    /// `starts_with` or `substring`. Customers: `CompanyName` or `Domain` with `starts_with`
+    /// or `substring`.
+    filter: Option<String>,
+    /// `Next`, with the previous page's token in the `MS-ContinuationToken` header (or the
+    /// `continuationToken` parameter); the token alone carries the filter, sort and size.
+    #[serde(rename = "seekOperation")]
+    seek_operation: Option<String>,
+    #[serde(rename = "continuationToken")]
+    continuation_token: Option<String>,
+}
+
+/// The continuation token header of list operations.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct ContinuationHeader {
+    /// The previous page's `continuationToken`, with `seekOperation=Next`.
+    #[serde(rename = "MS-ContinuationToken")]
+    ms_continuation_token: Option<String>,
+}
+
+/// Sorting of the users list.
+#[derive(Deserialize, IntoParams)]
+#[allow(dead_code)]
+pub struct UserSortParams {
+    /// `UserPrincipalName` (default) or `DisplayName`.
+    #[serde(rename = "sortField")]
+    sort_field: Option<String>,
+    /// `Ascending` (default) or `Descending`.
+    #[serde(rename = "sortDirection")]
+    sort_direction: Option<String>,
+}

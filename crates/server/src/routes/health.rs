@@ -1,0 +1,30 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::error::ApiError;
+use crate::wire::{json, Health};
+use crate::AppState;
+
+/// Ready when the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "Ready", body = Health), (status = 503, description = "The database does not answer", body = crate::error::ApiFault)))]
+pub async fn healthz(State(app): State<AppState>) -> Response {
+    if app.roster.ready().await {
+        json(
+            StatusCode::OK,
+            &Health {
+                status: "ok".into(),
+            },
+        )
+    } else {
+        let mut r = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            503,
+            "The database does not answer.",
+            vec![],
+        );
+        r.fault.source = "Roster".into();
+        axum::response::IntoResponse::into_response(r)
+    }
+}

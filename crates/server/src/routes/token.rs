@@ -1,0 +1,111 @@
+//! `POST /oauth2/token`: the OAuth 2.0 token endpoint (password grant).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use roster_domain::password::Password;
+use roster_service::sign_in::SignInError;
+
+use crate::error::FaultBody;
+use crate::wire::{json, OAuthError, TokenResponse};
+use crate::AppState;
+
+fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
+    let mut r = json(
+        status,
+        &OAuthError {
+            error: error.into(),
+            error_description: description.into(),
+        },
+    );
+    r.extensions_mut().insert(FaultBody);
+    r
+}
+
+/// The form fields of a token request.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenRequest {
+    /// `password`.
+    grant_type: String,
+    /// The user principal name.
+    username: String,
+    password: String,
+}
+
+#[utoipa::path(post, path = "/oauth2/token", tag = "sign-in",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "invalid_request, invalid_grant (wrong user name or password, or locked out), unsupported_grant_type, password_change_required", body = OAuthError),
+    ))]
+pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
+    let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Send the request as application/x-www-form-urlencoded.",
+        );
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    match field("grant_type") {
+        Some("password") => {}
+        Some(other) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type '{other}' is not supported: use password"),
+            )
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required.",
+            )
+        }
+    }
+    let (Some(username), Some(password)) = (field("username"), field("password")) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "username and password are required.",
+        );
+    };
+    match app
+        .roster
+        .sign_in_with_password(username, &Password::new(password))
+        .await
+    {
+        Ok(grant) => json(
+            StatusCode::OK,
+            &TokenResponse {
+                access_token: grant.access_token,
+                token_type: "Bearer".into(),
+                expires_in: grant.expires_in,
+            },
+        ),
+        Err(e @ SignInError::InvalidGrant) => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", e.to_string())
+        }
+        Err(e @ SignInError::PasswordChangeRequired) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "password_change_required",
+            e.to_string(),
+        ),
+        Err(SignInError::Service(e)) => {
+            tracing::error!(error = %e, "sign-in failed");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "Sign-in failed unexpectedly; try again.",
+            )
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The Partner Center wire format: response and request bodies, and their conversion to and
+//! from domain values. Responses are camelCase and omit null properties.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use roster_domain::customer::{BillingInput, Customer, NewCustomerInput, TenantDomain};
+use roster_domain::user::{CustomerUser, UserInput};
+use roster_service::customer_users::PasswordEcho;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// A JSON response with Partner Center's content type.
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    response
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct Link {
+    /// A path relative to the API root, without `/v1` (as Partner Center returns it).
+    pub uri: String,
+    pub method: String,
+    pub headers: Vec<KeyValue>,
+}
+
+impl Link {
+    pub fn get(uri: impl Into<String>) -> Self {
+        Self {
+            uri: uri.into(),
+            method: "GET".into(),
+            headers: vec![],
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct SelfLinks {
+    #[serde(rename = "self")]
+    pub self_: Link,
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct CollectionLinks {
+    #[serde(rename = "self")]
+    pub self_: Link,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Link>,
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct Attributes {
+    pub object_type: String,
+    /// A quoted opaque string that changes on every write (users only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+impl Attributes {
+    pub fn of(object_type: &str) -> Self {
+        Self {
+            object_type: object_type.into(),
+            etag: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- customer users
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordProfile {
+    /// The password: shown in the create and reset responses only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub force_change_password: bool,
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerUserBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_location: Option<String>,
+    pub id: String,
+    pub user_principal_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub immutable_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_profile: Option<PasswordProfile>,
+    /// `none`, `managed` or `federated`.
+    pub user_domain_type: String,
+    /// `active`, or `inactive` for a soft-deleted user.
+    pub state: String,
+    /// When the user was soft-deleted (inactive users only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soft_deletion_time: Option<String>,
+    pub links: SelfLinks,
+    pub attributes: Attributes,
+}
+
+impl CustomerUserBody {
+    pub fn of(u: &CustomerUser) -> Self {
+        Self {
+            usage_location: u.usage_location.map(|c| c.as_str().to_string()),
+            id: u.id.to_string(),
+            user_principal_name: u.upn.to_string(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            display_name: u.display_name.clone(),
+            immutable_id: u.immutable_id.clone(),
+            phone_number: u.phone_number.clone(),
+            password_profile: None,
+            user_domain_type: u.domain_type.as_str().into(),
+            state: u.state.as_str().into(),
+            soft_deletion_time: u.soft_deleted_at.map(|t| t.to_rfc3339()),
+            links: SelfLinks {
+                self_: Link::get(format!("/customers/{}/users/{}", u.customer, u.id)),
+            },
+            attributes: Attributes {
+                object_type: "CustomerUser".into(),
+                etag: Some(u.etag()),
+            },
+        }
+    }
+
+    pub fn with_password(mut self, echo: Option<PasswordEcho>) -> Self {
+        self.password_profile = echo.map(|e| PasswordProfile {
+            password: e.password.map(|p| p.expose().to_string()),
+            force_change_password: e.force_change_password,
+        });
+        self
+    }
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordProfileRequest {
+    /// The new password; absent or null with `forceChangePassword` only sets the flag.
+    pub password: Option<String>,
+    pub force_change_password: Option<bool>,
+}
+
+/// A customer user as clients send it on create and PATCH. Property names are matched
+/// case-insensitively; null means "not given" (create) or "leave unchanged" (PATCH); `""`
+/// clears an optional property; read-only properties are ignored.
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerUserRequest {
+    pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub usage_location: Option<String>,
+    pub immutable_id: Option<String>,
+    pub phone_number: Option<String>,
+    pub password_profile: Option<PasswordProfileRequest>,
+    /// On PATCH: `active` restores a soft-deleted user; `inactive` is refused (use DELETE).
+    pub state: Option<String>,
+}
+
+impl CustomerUserRequest {
+    pub fn into_input(self) -> UserInput {
+        let profile = self.password_profile;
+        UserInput {
+            user_principal_name: self.user_principal_name,
+            display_name: self.display_name,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            usage_location: self.usage_location,
+            immutable_id: self.immutable_id,
+            phone_number: self.phone_number,
+            password_profile_given: profile.is_some(),
+            password: profile.as_ref().and_then(|p| p.password.clone()),
+            force_change_password: profile.as_ref().and_then(|p| p.force_change_password),
+            state: self.state,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- customers
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyProfile {
+    pub tenant_id: String,
+    pub domain: String,
+    pub company_name: String,
+    pub attributes: Attributes,
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    pub country: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_line1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingProfile {
+    pub company_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culture: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    pub default_address: Address,
+    pub attributes: Attributes,
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerBody {
+    /// The customer's tenant id.
+    pub id: String,
+    pub company_profile: CompanyProfile,
+    pub billing_profile: BillingProfile,
+    /// Always `reseller`.
+    pub relationship_to_partner: String,
+    /// Whether the partner's agents have legacy delegated admin access.
+    pub allow_delegated_access: bool,
+    pub links: SelfLinks,
+    pub attributes: Attributes,
+}
+
+impl CustomerBody {
+    pub fn of(c: &Customer) -> Self {
+        let b = &c.billing;
+        Self {
+            id: c.id.to_string(),
+            company_profile: CompanyProfile {
+                tenant_id: c.id.to_string(),
+                domain: c.domain.to_string(),
+                company_name: c.company_name.clone(),
+                attributes: Attributes::of("CustomerCompanyProfile"),
+            },
+            billing_profile: BillingProfile {
+                company_name: c.company_name.clone(),
+                email: b.email.clone(),
+                culture: b.culture.clone(),
+                language: b.language.clone(),
+                default_address: Address {
+                    country: c.country.as_str().into(),
+                    region: b.region.clone(),
+                    city: b.city.clone(),
+                    address_line1: b.address_line1.clone(),
+                    postal_code: b.postal_code.clone(),
+                    phone_number: b.phone_number.clone(),
+                },
+                attributes: Attributes::of("CustomerBillingProfile"),
+            },
+            relationship_to_partner: "reseller".into(),
+            allow_delegated_access: c.allow_delegated_access,
+            links: SelfLinks {
+                self_: Link::get(format!("/customers/{}", c.id)),
+            },
+            attributes: Attributes::of("Customer"),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyProfileRequest {
+    /// Required and unique across the server: the customer's initial domain.
+    pub domain: Option<String>,
+    pub company_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressRequest {
+    /// ISO 3166-1 alpha-2; defaults to the partner's country.
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub address_line1: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingProfileRequest {
+    pub company_name: Option<String>,
+    pub email: Option<String>,
+    pub culture: Option<String>,
+    pub language: Option<String>,
+    pub default_address: Option<AddressRequest>,
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerRequest {
+    pub company_profile: Option<CompanyProfileRequest>,
+    pub billing_profile: Option<BillingProfileRequest>,
+}
+
+impl CustomerRequest {
+    pub fn into_input(self) -> NewCustomerInput {
+        let company = self.company_profile.unwrap_or_default();
+        let billing = self.billing_profile.unwrap_or_default();
+        let address = billing.default_address.unwrap_or_default();
+        NewCustomerInput {
+            domain: company.domain,
+            company_name: company.company_name,
+            billing_company_name: billing.company_name,
+            country: address.country,
+            billing: BillingInput {
+                email: billing.email,
+                culture: billing.culture,
+                language: billing.language,
+                region: address.region,
+                city: address.city,
+                address_line1: address.address_line1,
+                postal_code: address.postal_code,
+                phone_number: address.phone_number,
+            },
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainBody {
+    pub name: String,
+    /// `initial`, `managed` or `federated`.
+    pub authentication_type: String,
+    pub attributes: Attributes,
+}
+
+impl DomainBody {
+    pub fn of(d: &TenantDomain) -> Self {
+        Self {
+            name: d.name.to_string(),
+            authentication_type: d.kind.as_str().into(),
+            attributes: Attributes::of("Domain"),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainRequest {
+    pub name: Option<String>,
+    /// `managed` (default) or `federated`.
+    pub authentication_type: Option<String>,
+}
+
+// ---------------------------------------------------------------- collections
+
+macro_rules! collection {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Serialize, ToSchema, Debug, Clone)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            /// The number of items in this response.
+            pub total_count: usize,
+            pub items: Vec<$item>,
+            /// On paged lists: the token for the next page, `""` on the last page.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub continuation_token: Option<String>,
+            pub links: CollectionLinks,
+            pub attributes: Attributes,
+        }
+    };
+}
+
+collection!(
+    CustomerUserCollection,
+    CustomerUserBody,
+    "A page of customer users."
+);
+collection!(CustomerCollection, CustomerBody, "A page of customers.");
+collection!(DomainCollection, DomainBody, "A customer's domains.");
+
+/// The links of a paged collection: `next` carries the token as an `MS-ContinuationToken`
+/// header, which is how Partner Center's SDKs follow pages.
+pub fn paged_links(base: &str, self_uri: String, continuation: &Option<String>) -> CollectionLinks {
+    CollectionLinks {
+        self_: Link::get(self_uri),
+        next: continuation.as_ref().map(|token| Link {
+            uri: format!("{base}?seekOperation=Next"),
+            method: "GET".into(),
+            headers: vec![KeyValue {
+                key: "MS-ContinuationToken".into(),
+                value: token.clone(),
+            }],
+        }),
+    }
+}
+
+// ---------------------------------------------------------------- token endpoint
+
+#[derive(Serialize, ToSchema, Debug)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// The token endpoint's errors (RFC 6749 §5.2).
+#[derive(Serialize, ToSchema, Debug)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_grant`, `unsupported_grant_type` or `password_change_required`.
+    pub error: String,
+    pub error_description: String,
+}
+
+#[derive(Serialize, ToSchema, Debug)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
