@@ -212,7 +212,8 @@ impl Db<'_> {
 
     pub async fn tenant_domains(&mut self, tenant: &str) -> Result<Vec<TenantDomain>> {
         let rows = sqlx::query(
-            "SELECT name, kind FROM domains WHERE tenant_id = $1 ORDER BY created_at, name",
+            "SELECT name, kind FROM domains WHERE tenant_id = $1 \
+             ORDER BY CASE kind WHEN 'initial' THEN 0 ELSE 1 END, created_at, name",
         )
         .bind(tenant)
         .fetch_all(&mut *self.conn)

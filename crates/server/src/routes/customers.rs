@@ -57,18 +57,19 @@ pub async fn list(
                 None => None,
                 Some(raw) => {
                     let f = Filter::parse(raw)?;
-                    let field =
-                        match f.field.to_ascii_lowercase().as_str() {
-                            "companyname" => CustomerTextField::CompanyName,
-                            "domain" => CustomerTextField::Domain,
-                            _ => return Err(ApiError::invalid(
+                    let field = match f.field.to_ascii_lowercase().as_str() {
+                        "companyname" => CustomerTextField::CompanyName,
+                        "domain" => CustomerTextField::Domain,
+                        _ => {
+                            return Err(ApiError::invalid(
                                 "filter",
                                 format!(
                                     "filter: '{}' can't be filtered on: use CompanyName or Domain",
                                     f.field
                                 ),
-                            )),
-                        };
+                            ))
+                        }
+                    };
                     let op = f.text_match().ok_or_else(|| {
                         ApiError::invalid("filter", format!("filter: operator '{}' is not supported: use starts_with or substring", f.operator))
                     })?;

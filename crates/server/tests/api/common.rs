@@ -1,0 +1,247 @@
+//! `TestApp`: a real Roster server on 127.0.0.1:0 over a real SQLite file in a temporary
+//! directory, with an injected clock that tests move by hand.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use roster_domain::{Duration, Timestamp};
+use roster_server::startup::{self, Options};
+use roster_server::Timeouts;
+use roster_service::{HashCost, ManualClock, Roster, Settings};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+pub const ADMIN: &str = "admin@partner.local";
+pub const ADMIN_PASSWORD: &str = "Correct-Horse-42-Battery";
+/// A password that meets the policy, for users that tests create.
+pub const GOOD_PASSWORD: &str = "Renew456*Zq9";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub roster: Roster,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub struct Builder {
+    pub settings: Settings,
+    pub timeouts: Timeouts,
+    pub purge_interval: StdDuration,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            settings: Settings {
+                hash_cost: HashCost::TEST,
+                ..Settings::default()
+            },
+            timeouts: Timeouts::default(),
+            purge_interval: StdDuration::from_millis(50),
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(Builder::default()).await
+    }
+
+    pub async fn start_with(b: Builder) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap(),
+        ));
+        let opened = startup::open(Options {
+            data_dir: dir.path().to_path_buf(),
+            database_url: None,
+            partner_domain: "partner.local".into(),
+            bootstrap_password: Some(ADMIN_PASSWORD.into()),
+            settings: b.settings,
+            clock: clock.clone(),
+        })
+        .await
+        .expect("open");
+        let listener = roster_server::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let tasks = vec![
+            tokio::spawn(roster_server::serve(
+                listener,
+                opened.roster.clone(),
+                b.timeouts,
+                stopped(rx.clone()),
+            )),
+            tokio::spawn(roster_server::maintenance_loop(
+                opened.roster.clone(),
+                b.purge_interval,
+                stopped(rx),
+            )),
+        ];
+        let client = reqwest::Client::new();
+        let mut app = TestApp {
+            base,
+            client,
+            clock,
+            roster: opened.roster,
+            token: String::new(),
+            dir,
+            stop,
+            tasks,
+        };
+        app.token = app
+            .sign_in(ADMIN, ADMIN_PASSWORD)
+            .await
+            .expect("admin signs in");
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The password grant; `Err` carries the status and body.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<String, (StatusCode, Value)> {
+        let r = self
+            .client
+            .post(self.url("/oauth2/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        if status == StatusCode::OK {
+            Ok(body["access_token"].as_str().unwrap().to_string())
+        } else {
+            Err((status, body))
+        }
+    }
+
+    /// A request with the admin's token.
+    pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.req(method, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        into_parts(r.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// A new customer; returns its id.
+    pub async fn customer(&self, domain: &str) -> String {
+        let (status, body) = self
+            .post("/v1/customers", json!({"companyProfile": {"domain": domain, "companyName": format!("Company {domain}")}}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// A new user of `customer` with the given UPN and display name; returns its body.
+    pub async fn user(&self, customer: &str, upn: &str, display_name: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/v1/customers/{customer}/users"),
+                json!({"userPrincipalName": upn, "displayName": display_name, "passwordProfile": {"password": GOOD_PASSWORD}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Moves the clock, and signs in again (the old token may have expired meanwhile).
+    pub async fn advance(&mut self, by: Duration) {
+        self.clock.advance(by);
+        self.token = self
+            .sign_in(ADMIN, ADMIN_PASSWORD)
+            .await
+            .expect("admin signs in");
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+pub async fn into_parts(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+    };
+    (status, body)
+}
+
+/// Asserts a Partner Center error body with this status and code.
+#[track_caller]
+pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: u64) {
+    let (s, body) = got;
+    assert_eq!(*s, status, "{body}");
+    assert_eq!(body["code"].as_u64(), Some(code), "{body}");
+    assert!(
+        body["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty() && d.len() <= 1024),
+        "{body}"
+    );
+    assert!(body["data"].is_array(), "{body}");
+    assert_eq!(body["source"], "Roster", "{body}");
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
