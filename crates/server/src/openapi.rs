@@ -130,3 +130,74 @@ pub struct UserSortParams {
     #[serde(rename = "sortDirection")]
     sort_direction: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    /// The published contract must not change unnoticed: this compares the generated document
+    /// with the committed `openapi.json`. After an intended change, run
+    /// `UPDATE_SNAPSHOTS=1 cargo test -p roster-server openapi` and commit the new file.
+    #[test]
+    fn openapi_snapshot() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+        let generated = serde_json::to_string_pretty(&crate::openapi_document()).unwrap() + "\n";
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "the OpenAPI document changed: review the difference, then run \
+             UPDATE_SNAPSHOTS=1 cargo test -p roster-server openapi and commit crates/server/openapi.json"
+        );
+    }
+
+    #[test]
+    fn the_document_describes_every_route() {
+        let doc = crate::openapi_document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let expected = [
+            ("/healthz", vec!["get"]),
+            ("/oauth2/token", vec!["post"]),
+            ("/v1/customers", vec!["get", "post"]),
+            ("/v1/customers/{customerId}", vec!["get"]),
+            ("/v1/customers/{customerId}/domains", vec!["get", "post"]),
+            ("/v1/customers/{customerId}/users", vec!["get", "post"]),
+            (
+                "/v1/customers/{customerId}/users/{userId}",
+                vec!["delete", "get", "patch"],
+            ),
+        ];
+        assert_eq!(paths.len(), expected.len());
+        for (path, methods) in expected {
+            let item = paths
+                .get(path)
+                .unwrap_or_else(|| panic!("{path} is not documented"));
+            let mut got: Vec<&str> = item
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, methods, "{path}");
+            for (_, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                assert!(
+                    responses.keys().any(|s| s.starts_with('2')),
+                    "{path}: no success response"
+                );
+                if path.starts_with("/v1") {
+                    assert!(responses.contains_key("401"), "{path}: 401 undocumented");
+                    let params = op["parameters"].as_array().unwrap();
+                    assert!(
+                        params.iter().any(|p| p["name"] == "MS-RequestId"),
+                        "{path}: MS-RequestId undocumented"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Runs the built `roster` binary: first start, health, sign-in, a few calls, SIGTERM, and
+//! the refusals on a later start.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "Correct-Horse-42-Battery";
+
+struct Server {
+    child: Child,
+    base: String,
+    stdout: Vec<String>,
+}
+
+/// Starts `roster serve` on a free port of 127.0.0.1 and waits for its address.
+fn start(data_dir: &Path, password: Option<&str>) -> Result<Server, String> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+    cmd.arg("serve")
+        .env("ROSTER_DATA_DIR", data_dir)
+        .env("ROSTER_LISTEN", "127.0.0.1:0")
+        .env_remove("ROSTER_DATABASE_URL")
+        .env_remove("ROSTER_BOOTSTRAP_ADMIN_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(p) = password {
+        cmd.env("ROSTER_BOOTSTRAP_ADMIN_PASSWORD", p);
+    }
+    let mut child = cmd.spawn().expect("spawn roster");
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Result<String, String>>();
+    let err_tx = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(Ok(line));
+        }
+    });
+    std::thread::spawn(move || {
+        let text: String = BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let _ = err_tx.send(Err(text));
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("Roster is listening on ") {
+                    let base = url.to_string();
+                    lines.push(line);
+                    return Ok(Server {
+                        child,
+                        base,
+                        stdout: lines,
+                    });
+                }
+                lines.push(line);
+            }
+            Ok(Err(stderr)) => {
+                let status = child.wait().expect("wait");
+                return Err(format!("exited with {status}: {stderr}"));
+            }
+            Err(_) => {}
+        }
+    }
+    let _ = child.kill();
+    Err("roster did not start within 60 s".into())
+}
+
+impl Server {
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "roster did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status() == 200 {
+                assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "/healthz never answered 200");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn token(client: &reqwest::Client, base: &str, password: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin@partner.local"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serve_sign_in_work_and_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), Some(PASSWORD)).unwrap();
+    assert!(
+        server
+            .stdout
+            .iter()
+            .any(|l| l.contains("admin@partner.local")),
+        "{:?}",
+        server.stdout
+    );
+    assert!(
+        !server.stdout.iter().any(|l| l.contains(PASSWORD)),
+        "the given password is never printed"
+    );
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &server.base).await;
+
+    let r = token(&client, &server.base, PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["expires_in"], 3600);
+    let bearer = t["access_token"].as_str().unwrap().to_string();
+
+    let r = client
+        .post(format!("{}/v1/customers", server.base))
+        .bearer_auth(&bearer)
+        .json(&json!({"companyProfile": {"domain": "contoso.onmicrosoft.com", "companyName": "Contoso"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let cid = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = client
+        .post(format!("{}/v1/customers/{cid}/users/", server.base))
+        .bearer_auth(&bearer)
+        .json(&json!({"userPrincipalName": "ada@contoso.onmicrosoft.com", "displayName": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = client
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["openapi"], "3.1.0");
+
+    let status = server.terminate();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(dir.path().join("roster.db").exists());
+    assert!(dir.path().join("signing.key").exists());
+
+    // A second start keeps the data and the admin as they were.
+    let again = start(dir.path(), Some("Another-Password-99x")).unwrap();
+    assert!(
+        !again
+            .stdout
+            .iter()
+            .any(|l| l.contains("set up a new partner")),
+        "{:?}",
+        again.stdout
+    );
+    wait_healthy(&client, &again.base).await;
+    assert_eq!(token(&client, &again.base, PASSWORD).await.status(), 200);
+    assert_eq!(
+        token(&client, &again.base, "Another-Password-99x")
+            .await
+            .status(),
+        400
+    );
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn first_start_without_a_password_prints_a_generated_one_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None).unwrap();
+    let line = server
+        .stdout
+        .iter()
+        .find(|l| l.starts_with("The administrator's password is: "))
+        .unwrap_or_else(|| panic!("no password line in {:?}", server.stdout));
+    let password = line
+        .trim_start_matches("The administrator's password is: ")
+        .to_string();
+    assert_eq!(password.len(), 16);
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &server.base).await;
+    assert_eq!(token(&client, &server.base, &password).await.status(), 200);
+    assert!(server.terminate().success());
+    let again = start(dir.path(), None).unwrap();
+    assert!(
+        !again.stdout.iter().any(|l| l.contains("password is:")),
+        "shown once: {:?}",
+        again.stdout
+    );
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn refuses_data_whose_signing_key_is_missing_or_different() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), Some(PASSWORD)).unwrap();
+    assert!(server.terminate().success());
+    let key = dir.path().join("signing.key");
+    let original = std::fs::read_to_string(&key).unwrap();
+
+    std::fs::remove_file(&key).unwrap();
+    let err = start(dir.path(), Some(PASSWORD))
+        .err()
+        .expect("must refuse a missing key");
+    assert!(
+        err.contains("signing.key") && err.contains("Restore"),
+        "{err}"
+    );
+    assert!(!key.exists(), "a refused start must not make a new key");
+
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    let err = start(dir.path(), Some(PASSWORD))
+        .err()
+        .expect("must refuse a different key");
+    assert!(err.contains("signing key"), "{err}");
+
+    std::fs::write(&key, original).unwrap();
+    let server = start(dir.path(), Some(PASSWORD)).unwrap();
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn a_bad_config_is_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("roster.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nretention = \"3d\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("ROSTER_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("retention"), "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--purge-interval", "soon"])
+        .env("ROSTER_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
+}
