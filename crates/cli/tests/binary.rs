@@ -1,6 +1,8 @@
 //! Runs the built `roster` binary: first start, health, sign-in, a few calls, SIGTERM, and
 //! the refusals on a later start.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -18,6 +20,7 @@ struct Server {
 }
 
 /// Starts `roster serve` on a free port of 127.0.0.1 and waits for its address.
+#[allow(clippy::zombie_processes)] // the Server waits for the child in terminate() or drop()
 fn start(data_dir: &Path, password: Option<&str>) -> Result<Server, String> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
     cmd.arg("serve")
@@ -76,7 +79,7 @@ fn start(data_dir: &Path, password: Option<&str>) -> Result<Server, String> {
 }
 
 impl Server {
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn terminate(&mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -93,6 +96,16 @@ impl Server {
                 "roster did not stop within 30 s of SIGTERM"
             );
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    /// A failed test must not leave a server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -127,7 +140,7 @@ async fn token(client: &reqwest::Client, base: &str, password: &str) -> reqwest:
 #[tokio::test]
 async fn serve_sign_in_work_and_stop_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), Some(PASSWORD)).unwrap();
+    let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
     assert!(
         server
             .stdout
@@ -183,7 +196,7 @@ async fn serve_sign_in_work_and_stop_on_sigterm() {
     assert!(dir.path().join("signing.key").exists());
 
     // A second start keeps the data and the admin as they were.
-    let again = start(dir.path(), Some("Another-Password-99x")).unwrap();
+    let mut again = start(dir.path(), Some("Another-Password-99x")).unwrap();
     assert!(
         !again
             .stdout
@@ -206,7 +219,7 @@ async fn serve_sign_in_work_and_stop_on_sigterm() {
 #[tokio::test]
 async fn first_start_without_a_password_prints_a_generated_one_once() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), None).unwrap();
+    let mut server = start(dir.path(), None).unwrap();
     let line = server
         .stdout
         .iter()
@@ -220,7 +233,7 @@ async fn first_start_without_a_password_prints_a_generated_one_once() {
     wait_healthy(&client, &server.base).await;
     assert_eq!(token(&client, &server.base, &password).await.status(), 200);
     assert!(server.terminate().success());
-    let again = start(dir.path(), None).unwrap();
+    let mut again = start(dir.path(), None).unwrap();
     assert!(
         !again.stdout.iter().any(|l| l.contains("password is:")),
         "shown once: {:?}",
@@ -232,7 +245,7 @@ async fn first_start_without_a_password_prints_a_generated_one_once() {
 #[tokio::test]
 async fn refuses_data_whose_signing_key_is_missing_or_different() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), Some(PASSWORD)).unwrap();
+    let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
     assert!(server.terminate().success());
     let key = dir.path().join("signing.key");
     let original = std::fs::read_to_string(&key).unwrap();
@@ -254,7 +267,7 @@ async fn refuses_data_whose_signing_key_is_missing_or_different() {
     assert!(err.contains("signing key"), "{err}");
 
     std::fs::write(&key, original).unwrap();
-    let server = start(dir.path(), Some(PASSWORD)).unwrap();
+    let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
     assert!(server.terminate().success());
 }
 

@@ -25,7 +25,7 @@ pub struct TestApp {
     pub token: String,
     pub dir: tempfile::TempDir,
     stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 pub struct Builder {
@@ -97,7 +97,7 @@ impl TestApp {
             token: String::new(),
             dir,
             stop,
-            tasks,
+            _tasks: tasks,
         };
         app.token = app
             .sign_in(ADMIN, ADMIN_PASSWORD)
@@ -198,12 +198,12 @@ impl TestApp {
             .await
             .expect("admin signs in");
     }
+}
 
-    pub async fn stop(mut self) {
+impl Drop for TestApp {
+    /// Stops the server and the purge job with the test.
+    fn drop(&mut self) {
         let _ = self.stop.send(true);
-        for t in self.tasks.drain(..) {
-            let _ = t.await;
-        }
     }
 }
 

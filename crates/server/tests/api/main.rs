@@ -1,5 +1,7 @@
 //! Black-box tests of the HTTP API: a real server on a loopback port over a real SQLite file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod customers;
 mod idempotency;
