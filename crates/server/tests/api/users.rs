@@ -478,3 +478,30 @@ async fn purge_after_the_retention_under_the_injected_clock() {
         .await
         .contains(&"purge_customer_user".to_string()));
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_upn_make_exactly_one_user() {
+    let (app, cid) = setup().await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let app = app.clone();
+        let path = users(&cid);
+        tasks.push(tokio::spawn(async move {
+            app.post(&path, json!({"userPrincipalName": "race@contoso.onmicrosoft.com", "displayName": format!("Racer {i}")}))
+                .await
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let got = t.await.unwrap();
+        if got.0 == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_error(&got, StatusCode::CONFLICT, 60004);
+        }
+    }
+    assert_eq!(created, 1);
+    let (_, list) = app.get(&users(&cid)).await;
+    assert_eq!(list["totalCount"], 1);
+}
