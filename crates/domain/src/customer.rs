@@ -75,19 +75,8 @@ pub struct NewCustomerInput {
     pub company_name: Option<String>,
     pub billing_company_name: Option<String>,
     pub country: Option<String>,
-    pub billing: BillingInput,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct BillingInput {
-    pub email: Option<String>,
-    pub culture: Option<String>,
-    pub language: Option<String>,
-    pub region: Option<String>,
-    pub city: Option<String>,
-    pub address_line1: Option<String>,
-    pub postal_code: Option<String>,
-    pub phone_number: Option<String>,
+    /// As sent, before validation.
+    pub billing: BillingProfile,
 }
 
 /// A valid new customer.
@@ -236,7 +225,7 @@ mod tests {
             domain: Some("not a domain".into()),
             company_name: None,
             country: Some("XX".into()),
-            billing: BillingInput {
+            billing: BillingProfile {
                 email: Some("nope".into()),
                 postal_code: Some("1".repeat(41)),
                 ..Default::default()

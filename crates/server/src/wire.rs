@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use roster_domain::customer::{BillingInput, Customer, NewCustomerInput, TenantDomain};
+use roster_domain::customer::{Customer, NewCustomerInput, TenantDomain};
 use roster_domain::user::{CustomerUser, UserInput};
 use roster_service::customer_users::PasswordEcho;
 use serde::{Deserialize, Serialize};
@@ -335,7 +335,7 @@ impl CustomerRequest {
             company_name: company.company_name,
             billing_company_name: billing.company_name,
             country: address.country,
-            billing: BillingInput {
+            billing: roster_domain::customer::BillingProfile {
                 email: billing.email,
                 culture: billing.culture,
                 language: billing.language,

@@ -62,6 +62,22 @@ fn op_parse(s: &str) -> Option<TextMatch> {
     }
 }
 
+/// The search part of a sealed query, with `field` naming the stored field names.
+fn open_search<F>(
+    q: &SealedQuery,
+    field: impl Fn(&str) -> Option<F>,
+) -> Result<Option<TextFilter<F>>, Invalid> {
+    match (q.field.as_deref(), q.op.as_deref(), &q.value) {
+        (None, None, None) => Ok(None),
+        (Some(f), Some(op), Some(value)) => Ok(Some(TextFilter {
+            field: field(f).ok_or_else(invalid_token)?,
+            op: op_parse(op).ok_or_else(invalid_token)?,
+            value: value.clone(),
+        })),
+        _ => Err(invalid_token()),
+    }
+}
+
 pub(crate) fn seal_users(key: &SigningKey, scope: &str, q: &UserListQuery, after: After) -> String {
     key.seal(&Sealed {
         list: "users".into(),
@@ -96,19 +112,11 @@ pub(crate) fn open_users(
         return Err(invalid_token());
     }
     let q = s.query;
-    let search = match (q.field.as_deref(), q.op.as_deref(), q.value) {
-        (None, None, None) => None,
-        (Some(f), Some(op), Some(value)) => Some(TextFilter {
-            field: match f {
-                "upn" => UserTextField::UserPrincipalName,
-                "display_name" => UserTextField::DisplayName,
-                _ => return Err(invalid_token()),
-            },
-            op: op_parse(op).ok_or_else(invalid_token)?,
-            value,
-        }),
-        _ => return Err(invalid_token()),
-    };
+    let search = open_search(&q, |f| match f {
+        "upn" => Some(UserTextField::UserPrincipalName),
+        "display_name" => Some(UserTextField::DisplayName),
+        _ => None,
+    })?;
     let query = UserListQuery {
         state: q
             .state
@@ -173,19 +181,11 @@ pub(crate) fn open_customers(
         return Err(invalid_token());
     }
     let q = s.query;
-    let search = match (q.field.as_deref(), q.op.as_deref(), q.value) {
-        (None, None, None) => None,
-        (Some(f), Some(op), Some(value)) => Some(TextFilter {
-            field: match f {
-                "company_name" => CustomerTextField::CompanyName,
-                "domain" => CustomerTextField::Domain,
-                _ => return Err(invalid_token()),
-            },
-            op: op_parse(op).ok_or_else(invalid_token)?,
-            value,
-        }),
-        _ => return Err(invalid_token()),
-    };
+    let search = open_search(&q, |f| match f {
+        "company_name" => Some(CustomerTextField::CompanyName),
+        "domain" => Some(CustomerTextField::Domain),
+        _ => None,
+    })?;
     Ok((
         CustomerListQuery {
             search,

@@ -2,7 +2,7 @@
 
 use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer, DomainKind, TenantDomain};
-use roster_domain::listing::{After, CustomerListQuery, CustomerTextField, TextMatch};
+use roster_domain::listing::{After, CustomerListQuery, CustomerTextField, SortDirection};
 use roster_domain::{CustomerId, DomainName, PartnerId, Timestamp};
 use sqlx::any::AnyRow;
 
@@ -151,42 +151,25 @@ impl Db<'_> {
         q: &CustomerListQuery,
         after: Option<&After>,
     ) -> Result<Vec<Customer>> {
-        let mut sql = format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM tenants WHERE kind = 'customer' AND partner_id = $1"
+        let mut page = rows::PageQuery::new(
+            format!("SELECT {CUSTOMER_COLUMNS} FROM tenants WHERE kind = 'customer' AND partner_id = $1"),
+            vec![partner.to_string()],
         );
-        let mut n = 1;
-        let mut binds: Vec<String> = vec![partner.to_string()];
         if let Some(f) = &q.search {
-            let col = match f.field {
+            let column = match f.field {
                 CustomerTextField::CompanyName => "company_name_key",
                 CustomerTextField::Domain => "domain",
             };
-            let pattern = match f.op {
-                TextMatch::StartsWith => format!("{}%", rows::like_escape(&f.value)),
-                TextMatch::Substring => format!("%{}%", rows::like_escape(&f.value)),
-            };
-            n += 1;
-            sql.push_str(&format!(" AND {col} LIKE ${n} ESCAPE '\\'"));
-            binds.push(pattern);
+            page.search(column, f.op, &f.value);
         }
-        if let Some(a) = after {
-            sql.push_str(&format!(
-                " AND (company_name_key, id) > (${}, ${})",
-                n + 1,
-                n + 2
-            ));
-            n += 2;
-            binds.push(a.key.clone());
-            binds.push(a.id.clone());
-        }
-        sql.push_str(&format!(" ORDER BY company_name_key, id LIMIT ${}", n + 1));
-        let mut query = sqlx::query(&sql);
-        for b in binds {
-            query = query.bind(b);
-        }
-        let rows = query
-            .bind(i64::from(q.size) + 1)
-            .fetch_all(&mut *self.conn)
+        let rows = page
+            .fetch(
+                &mut *self.conn,
+                "company_name_key",
+                SortDirection::Ascending,
+                after,
+                q.size,
+            )
             .await?;
         rows.iter().map(customer_from).collect()
     }

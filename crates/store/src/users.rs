@@ -2,9 +2,7 @@
 
 use roster_domain::authz::PartnerRole;
 use roster_domain::country::CountryCode;
-use roster_domain::listing::{
-    After, SortDirection, TextMatch, UserListQuery, UserSortField, UserTextField,
-};
+use roster_domain::listing::{After, UserListQuery, UserSortField, UserTextField};
 use roster_domain::lockout::Throttle;
 use roster_domain::user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::{CustomerId, PartnerId, Timestamp, Upn, UserId};
@@ -287,49 +285,23 @@ impl Db<'_> {
         q: &UserListQuery,
         after: Option<&After>,
     ) -> Result<Vec<CustomerUser>> {
-        let key = match q.sort {
-            UserSortField::UserPrincipalName => "upn_key",
-            UserSortField::DisplayName => "display_name_key",
+        let column = |field| match field {
+            UserTextField::UserPrincipalName => "upn_key",
+            UserTextField::DisplayName => "display_name_key",
         };
-        let (cmp, dir) = match q.direction {
-            SortDirection::Ascending => (">", "ASC"),
-            SortDirection::Descending => ("<", "DESC"),
-        };
-        let mut sql =
-            format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND state = $2");
-        let mut binds: Vec<String> = vec![customer.to_string(), q.state.as_str().to_string()];
+        let mut page = rows::PageQuery::new(
+            format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND state = $2"),
+            vec![customer.to_string(), q.state.as_str().to_string()],
+        );
         if let Some(f) = &q.search {
-            let col = match f.field {
-                UserTextField::UserPrincipalName => "upn_key",
-                UserTextField::DisplayName => "display_name_key",
-            };
-            let pattern = match f.op {
-                TextMatch::StartsWith => format!("{}%", rows::like_escape(&f.value)),
-                TextMatch::Substring => format!("%{}%", rows::like_escape(&f.value)),
-            };
-            binds.push(pattern);
-            sql.push_str(&format!(" AND {col} LIKE ${} ESCAPE '\\'", binds.len()));
+            page.search(column(f.field), f.op, &f.value);
         }
-        if let Some(a) = after {
-            binds.push(a.key.clone());
-            binds.push(a.id.clone());
-            sql.push_str(&format!(
-                " AND ({key}, id) {cmp} (${}, ${})",
-                binds.len() - 1,
-                binds.len()
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY {key} {dir}, id {dir} LIMIT ${}",
-            binds.len() + 1
-        ));
-        let mut query = sqlx::query(&sql);
-        for b in binds {
-            query = query.bind(b);
-        }
-        let rows = query
-            .bind(i64::from(q.size) + 1)
-            .fetch_all(&mut *self.conn)
+        let key = column(match q.sort {
+            UserSortField::UserPrincipalName => UserTextField::UserPrincipalName,
+            UserSortField::DisplayName => UserTextField::DisplayName,
+        });
+        let rows = page
+            .fetch(&mut *self.conn, key, q.direction, after, q.size)
             .await?;
         rows.iter().map(user_from).collect()
     }

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use roster_domain::password::Password;
 use roster_service::sign_in::SignInError;
@@ -10,6 +10,14 @@ use roster_service::sign_in::SignInError;
 use crate::error::FaultBody;
 use crate::wire::{json, OAuthError, TokenResponse};
 use crate::AppState;
+
+/// RFC 6749 §5.1: a response that may carry a token must not be cached.
+fn no_store(mut r: Response) -> Response {
+    let headers = r.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
 
 fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
     let mut r = json(
@@ -20,7 +28,7 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
         },
     );
     r.extensions_mut().insert(FaultBody);
-    r
+    no_store(r)
 }
 
 /// The form fields of a token request.
@@ -83,14 +91,14 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
         .sign_in_with_password(username, &Password::new(password))
         .await
     {
-        Ok(grant) => json(
+        Ok(grant) => no_store(json(
             StatusCode::OK,
             &TokenResponse {
                 access_token: grant.access_token,
                 token_type: "Bearer".into(),
                 expires_in: grant.expires_in,
             },
-        ),
+        )),
         Err(e @ SignInError::InvalidGrant) => {
             oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", e.to_string())
         }
