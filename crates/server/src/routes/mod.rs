@@ -115,6 +115,8 @@ impl Params {
         let header = parts_headers
             .get("ms-continuationtoken")
             .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
             .map(str::to_string);
         let token = header
             .or_else(|| self.get("continuationToken").map(str::to_string))
