@@ -2,14 +2,17 @@
 //! case-insensitively), explicit nulls, unknown and read-only properties ignored, and any
 //! `Content-Type`. Every failure is a 400 (800002) that names the property, or a 413.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::LazyLock;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Number, Value};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::OpenApi;
 
@@ -78,9 +81,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             vec![],
         ));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_input(format!("The request body is not valid JSON: {e}."), vec![])
-    })?;
+    let value = parse_value(bytes)?;
     if !value.is_object() {
         return Err(ApiError::bad_input(
             "The request body must be a JSON object.",
@@ -92,6 +93,171 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         ApiError::bad_input(format!("{path}: {inner}."), vec![path])
     })
+}
+
+/// Parses JSON text, refusing an object that names one property twice: names match
+/// case-insensitively, so `displayName` and `DisplayName` are the same property, and neither
+/// spelling may silently win.
+fn parse_value(bytes: &[u8]) -> Result<Value, ApiError> {
+    let repeated = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = UniqueNames {
+        path: String::new(),
+        repeated: &repeated,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    parsed.map_err(|e| match repeated.take() {
+        Some(path) => ApiError::bad_input(
+            format!("{path} is given more than once (property names match case-insensitively): send each property once."),
+            vec![path],
+        ),
+        None => ApiError::bad_input(format!("The request body is not valid JSON: {e}."), vec![]),
+    })
+}
+
+/// Builds a [`Value`] and notes the path of the first property named twice in one object.
+struct UniqueNames<'a> {
+    path: String,
+    repeated: &'a RefCell<Option<String>>,
+}
+
+impl UniqueNames<'_> {
+    fn child(&self, segment: &str) -> Self {
+        let path = if self.path.is_empty() || segment.starts_with('[') {
+            format!("{}{segment}", self.path)
+        } else {
+            format!("{}.{segment}", self.path)
+        };
+        UniqueNames {
+            path,
+            repeated: self.repeated,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueNames<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueNames<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.child(&format!("[{}]", items.len())))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        // Each name by its lower-case spelling, as the canonical or the first spelling sent.
+        let mut seen: HashMap<String, String> = HashMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let lower = key.to_lowercase();
+            if let Some(name) = seen.get(&lower) {
+                *self.repeated.borrow_mut() = Some(self.child(name).path);
+                return Err(de::Error::custom("a property is given more than once"));
+            }
+            let name = CANONICAL
+                .get(&lower)
+                .cloned()
+                .unwrap_or_else(|| key.clone());
+            let value = map.next_value_seed(self.child(&name))?;
+            seen.insert(lower, name);
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// For `#[serde(default, deserialize_with = "crate::json::object")]` on a nested object
+/// property: only a JSON object (or null) is accepted. Serde otherwise also takes a struct
+/// from an array of its fields in order (`["a.com", "A"]`), which no client means.
+pub fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<ObjectOf<T>>::deserialize(deserializer).map(|o| o.map(|ObjectOf(t)| t))
+}
+
+struct ObjectOf<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOf<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(ObjectOnly(deserializer)).map(ObjectOf)
+    }
+}
+
+/// A deserializer whose structs come from JSON objects only.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_struct(name, fields, MapOnly(visitor))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+/// A struct visitor that takes a map and nothing else, and says "an object" when refusing
+/// (never the Rust type's name).
+struct MapOnly<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for MapOnly<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.0.visit_map(map)
+    }
 }
 
 /// The extractor for JSON bodies.
@@ -106,16 +272,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
-/// The raw body, with the size limit and body time-out turned into API errors.
+/// The raw body, with the size limit, the body time-out and a broken body (such as bad
+/// chunked encoding) turned into API errors.
 pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
-        let status = rejection.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE)
-        } else {
+        } else if timed_out(&rejection) {
             ApiError::for_status(StatusCode::REQUEST_TIMEOUT)
+        } else {
+            // Not a 408: clients retry those as they are, and this body would fail again.
+            ApiError::bad_input(
+                "The request body could not be read (its chunked encoding is broken): send the body again, well-formed.",
+                vec![],
+            )
         }
     })
+}
+
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -156,11 +339,73 @@ mod tests {
             parse::<CustomerUserRequest>(br#"{"passwordProfile": {"forceChangePassword": "yes"}}"#)
                 .unwrap_err();
         assert_eq!(e.fault.data, vec!["passwordProfile.forceChangePassword"]);
-        for bad in [&b""[..], b"  ", b"[]", b"\"x\"", b"{", b"null", b"{\"a\":}"] {
+        for bad in [
+            &b""[..],
+            b"  ",
+            b"[]",
+            b"\"x\"",
+            b"{",
+            b"null",
+            b"{\"a\":}",
+            b"{} {}",
+        ] {
             assert_eq!(
                 parse::<CustomerUserRequest>(bad).unwrap_err().fault.code,
                 800002
             );
         }
+    }
+
+    #[test]
+    fn a_property_given_twice_is_refused() {
+        for (body, path) in [
+            (
+                &br#"{"displayName":"A","displayName":"B"}"#[..],
+                "displayName",
+            ),
+            (br#"{"displayName":"A","DisplayName":"B"}"#, "displayName"),
+            (br#"{"x":1,"X":2}"#, "x"),
+            (
+                br#"{"PasswordProfile":{"password":"a","PASSWORD":"b"}}"#,
+                "passwordProfile.password",
+            ),
+            (br#"{"a":[{"b":1},{"b":1,"B":2}]}"#, "a[1].b"),
+        ] {
+            let e = parse::<CustomerUserRequest>(body).unwrap_err();
+            assert_eq!(e.fault.code, 800002);
+            assert_eq!(e.fault.data, vec![path]);
+        }
+        // The same name in different objects is fine.
+        let r: CustomerUserRequest =
+            parse(br#"{"passwordProfile":{"password":"x"},"x":{"password":1}}"#).unwrap();
+        assert_eq!(r.password_profile.unwrap().password.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn nested_objects_come_from_objects_only() {
+        for body in [
+            &br#"{"passwordProfile": ["Abcdef12!x", true]}"#[..],
+            br#"{"passwordProfile": []}"#,
+            br#"{"passwordProfile": "x"}"#,
+            br#"{"passwordProfile": 5}"#,
+        ] {
+            let e = parse::<CustomerUserRequest>(body).unwrap_err();
+            assert_eq!(e.fault.code, 800002);
+            assert_eq!(e.fault.data, vec!["passwordProfile"]);
+            assert!(
+                e.fault.description.contains("expected an object"),
+                "{}",
+                e.fault.description
+            );
+            assert!(
+                !e.fault.description.contains("Request"),
+                "{}",
+                e.fault.description
+            );
+        }
+        let r: CustomerUserRequest = parse(br#"{"passwordProfile": null}"#).unwrap();
+        assert!(r.password_profile.is_none());
+        let r: CustomerUserRequest = parse(br#"{"displayName": "A"}"#).unwrap();
+        assert!(r.password_profile.is_none());
     }
 }

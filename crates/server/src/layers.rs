@@ -207,35 +207,72 @@ pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) 
         .into_response(),
         Ok(RequestClaim::Replay { status, body }) => replay(status, &body, &bytes),
         Ok(RequestClaim::Owner) => {
-            let response = next.run(Request::from_parts(parts, AxumBody::from(bytes))).await;
-            let status = response.status();
-            if status.is_server_error() {
-                if let Err(e) = app.roster.abandon_request(&key).await {
-                    tracing::error!(error = %e, "could not release an MS-RequestId");
+            // Run the operation and record its answer in a task of its own: if the client goes
+            // away or the time-out answers first, this future is dropped, and a claim left
+            // without an answer would make every retry wait, then run the operation again.
+            let run = next.run(Request::from_parts(parts, AxumBody::from(bytes)));
+            let owner = tokio::spawn(run_as_owner(app.clone(), key.clone(), run).in_current_span());
+            match owner.await {
+                Ok(response) => response,
+                Err(e) => {
+                    // The handler panicked: nothing was recorded, so a retry may run it.
+                    tracing::error!(error = %e, "a request with an MS-RequestId failed");
+                    if let Err(e) = app.roster.abandon_request(&key).await {
+                        tracing::error!(error = %e, "could not release an MS-RequestId");
+                    }
+                    ApiError::unexpected(&ids.correlation_id).into_response()
                 }
-                return response;
             }
-            let (parts, body) = response.into_parts();
-            let body = match body.collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(_) => Bytes::new(),
-            };
-            let stored = StoredResponse {
-                headers: REPLAYED_HEADERS
-                    .iter()
-                    .filter_map(|h| {
-                        parts.headers.get(h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string()))
-                    })
-                    .collect(),
-                body: if body.is_empty() { String::new() } else { without_password(&body) },
-            };
-            let record = serde_json::to_string(&stored).unwrap_or_default();
-            if let Err(e) = app.roster.finish_request(&key, status.as_u16(), &record).await {
-                tracing::error!(error = %e, "could not record the response of an MS-RequestId");
-            }
-            Response::from_parts(parts, AxumBody::from(body))
         }
     }
+}
+
+/// Runs the operation that owns the key, and records its response for replay (or gives the
+/// key up after a server error, which changed nothing).
+async fn run_as_owner(
+    app: AppState,
+    key: RequestKey,
+    run: impl std::future::Future<Output = Response>,
+) -> Response {
+    let response = run.await;
+    let status = response.status();
+    if status.is_server_error() {
+        if let Err(e) = app.roster.abandon_request(&key).await {
+            tracing::error!(error = %e, "could not release an MS-RequestId");
+        }
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let stored = StoredResponse {
+        headers: REPLAYED_HEADERS
+            .iter()
+            .filter_map(|h| {
+                parts
+                    .headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| (h.to_string(), v.to_string()))
+            })
+            .collect(),
+        body: if body.is_empty() {
+            String::new()
+        } else {
+            without_password(&body)
+        },
+    };
+    let record = serde_json::to_string(&stored).unwrap_or_default();
+    if let Err(e) = app
+        .roster
+        .finish_request(&key, status.as_u16(), &record)
+        .await
+    {
+        tracing::error!(error = %e, "could not record the response of an MS-RequestId");
+    }
+    Response::from_parts(parts, AxumBody::from(body))
 }
 
 fn replay(status: u16, record: &str, request_body: &[u8]) -> Response {

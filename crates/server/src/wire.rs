@@ -172,6 +172,7 @@ pub struct CustomerUserRequest {
     pub usage_location: Option<String>,
     pub immutable_id: Option<String>,
     pub phone_number: Option<String>,
+    #[serde(default, deserialize_with = "crate::json::object")]
     pub password_profile: Option<PasswordProfileRequest>,
     /// On PATCH: `active` restores a soft-deleted user; `inactive` is refused (use DELETE).
     pub state: Option<String>,
@@ -315,13 +316,16 @@ pub struct BillingProfileRequest {
     pub email: Option<String>,
     pub culture: Option<String>,
     pub language: Option<String>,
+    #[serde(default, deserialize_with = "crate::json::object")]
     pub default_address: Option<AddressRequest>,
 }
 
 #[derive(Deserialize, ToSchema, Debug, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerRequest {
+    #[serde(default, deserialize_with = "crate::json::object")]
     pub company_profile: Option<CompanyProfileRequest>,
+    #[serde(default, deserialize_with = "crate::json::object")]
     pub billing_profile: Option<BillingProfileRequest>,
 }
 

@@ -1,12 +1,12 @@
 //! Customers: operations 1–2 of rest-api.md, and Roster's domains endpoints.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use roster_domain::listing::{sort_key, CustomerListQuery, CustomerTextField, TextFilter};
 use roster_service::paging::ListRequest;
 
-use super::{customer_id, Caller, Filter, OrApi, Params};
+use super::{customer_id, Caller, Filter, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
@@ -115,7 +115,7 @@ pub async fn list(
 pub async fn get(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path(cid): Path<String>,
+    PathIds(cid): PathIds<String>,
 ) -> Result<Response, ApiError> {
     let cid = customer_id(&cid)?;
     let customer = app.roster.get_customer(&ctx, cid).await.or_api(&ctx)?;
@@ -131,7 +131,7 @@ pub async fn get(
 pub async fn list_domains(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path(cid): Path<String>,
+    PathIds(cid): PathIds<String>,
 ) -> Result<Response, ApiError> {
     let cid = customer_id(&cid)?;
     let domains = app.roster.customer_domains(&ctx, cid).await.or_api(&ctx)?;
@@ -163,7 +163,7 @@ pub async fn list_domains(
 pub async fn add_domain(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path(cid): Path<String>,
+    PathIds(cid): PathIds<String>,
     Body(req): Body<DomainRequest>,
 ) -> Result<Response, ApiError> {
     let cid = customer_id(&cid)?;

@@ -7,12 +7,15 @@ pub mod users;
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use roster_domain::listing::{TextMatch, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use roster_domain::{CustomerId, UserId};
 use roster_service::{Ctx, ServiceError};
+use serde::de::DeserializeOwned;
 
 use crate::error::{codes, ApiError};
 
@@ -45,26 +48,42 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+fn bad_id(description: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_ID, description, vec![])
+}
+
 pub fn customer_id(raw: &str) -> Result<CustomerId, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            codes::BAD_ID,
-            "Tenant Id must be a GUID.",
-            vec![],
-        )
-    })
+    raw.parse().map_err(|_| bad_id("Tenant Id must be a GUID."))
 }
 
 pub fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            codes::BAD_ID,
-            "User Id must be a GUID.",
-            vec![],
-        )
-    })
+    raw.parse().map_err(|_| bad_id("User Id must be a GUID."))
+}
+
+/// The path's parameters (`{cid}`, `{uid}`) as text, for [`customer_id`] and [`user_id`] to
+/// check. A parameter whose percent-encoding is not even UTF-8 (`%FF`) is not a GUID either,
+/// and gets the same answer (code 2000) instead of axum's bare 400.
+pub struct PathIds<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathIds<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(ids)) => Ok(PathIds(ids)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => match e.into_kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => Err(bad_id(match key.as_str() {
+                    "uid" => "User Id must be a GUID.",
+                    _ => "Tenant Id must be a GUID.",
+                })),
+                kind => {
+                    tracing::error!(error = %kind, "path parameters do not fit the handler");
+                    Err(ApiError::unexpected("(path)"))
+                }
+            },
+            Err(rejection) => Err(ApiError::for_status(rejection.status())),
+        }
+    }
 }
 
 /// Query parameters by lower-case name (names match case-insensitively; the first of

@@ -1,6 +1,6 @@
 //! Customer users: operations 3–9 of rest-api.md.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use roster_domain::listing::{
@@ -10,7 +10,7 @@ use roster_domain::user::{CustomerUser, UserState};
 use roster_service::customer_users::PasswordEcho;
 use roster_service::paging::ListRequest;
 
-use super::{customer_id, user_id, Caller, Filter, OrApi, Params};
+use super::{customer_id, user_id, Caller, Filter, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
@@ -40,7 +40,7 @@ fn user_response(status: StatusCode, user: &CustomerUser, echo: Option<PasswordE
 pub async fn create(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path(cid): Path<String>,
+    PathIds(cid): PathIds<String>,
     Body(req): Body<CustomerUserRequest>,
 ) -> Result<Response, ApiError> {
     let cid = customer_id(&cid)?;
@@ -71,7 +71,7 @@ pub async fn create(
 pub async fn get(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path((cid, uid)): Path<(String, String)>,
+    PathIds((cid, uid)): PathIds<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (cid, uid) = (customer_id(&cid)?, user_id(&uid)?);
     let user = app
@@ -156,7 +156,7 @@ fn list_query(params: &Params) -> Result<UserListQuery, ApiError> {
 pub async fn list(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path(cid): Path<String>,
+    PathIds(cid): PathIds<String>,
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -199,7 +199,7 @@ pub async fn list(
 pub async fn update(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path((cid, uid)): Path<(String, String)>,
+    PathIds((cid, uid)): PathIds<(String, String)>,
     headers: HeaderMap,
     Body(req): Body<CustomerUserRequest>,
 ) -> Result<Response, ApiError> {
@@ -230,7 +230,7 @@ pub async fn update(
 pub async fn delete(
     State(app): State<AppState>,
     Caller(ctx): Caller,
-    Path((cid, uid)): Path<(String, String)>,
+    PathIds((cid, uid)): PathIds<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (cid, uid) = (customer_id(&cid)?, user_id(&uid)?);

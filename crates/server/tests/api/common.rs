@@ -25,7 +25,7 @@ pub struct TestApp {
     pub token: String,
     pub dir: tempfile::TempDir,
     stop: watch::Sender<bool>,
-    _tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 pub struct Builder {
@@ -97,7 +97,7 @@ impl TestApp {
             token: String::new(),
             dir,
             stop,
-            _tasks: tasks,
+            tasks,
         };
         app.token = app
             .sign_in(ADMIN, ADMIN_PASSWORD)
@@ -197,6 +197,20 @@ impl TestApp {
             .sign_in(ADMIN, ADMIN_PASSWORD)
             .await
             .expect("admin signs in");
+    }
+}
+
+impl TestApp {
+    /// Asks the server to stop, as SIGTERM does in the binary.
+    pub fn request_stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Waits until the server and the purge job have stopped.
+    pub async fn stopped(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.await.unwrap();
+        }
     }
 }
 

@@ -7,5 +7,6 @@ mod customers;
 mod idempotency;
 mod paging;
 mod robustness;
+mod shutdown;
 mod sign_in;
 mod users;
