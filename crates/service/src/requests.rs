@@ -58,6 +58,16 @@ impl Roster {
                 Claim::Owner => return Ok(RequestClaim::Owner),
                 Claim::Taken(r) => r,
             };
+            // A key is remembered for 24 hours, whether or not the purge has run since.
+            let expired = self.now().minus(crate::maintenance::REQUEST_MEMORY);
+            if recorded.created_at < expired {
+                let mut tx = self.store().write().await?;
+                tx.db()
+                    .forget_request_if_before(&key.caller, &key.request_id, expired)
+                    .await?;
+                tx.commit().await?;
+                continue;
+            }
             if recorded.method != key.method
                 || recorded.path != key.path
                 || recorded.body_hash != key.body_hash

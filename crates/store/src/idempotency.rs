@@ -134,6 +134,24 @@ impl Db<'_> {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Forgets one record if it is older than `before`. Returns whether it did.
+    pub async fn forget_request_if_before(
+        &mut self,
+        caller: &str,
+        request_id: &str,
+        before: Timestamp,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM idempotency WHERE caller = $1 AND request_id = $2 AND created_at < $3",
+        )
+        .bind(caller)
+        .bind(request_id)
+        .bind(before.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Forgets records older than `before`. Returns how many.
     pub async fn forget_requests_before(&mut self, before: Timestamp) -> Result<u64> {
         let done = sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
