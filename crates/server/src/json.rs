@@ -61,7 +61,7 @@ pub fn canonicalize(value: Value) -> Value {
             let mut out = Map::with_capacity(map.len());
             for (key, v) in map {
                 let name = CANONICAL.get(&key.to_lowercase()).cloned().unwrap_or(key);
-                // Of two spellings of one property, the first one sent wins.
+                // `parse_value` refused a property named twice; this only guards the invariant.
                 if !out.contains_key(&name) {
                     out.insert(name, canonicalize(v));
                 }
