@@ -67,7 +67,7 @@ impl Roster {
                 .wrong_password_fingerprint(&creds.user.to_string(), password.expose());
             let mut tx = self.store().write().await?;
             // Re-read inside the transaction so that concurrent failures all count.
-            let mut current = tx.db().throttle(creds.user).await?;
+            let mut current = tx.db().lock_throttle(creds.user).await?;
             current.record_failure(now, fingerprint);
             tx.db().save_throttle(creds.user, &current).await?;
             tx.commit().await?;

@@ -86,6 +86,15 @@ pub(crate) async fn on_connect(
     Ok(())
 }
 
+/// The clause that locks the selected rows until the transaction ends. SQLite needs none:
+/// its writers are serialised already.
+pub(crate) fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
 /// A URL with any password replaced, fit for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

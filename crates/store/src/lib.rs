@@ -16,6 +16,7 @@ pub mod audit;
 pub mod idempotency;
 pub mod settings;
 pub mod tenants;
+pub mod testing;
 pub mod users;
 
 use sqlx::any::AnyPoolOptions;
@@ -101,13 +102,13 @@ impl Store {
 
     /// A connection for reads outside a transaction.
     pub async fn reader(&self) -> Result<Reader> {
-        Ok(Reader(self.readers.acquire().await?))
+        Ok(Reader(self.readers.acquire().await?, self.backend))
     }
 
     /// Starts a write transaction. Everything one operation changes, with its audit
     /// record, goes through one `Tx`.
     pub async fn write(&self) -> Result<Tx> {
-        Ok(Tx(self.writers.begin().await?))
+        Ok(Tx(self.writers.begin().await?, self.backend))
     }
 
     /// True when the database answers.
@@ -125,20 +126,26 @@ impl Store {
 }
 
 /// A pooled connection for reads.
-pub struct Reader(PoolConnection<Any>);
+pub struct Reader(PoolConnection<Any>, Backend);
 
 impl Reader {
     pub fn db(&mut self) -> Db<'_> {
-        Db { conn: &mut self.0 }
+        Db {
+            conn: &mut self.0,
+            backend: self.1,
+        }
     }
 }
 
 /// A write transaction; dropped without [`Tx::commit`] it rolls back.
-pub struct Tx(Transaction<'static, Any>);
+pub struct Tx(Transaction<'static, Any>, Backend);
 
 impl Tx {
     pub fn db(&mut self) -> Db<'_> {
-        Db { conn: &mut self.0 }
+        Db {
+            conn: &mut self.0,
+            backend: self.1,
+        }
     }
     pub async fn commit(self) -> Result<()> {
         self.0.commit().await?;
@@ -149,4 +156,5 @@ impl Tx {
 /// A connection to run queries on; the queries are its methods, grouped by module.
 pub struct Db<'c> {
     conn: &'c mut AnyConnection,
+    backend: Backend,
 }

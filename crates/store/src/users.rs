@@ -361,7 +361,28 @@ impl Db<'_> {
     }
 
     pub async fn throttle(&mut self, user: UserId) -> Result<Throttle> {
-        let row = sqlx::query("SELECT failures, lockouts, locked_until, recent_wrong FROM sign_in_throttle WHERE user_id = $1")
+        self.read_throttle(user, "").await
+    }
+
+    /// The sign-in state, locked until the transaction ends, so that concurrent failures
+    /// on several servers all count.
+    pub async fn lock_throttle(&mut self, user: UserId) -> Result<Throttle> {
+        sqlx::query(
+            "INSERT INTO sign_in_throttle (user_id, failures, lockouts, locked_until, recent_wrong) \
+             VALUES ($1, 0, 0, NULL, '') ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user.to_string())
+        .execute(&mut *self.conn)
+        .await?;
+        self.read_throttle(user, crate::dialect::for_update(self.backend))
+            .await
+    }
+
+    async fn read_throttle(&mut self, user: UserId, lock: &str) -> Result<Throttle> {
+        let sql = format!(
+            "SELECT failures, lockouts, locked_until, recent_wrong FROM sign_in_throttle WHERE user_id = $1{lock}"
+        );
+        let row = sqlx::query(&sql)
             .bind(user.to_string())
             .fetch_optional(&mut *self.conn)
             .await?;

@@ -12,6 +12,71 @@ use roster_service::{HashCost, ManualClock, Roster, Settings};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+/// The database a test runs on. Every test runs on both: SQLite always, PostgreSQL when
+/// `ROSTER_TEST_POSTGRES_URL` names a server where it may create databases.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// The URL of a database to connect to for creating a fresh database per test.
+    Postgres(String),
+}
+
+tokio::task_local! {
+    pub static BACKEND: Backend;
+}
+
+impl Backend {
+    /// PostgreSQL, or `None` (with a visible message) when no server is configured. In CI the
+    /// PostgreSQL half must never be skipped.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("ROSTER_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI must run the PostgreSQL tests: set ROSTER_TEST_POSTGRES_URL"
+                );
+                use std::io::Write;
+                // Written past the test harness's capture, so that the skip is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED on PostgreSQL: ROSTER_TEST_POSTGRES_URL is unset (see README)"
+                );
+                None
+            }
+        }
+    }
+
+    fn current() -> Backend {
+        BACKEND.try_with(Clone::clone).unwrap_or(Backend::Sqlite)
+    }
+}
+
+/// Turns each `#[tokio::test] async fn name() { .. }` into a module `name` with two tests,
+/// `sqlite` and `postgres`, that run the same body on each backend.
+macro_rules! on_both_backends {
+    ($( $(#[doc = $doc:literal])* #[tokio::test $( ( $($args:tt)* ) )?] async fn $name:ident() $body:block )*) => {
+        $(
+            $(#[doc = $doc])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test $( ( $($args)* ) )?]
+                async fn sqlite() {
+                    $crate::common::BACKEND.scope($crate::common::Backend::Sqlite, async $body).await
+                }
+
+                #[tokio::test $( ( $($args)* ) )?]
+                async fn postgres() {
+                    let Some(backend) = $crate::common::Backend::postgres() else { return };
+                    $crate::common::BACKEND.scope(backend, async $body).await
+                }
+            }
+        )*
+    };
+}
+
 pub const ADMIN: &str = "admin@partner.local";
 pub const ADMIN_PASSWORD: &str = "Correct-Horse-42-Battery";
 /// A password that meets the policy, for users that tests create.
@@ -24,6 +89,8 @@ pub struct TestApp {
     pub roster: Roster,
     pub token: String,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database of this test (`None` on SQLite).
+    pub database_url: Option<String>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -54,12 +121,20 @@ impl TestApp {
 
     pub async fn start_with(b: Builder) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match Backend::current() {
+            Backend::Sqlite => None,
+            Backend::Postgres(admin) => Some(
+                roster_store::testing::fresh_postgres_database(&admin)
+                    .await
+                    .expect("a fresh PostgreSQL database"),
+            ),
+        };
         let clock = Arc::new(ManualClock::new(
             Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap(),
         ));
         let opened = startup::open(Options {
             data_dir: dir.path().to_path_buf(),
-            database_url: None,
+            database_url: database_url.clone(),
             partner_domain: "partner.local".into(),
             bootstrap_password: Some(ADMIN_PASSWORD.into()),
             settings: b.settings,
@@ -96,6 +171,7 @@ impl TestApp {
             roster: opened.roster,
             token: String::new(),
             dir,
+            database_url,
             stop,
             tasks,
         };
@@ -212,6 +288,53 @@ impl TestApp {
             t.await.unwrap();
         }
     }
+}
+
+impl TestApp {
+    /// Everything the database holds, as bytes: the SQLite file and its write-ahead log, or
+    /// every row of every table on PostgreSQL. For "no secret is stored" checks.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        match &self.database_url {
+            None => {
+                let mut bytes = std::fs::read(self.dir.path().join("roster.db")).unwrap();
+                bytes.extend(
+                    std::fs::read(self.dir.path().join("roster.db-wal")).unwrap_or_default(),
+                );
+                bytes
+            }
+            Some(url) => {
+                use sqlx::{Connection, Row};
+                let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+                let tables: Vec<String> = sqlx::query(
+                    "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("t"))
+                .collect();
+                let mut bytes = Vec::new();
+                for table in tables {
+                    let rows = sqlx::query(&format!("SELECT CAST(t AS TEXT) AS r FROM {table} t"))
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap();
+                    for row in rows {
+                        bytes.extend(row.get::<String, _>("r").into_bytes());
+                    }
+                }
+                bytes
+            }
+        }
+    }
+}
+
+/// Whether `haystack` contains `needle`.
+pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 impl Drop for TestApp {

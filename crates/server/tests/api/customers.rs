@@ -3,6 +3,7 @@ use serde_json::json;
 
 use crate::common::*;
 
+on_both_backends! {
 #[tokio::test]
 async fn create_get_and_list_customers() {
     let app = TestApp::start().await;
@@ -34,7 +35,9 @@ async fn create_get_and_list_customers() {
     assert_eq!(list["continuationToken"], "");
     assert_eq!(list["attributes"]["objectType"], "Collection");
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn customer_errors() {
     let app = TestApp::start().await;
@@ -75,7 +78,9 @@ async fn customer_errors() {
         60003,
     );
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn customer_filter_and_paging() {
     let app = TestApp::start().await;
@@ -108,7 +113,9 @@ async fn customer_filter_and_paging() {
     assert_eq!(second["totalCount"], 1);
     assert_eq!(second["continuationToken"], "");
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn domains_and_user_domain_types() {
     let app = TestApp::start().await;
@@ -175,4 +182,5 @@ async fn domains_and_user_domain_types() {
         )
         .await;
     assert_error(&foreign, StatusCode::BAD_REQUEST, 3000);
+}
 }

@@ -79,6 +79,7 @@ fn create_body(upn: &str) -> Value {
     json!({"userPrincipalName": upn, "displayName": "Idem Potent", "passwordProfile": {"password": GOOD_PASSWORD, "forceChangePassword": false}})
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn a_repeated_create_gets_the_first_response_and_creates_once() {
     let (app, cid) = setup().await;
@@ -114,7 +115,9 @@ async fn a_repeated_create_gets_the_first_response_and_creates_once() {
     assert_eq!(list[0]["id"], b1["id"]);
     assert_eq!(audit_count(&app, "create_customer_user").await, 1);
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn a_replayed_create_with_a_generated_password_shows_no_password() {
     let (app, cid) = setup().await;
@@ -147,19 +150,12 @@ async fn a_replayed_create_with_a_generated_password_shows_no_password() {
     assert_eq!(b2, first);
     assert_eq!(active_users(&app, &cid).await.len(), 1);
 
-    // Neither the database nor its write-ahead log holds the plaintext.
-    let db = std::fs::read(app.dir.path().join("roster.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("roster.db-wal")).unwrap_or_default();
-    for bytes in [db, wal] {
-        assert!(
-            !bytes
-                .windows(password.len())
-                .any(|w| w == password.as_bytes()),
-            "plaintext password stored"
-        );
-    }
+    // The database holds no plaintext.
+    assert!(!contains_bytes(&app.stored_bytes().await, &password), "plaintext password stored");
+}
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn the_same_key_with_another_request_is_refused_and_changes_nothing() {
     let (app, cid) = setup().await;
@@ -227,6 +223,7 @@ async fn the_same_key_with_another_request_is_refused_and_changes_nothing() {
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(again, first);
 }
+}
 
 /// `n` identical creates with one key, all started at once: one user, `n` identical 201s.
 async fn concurrent_creates(app: &TestApp, cid: &str, n: usize, upn: &str) {
@@ -268,6 +265,7 @@ async fn concurrent_creates(app: &TestApp, cid: &str, n: usize, upn: &str) {
     assert_eq!(matching[0]["id"], answers[0].1["id"]);
 }
 
+on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_repeats_run_the_operation_once() {
     let (app, cid) = setup().await;
@@ -276,7 +274,9 @@ async fn concurrent_repeats_run_the_operation_once() {
     assert_eq!(audit_count(&app, "create_customer_user").await, 2);
     assert_eq!(active_users(&app, &cid).await.len(), 2);
 }
+}
 
+on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_repeats_of_a_delete_run_once() {
     let (app, cid) = setup().await;
@@ -305,7 +305,9 @@ async fn concurrent_repeats_of_a_delete_run_once() {
     }
     assert_eq!(audit_count(&app, "delete_customer_user").await, 1);
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn delete_and_patch_replays_answer_as_the_first_time() {
     let (app, cid) = setup().await;
@@ -403,7 +405,9 @@ async fn delete_and_patch_replays_answer_as_the_first_time() {
     assert_eq!(now["state"], "active");
     assert_eq!(audit_count(&app, "delete_customer_user").await, 1);
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn requests_without_a_key_are_not_deduplicated() {
     let (app, cid) = setup().await;
@@ -449,7 +453,9 @@ async fn requests_without_a_key_are_not_deduplicated() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn an_error_is_replayed_as_the_same_error() {
     let (app, cid) = setup().await;
@@ -513,7 +519,9 @@ async fn an_error_is_replayed_as_the_same_error() {
     let (s, b, _) = keyed(&app, Method::POST, &users(&cid), &new_key(), Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn a_key_is_forgotten_after_24_hours() {
     let (mut app, cid) = setup().await;
@@ -551,7 +559,9 @@ async fn a_key_is_forgotten_after_24_hours() {
     .await;
     assert_error(&(other.0, other.1), StatusCode::CONFLICT, 60007);
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_way() {
     // The scenario of §7: the server answers 408 while the operation is under way, and the
@@ -569,33 +579,54 @@ async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_wa
     let key = new_key();
     let body = create_body("slow@contoso.onmicrosoft.com");
 
-    // SQLite has one writer connection, handed out in order. Hold it so that the request
-    // queues for its claim; then queue right behind that claim, so that the operation's own
-    // write waits for us until the server's time-out answers 408.
-    let held = app.roster.store().write().await.unwrap();
-    let first = tokio::spawn(
-        app.client
-            .post(app.url(&users(&cid)))
-            .bearer_auth(&app.token)
-            .header("MS-RequestId", &key)
-            .json(&body)
-            .send(),
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    drop(held);
-    let blocker = app.roster.store().write().await.unwrap();
-    let (status, b) = into_parts(first.await.unwrap().unwrap()).await;
-    assert_error(&(status, b), StatusCode::REQUEST_TIMEOUT, 408);
-    let claimed = {
+    let send = || {
+        tokio::spawn(
+            app.client
+                .post(app.url(&users(&cid)))
+                .bearer_auth(&app.token)
+                .header("MS-RequestId", &key)
+                .json(&body)
+                .send(),
+        )
+    };
+    let check_claimed = || async {
         let mut r = app.roster.store().reader().await.unwrap();
-        r.db()
+        let claimed = r
+            .db()
             .recorded_request(&caller.to_string(), &key)
             .await
             .unwrap()
+            .expect("the request claimed its key before the time-out");
+        assert_eq!(claimed.status, None, "the operation had not finished");
     };
-    let claimed = claimed.expect("the request claimed its key before the time-out");
-    assert_eq!(claimed.status, None, "the operation had not finished");
-    drop(blocker);
+    match &app.database_url {
+        None => {
+            // SQLite has one writer connection, handed out in order. Hold it so that the
+            // request queues for its claim; then queue right behind that claim, so that the
+            // operation's own write waits for us until the server's time-out answers 408.
+            let held = app.roster.store().write().await.unwrap();
+            let first = send();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            drop(held);
+            let blocker = app.roster.store().write().await.unwrap();
+            let (status, b) = into_parts(first.await.unwrap().unwrap()).await;
+            assert_error(&(status, b), StatusCode::REQUEST_TIMEOUT, 408);
+            check_claimed().await;
+            drop(blocker);
+        }
+        Some(url) => {
+            // PostgreSQL: lock the users table, so that the request claims its key and then
+            // waits on its insert until the server's time-out answers 408.
+            use sqlx::{Connection, Executor};
+            let mut lock = sqlx::AnyConnection::connect(url).await.unwrap();
+            lock.execute("BEGIN").await.unwrap();
+            lock.execute("LOCK TABLE users IN EXCLUSIVE MODE").await.unwrap();
+            let (status, b) = into_parts(send().await.unwrap().unwrap()).await;
+            assert_error(&(status, b), StatusCode::REQUEST_TIMEOUT, 408);
+            check_claimed().await;
+            lock.execute("COMMIT").await.unwrap();
+        }
+    }
 
     // The retry gets the operation's own answer, and the operation happened once.
     let (status, replay, _) = keyed(&app, Method::POST, &users(&cid), &key, Some(body)).await;
@@ -604,4 +635,5 @@ async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_wa
     assert_eq!(replay["passwordProfile"]["password"], GOOD_PASSWORD);
     assert_eq!(active_users(&app, &cid).await.len(), 1);
     assert_eq!(audit_count(&app, "create_customer_user").await, 1);
+}
 }

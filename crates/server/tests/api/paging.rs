@@ -196,6 +196,7 @@ fn key_of(u: &Value, by: &str) -> (String, String) {
 
 // ------------------------------------------------------------------------------ paging
 
+on_both_backends! {
 #[tokio::test]
 async fn pages_follow_links_next_the_header_and_the_query_token_alike() {
     let app = TestApp::start().await;
@@ -276,7 +277,9 @@ async fn pages_follow_links_next_the_header_and_the_query_token_alike() {
         assert_eq!(second["continuationToken"], seconds[0]["continuationToken"]);
     }
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn keyset_paging_neither_skips_nor_repeats_after_deletes_and_inserts() {
     let app = TestApp::start().await;
@@ -314,6 +317,7 @@ async fn keyset_paging_neither_skips_nor_repeats_after_deletes_and_inserts() {
         );
         assert_eq!(third["continuationToken"], "");
     }
+}
 }
 
 /// The display name of user number `k` of a concurrent walk.
@@ -482,6 +486,7 @@ async fn walk_all(app: &TestApp, cid: &str, first: &str) -> Vec<Value> {
     walk(app, cid, first, Follow::Header).await.concat()
 }
 
+on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paging_under_concurrent_inserts_and_deletes_sees_every_lasting_user_once_in_order() {
     let app = Arc::new(TestApp::start().await);
@@ -511,9 +516,11 @@ async fn paging_under_concurrent_inserts_and_deletes_sees_every_lasting_user_onc
         concurrent_round(&app, round, walk).await;
     }
 }
+}
 
 // ------------------------------------------------------------------------------ sorting
 
+on_both_backends! {
 #[tokio::test]
 async fn sort_by_display_name_or_upn_in_either_direction() {
     let app = TestApp::start().await;
@@ -629,9 +636,11 @@ async fn sort_by_display_name_or_upn_in_either_direction() {
         );
     }
 }
+}
 
 // ------------------------------------------------------------------------------ filters
 
+on_both_backends! {
 #[tokio::test]
 async fn user_state_filter_lists_soft_deleted_users() {
     let mut app = TestApp::start().await;
@@ -719,6 +728,7 @@ async fn user_state_filter_lists_soft_deleted_users() {
         assert_eq!(got.1["data"], json!(["filter"]), "{bad}");
     }
 }
+}
 
 /// A user as `GET` returns it, which is how the list shows it too (the create response
 /// also carries `passwordProfile`).
@@ -728,6 +738,7 @@ async fn as_got(app: &TestApp, cid: &str, created: &Value) -> Value {
     got
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn text_filters_search_active_users_case_insensitively() {
     let app = TestApp::start().await;
@@ -850,7 +861,9 @@ async fn text_filters_search_active_users_case_insensitively() {
         );
     }
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn like_metacharacters_in_a_filter_match_literally() {
     let app = TestApp::start().await;
@@ -906,7 +919,9 @@ async fn like_metacharacters_in_a_filter_match_literally() {
         );
     }
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn bad_filters_are_400_3000() {
     let app = TestApp::start().await;
@@ -940,9 +955,11 @@ async fn bad_filters_are_400_3000() {
         assert_eq!(got.1["data"], json!(["filter"]), "{raw}");
     }
 }
+}
 
 // ------------------------------------------------------------------------------ page size
 
+on_both_backends! {
 #[tokio::test]
 async fn page_size_zero_or_absent_is_100_and_at_most_500() {
     let app = TestApp::start().await;
@@ -988,6 +1005,7 @@ async fn page_size_zero_or_absent_is_100_and_at_most_500() {
         StatusCode::BAD_REQUEST,
         3000,
     );
+}
 }
 
 // ------------------------------------------------------------------------------ tokens
@@ -1053,6 +1071,7 @@ async fn refused(app: &TestApp, cid: &str, token: &str) {
     }
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn forged_foreign_and_garbage_tokens_are_400_3000() {
     let app = TestApp::start().await;
@@ -1137,6 +1156,7 @@ async fn forged_foreign_and_garbage_tokens_are_400_3000() {
         3000,
     );
 }
+}
 
 /// A 200 collection of any kind.
 fn checked_any((status, body): (StatusCode, Value)) -> Value {
@@ -1145,6 +1165,7 @@ fn checked_any((status, body): (StatusCode, Value)) -> Value {
     body
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn a_token_alone_carries_filter_sort_and_size() {
     let app = TestApp::start().await;
@@ -1215,4 +1236,5 @@ async fn a_token_alone_carries_filter_sort_and_size() {
         vec![upn("m8"), upn("d3"), upn("d2"), upn("d1")]
     );
     assert_eq!(sizes(&pages), vec![1, 1, 1, 1]);
+}
 }

@@ -736,6 +736,7 @@ async fn run_cases(app: &TestApp, method: Method, path: &str, cases: &[Case]) ->
     failures
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn malformed_bodies_get_400_on_every_endpoint_that_takes_a_body() {
     let app = TestApp::start().await;
@@ -791,7 +792,9 @@ async fn malformed_bodies_get_400_on_every_endpoint_that_takes_a_body() {
     let (_, domains) = app.get(&format!("/v1/customers/{cid}/domains")).await;
     assert_eq!(domains["totalCount"], 1, "{domains}");
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn odd_but_valid_unicode_is_kept_exactly() {
     let app = TestApp::start().await;
@@ -822,9 +825,11 @@ async fn odd_but_valid_unicode_is_kept_exactly() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["firstName"], "Ada");
 }
+}
 
 // ------------------------------------------------------------------ path ids
 
+on_both_backends! {
 #[tokio::test]
 async fn path_ids_must_be_guids() {
     let app = TestApp::start().await;
@@ -944,6 +949,7 @@ async fn path_ids_must_be_guids() {
     let a = answer(app.req(Method::GET, &format!("/v1/customers/{cid}/users/{nil}"))).await;
     assert_fault(&a, StatusCode::NOT_FOUND, 60002);
 }
+}
 
 // ------------------------------------------------------------------ body size
 
@@ -1057,6 +1063,7 @@ fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
     out
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn bodies_over_one_mebibyte_get_413() {
     let app = TestApp::start().await;
@@ -1148,9 +1155,11 @@ async fn bodies_over_one_mebibyte_get_413() {
     assert_fault(&a, StatusCode::BAD_REQUEST, 3000);
     assert_eq!(a.body["data"], json!(["displayName"]));
 }
+}
 
 // ------------------------------------------------------------------ routing
 
+on_both_backends! {
 #[tokio::test]
 async fn unknown_paths_get_404_and_wrong_methods_get_405_with_a_body() {
     let app = TestApp::start().await;
@@ -1200,9 +1209,11 @@ async fn unknown_paths_get_404_and_wrong_methods_get_405_with_a_body() {
         );
     }
 }
+}
 
 // ------------------------------------------------------------------ authentication
 
+on_both_backends! {
 #[tokio::test]
 async fn bad_tokens_get_401_with_www_authenticate() {
     let app = TestApp::start().await;
@@ -1301,9 +1312,11 @@ async fn bad_tokens_get_401_with_www_authenticate() {
         assert_eq!(a.status, StatusCode::OK, "{scheme}: {}", a.body);
     }
 }
+}
 
 // ------------------------------------------------------------------ request ids
 
+on_both_backends! {
 #[tokio::test]
 async fn request_and_correlation_ids_are_echoed_or_generated() {
     let app = TestApp::start().await;
@@ -1400,9 +1413,11 @@ async fn request_and_correlation_ids_are_echoed_or_generated() {
     assert!(is_guid(a.header("ms-requestid").unwrap()));
     assert!(is_guid(a.header("ms-correlationid").unwrap()));
 }
+}
 
 // ------------------------------------------------------------------ tolerance
 
+on_both_backends! {
 #[tokio::test]
 async fn unknown_query_parameters_and_extra_headers_are_accepted() {
     let app = TestApp::start().await;
@@ -1490,6 +1505,7 @@ async fn unknown_query_parameters_and_extra_headers_are_accepted() {
         assert_eq!(a.status, StatusCode::OK, "{content_type:?}: {}", a.body);
     }
 }
+}
 
 // ------------------------------------------------------------------ slow clients
 
@@ -1519,6 +1535,7 @@ async fn still_serves(app: &TestApp) {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn a_client_that_stops_in_the_request_line_is_cut_off() {
     let app = impatient_app().await;
@@ -1533,7 +1550,9 @@ async fn a_client_that_stops_in_the_request_line_is_cut_off() {
     }
     still_serves(&app).await;
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn a_client_that_stops_in_the_headers_is_cut_off() {
     let app = impatient_app().await;
@@ -1547,7 +1566,9 @@ async fn a_client_that_stops_in_the_headers_is_cut_off() {
     assert!(closed);
     still_serves(&app).await;
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn a_client_that_drips_its_headers_is_cut_off() {
     let app = impatient_app().await;
@@ -1577,7 +1598,9 @@ async fn a_client_that_drips_its_headers_is_cut_off() {
     assert!(closed.is_ok(), "a dripping client kept its connection");
     still_serves(&app).await;
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn a_silent_connection_is_cut_off() {
     let app = impatient_app().await;
@@ -1589,7 +1612,9 @@ async fn a_silent_connection_is_cut_off() {
     }
     still_serves(&app).await;
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_cut_off() {
     let app = impatient_app().await;
@@ -1604,7 +1629,9 @@ async fn an_idle_keep_alive_connection_is_cut_off() {
     assert_eq!(a.status, 200, "{a:?}");
     assert!(closed, "an idle keep-alive connection stays open");
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn a_client_that_stops_in_the_body_gets_408_or_is_cut_off() {
     let app = impatient_app().await;
@@ -1640,7 +1667,9 @@ async fn a_client_that_stops_in_the_body_gets_408_or_is_cut_off() {
     }
     still_serves(&app).await;
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn garbage_on_the_wire_gets_a_4xx_or_a_close_never_a_hang() {
     let app = TestApp::start().await;
@@ -1688,4 +1717,5 @@ async fn garbage_on_the_wire_gets_a_4xx_or_a_close_never_a_hang() {
         assert_eq!(a.body["code"], 800002, "{body:?}: {a:?}");
     }
     still_serves(&app).await;
+}
 }

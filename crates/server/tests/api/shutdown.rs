@@ -5,6 +5,7 @@ use tokio::net::TcpStream;
 
 use crate::common::*;
 
+on_both_backends! {
 /// A stop finishes the requests in flight and refuses new connections.
 #[tokio::test]
 async fn a_stop_lets_the_request_in_flight_finish() {
@@ -52,4 +53,5 @@ async fn a_stop_lets_the_request_in_flight_finish() {
     tokio::time::timeout(Duration::from_secs(10), app.stopped())
         .await
         .expect("the server stopped");
+}
 }

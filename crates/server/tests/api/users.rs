@@ -37,6 +37,7 @@ async fn audit_ops(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+on_both_backends! {
 #[tokio::test]
 async fn create_with_a_generated_password_shows_it_once() {
     let (app, cid) = setup().await;
@@ -65,21 +66,14 @@ async fn create_with_a_generated_password_shows_it_once() {
     assert!(got.get("passwordProfile").is_none(), "{got}");
     let (_, list) = app.get(&users(&cid)).await;
     assert!(!list.to_string().contains(&password));
-    let db = std::fs::read(app.dir.path().join("roster.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("roster.db-wal")).unwrap_or_default();
-    for bytes in [db, wal] {
-        assert!(
-            !bytes
-                .windows(password.len())
-                .any(|w| w == password.as_bytes()),
-            "plaintext password stored"
-        );
-    }
+    assert!(!contains_bytes(&app.stored_bytes().await, &password), "plaintext password stored");
     assert!(audit_ops(&app)
         .await
         .contains(&"create_customer_user".to_string()));
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn dotnet_sdk_shaped_bodies() {
     let (app, cid) = setup().await;
@@ -127,7 +121,9 @@ async fn dotnet_sdk_shaped_bodies() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn validation_reports_every_property() {
     let (app, cid) = setup().await;
@@ -149,7 +145,9 @@ async fn validation_reports_every_property() {
         ])
     );
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn upn_is_unique_among_active_users_case_insensitively() {
     let (app, cid) = setup().await;
@@ -178,7 +176,9 @@ async fn upn_is_unique_among_active_users_case_insensitively() {
         .await;
     assert_error(&rename, StatusCode::CONFLICT, 60004);
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn patch_edits_clears_and_changes_upn() {
     let (app, cid) = setup().await;
@@ -215,7 +215,9 @@ async fn patch_edits_clears_and_changes_upn() {
         3000,
     );
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn reset_password_and_the_flag_alone() {
     let (app, cid) = setup().await;
@@ -270,7 +272,9 @@ async fn reset_password_and_the_flag_alone() {
         .iter()
         .all(|a| !a.new_value.contains("Fresh-Start-77x") && !a.new_value.contains(GOOD_PASSWORD)));
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn delete_restore_round_trip() {
     let (app, cid) = setup().await;
@@ -313,7 +317,9 @@ async fn delete_restore_round_trip() {
         assert!(ops.contains(&op.to_string()), "{op} in {ops:?}");
     }
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn restore_when_the_upn_was_taken() {
     let (app, cid) = setup().await;
@@ -336,7 +342,9 @@ async fn restore_when_the_upn_was_taken() {
     assert_eq!(b["userPrincipalName"], "max.old@contoso.onmicrosoft.com");
     assert_eq!(b["state"], "active");
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn etag_and_if_match() {
     let (app, cid) = setup().await;
@@ -395,7 +403,9 @@ async fn etag_and_if_match() {
         .unwrap();
     assert_eq!(any.status(), StatusCode::NO_CONTENT);
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn not_found_and_bad_ids() {
     let (app, cid) = setup().await;
@@ -441,7 +451,9 @@ async fn not_found_and_bad_ids() {
         60002,
     );
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn purge_after_the_retention_under_the_injected_clock() {
     let (mut app, cid) = setup().await;
@@ -478,7 +490,9 @@ async fn purge_after_the_retention_under_the_injected_clock() {
         .await
         .contains(&"purge_customer_user".to_string()));
 }
+}
 
+on_both_backends! {
 #[tokio::test]
 async fn concurrent_creates_of_one_upn_make_exactly_one_user() {
     let (app, cid) = setup().await;
@@ -504,4 +518,5 @@ async fn concurrent_creates_of_one_upn_make_exactly_one_user() {
     assert_eq!(created, 1);
     let (_, list) = app.get(&users(&cid)).await;
     assert_eq!(list["totalCount"], 1);
+}
 }

@@ -1,0 +1,58 @@
+//! Support for tests that run against PostgreSQL: a fresh, empty database per test.
+
+use sqlx::{AnyConnection, Connection, Executor};
+
+use crate::{Result, StoreError};
+
+/// Creates an empty database next to the one `admin_url` names, and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> Result<String> {
+    sqlx::any::install_default_drivers();
+    let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = AnyConnection::connect(admin_url).await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    admin.close().await?;
+    with_database(admin_url, &name)
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> Result<String> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).ok_or_else(|| {
+        StoreError::Corrupt(format!("not a database URL: {}", crate::redact_url(url)))
+    })?;
+    let path_start = base[authority_end..]
+        .find('/')
+        .map_or(base.len(), |i| authority_end + i);
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5/postgres", "x").unwrap(),
+            "postgres://u@h:5/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5", "x").unwrap(),
+            "postgres://u@h:5/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x").unwrap(),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+    }
+}
