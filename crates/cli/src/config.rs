@@ -11,21 +11,28 @@ use roster_domain::Duration;
 use roster_service::HashCost;
 use serde::Deserialize;
 
-/// Flags (and their environment variables) of `roster serve`.
-#[derive(Args, Debug, Default)]
-pub struct ServeArgs {
+/// Where the data is: what every command that opens the database takes.
+#[derive(Args, Debug, Default, Clone)]
+pub struct DatabaseArgs {
     /// A TOML file with any of the keys below (listen, data_dir, database_url, ...).
     #[arg(long, env = "ROSTER_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "ROSTER_LISTEN")]
-    pub listen: Option<SocketAddr>,
-    /// Directory for the database, the signing key and the outbox [default: ./roster-data].
+    /// Directory for the SQLite database and the outbox [default: ./roster-data].
     #[arg(long, env = "ROSTER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// sqlite://PATH or postgres://... [default: SQLite in the data directory].
     #[arg(long, env = "ROSTER_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+}
+
+/// Flags (and their environment variables) of `roster serve`.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ROSTER_LISTEN")]
+    pub listen: Option<SocketAddr>,
     /// How long a deleted user can be restored, like 30d, 12h, 90m, 3s [default: 30d].
     #[arg(long, env = "ROSTER_SOFT_DELETE_RETENTION", value_parser = parse_duration)]
     pub soft_delete_retention: Option<Duration>,
@@ -104,8 +111,19 @@ fn roster_store_redact(url: &str) -> String {
 }
 
 impl Config {
+    /// The configuration of a command that only opens the database.
+    pub fn for_database(args: &DatabaseArgs) -> anyhow::Result<Self> {
+        Self::resolve(
+            &ServeArgs {
+                db: args.clone(),
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
     pub fn resolve(args: &ServeArgs, bootstrap_password: Option<String>) -> anyhow::Result<Self> {
-        let file = match &args.config {
+        let file = match &args.db.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
@@ -129,11 +147,12 @@ impl Config {
                 .or(file.listen)
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir: args
+                .db
                 .data_dir
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("roster-data")),
-            database_url: args.database_url.clone().or(file.database_url),
+            database_url: args.db.database_url.clone().or(file.database_url),
             soft_delete_retention: args
                 .soft_delete_retention
                 .or(file_duration(
@@ -192,7 +211,10 @@ mod tests {
             "listen = \"127.0.0.1:9000\"\nsoft_delete_retention = \"3s\"\npurge_interval = \"90m\"\n[argon2]\nmemory_kib = 8\niterations = 1\nlanes = 1\n",
         );
         let args = ServeArgs {
-            config: Some(path.clone()),
+            db: DatabaseArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let c = Config::resolve(&args, None).unwrap();
@@ -201,7 +223,10 @@ mod tests {
         assert_eq!(c.purge_interval, Duration::from_mins(90));
         assert_eq!(c.hash_cost, HashCost::TEST);
         let flags = ServeArgs {
-            config: Some(path),
+            db: DatabaseArgs {
+                config: Some(path),
+                ..Default::default()
+            },
             listen: Some("127.0.0.1:9001".parse().unwrap()),
             ..Default::default()
         };
@@ -216,7 +241,10 @@ mod tests {
         let (_d, path) = write("listn = \"127.0.0.1:9000\"\n");
         let err = Config::resolve(
             &ServeArgs {
-                config: Some(path),
+                db: DatabaseArgs {
+                    config: Some(path),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None,
@@ -226,7 +254,10 @@ mod tests {
         let (_d, path) = write("purge_interval = \"soon\"\n");
         assert!(Config::resolve(
             &ServeArgs {
-                config: Some(path),
+                db: DatabaseArgs {
+                    config: Some(path),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None
@@ -235,7 +266,10 @@ mod tests {
         let (_d, path) = write("purge_interval = \"0s\"\n");
         assert!(Config::resolve(
             &ServeArgs {
-                config: Some(path),
+                db: DatabaseArgs {
+                    config: Some(path),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None
@@ -246,7 +280,10 @@ mod tests {
     #[test]
     fn debug_redacts_secrets() {
         let args = ServeArgs {
-            database_url: Some("postgres://u:hunter2@db/roster".into()),
+            db: DatabaseArgs {
+                database_url: Some("postgres://u:hunter2@db/roster".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let c = Config::resolve(&args, Some("Sup3r#Secret".into())).unwrap();

@@ -2,6 +2,7 @@
 
 mod config;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use roster_service::bootstrap::Bootstrapped;
 use roster_service::{Settings, SystemClock};
 use tokio::sync::watch;
 
-use crate::config::{Config, ServeArgs};
+use crate::config::{Config, DatabaseArgs, ServeArgs};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +31,35 @@ struct Cli {
 enum Command {
     /// Run the server (creates the data directory, database, key and admin on first start).
     Serve(ServeArgs),
+    /// Bring the database schema up to this roster's version, and exit.
+    Migrate(DatabaseArgs),
+    /// Copy a SQLite database, consistently, while the server runs.
+    Backup {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// The token-signing keys that every server on the database shares.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the keys (ids and ages; never the secrets).
+    List(DatabaseArgs),
+    /// Make a new signing key; the old ones keep verifying for 24 hours.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Remove every other key now: all tokens signed so far stop working (for a leak).
+        #[arg(long)]
+        revoke_old: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +85,14 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Migrate(db) => migrate(&db).await,
+            Command::Backup { db, to } => backup(&db, &to).await,
+            Command::Keys {
+                command: KeysCommand::List(db),
+            } => list_keys(&db).await,
+            Command::Keys {
+                command: KeysCommand::Rotate { db, revoke_old },
+            } => rotate_keys(&db, revoke_old).await,
         }
     });
     match result {
@@ -124,6 +162,97 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = maintenance.await;
     opened.roster.store().close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens the database of `args` (migrating it), refusing to make a new SQLite file.
+async fn open_store(args: &DatabaseArgs) -> anyhow::Result<roster_store::Store> {
+    let config = Config::for_database(args)?;
+    if config.database_url.is_none() {
+        let file = config.data_dir.join(startup::DATABASE_FILE);
+        anyhow::ensure!(
+            file.exists(),
+            "there is no database at {}: give --data-dir or --database-url",
+            file.display()
+        );
+    }
+    let url = startup::database_url(&config.data_dir, config.database_url.as_deref());
+    roster_store::Store::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            roster_store::redact_url(&url)
+        )
+    })
+}
+
+async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
+    let config = Config::for_database(args)?;
+    let url = startup::database_url(&config.data_dir, config.database_url.as_deref());
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = roster_store::Store::open(&url).await.with_context(|| {
+        format!(
+            "cannot migrate the database {}",
+            roster_store::redact_url(&url)
+        )
+    })?;
+    println!(
+        "The database {} is at schema version {} (this roster knows versions up to {}).",
+        roster_store::redact_url(&url),
+        store.schema_version().await?,
+        roster_store::SCHEMA_VERSION
+    );
+    store.close().await;
+    Ok(())
+}
+
+async fn backup(args: &DatabaseArgs, to: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !to.exists(),
+        "{} exists already: choose a new file",
+        to.display()
+    );
+    let store = open_store(args).await?;
+    store
+        .backup_to(to)
+        .await
+        .with_context(|| format!("cannot back up to {}", to.display()))?;
+    store.close().await;
+    let size = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    println!("Backed up the database to {} ({size} bytes).", to.display());
+    Ok(())
+}
+
+async fn list_keys(args: &DatabaseArgs) -> anyhow::Result<()> {
+    let store = open_store(args).await?;
+    let mut r = store.reader().await?;
+    let keys = r.db().signing_keys().await?;
+    for (i, key) in keys.iter().enumerate() {
+        let role = if i == 0 {
+            "signs and verifies"
+        } else {
+            "verifies until 24 h after the next key"
+        };
+        println!("{}  made {}  {role}", key.id, key.created_at);
+    }
+    Ok(())
+}
+
+async fn rotate_keys(args: &DatabaseArgs, revoke_old: bool) -> anyhow::Result<()> {
+    let store = open_store(args).await?;
+    let rotated = roster_service::keys::rotate(&store, &SystemClock, revoke_old).await?;
+    println!(
+        "New signing key {}: servers sign with it from their next key reload.",
+        rotated.new_key
+    );
+    if revoke_old {
+        println!(
+            "Removed {} old key(s): every token signed before stopped working.",
+            rotated.revoked
+        );
+    }
+    store.close().await;
     Ok(())
 }
 

@@ -193,7 +193,10 @@ async fn serve_sign_in_work_and_stop_on_sigterm() {
     let status = server.terminate();
     assert!(status.success(), "exit status after SIGTERM: {status}");
     assert!(dir.path().join("roster.db").exists());
-    assert!(dir.path().join("signing.key").exists());
+    assert!(
+        !dir.path().join("signing.key").exists(),
+        "the key lives in the database"
+    );
 
     // A second start keeps the data and the admin as they were.
     let mut again = start(dir.path(), Some("Another-Password-99x")).unwrap();
@@ -242,33 +245,224 @@ async fn first_start_without_a_password_prints_a_generated_one_once() {
     assert!(again.terminate().success());
 }
 
+/// Runs a `roster` command other than `serve` and returns (success, stdout + stderr).
+fn roster(args: &[&str], data_dir: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .env("ROSTER_DATA_DIR", data_dir)
+        .env_remove("ROSTER_DATABASE_URL")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn sqlite(dir: &Path) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&format!("sqlite://{}", dir.join("roster.db").display()))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn refuses_data_whose_signing_key_is_missing_or_different() {
+    use sqlx::Executor;
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
     assert!(server.terminate().success());
-    let key = dir.path().join("signing.key");
-    let original = std::fs::read_to_string(&key).unwrap();
+    let (ok, listed) = roster(&["keys", "list"], dir.path());
+    assert!(ok, "{listed}");
+    let key_id = listed.split_whitespace().next().unwrap().to_string();
 
-    std::fs::remove_file(&key).unwrap();
+    // A signing.key of another database in this data directory.
+    let file = dir.path().join("signing.key");
+    std::fs::write(&file, "ab".repeat(32)).unwrap();
+    let err = start(dir.path(), Some(PASSWORD))
+        .err()
+        .expect("must refuse a different key");
+    assert!(err.contains("belongs to another database"), "{err}");
+    std::fs::remove_file(&file).unwrap();
+
+    // Data, but no key: refused, and nothing is made up.
+    sqlite(dir.path())
+        .await
+        .execute("DELETE FROM signing_keys")
+        .await
+        .unwrap();
     let err = start(dir.path(), Some(PASSWORD))
         .err()
         .expect("must refuse a missing key");
     assert!(
-        err.contains("signing.key") && err.contains("Restore"),
+        err.contains("no signing key") && err.contains("keys rotate --revoke-old"),
         "{err}"
     );
-    assert!(!key.exists(), "a refused start must not make a new key");
+    let (ok, listed) = roster(&["keys", "list"], dir.path());
+    assert!(ok && listed.trim().is_empty(), "{listed}");
 
-    std::fs::write(&key, "ab".repeat(32)).unwrap();
-    let err = start(dir.path(), Some(PASSWORD))
-        .err()
-        .expect("must refuse a different key");
-    assert!(err.contains("signing key"), "{err}");
-
-    std::fs::write(&key, original).unwrap();
+    // The way out that the message names.
+    let (ok, text) = roster(&["keys", "rotate", "--revoke-old"], dir.path());
+    assert!(ok, "{text}");
     let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
     assert!(server.terminate().success());
+    let (_, listed) = roster(&["keys", "list"], dir.path());
+    assert!(!listed.contains(&key_id), "{listed}");
+}
+
+#[tokio::test]
+async fn a_signing_key_file_of_the_first_schema_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Roster's first schema kept the key in the data directory.
+    let secret = "0f".repeat(32);
+    std::fs::write(dir.path().join("signing.key"), format!("{secret}\n")).unwrap();
+    let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
+    assert!(server.terminate().success());
+    let (ok, listed) = roster(&["keys", "list"], dir.path());
+    assert!(ok, "{listed}");
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    // The same file on the next start is one of the database's keys: accepted.
+    let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn migrate_and_a_schema_newer_than_the_binary() {
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = roster(&["migrate"], dir.path());
+    assert!(ok, "{text}");
+    assert!(text.contains("schema version 2"), "{text}");
+    let (ok, text) = roster(&["migrate"], dir.path());
+    assert!(
+        ok && text.contains("schema version 2"),
+        "migrating twice is harmless: {text}"
+    );
+    sqlite(dir.path())
+        .await
+        .execute("INSERT INTO roster_migrations (version, name) VALUES (99, 'from the future')")
+        .await
+        .unwrap();
+    let err = start(dir.path(), Some(PASSWORD))
+        .err()
+        .expect("an older binary must refuse a newer schema");
+    assert!(
+        err.contains("schema is version 99") && err.contains("run a newer roster"),
+        "{err}"
+    );
+    let (ok, text) = roster(&["migrate"], dir.path());
+    assert!(!ok && text.contains("version 99"), "{text}");
+}
+
+#[tokio::test]
+async fn backup_while_serving_and_serve_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), Some(PASSWORD)).unwrap();
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &server.base).await;
+    let bearer: Value = token(&client, &server.base, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bearer = bearer["access_token"].as_str().unwrap().to_string();
+    let r = client
+        .post(format!("{}/v1/customers", server.base))
+        .bearer_auth(&bearer)
+        .json(&json!({"companyProfile": {"domain": "contoso.onmicrosoft.com", "companyName": "Contoso"}}))
+        .send()
+        .await
+        .unwrap();
+    let cid = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut upns = Vec::new();
+    for i in 0..25 {
+        let upn = format!("user{i:02}@contoso.onmicrosoft.com");
+        let r = client
+            .post(format!("{}/v1/customers/{cid}/users", server.base))
+            .bearer_auth(&bearer)
+            .json(&json!({"userPrincipalName": upn, "displayName": format!("User {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        upns.push(upn);
+    }
+    // The copy is made while the server runs (and writes: one more user meanwhile).
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = copy_dir.path().join("roster.db");
+    let writer = {
+        let (client, base, bearer, cid) = (
+            client.clone(),
+            server.base.clone(),
+            bearer.clone(),
+            cid.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .post(format!("{base}/v1/customers/{cid}/users"))
+                .bearer_auth(&bearer)
+                .json(&json!({"userPrincipalName": "during@contoso.onmicrosoft.com", "displayName": "During"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let (ok, text) = roster(&["backup", "--to", copy.to_str().unwrap()], dir.path());
+    assert!(ok, "{text}");
+    assert_eq!(writer.await.unwrap(), 201);
+    let (ok, text) = roster(&["backup", "--to", copy.to_str().unwrap()], dir.path());
+    assert!(!ok && text.contains("exists already"), "{text}");
+    assert!(server.terminate().success());
+
+    // A server on the copy, in a data directory of its own, finds every user.
+    let mut restored = start(copy_dir.path(), None).unwrap();
+    assert!(
+        !restored
+            .stdout
+            .iter()
+            .any(|l| l.contains("set up a new partner")),
+        "{:?}",
+        restored.stdout
+    );
+    wait_healthy(&client, &restored.base).await;
+    let bearer: Value = token(&client, &restored.base, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bearer = bearer["access_token"].as_str().unwrap();
+    let list: Value = client
+        .get(format!(
+            "{}/v1/customers/{cid}/users?size=500",
+            restored.base
+        ))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap())
+        .collect();
+    for upn in &upns {
+        assert!(
+            found.contains(&upn.as_str()),
+            "{upn} is missing from the copy"
+        );
+    }
+    assert!(restored.terminate().success());
 }
 
 #[test]

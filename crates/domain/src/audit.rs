@@ -15,10 +15,11 @@ pub enum OperationType {
     PurgeCustomerUser,
     CreatePartner,
     CreatePartnerUser,
+    RotateSigningKey,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 11] = [
+    pub const ALL: [OperationType; 12] = [
         Self::CreateCustomer,
         Self::AddCustomerDomain,
         Self::CreateCustomerUser,
@@ -30,6 +31,7 @@ impl OperationType {
         Self::PurgeCustomerUser,
         Self::CreatePartner,
         Self::CreatePartnerUser,
+        Self::RotateSigningKey,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +46,7 @@ impl OperationType {
             Self::PurgeCustomerUser => "purge_customer_user",
             Self::CreatePartner => "create_partner",
             Self::CreatePartnerUser => "create_partner_user",
+            Self::RotateSigningKey => "rotate_signing_key",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -58,6 +61,7 @@ impl OperationType {
             Self::AddCustomerDomain => "customer_domain",
             Self::CreatePartner => "partner",
             Self::CreatePartnerUser => "partner_user",
+            Self::RotateSigningKey => "signing_key",
             _ => "customer_user",
         }
     }

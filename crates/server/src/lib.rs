@@ -109,9 +109,12 @@ pub async fn serve(
     serve::run(listener, app, timeouts, stop).await;
 }
 
-/// Runs the purge of expired users (and old request ids) every `interval`, until `stop`.
+/// Runs the purge of expired users (and old request ids) every `interval`, and reads the
+/// signing keys again every minute (so that a rotation reaches every server), until `stop`.
 pub async fn maintenance_loop(roster: Roster, interval: Duration, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
+    let mut keys = tokio::time::interval(KEY_RELOAD);
+    keys.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = tokio::time::sleep(interval) => {
@@ -121,10 +124,18 @@ pub async fn maintenance_loop(roster: Roster, interval: Duration, stop: impl Fut
                     Err(e) => tracing::error!(error = %e, "the purge failed; it runs again at the next interval"),
                 }
             }
+            _ = keys.tick() => {
+                if let Err(e) = roster.reload_keys().await {
+                    tracing::warn!(error = %e, "could not read the signing keys");
+                }
+            }
             () = &mut stop => return,
         }
     }
 }
+
+/// How often every server reads the signing keys again.
+pub const KEY_RELOAD: Duration = Duration::from_secs(60);
 
 /// Binds the listening socket.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {

@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use rand::RngCore;
 use roster_service::bootstrap::Bootstrapped;
-use roster_service::{Clock, Roster, Settings, SigningKey};
+use roster_service::{keys, Clock, KeyRing, Roster, Settings, SigningKey};
 use roster_store::Store;
 
 /// What a server needs to open its data.
@@ -45,8 +44,21 @@ pub struct Opened {
 }
 
 pub const DATABASE_FILE: &str = "roster.db";
+/// Where the first schema kept the signing key; now only read, to import it.
 pub const KEY_FILE: &str = "signing.key";
-const KEY_SETTING: &str = "signing_key_id";
+
+/// The database URL: the one given, or SQLite in the data directory.
+pub fn database_url(data_dir: &Path, given: Option<&str>) -> String {
+    match given {
+        Some(url) => url.to_string(),
+        None => {
+            let dir = data_dir
+                .canonicalize()
+                .unwrap_or_else(|_| data_dir.to_path_buf());
+            roster_store::sqlite_url(&dir.join(DATABASE_FILE))
+        }
+    }
+}
 
 /// Creates what is missing and refuses what does not fit together.
 pub async fn open(options: Options) -> anyhow::Result<Opened> {
@@ -56,24 +68,15 @@ pub async fn open(options: Options) -> anyhow::Result<Opened> {
             options.data_dir.display()
         )
     })?;
-    let url = match &options.database_url {
-        Some(url) => url.clone(),
-        None => {
-            let dir = options
-                .data_dir
-                .canonicalize()
-                .unwrap_or_else(|_| options.data_dir.clone());
-            roster_store::sqlite_url(&dir.join(DATABASE_FILE))
-        }
-    };
+    let url = database_url(&options.data_dir, options.database_url.as_deref());
     let store = Store::open(&url).await.with_context(|| {
         format!(
             "cannot open the database {}",
             roster_store::redact_url(&url)
         )
     })?;
-    let key = signing_key(&options.data_dir, &store).await?;
-    let roster = Roster::new(store, options.clock, key, options.settings)?;
+    let keys = signing_keys(&options.data_dir, &store, options.clock.as_ref()).await?;
+    let roster = Roster::new(store, options.clock, keys, options.settings)?;
     let bootstrapped = roster
         .bootstrap(
             &options.partner_domain,
@@ -87,91 +90,58 @@ pub async fn open(options: Options) -> anyhow::Result<Opened> {
     })
 }
 
-/// Loads the signing key from the data directory, making one on the first start. A database
-/// that was set up with another key (or whose key file is gone) is refused: tokens and
-/// continuation tokens signed before would silently stop working, and worse, a wrong key
-/// hints at a data directory paired with the wrong database.
-async fn signing_key(dir: &Path, store: &Store) -> anyhow::Result<SigningKey> {
+/// The signing keys, which live in the database so that every server on it shares them.
+/// The first start makes one. A `signing.key` file in the data directory (where Roster's
+/// first schema kept the key) is imported into a database that has no key yet, and refused
+/// when it is not one of the database's keys: that data directory belongs to another
+/// database. A database that holds data but no key at all is refused too: tokens signed
+/// before would silently stop working.
+async fn signing_keys(dir: &Path, store: &Store, clock: &dyn Clock) -> anyhow::Result<KeyRing> {
     let path = dir.join(KEY_FILE);
-    let recorded = {
-        let mut r = store.reader().await?;
-        r.db().setting(KEY_SETTING).await?
-    };
-    let secret = match std::fs::read_to_string(&path) {
-        Ok(text) => decode_hex(text.trim())
-            .filter(|b| b.len() == SigningKey::SECRET_LEN)
-            .with_context(|| {
+    let file = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let key = SigningKey::from_hex(&text).with_context(|| {
                 format!(
                     "{} is damaged: it must hold 64 hexadecimal digits",
                     path.display()
                 )
-            })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(id) = &recorded {
-                bail!(
-                    "the database was set up with signing key {id}, but {} does not exist. Restore signing.key \
-                     from a backup of this data directory, or start with the --data-dir and --database-url that belong together",
-                    path.display()
-                );
-            }
-            let mut secret = vec![0u8; SigningKey::SECRET_LEN];
-            rand::rngs::OsRng.fill_bytes(&mut secret);
-            write_secret(&path, &crate::hex(&secret))?;
-            secret
+            })?;
+            Some((key, text.trim().to_string()))
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let key = SigningKey::from_secret(&secret);
-    match recorded {
-        Some(id) if id != key.id() => bail!(
-            "{} holds signing key {}, but the database was set up with signing key {id}. Put back the signing.key \
-             that belongs to this database, or point --database-url at the database of this data directory",
+    match (keys::load(store).await?, file) {
+        (Some(ring), Some((key, _))) if ring.get(key.id()).is_none() => bail!(
+            "{} holds signing key {}, but the database's keys are {}. This data directory belongs to another \
+             database: point --database-url at its database, or start with an empty --data-dir",
             path.display(),
-            key.id()
+            key.id(),
+            ring.ids().join(", ")
         ),
-        Some(_) => {}
-        None => {
-            let mut tx = store.write().await?;
-            let fresh = tx.db().set_setting_once(KEY_SETTING, key.id()).await?;
-            tx.commit().await?;
-            if !fresh {
+        (Some(ring), _) => Ok(ring),
+        (None, Some((_, secret))) => {
+            keys::add(store, &secret, clock.now()).await?;
+            tracing::info!(file = %path.display(), "imported the signing key into the database");
+            keys::load(store).await?.context("the signing key was not stored")
+        }
+        (None, None) => {
+            let has_data = {
                 let mut r = store.reader().await?;
-                let now = r.db().setting(KEY_SETTING).await?;
-                if now.as_deref() != Some(key.id()) {
-                    bail!("another server set up this database with a different signing key at the same time");
-                }
+                r.db().first_partner().await?.is_some()
+            };
+            if has_data {
+                bail!(
+                    "the database holds data but no signing key. Restore the database (or its signing_keys table) \
+                     from a backup; or, to sign everyone out and go on, run `roster keys rotate --revoke-old` \
+                     with the same --database-url"
+                );
             }
+            let (_, secret) = SigningKey::generate();
+            keys::add(store, &secret, clock.now()).await?;
+            keys::load(store).await?.context("the signing key was not stored")
         }
     }
-    Ok(key)
-}
-
-fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()?;
-    Ok(())
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// A database URL with its password replaced, for messages.

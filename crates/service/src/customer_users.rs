@@ -199,7 +199,14 @@ impl Roster {
         let (query, after) = match request {
             ListRequest::First(q) => (q, None),
             ListRequest::Next(token) => {
-                let (q, a) = paging::open_users(self.key(), &scope, &token)?;
+                let (q, a) = paging::open_users(
+                    &self
+                        .key_for(&token)
+                        .await
+                        .ok_or_else(paging::invalid_token)?,
+                    &scope,
+                    &token,
+                )?;
                 (q, Some(a))
             }
         };
@@ -215,7 +222,7 @@ impl Roster {
                     UserSortField::DisplayName => sort_key(&last.display_name),
                 };
                 paging::seal_users(
-                    self.key(),
+                    self.keys().current(),
                     &scope,
                     &query,
                     After {

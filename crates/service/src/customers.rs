@@ -85,7 +85,14 @@ impl Roster {
         let (query, after) = match request {
             ListRequest::First(q) => (q, None),
             ListRequest::Next(token) => {
-                let (q, a) = paging::open_customers(self.key(), &scope, &token)?;
+                let (q, a) = paging::open_customers(
+                    &self
+                        .key_for(&token)
+                        .await
+                        .ok_or_else(paging::invalid_token)?,
+                    &scope,
+                    &token,
+                )?;
                 (q, Some(a))
             }
         };
@@ -101,7 +108,7 @@ impl Roster {
                     key: sort_key(&last.company_name),
                     id: last.id.to_string(),
                 };
-                paging::seal_customers(self.key(), &scope, &query, after)
+                paging::seal_customers(self.keys().current(), &scope, &query, after)
             })
         } else {
             None

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod customer_users;
 pub mod customers;
 pub mod error;
+pub mod keys;
 pub mod maintenance;
 pub mod paging;
 pub mod passwords;
@@ -14,7 +15,7 @@ pub mod requests;
 pub mod sign_in;
 pub mod tokens;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{self, Action, Actor, CustomerAccess, Denied};
@@ -26,7 +27,7 @@ use roster_store::{Db, Store};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, ServiceError};
 pub use passwords::{HashCost, Hasher};
-pub use tokens::SigningKey;
+pub use tokens::{KeyRing, SigningKey};
 
 /// Settings the operations depend on.
 #[derive(Clone, Debug)]
@@ -58,7 +59,9 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     hasher: Hasher,
-    key: SigningKey,
+    keys: RwLock<Arc<KeyRing>>,
+    /// When the keys were last read again because a token named an unknown key.
+    keys_reloaded: Mutex<Option<tokio::time::Instant>>,
     settings: Settings,
 }
 
@@ -74,7 +77,7 @@ impl Roster {
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
-        key: SigningKey,
+        keys: KeyRing,
         settings: Settings,
     ) -> Result<Self> {
         let hasher = Hasher::new(settings.hash_cost)?;
@@ -83,7 +86,8 @@ impl Roster {
                 store,
                 clock,
                 hasher,
-                key,
+                keys: RwLock::new(Arc::new(keys)),
+                keys_reloaded: Mutex::new(None),
                 settings,
             }),
         })
@@ -98,8 +102,48 @@ impl Roster {
     pub(crate) fn now(&self) -> roster_domain::Timestamp {
         self.inner.clock.now()
     }
-    pub(crate) fn key(&self) -> &SigningKey {
-        &self.inner.key
+    /// The signing keys as last read.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        match self.inner.keys.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub(crate) fn replace_keys(&self, ring: KeyRing) {
+        match self.inner.keys.write() {
+            Ok(mut k) => *k = Arc::new(ring),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+        }
+    }
+
+    /// The key that signed `token`. An unknown key may be one that another server just made:
+    /// the keys are read again, at most once a second, before giving up.
+    pub(crate) async fn key_for(&self, token: &str) -> Option<SigningKey> {
+        let kid = tokens::key_id_of(token)?;
+        if let Some(key) = self.keys().get(&kid) {
+            return Some(key.clone());
+        }
+        let due = {
+            let mut last = self
+                .inner
+                .keys_reloaded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            let due =
+                last.is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_secs(1));
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if due {
+            if let Err(e) = self.reload_keys().await {
+                tracing::warn!(error = %e, "could not read the signing keys");
+            }
+        }
+        self.keys().get(&kid).cloned()
     }
     pub(crate) fn hasher(&self) -> &Hasher {
         &self.inner.hasher

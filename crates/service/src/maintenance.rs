@@ -15,6 +15,7 @@ pub const REQUEST_MEMORY: Duration = Duration::from_hours(24);
 pub struct MaintenanceReport {
     pub users_purged: u64,
     pub requests_forgotten: u64,
+    pub keys_retired: u64,
 }
 
 impl Roster {
@@ -25,6 +26,10 @@ impl Roster {
             let now = self.now();
             let cutoff = now.minus(self.settings().soft_delete_retention);
             let mut tx = self.store().write().await?;
+            // Of several servers on one database, one purges at a time.
+            if !tx.db().try_lock_purge().await? {
+                break;
+            }
             let expired = tx.db().users_deleted_before(cutoff, PURGE_BATCH).await?;
             if expired.is_empty() {
                 break;
@@ -66,6 +71,9 @@ impl Roster {
             .forget_requests_before(self.now().minus(REQUEST_MEMORY))
             .await?;
         tx.commit().await?;
+        report.keys_retired = self.retire_replaced_keys().await?;
+        // Pick up a key that the operator or another server made since.
+        self.reload_keys().await?;
         Ok(report)
     }
 }

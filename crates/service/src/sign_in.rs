@@ -63,7 +63,8 @@ impl Roster {
             .await?;
         if !ok {
             let fingerprint = self
-                .key()
+                .keys()
+                .current()
                 .wrong_password_fingerprint(&creds.user.to_string(), password.expose());
             let mut tx = self.store().write().await?;
             // Re-read inside the transaction so that concurrent failures all count.
@@ -123,7 +124,7 @@ impl Roster {
             sst: creds.security_stamp.clone(),
         };
         TokenGrant {
-            access_token: self.key().sign_jwt(&claims),
+            access_token: self.keys().current().sign_jwt(&claims),
             expires_in: lifetime.millis() / 1000,
         }
     }
@@ -134,7 +135,8 @@ impl Roster {
         let unauthorized = || {
             ServiceError::Unauthorized("the access token is missing, malformed, expired or revoked")
         };
-        let claims: AccessClaims = self.key().verify_jwt(bearer).ok_or_else(unauthorized)?;
+        let key = self.key_for(bearer).await.ok_or_else(unauthorized)?;
+        let claims: AccessClaims = key.verify_jwt(bearer).ok_or_else(unauthorized)?;
         if claims.iss != ISSUER || claims.exp <= self.now().unix_seconds() {
             return Err(unauthorized());
         }

@@ -35,6 +35,28 @@ fn derive(secret: &[u8], purpose: &str) -> [u8; 32] {
 impl SigningKey {
     pub const SECRET_LEN: usize = 32;
 
+    /// A new key from the operating system's CSPRNG, and its secret as hexadecimal digits
+    /// (the form in which it is stored).
+    pub fn generate() -> (Self, String) {
+        use rand::RngCore;
+        let mut secret = [0u8; Self::SECRET_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        (Self::from_secret(&secret), hex(&secret))
+    }
+
+    /// The key stored as hexadecimal digits; `None` when they are not 64 of them.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.len() != Self::SECRET_LEN * 2 {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> = (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+            .collect();
+        bytes.map(|b| Self::from_secret(&b))
+    }
+
     pub fn from_secret(secret: &[u8]) -> Self {
         let id_hash = Sha256::digest([b"roster key id:".as_slice(), secret].concat());
         Self {
@@ -73,9 +95,10 @@ impl SigningKey {
         mac.verify_slice(signature).is_ok()
     }
 
-    /// A compact JWT signed with HS256.
+    /// A compact JWT signed with HS256, naming this key in its `kid` header.
     pub fn sign_jwt<C: Serialize>(&self, claims: &C) -> String {
-        let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let header = serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": self.id});
+        let header = B64.encode(header.to_string());
         let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
         let signing_input = format!("{header}.{payload}");
         let sig = B64.encode(Self::sign(&self.access, signing_input.as_bytes()));
@@ -84,17 +107,11 @@ impl SigningKey {
 
     /// The claims of a JWT this key signed; `None` for anything else.
     pub fn verify_jwt<C: DeserializeOwned>(&self, token: &str) -> Option<C> {
-        let mut parts = token.split('.');
-        let (header, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
+        let (header, payload, sig) = jwt_parts(token)?;
+        if header.get("alg")?.as_str()? != "HS256" {
             return None;
         }
-        let header_json: serde_json::Value =
-            serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
-        if header_json.get("alg")?.as_str()? != "HS256" {
-            return None;
-        }
-        let signing_input = &token[..header.len() + 1 + payload.len()];
+        let signing_input = &token[..token.rfind('.')?];
         if !Self::verify(
             &self.access,
             signing_input.as_bytes(),
@@ -105,16 +122,25 @@ impl SigningKey {
         serde_json::from_slice(&B64.decode(payload).ok()?).ok()
     }
 
-    /// An opaque, tamper-evident continuation token for `state`.
+    /// An opaque, tamper-evident continuation token for `state`: `kid.body.tag`.
     pub fn seal<S: Serialize>(&self, state: &S) -> String {
         let body = serde_json::to_vec(state).unwrap_or_default();
         let sig = Self::sign(&self.continuation, &body);
-        format!("{}.{}", B64.encode(&body), B64.encode(&sig[..16]))
+        format!(
+            "{}.{}.{}",
+            self.id,
+            B64.encode(&body),
+            B64.encode(&sig[..16])
+        )
     }
 
     /// The state sealed in `token`; `None` for a forged, foreign or damaged token.
     pub fn open<S: DeserializeOwned>(&self, token: &str) -> Option<S> {
-        let (body, sig) = token.trim().split_once('.')?;
+        let mut parts = token.trim().split('.');
+        let (kid, body, sig) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || kid != self.id {
+            return None;
+        }
         let body = B64.decode(body).ok()?;
         let sig = B64.decode(sig).ok()?;
         let full = Self::sign(&self.continuation, &body);
@@ -132,7 +158,51 @@ impl SigningKey {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// The decoded header and the raw payload and signature of a compact JWT.
+fn jwt_parts(token: &str) -> Option<(serde_json::Value, &str, &str)> {
+    let mut parts = token.split('.');
+    let (header, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header: serde_json::Value = serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
+    Some((header, payload, sig))
+}
+
+/// The key a JWT or a continuation token names.
+pub fn key_id_of(token: &str) -> Option<String> {
+    let token = token.trim();
+    if let Some((header, _, _)) = jwt_parts(token) {
+        return header.get("kid")?.as_str().map(str::to_string);
+    }
+    token.split('.').next().map(str::to_string)
+}
+
+/// Every signing key in use, newest first: the newest signs, all of them verify.
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    keys: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    /// `None` for an empty list.
+    pub fn new(keys: Vec<SigningKey>) -> Option<Self> {
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+    /// The key that signs.
+    pub fn current(&self) -> &SigningKey {
+        &self.keys[0]
+    }
+    pub fn get(&self, id: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+    pub fn ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.id()).collect()
+    }
+}
+
+/// Lower-case hexadecimal digits of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -186,19 +256,40 @@ mod tests {
     fn sealed_state_is_tamper_evident() {
         let k = SigningKey::from_secret(&[1; 32]);
         let token = k.seal(&("users", 42));
+        assert_eq!(key_id_of(&token).as_deref(), Some(k.id()));
         assert_eq!(k.open::<(String, i32)>(&token), Some(("users".into(), 42)));
-        let (body, sig) = token.split_once('.').unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
         let forged_body = B64.encode(serde_json::to_vec(&("users", 43)).unwrap());
+        let forged = format!("{}.{forged_body}.{}", parts[0], parts[2]);
+        assert_eq!(k.open::<(String, i32)>(&forged), None);
         assert_eq!(
-            k.open::<(String, i32)>(&format!("{forged_body}.{sig}")),
+            k.open::<(String, i32)>(&format!("{}.{}.AAAA", parts[0], parts[1])),
             None
         );
-        assert_eq!(k.open::<(String, i32)>(&format!("{body}.AAAA")), None);
         assert_eq!(
             SigningKey::from_secret(&[2; 32]).open::<(String, i32)>(&token),
             None
         );
         assert_eq!(k.open::<(String, i32)>(""), None);
+    }
+
+    #[test]
+    fn jwts_name_their_key_and_rings_find_it() {
+        let old = SigningKey::from_secret(&[1; 32]);
+        let new = SigningKey::from_secret(&[2; 32]);
+        let ring = KeyRing::new(vec![new.clone(), old.clone()]).unwrap();
+        assert_eq!(ring.current().id(), new.id());
+        let jwt = old.sign_jwt(&serde_json::json!({"sub": "x"}));
+        assert_eq!(key_id_of(&jwt).as_deref(), Some(old.id()));
+        assert!(ring
+            .get(old.id())
+            .unwrap()
+            .verify_jwt::<serde_json::Value>(&jwt)
+            .is_some());
+        assert!(KeyRing::new(vec![]).is_none());
+        let (generated, secret) = SigningKey::generate();
+        assert_eq!(SigningKey::from_hex(&secret).unwrap().id(), generated.id());
+        assert!(SigningKey::from_hex("abc").is_none());
     }
 
     #[test]

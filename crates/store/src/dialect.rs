@@ -34,16 +34,30 @@ impl Backend {
     /// The migration folder of this backend.
     pub(crate) fn migrations(self) -> &'static [(i64, &'static str, &'static str)] {
         match self {
-            Self::Sqlite => &[(
-                1,
-                "initial",
-                include_str!("../migrations/sqlite/0001_initial.sql"),
-            )],
-            Self::Postgres => &[(
-                1,
-                "initial",
-                include_str!("../migrations/postgres/0001_initial.sql"),
-            )],
+            Self::Sqlite => &[
+                (
+                    1,
+                    "initial",
+                    include_str!("../migrations/sqlite/0001_initial.sql"),
+                ),
+                (
+                    2,
+                    "signing_keys",
+                    include_str!("../migrations/sqlite/0002_signing_keys.sql"),
+                ),
+            ],
+            Self::Postgres => &[
+                (
+                    1,
+                    "initial",
+                    include_str!("../migrations/postgres/0001_initial.sql"),
+                ),
+                (
+                    2,
+                    "signing_keys",
+                    include_str!("../migrations/postgres/0002_signing_keys.sql"),
+                ),
+            ],
         }
     }
 }
@@ -92,6 +106,75 @@ pub(crate) fn for_update(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "",
         Backend::Postgres => " FOR UPDATE",
+    }
+}
+
+/// Advisory locks that coordinate several servers on one PostgreSQL.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lock {
+    /// Held while migrating, for the whole session.
+    Migrations,
+    /// Held by the purge, for one transaction.
+    Purge,
+}
+
+impl Lock {
+    /// A constant key per lock ("ROSTER" in ASCII, and a number).
+    fn key(self) -> i64 {
+        let base: i64 = 0x524F_5354_4552 << 8;
+        match self {
+            Lock::Migrations => base + 1,
+            Lock::Purge => base + 2,
+        }
+    }
+}
+
+/// Waits for a session-level lock. SQLite needs none: one process writes at a time.
+pub(crate) async fn lock_session(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    lock: Lock,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(lock.key())
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn unlock_session(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    lock: Lock,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(lock.key())
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes a transaction-level lock if it is free; `false` when another server holds it.
+pub(crate) async fn try_lock_transaction(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    lock: Lock,
+) -> Result<bool, sqlx::Error> {
+    match backend {
+        Backend::Sqlite => Ok(true),
+        Backend::Postgres => {
+            use sqlx::Row;
+            let row =
+                sqlx::query("SELECT CAST(pg_try_advisory_xact_lock($1) AS INTEGER) AS locked")
+                    .bind(lock.key())
+                    .fetch_one(conn)
+                    .await?;
+            Ok(row.try_get::<i32, _>("locked")? == 1)
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod rows;
 
 pub mod audit;
 pub mod idempotency;
+pub mod keys;
 pub mod settings;
 pub mod tenants;
 pub mod testing;
@@ -34,6 +35,9 @@ pub enum StoreError {
     /// The database holds a schema newer than this binary understands.
     #[error("the database schema is version {found}, but this roster binary knows versions up to {known}: run a newer roster")]
     SchemaTooNew { found: i64, known: i64 },
+    /// The operation does not exist for this backend.
+    #[error("{0}")]
+    Unsupported(String),
     /// Stored data that should be impossible (a bad id, an unknown enum value).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -67,6 +71,12 @@ pub struct Store {
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_at(url, None).await
+    }
+
+    /// Opens the database at `url` and migrates it to schema `version` (the newest when
+    /// `None`). An older version is for upgrade tests.
+    pub async fn open_at(url: &str, version: Option<i64>) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let url = dialect::prepare_url(backend, url)?;
@@ -80,7 +90,7 @@ impl Store {
             readers,
             writers,
         };
-        migrate::run(&store).await?;
+        migrate::run(&store, version).await?;
         Ok(store)
     }
 
@@ -119,6 +129,22 @@ impl Store {
         }
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` (which must not exist), while
+    /// the database stays in use. PostgreSQL is backed up with its own tools (pg_dump).
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Unsupported(
+                "roster backup copies SQLite databases; back up PostgreSQL with pg_dump (see docs/OPERATIONS.md)".into(),
+            ));
+        }
+        let mut r = self.reader().await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&mut *r.db().conn)
+            .await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.readers.close().await;
         self.writers.close().await;
@@ -150,6 +176,14 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.0.commit().await?;
         Ok(())
+    }
+}
+
+impl Db<'_> {
+    /// Takes the purge lock until this transaction ends; `false` when another server is
+    /// purging right now (PostgreSQL). On SQLite there is only one server.
+    pub async fn try_lock_purge(&mut self) -> Result<bool> {
+        Ok(dialect::try_lock_transaction(self.backend, self.conn, dialect::Lock::Purge).await?)
     }
 }
 

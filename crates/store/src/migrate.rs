@@ -1,40 +1,48 @@
 //! Schema migrations: one folder per backend, embedded in the binary, applied in order at
 //! start, each in its own transaction. A database whose schema is newer than this binary is
-//! refused, so that an old binary never writes to a schema it does not understand.
+//! refused, so that an old binary never writes to a schema it does not understand. On
+//! PostgreSQL an advisory lock makes servers that start together migrate one after another.
 
-use sqlx::{Executor, Row};
+use sqlx::{AnyConnection, Connection, Executor, Row};
 
-use crate::{Result, Store, StoreError};
+use crate::dialect::{self, Lock};
+use crate::{Backend, Result, Store, StoreError};
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS roster_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL)";
 
-pub(crate) async fn run(store: &Store) -> Result<()> {
-    let mut tx = store.write().await?;
-    tx.db().conn.execute(LEDGER).await?;
-    tx.commit().await?;
+/// Migrates to `target` (the newest version when `None`).
+pub(crate) async fn run(store: &Store, target: Option<i64>) -> Result<()> {
+    let backend = store.backend();
+    let mut conn = store.writers.acquire().await?;
+    dialect::lock_session(backend, &mut conn, Lock::Migrations).await?;
+    let result = migrate(backend, &mut conn, target.unwrap_or(SCHEMA_VERSION)).await;
+    dialect::unlock_session(backend, &mut conn, Lock::Migrations).await?;
+    result
+}
 
-    let applied = applied_version(store).await?;
+async fn migrate(backend: Backend, conn: &mut AnyConnection, target: i64) -> Result<()> {
+    conn.execute(LEDGER).await?;
+    let applied = version_on(conn).await?;
     if applied > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {
             found: applied,
             known: SCHEMA_VERSION,
         });
     }
-    for (version, name, sql) in store.backend().migrations() {
-        if *version <= applied {
+    for (version, name, sql) in backend.migrations() {
+        if *version <= applied || *version > target {
             continue;
         }
-        let mut tx = store.write().await?;
-        let db = tx.db();
-        db.conn.execute(*sql).await?;
+        let mut tx = conn.begin().await?;
+        tx.execute(*sql).await?;
         sqlx::query("INSERT INTO roster_migrations (version, name) VALUES ($1, $2)")
             .bind(*version)
             .bind(*name)
-            .execute(&mut *db.conn)
+            .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied schema migration");
@@ -42,10 +50,17 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn applied_version(store: &Store) -> Result<i64> {
-    let mut r = store.reader().await?;
+async fn version_on(conn: &mut AnyConnection) -> Result<i64> {
     let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM roster_migrations")
-        .fetch_one(&mut *r.db().conn)
+        .fetch_one(conn)
         .await?;
     Ok(row.try_get::<i64, _>("v")?)
+}
+
+impl Store {
+    /// The schema version of the database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let mut r = self.reader().await?;
+        version_on(r.db().conn).await
+    }
 }
