@@ -22,8 +22,15 @@ struct Server {
 /// Starts `roster serve` on a free port of 127.0.0.1 and waits for its address.
 #[allow(clippy::zombie_processes)] // the Server waits for the child in terminate() or drop()
 fn start(data_dir: &Path, password: Option<&str>) -> Result<Server, String> {
+    start_with(data_dir, password, &[])
+}
+
+/// `start`, with more flags for `roster serve`.
+#[allow(clippy::zombie_processes)] // the Server waits for the child in terminate() or drop()
+fn start_with(data_dir: &Path, password: Option<&str>, flags: &[&str]) -> Result<Server, String> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
     cmd.arg("serve")
+        .args(flags)
         .env("ROSTER_DATA_DIR", data_dir)
         .env("ROSTER_LISTEN", "127.0.0.1:0")
         .env_remove("ROSTER_DATABASE_URL")
@@ -486,4 +493,374 @@ fn a_bad_config_is_refused_with_a_message() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
+}
+
+// ------------------------------------------------------------------------------------------
+// Several servers on one PostgreSQL database.
+
+/// The PostgreSQL server for these tests, or `None` (said visibly) when none is configured.
+/// CI must never skip them.
+fn postgres() -> Option<String> {
+    match std::env::var("ROSTER_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the PostgreSQL tests: set ROSTER_TEST_POSTGRES_URL"
+            );
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: ROSTER_TEST_POSTGRES_URL is unset (see README)"
+            );
+            None
+        }
+    }
+}
+
+/// Two `roster serve` processes on one fresh PostgreSQL database, each with an empty data
+/// directory of its own: the second shares nothing with the first but the database URL.
+struct Cluster {
+    a: Server,
+    b: Server,
+    url: String,
+    client: reqwest::Client,
+    token: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn cluster(flags: &[&str]) -> Option<Cluster> {
+    let admin = postgres()?;
+    let url = roster_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut all: Vec<&str> = vec!["--database-url", &url];
+    all.extend_from_slice(flags);
+    let a = start_with(da.path(), Some(PASSWORD), &all).unwrap();
+    let b = start_with(db.path(), None, &all).unwrap();
+    assert!(
+        !b.stdout.iter().any(|l| l.contains("set up a new partner")),
+        "{:?}",
+        b.stdout
+    );
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &a.base).await;
+    wait_healthy(&client, &b.base).await;
+    let t: Value = token(&client, &a.base, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = t["access_token"].as_str().unwrap().to_string();
+    Some(Cluster {
+        a,
+        b,
+        url,
+        client,
+        token,
+        _dirs: (da, db),
+    })
+}
+
+impl Cluster {
+    async fn send(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut r = self
+            .client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&self.token);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap()
+            },
+        )
+    }
+
+    async fn customer(&self) -> String {
+        let (s, b) = self
+            .send(&self.a.base, reqwest::Method::POST, "/v1/customers", Some(json!({"companyProfile": {"domain": "contoso.onmicrosoft.com", "companyName": "Contoso"}})), &[])
+            .await;
+        assert_eq!(s, 201, "{b}");
+        b["id"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_tokens_uniqueness_idempotency_and_etags() {
+    let Some(mut c) = cluster(&[]).await else {
+        return;
+    };
+    let cid = c.customer().await;
+    let users = format!("/v1/customers/{cid}/users");
+    let post = reqwest::Method::POST;
+
+    // A token from A works on B.
+    let (s, _) = c
+        .send(
+            &c.b.base,
+            reqwest::Method::GET,
+            &format!("/v1/customers/{cid}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    // Concurrent creates of one UPN on the two servers: exactly one 201, the other 60004.
+    for round in 0..10 {
+        let body = json!({"userPrincipalName": format!("race{round}@contoso.onmicrosoft.com"), "displayName": "Race"});
+        let (ra, rb) = tokio::join!(
+            c.send(&c.a.base, post.clone(), &users, Some(body.clone()), &[]),
+            c.send(&c.b.base, post.clone(), &users, Some(body.clone()), &[])
+        );
+        let mut statuses = [ra.0, rb.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409], "round {round}: {ra:?} {rb:?}");
+        let conflict = if ra.0 == 409 { &ra.1 } else { &rb.1 };
+        assert_eq!(conflict["code"], 60004);
+    }
+
+    // A retry with the same MS-RequestId on the other server replays the first answer.
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({"userPrincipalName": "idem@contoso.onmicrosoft.com", "displayName": "Idem", "passwordProfile": {"password": "Renew456*Zq9"}});
+    let first = c
+        .send(
+            &c.a.base,
+            post.clone(),
+            &users,
+            Some(body.clone()),
+            &[("MS-RequestId", &key)],
+        )
+        .await;
+    assert_eq!(first.0, 201, "{}", first.1);
+    let retry = c
+        .send(
+            &c.b.base,
+            post.clone(),
+            &users,
+            Some(body),
+            &[("MS-RequestId", &key)],
+        )
+        .await;
+    assert_eq!(retry, first);
+    let other = c
+        .send(
+            &c.b.base,
+            post.clone(),
+            &users,
+            Some(json!({"userPrincipalName": "x@contoso.onmicrosoft.com", "displayName": "X"})),
+            &[("MS-RequestId", &key)],
+        )
+        .await;
+    assert_eq!((other.0, other.1["code"].clone()), (409, json!(60007)));
+
+    // A continuation token from A continues on B.
+    let (s, page) = c
+        .send(
+            &c.a.base,
+            reqwest::Method::GET,
+            &format!("{users}?size=4"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let continuation = page["continuationToken"].as_str().unwrap().to_string();
+    let (s, next) = c
+        .send(
+            &c.b.base,
+            reqwest::Method::GET,
+            &format!("{users}?seekOperation=Next"),
+            None,
+            &[("MS-ContinuationToken", &continuation)],
+        )
+        .await;
+    assert_eq!(s, 200, "{next}");
+    assert_eq!(next["totalCount"], 4);
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+
+    // Concurrent PATCHes with one If-Match on the two servers: one wins, the other gets 412.
+    let uid = first.1["id"].as_str().unwrap().to_string();
+    let path = format!("{users}/{uid}");
+    for round in 0..10 {
+        let (_, current) = c
+            .send(&c.a.base, reqwest::Method::GET, &path, None, &[])
+            .await;
+        let etag = current["attributes"]["etag"].as_str().unwrap().to_string();
+        let precondition = [("If-Match", etag.as_str())];
+        let (ra, rb) = tokio::join!(
+            c.send(
+                &c.a.base,
+                reqwest::Method::PATCH,
+                &path,
+                Some(json!({"displayName": format!("A{round}")})),
+                &precondition
+            ),
+            c.send(
+                &c.b.base,
+                reqwest::Method::PATCH,
+                &path,
+                Some(json!({"displayName": format!("B{round}")})),
+                &precondition
+            )
+        );
+        let mut statuses = [ra.0, rb.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 412], "round {round}: {ra:?} {rb:?}");
+        let winner = if ra.0 == 200 { &ra.1 } else { &rb.1 };
+        let (_, now) = c
+            .send(&c.b.base, reqwest::Method::GET, &path, None, &[])
+            .await;
+        assert_eq!(now["displayName"], winner["displayName"]);
+    }
+
+    // A key rotated on the database reaches both servers: a token signed with the new key
+    // by one is accepted by the other at once (it reads the keys again on an unknown key).
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["keys", "rotate", "--database-url", &c.url])
+        .env("ROSTER_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut restarted = start_with(dir.path(), None, &["--database-url", &c.url]).unwrap();
+    wait_healthy(&c.client, &restarted.base).await;
+    let t: Value = token(&c.client, &restarted.base, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fresh = t["access_token"].as_str().unwrap();
+    let r = c
+        .client
+        .get(format!("{}/v1/customers/{cid}", c.b.base))
+        .bearer_auth(fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "B accepts a token signed with the new key");
+    let (s, _) = c
+        .send(
+            &c.b.base,
+            reqwest::Method::GET,
+            &format!("/v1/customers/{cid}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, 200, "B still accepts a token signed with the old key");
+
+    assert!(restarted.terminate().success());
+    assert!(c.a.terminate().success());
+    assert!(c.b.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_purge_each_user_once() {
+    let Some(mut c) =
+        cluster(&["--soft-delete-retention", "1s", "--purge-interval", "100ms"]).await
+    else {
+        return;
+    };
+    let cid = c.customer().await;
+    let users = format!("/v1/customers/{cid}/users");
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let body = json!({"userPrincipalName": format!("p{i:02}@contoso.onmicrosoft.com"), "displayName": format!("P{i}")});
+        let (s, b) = c
+            .send(&c.a.base, reqwest::Method::POST, &users, Some(body), &[])
+            .await;
+        assert_eq!(s, 201, "{b}");
+        ids.push(b["id"].as_str().unwrap().to_string());
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let base = if i % 2 == 0 { &c.a.base } else { &c.b.base };
+        let (s, _) = c
+            .send(
+                base,
+                reqwest::Method::DELETE,
+                &format!("{users}/{id}"),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(s, 204);
+    }
+    // Both servers run the purge every 100 ms; wait (bounded) until every user is gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut left = 0;
+        for id in &ids {
+            if c.send(
+                &c.b.base,
+                reqwest::Method::GET,
+                &format!("{users}/{id}"),
+                None,
+                &[],
+            )
+            .await
+            .0 != 404
+            {
+                left += 1;
+            }
+        }
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} users were not purged within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Each user was purged exactly once: one purge audit record each.
+    let store = roster_store::Store::open(&c.url).await.unwrap();
+    let mut r = store.reader().await.unwrap();
+    let partner = r.db().first_partner().await.unwrap().unwrap().0;
+    let records = r
+        .db()
+        .audit_records(
+            partner,
+            roster_domain::Timestamp::from_unix_millis(0),
+            roster_domain::Timestamp::from_unix_millis(i64::MAX),
+            10_000,
+        )
+        .await
+        .unwrap();
+    let mut purged: Vec<&str> = records
+        .iter()
+        .filter(|a| a.operation.as_str() == "purge_customer_user")
+        .map(|a| a.resource_id.as_str())
+        .collect();
+    purged.sort_unstable();
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(purged, expected);
+    drop(r);
+    store.close().await;
+    assert!(c.a.terminate().success());
+    assert!(c.b.terminate().success());
 }

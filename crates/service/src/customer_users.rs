@@ -350,6 +350,12 @@ impl Roster {
                 Ok(true) => {}
                 Ok(false) if if_match.is_some() => return Err(ServiceError::PreconditionFailed),
                 Ok(false) => continue,
+                // Another server took the UPN between our check and our write.
+                Err(StoreError::Conflict)
+                    if kind == PatchKind::Restore && changes.upn.is_none() =>
+                {
+                    return Err(ServiceError::RestoreUpnConflict(new.upn.to_string()))
+                }
                 Err(StoreError::Conflict) => {
                     return Err(ServiceError::UpnTaken(new.upn.to_string()))
                 }

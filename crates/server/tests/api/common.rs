@@ -99,6 +99,9 @@ pub struct Builder {
     pub settings: Settings,
     pub timeouts: Timeouts,
     pub purge_interval: StdDuration,
+    /// Open this data directory and database (from [`TestApp::fresh_data`]) instead of
+    /// fresh ones.
+    pub existing: Option<(tempfile::TempDir, Option<String>)>,
 }
 
 impl Default for Builder {
@@ -110,6 +113,7 @@ impl Default for Builder {
             },
             timeouts: Timeouts::default(),
             purge_interval: StdDuration::from_millis(50),
+            existing: None,
         }
     }
 }
@@ -119,7 +123,9 @@ impl TestApp {
         Self::start_with(Builder::default()).await
     }
 
-    pub async fn start_with(b: Builder) -> Self {
+    /// A new data directory and database on the test's backend (`None`: SQLite in the
+    /// directory).
+    pub async fn fresh_data() -> (tempfile::TempDir, Option<String>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match Backend::current() {
             Backend::Sqlite => None,
@@ -128,6 +134,14 @@ impl TestApp {
                     .await
                     .expect("a fresh PostgreSQL database"),
             ),
+        };
+        (dir, database_url)
+    }
+
+    pub async fn start_with(mut b: Builder) -> Self {
+        let (dir, database_url) = match b.existing.take() {
+            Some(existing) => existing,
+            None => Self::fresh_data().await,
         };
         let clock = Arc::new(ManualClock::new(
             Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap(),

@@ -10,4 +10,5 @@ mod paging;
 mod robustness;
 mod shutdown;
 mod sign_in;
+mod upgrade;
 mod users;

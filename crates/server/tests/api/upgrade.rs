@@ -1,0 +1,150 @@
+//! An upgrade: a database made by the first schema version (with the signing key in the
+//! data directory, as that version kept it) is opened by this binary, migrated, and keeps
+//! every row.
+
+use reqwest::StatusCode;
+use roster_domain::audit::OperationType;
+use roster_domain::authz::PartnerRole;
+use roster_domain::country::CountryCode;
+use roster_domain::customer::{BillingProfile, Customer};
+use roster_domain::user::{CustomerUser, UserDomainType, UserState};
+use roster_domain::{CustomerId, DomainName, PartnerId, Timestamp, Upn, UserId};
+use roster_service::{HashCost, Hasher, SigningKey};
+use roster_store::audit::AuditRecord;
+use roster_store::tenants::NewPartner;
+use roster_store::users::NewPartnerUser;
+use roster_store::Store;
+
+use crate::common::*;
+
+fn user(
+    customer: CustomerId,
+    upn: &str,
+    name: &str,
+    state: UserState,
+    now: Timestamp,
+) -> CustomerUser {
+    CustomerUser {
+        id: UserId::new_random(),
+        customer,
+        upn: Upn::parse(upn).unwrap(),
+        display_name: name.into(),
+        first_name: Some(name.into()),
+        last_name: None,
+        usage_location: Some(CountryCode::parse("DE").unwrap()),
+        immutable_id: None,
+        phone_number: Some("+49 30 1234".into()),
+        domain_type: UserDomainType::None,
+        state,
+        soft_deleted_at: (state == UserState::Inactive).then_some(now),
+        force_change_password: false,
+        version: 3,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+on_both_backends! {
+#[tokio::test]
+async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
+    let (dir, database_url) = TestApp::fresh_data().await;
+    let url = roster_server::startup::database_url(dir.path(), database_url.as_deref());
+    let now = Timestamp::parse_rfc3339("2026-01-05T08:00:00Z").unwrap();
+
+    // What the first version left behind: schema 1, and the key in the data directory.
+    let store = Store::open_at(&url, Some(1)).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 1);
+    let (v1_key, secret) = SigningKey::generate();
+    std::fs::write(dir.path().join("signing.key"), format!("{secret}\n")).unwrap();
+    let hash = Hasher::new(HashCost::TEST).unwrap().hash(&roster_domain::password::Password::new(ADMIN_PASSWORD)).await.unwrap();
+    let partner = PartnerId::new_random();
+    let customer = Customer {
+        id: CustomerId::new_random(),
+        partner,
+        company_name: "Contoso".into(),
+        domain: DomainName::parse("contoso.onmicrosoft.com").unwrap(),
+        country: CountryCode::parse("DE").unwrap(),
+        billing: BillingProfile { email: Some("billing@contoso.com".into()), ..Default::default() },
+        allow_delegated_access: true,
+        created_at: now,
+    };
+    let active = user(customer.id, "ada@contoso.onmicrosoft.com", "Ada", UserState::Active, now);
+    let deleted = user(customer.id, "bob@contoso.onmicrosoft.com", "Bob", UserState::Inactive, now);
+    {
+        let mut tx = store.write().await.unwrap();
+        let mut db = tx.db();
+        assert!(db.set_setting_once("bootstrapped_partner", &partner.to_string()).await.unwrap());
+        assert!(db.set_setting_once("signing_key_id", v1_key.id()).await.unwrap());
+        db.insert_partner(
+            &NewPartner {
+                id: partner,
+                company_name: "partner.local".into(),
+                domain: DomainName::parse("partner.local").unwrap(),
+                country: CountryCode::parse("US").unwrap(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        db.insert_partner_user(
+            &NewPartnerUser {
+                id: UserId::new_random(),
+                partner,
+                upn: Upn::parse(ADMIN).unwrap(),
+                display_name: "Administrator".into(),
+                password_hash: hash.clone(),
+                security_stamp: "stamp".into(),
+                roles: vec![PartnerRole::GlobalAdmin, PartnerRole::AdminAgent],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        db.insert_customer(&customer).await.unwrap();
+        db.insert_customer_user(&active, &hash, "s1").await.unwrap();
+        db.insert_customer_user(&deleted, &hash, "s2").await.unwrap();
+        db.insert_audit(&AuditRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            created_at: now,
+            partner,
+            customer: Some(customer.id),
+            actor: None,
+            application: None,
+            operation: OperationType::CreateCustomerUser,
+            resource_type: "customer_user".into(),
+            resource_id: active.id.to_string(),
+            new_value: "{}".into(),
+            correlation_id: "c".into(),
+            request_id: "r".into(),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    store.close().await;
+
+    // This binary opens it: the schema moves to the newest version, the key moves into the
+    // database, and every row is still there.
+    let app = TestApp::start_with(Builder { existing: Some((dir, database_url)), ..Default::default() }).await;
+    assert_eq!(app.roster.store().schema_version().await.unwrap(), roster_store::SCHEMA_VERSION);
+    assert_eq!(app.roster.keys().ids(), vec![v1_key.id()]);
+    let cid = customer.id;
+    let (s, c) = app.get(&format!("/v1/customers/{cid}")).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["billingProfile"]["email"], "billing@contoso.com");
+    let (_, got) = app.get(&format!("/v1/customers/{cid}/users/{}", active.id)).await;
+    assert_eq!(got["userPrincipalName"], "ada@contoso.onmicrosoft.com");
+    assert_eq!(got["phoneNumber"], "+49 30 1234");
+    assert_eq!(got["usageLocation"], "DE");
+    assert_eq!(got["attributes"]["etag"], "\"3\"");
+    let filter = urlencode(r#"{"Field":"UserState","Value":"Inactive","Operator":"equals"}"#);
+    let (_, gone) = app.get(&format!("/v1/customers/{cid}/users?filter={filter}")).await;
+    assert_eq!(gone["items"][0]["id"], deleted.id.to_string());
+    // The soft-deleted user restores as before (and the admin signed in with its old hash).
+    let (s, _) = app.patch(&format!("/v1/customers/{cid}/users/{}", deleted.id), serde_json::json!({"state": "active"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut r = app.roster.store().reader().await.unwrap();
+    let audit = r.db().audit_records(partner, Timestamp::from_unix_millis(0), Timestamp::from_unix_millis(i64::MAX), 100).await.unwrap();
+    assert!(audit.iter().any(|a| a.resource_id == active.id.to_string() && a.correlation_id == "c"));
+}
+}
