@@ -149,17 +149,106 @@ pub fn tier_of(roles: &[DirectoryRole]) -> Tier {
         .unwrap_or(Tier::NoAdmin)
 }
 
-/// Who is calling: a signed-in partner user. Only the auth layer makes one.
+/// An area of the partner account that custom permissions speak of (access.md).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub enum Area {
+    AccountUsers,
+    Customers,
+    CustomerUsers,
+    Licences,
+    DelegatedAccess,
+    Audit,
+}
+
+impl Area {
+    pub const ALL: [Area; 6] = [
+        Self::AccountUsers,
+        Self::Customers,
+        Self::CustomerUsers,
+        Self::Licences,
+        Self::DelegatedAccess,
+        Self::Audit,
+    ];
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountUsers => "accountUsers",
+            Self::Customers => "customers",
+            Self::CustomerUsers => "customerUsers",
+            Self::Licences => "licences",
+            Self::DelegatedAccess => "delegatedAccess",
+            Self::Audit => "audit",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// How much of an area a custom permission allows.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub enum Level {
+    NoAccess,
+    Read,
+    ReadWrite,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoAccess => "no_access",
+            Self::Read => "read",
+            Self::ReadWrite => "read_write",
+        }
+    }
+    /// `no_access`, `read`/`read_only`, `read_write`, in any casing, with or without `_`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let folded: String = s
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphabetic())
+            .collect();
+        match folded.as_str() {
+            "noaccess" | "none" => Some(Self::NoAccess),
+            "read" | "readonly" => Some(Self::Read),
+            "readwrite" => Some(Self::ReadWrite),
+            _ => None,
+        }
+    }
+}
+
+/// Custom permissions: a level per area; an area not named is `NoAccess`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CustomPermissions(pub std::collections::BTreeMap<Area, Level>);
+
+impl CustomPermissions {
+    pub fn level(&self, area: Area) -> Level {
+        self.0.get(&area).copied().unwrap_or(Level::NoAccess)
+    }
+}
+
+/// Who is calling: a signed-in partner user with account access. Only the auth layer makes
+/// one. `roles` are the effective roles: the user's own and those of its security groups.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
     pub partner: PartnerId,
     pub user: UserId,
     pub roles: Vec<PartnerRole>,
+    /// Custom permissions instead of (or besides, through groups) roles.
+    pub custom: Option<CustomPermissions>,
 }
 
 impl Actor {
     pub fn has(&self, role: PartnerRole) -> bool {
         self.roles.contains(&role)
+    }
+    fn custom_level(&self, area: Area) -> Level {
+        self.custom
+            .as_ref()
+            .map_or(Level::NoAccess, |c| c.level(area))
     }
 }
 
@@ -169,8 +258,83 @@ pub enum Action {
     ViewCustomers,
     CreateCustomer,
     EditCustomer,
+    /// See the account's users, roles and groups.
+    ViewAccountUsers,
+    /// Give or remove access, change roles, names, groups; create groups.
+    ManageAccountUsers,
+    /// Grant or remove the Global admin role.
+    ManageGlobalAdmins,
+    /// Create new directory users of the partner tenant.
+    CreateDirectoryUsers,
+    /// Reset another partner user's password.
+    ResetPartnerPasswords,
+    ViewUserHistory,
+    ViewAudit,
     /// An operation inside one customer tenant.
     InCustomer(CustomerAction),
+}
+
+/// A row of the partner-level permission table: the roles that may, and the custom
+/// permission that may instead.
+struct Rule {
+    roles: &'static [PartnerRole],
+    custom: Option<(Area, Level)>,
+}
+
+/// The partner-level table (access.md, Partner roles). Customer-user operations go through
+/// [`directory_roles_allow`] instead.
+fn partner_rule(action: Action) -> Rule {
+    use PartnerRole::*;
+    match action {
+        Action::ViewCustomers => Rule {
+            roles: &[
+                GlobalAdmin,
+                AdminAgent,
+                HelpdeskAgent,
+                SalesAgent,
+                BillingAdmin,
+            ],
+            custom: Some((Area::Customers, Level::Read)),
+        },
+        Action::CreateCustomer => Rule {
+            roles: &[GlobalAdmin, AdminAgent, SalesAgent],
+            custom: Some((Area::Customers, Level::ReadWrite)),
+        },
+        Action::EditCustomer => Rule {
+            roles: &[GlobalAdmin, AdminAgent, HelpdeskAgent],
+            custom: Some((Area::Customers, Level::ReadWrite)),
+        },
+        Action::ViewAccountUsers => Rule {
+            roles: &[GlobalAdmin, UserManagementAdmin],
+            custom: Some((Area::AccountUsers, Level::Read)),
+        },
+        Action::ManageAccountUsers => Rule {
+            roles: &[GlobalAdmin, UserManagementAdmin],
+            custom: Some((Area::AccountUsers, Level::ReadWrite)),
+        },
+        Action::ManageGlobalAdmins
+        | Action::CreateDirectoryUsers
+        | Action::ResetPartnerPasswords
+        | Action::ViewUserHistory => Rule {
+            roles: &[GlobalAdmin],
+            custom: None,
+        },
+        Action::ViewAudit => Rule {
+            roles: &[GlobalAdmin],
+            custom: Some((Area::Audit, Level::Read)),
+        },
+        Action::InCustomer(_) => Rule {
+            roles: &[],
+            custom: None,
+        },
+    }
+}
+
+fn rule_allows(actor: &Actor, rule: &Rule) -> bool {
+    rule.roles.iter().any(|r| actor.has(*r))
+        || rule
+            .custom
+            .is_some_and(|(area, level)| actor.custom_level(area) >= level)
 }
 
 /// Operations on a customer's directory.
@@ -205,26 +369,10 @@ pub enum Denied {
     Hidden,
 }
 
-/// Partner roles whose holders see every customer of their partner.
-const VIEWS_CUSTOMERS: &[PartnerRole] = &[
-    PartnerRole::GlobalAdmin,
-    PartnerRole::AdminAgent,
-    PartnerRole::HelpdeskAgent,
-    PartnerRole::SalesAgent,
-    PartnerRole::BillingAdmin,
-];
-const CREATES_CUSTOMERS: &[PartnerRole] = &[
-    PartnerRole::GlobalAdmin,
-    PartnerRole::AdminAgent,
-    PartnerRole::SalesAgent,
-];
-const EDITS_CUSTOMERS: &[PartnerRole] = &[
-    PartnerRole::GlobalAdmin,
-    PartnerRole::AdminAgent,
-    PartnerRole::HelpdeskAgent,
-];
-
 /// The caller's effective directory roles in a customer (access.md, the three rules).
+/// Under legacy access, custom permissions count as the roles that fit them: Customer users
+/// read/write as User Administrator, read as Directory Readers; Licences read/write as
+/// License Administrator.
 pub fn effective_directory_roles(actor: &Actor, access: &CustomerAccess) -> Vec<DirectoryRole> {
     if let Some(granular) = &access.granular_roles {
         return granular.clone();
@@ -239,37 +387,39 @@ pub fn effective_directory_roles(actor: &Actor, access: &CustomerAccess) -> Vec<
     if actor.has(PartnerRole::HelpdeskAgent) {
         roles.push(DirectoryRole::HelpdeskAdministrator);
     }
+    match actor.custom_level(Area::CustomerUsers) {
+        Level::ReadWrite => roles.push(DirectoryRole::UserAdministrator),
+        Level::Read => roles.push(DirectoryRole::DirectoryReaders),
+        Level::NoAccess => {}
+    }
+    if actor.custom_level(Area::Licences) == Level::ReadWrite {
+        roles.push(DirectoryRole::LicenseAdministrator);
+    }
+    roles.sort();
+    roles.dedup();
     roles
 }
 
 /// The one authorization decision. `access` is the caller's delegated access to the customer
 /// that the action is about (ignored for partner-level actions).
 pub fn authorize(actor: &Actor, action: Action, access: &CustomerAccess) -> Result<(), Denied> {
-    let any = |roles: &[PartnerRole]| roles.iter().any(|r| actor.has(*r));
+    let views_customers = rule_allows(actor, &partner_rule(Action::ViewCustomers));
     match action {
-        Action::ViewCustomers => any(VIEWS_CUSTOMERS).then_some(()).ok_or(Denied::Forbidden),
-        Action::CreateCustomer => any(CREATES_CUSTOMERS)
-            .then_some(())
-            .ok_or(Denied::Forbidden),
-        Action::EditCustomer => {
-            if any(EDITS_CUSTOMERS) {
-                Ok(())
-            } else if any(VIEWS_CUSTOMERS) {
-                Err(Denied::Forbidden)
-            } else {
-                Err(Denied::Hidden)
-            }
-        }
         Action::InCustomer(op) => {
             let roles = effective_directory_roles(actor, access);
             if directory_roles_allow(&roles, op) {
                 Ok(())
-            } else if any(VIEWS_CUSTOMERS) || !roles.is_empty() {
+            } else if views_customers || !roles.is_empty() {
                 Err(Denied::Forbidden)
             } else {
                 Err(Denied::Hidden)
             }
         }
+        Action::EditCustomer if !views_customers && !rule_allows(actor, &partner_rule(action)) => {
+            Err(Denied::Hidden)
+        }
+        _ if rule_allows(actor, &partner_rule(action)) => Ok(()),
+        _ => Err(Denied::Forbidden),
     }
 }
 
@@ -342,6 +492,14 @@ mod tests {
             partner: PartnerId::new_random(),
             user: UserId::new_random(),
             roles: roles.to_vec(),
+            custom: None,
+        }
+    }
+
+    fn custom(levels: &[(Area, Level)]) -> Actor {
+        Actor {
+            custom: Some(CustomPermissions(levels.iter().copied().collect())),
+            ..actor(&[])
         }
     }
 
@@ -422,37 +580,140 @@ mod tests {
         assert!(effective_directory_roles(&agent, &CustomerAccess::default()).is_empty());
     }
 
-    /// The whole partner-role table, walked: each role × each partner-level action.
+    const PARTNER_ACTIONS: [Action; 10] = [
+        Action::ViewCustomers,
+        Action::CreateCustomer,
+        Action::EditCustomer,
+        Action::ViewAccountUsers,
+        Action::ManageAccountUsers,
+        Action::ManageGlobalAdmins,
+        Action::CreateDirectoryUsers,
+        Action::ResetPartnerPasswords,
+        Action::ViewUserHistory,
+        Action::ViewAudit,
+    ];
+
+    /// The whole partner-role table, walked: each role × each partner-level action, with the
+    /// answer access.md gives.
     #[test]
     fn partner_level_matrix() {
         use PartnerRole::*;
-        let table: [(PartnerRole, [bool; 3]); 6] = [
-            //                      view  create edit
-            (GlobalAdmin, [true, true, true]),
-            (UserManagementAdmin, [false, false, false]),
-            (AdminAgent, [true, true, true]),
-            (HelpdeskAgent, [true, false, true]),
-            (SalesAgent, [true, true, false]),
-            (BillingAdmin, [true, false, false]),
+        //                         view  create edit  viewAU manAU  GA    mkdir reset hist  audit
+        let table: [(PartnerRole, [bool; 10]); 6] = [
+            (
+                GlobalAdmin,
+                [true, true, true, true, true, true, true, true, true, true],
+            ),
+            (
+                UserManagementAdmin,
+                [
+                    false, false, false, true, true, false, false, false, false, false,
+                ],
+            ),
+            (
+                AdminAgent,
+                [
+                    true, true, true, false, false, false, false, false, false, false,
+                ],
+            ),
+            (
+                HelpdeskAgent,
+                [
+                    true, false, true, false, false, false, false, false, false, false,
+                ],
+            ),
+            (
+                SalesAgent,
+                [
+                    true, true, false, false, false, false, false, false, false, false,
+                ],
+            ),
+            (
+                BillingAdmin,
+                [
+                    true, false, false, false, false, false, false, false, false, false,
+                ],
+            ),
         ];
-        for (role, [view, create, edit]) in table {
+        let none = CustomerAccess::default();
+        for (role, answers) in table {
             let a = actor(&[role]);
-            let none = CustomerAccess::default();
-            assert_eq!(
-                authorize(&a, Action::ViewCustomers, &none).is_ok(),
-                view,
-                "{role:?} view"
-            );
-            assert_eq!(
-                authorize(&a, Action::CreateCustomer, &none).is_ok(),
-                create,
-                "{role:?} create"
-            );
-            assert_eq!(
-                authorize(&a, Action::EditCustomer, &none).is_ok(),
-                edit,
-                "{role:?} edit"
-            );
+            for (action, allowed) in PARTNER_ACTIONS.iter().zip(answers) {
+                assert_eq!(
+                    authorize(&a, *action, &none).is_ok(),
+                    allowed,
+                    "{role:?} {action:?}"
+                );
+            }
+        }
+        // No role at all: nothing.
+        for action in PARTNER_ACTIONS {
+            assert!(authorize(&actor(&[]), action, &none).is_err(), "{action:?}");
+        }
+    }
+
+    /// Custom permissions, walked: each area × each level × each partner-level action.
+    #[test]
+    fn custom_permission_matrix() {
+        let none = CustomerAccess::default();
+        for area in Area::ALL {
+            for level in [Level::NoAccess, Level::Read, Level::ReadWrite] {
+                let a = custom(&[(area, level)]);
+                for action in PARTNER_ACTIONS {
+                    let expected = match (action, area) {
+                        (Action::ViewCustomers, Area::Customers) => level >= Level::Read,
+                        (Action::CreateCustomer | Action::EditCustomer, Area::Customers) => {
+                            level == Level::ReadWrite
+                        }
+                        (Action::ViewAccountUsers, Area::AccountUsers) => level >= Level::Read,
+                        (Action::ManageAccountUsers, Area::AccountUsers) => {
+                            level == Level::ReadWrite
+                        }
+                        (Action::ViewAudit, Area::Audit) => level >= Level::Read,
+                        _ => false,
+                    };
+                    assert_eq!(
+                        authorize(&a, action, &none).is_ok(),
+                        expected,
+                        "{area:?} {level:?} {action:?}"
+                    );
+                }
+            }
+        }
+        // Under legacy access, custom customer-user permissions act as directory roles.
+        let legacy = CustomerAccess {
+            legacy_allowed: true,
+            granular_roles: None,
+        };
+        let rw = custom(&[(Area::CustomerUsers, Level::ReadWrite)]);
+        assert_eq!(
+            effective_directory_roles(&rw, &legacy),
+            vec![UserAdministrator]
+        );
+        let ro = custom(&[
+            (Area::CustomerUsers, Level::Read),
+            (Area::Licences, Level::ReadWrite),
+        ]);
+        assert_eq!(
+            effective_directory_roles(&ro, &legacy),
+            vec![LicenseAdministrator, DirectoryReaders]
+        );
+        assert!(authorize(&ro, Action::InCustomer(CustomerAction::ReadUsers), &legacy).is_ok());
+        assert_eq!(
+            authorize(&ro, Action::InCustomer(CustomerAction::CreateUser), &legacy),
+            Err(Denied::Forbidden)
+        );
+        for (s, level) in [
+            ("read_only", Level::Read),
+            ("ReadWrite", Level::ReadWrite),
+            ("No access", Level::NoAccess),
+            ("read", Level::Read),
+        ] {
+            assert_eq!(Level::parse(s), Some(level), "{s}");
+        }
+        assert_eq!(Level::parse("write"), None);
+        for a in Area::ALL {
+            assert_eq!(Area::parse(a.as_str()), Some(a));
         }
     }
 

@@ -11,6 +11,7 @@ pub mod customer;
 pub mod ids;
 pub mod listing;
 pub mod lockout;
+pub mod partner_user;
 pub mod password;
 pub mod text;
 pub mod time;

@@ -74,11 +74,12 @@ impl Roster {
             tx.commit().await?;
             return Err(SignInError::InvalidGrant);
         }
-        let roles = {
+        let access = {
             let mut r = self.store().reader().await?;
-            r.db().partner_roles(creds.user).await?
+            r.db().account_access(creds.user).await?
         };
-        if roles.is_empty() {
+        if access.is_none() {
+            // A directory user without access to the Roster account.
             return Err(SignInError::InvalidGrant);
         }
         if creds.force_change_password {
@@ -151,14 +152,20 @@ impl Roster {
         if !creds.active || creds.security_stamp != claims.sst || creds.tenant != claims.tid {
             return Err(unauthorized());
         }
-        let roles = r.db().partner_roles(user).await?;
-        if roles.is_empty() {
-            return Err(unauthorized());
-        }
+        let access = r
+            .db()
+            .account_access(user)
+            .await?
+            .ok_or_else(unauthorized)?;
+        let mut roles = access.roles;
+        roles.extend(r.db().group_roles_of(user).await?);
+        roles.sort();
+        roles.dedup();
         Ok(Actor {
             partner,
             user,
             roles,
+            custom: access.custom,
         })
     }
 }

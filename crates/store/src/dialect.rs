@@ -45,6 +45,11 @@ impl Backend {
                     "signing_keys",
                     include_str!("../migrations/sqlite/0002_signing_keys.sql"),
                 ),
+                (
+                    3,
+                    "account_access",
+                    include_str!("../migrations/sqlite/0003_account_access.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -56,6 +61,11 @@ impl Backend {
                     2,
                     "signing_keys",
                     include_str!("../migrations/postgres/0002_signing_keys.sql"),
+                ),
+                (
+                    3,
+                    "account_access",
+                    include_str!("../migrations/postgres/0003_account_access.sql"),
                 ),
             ],
         }

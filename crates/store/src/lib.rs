@@ -12,6 +12,7 @@ mod dialect;
 mod migrate;
 mod rows;
 
+pub mod accounts;
 pub mod audit;
 pub mod idempotency;
 pub mod keys;

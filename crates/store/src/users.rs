@@ -150,14 +150,11 @@ impl Db<'_> {
         .bind(now.unix_millis())
         .execute(&mut *self.conn)
         .await?;
-        for role in &u.roles {
-            sqlx::query("INSERT INTO partner_roles (user_id, role) VALUES ($1, $2)")
-                .bind(u.id.to_string())
-                .bind(role.as_str())
-                .execute(&mut *self.conn)
-                .await?;
-        }
-        Ok(())
+        let access = roster_domain::partner_user::Access {
+            roles: u.roles.clone(),
+            custom: None,
+        };
+        self.set_access(u.id, &access, now).await
     }
 
     pub async fn partner_roles(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {

@@ -4,7 +4,6 @@
 
 use reqwest::StatusCode;
 use roster_domain::audit::OperationType;
-use roster_domain::authz::PartnerRole;
 use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer};
 use roster_domain::user::{CustomerUser, UserDomainType, UserState};
@@ -12,7 +11,6 @@ use roster_domain::{CustomerId, DomainName, PartnerId, Timestamp, Upn, UserId};
 use roster_service::{HashCost, Hasher, SigningKey};
 use roster_store::audit::AuditRecord;
 use roster_store::tenants::NewPartner;
-use roster_store::users::NewPartnerUser;
 use roster_store::Store;
 
 use crate::common::*;
@@ -86,20 +84,6 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         )
         .await
         .unwrap();
-        db.insert_partner_user(
-            &NewPartnerUser {
-                id: UserId::new_random(),
-                partner,
-                upn: Upn::parse(ADMIN).unwrap(),
-                display_name: "Administrator".into(),
-                password_hash: hash.clone(),
-                security_stamp: "stamp".into(),
-                roles: vec![PartnerRole::GlobalAdmin, PartnerRole::AdminAgent],
-            },
-            now,
-        )
-        .await
-        .unwrap();
         db.insert_customer(&customer).await.unwrap();
         db.insert_customer_user(&active, &hash, "s1").await.unwrap();
         db.insert_customer_user(&deleted, &hash, "s2").await.unwrap();
@@ -122,6 +106,33 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         tx.commit().await.unwrap();
     }
     store.close().await;
+    // The administrator as schema 1 kept it: a user row and its roles, nothing more.
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let admin = UserId::new_random().to_string();
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, \
+             password_hash, force_change_password, security_stamp, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $3, 'Administrator', 'administrator', 'none', 'active', $4, 0, 'stamp', 1, 0, 0)",
+        )
+        .bind(&admin)
+        .bind(partner.to_string())
+        .bind(ADMIN)
+        .bind(&hash)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        for role in ["global_admin", "admin_agent"] {
+            sqlx::query("INSERT INTO partner_roles (user_id, role) VALUES ($1, $2)")
+                .bind(&admin)
+                .bind(role)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        conn.close().await.unwrap();
+    }
 
     // This binary opens it: the schema moves to the newest version, the key moves into the
     // database, and every row is still there.

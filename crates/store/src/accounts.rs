@@ -1,0 +1,375 @@
+//! The partner account: which directory users may use it, with which roles or custom
+//! permissions, and the security groups that carry roles too.
+
+use std::collections::BTreeMap;
+
+use roster_domain::authz::{Area, CustomPermissions, Level, PartnerRole};
+use roster_domain::partner_user::{Access, PartnerUser, SecurityGroup};
+use roster_domain::user::UserState;
+use roster_domain::{PartnerId, Timestamp, Upn, UserId};
+use sqlx::any::AnyRow;
+
+use crate::rows::{self, corrupt};
+use crate::{Db, Result};
+
+/// Custom permissions as stored: a JSON object `{area: level}`.
+pub fn custom_to_json(c: &CustomPermissions) -> String {
+    let map: BTreeMap<&str, &str> = c.0.iter().map(|(a, l)| (a.as_str(), l.as_str())).collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+}
+
+fn custom_from_json(text: &str) -> Result<CustomPermissions> {
+    let map: BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|_| corrupt("custom_permissions", text))?;
+    let mut out = BTreeMap::new();
+    for (area, level) in map {
+        let area = Area::parse(&area).ok_or_else(|| corrupt("custom_permissions area", &area))?;
+        let level =
+            Level::parse(&level).ok_or_else(|| corrupt("custom_permissions level", &level))?;
+        out.insert(area, level);
+    }
+    Ok(CustomPermissions(out))
+}
+
+fn roles_from(rows: &[AnyRow]) -> Result<Vec<PartnerRole>> {
+    let mut roles: Vec<PartnerRole> = rows
+        .iter()
+        .map(|r| {
+            let s = rows::text(r, "role")?;
+            PartnerRole::parse(&s).ok_or_else(|| corrupt("role", &s))
+        })
+        .collect::<Result<_>>()?;
+    roles.sort();
+    roles.dedup();
+    Ok(roles)
+}
+
+const PARTNER_USER_COLUMNS: &str = "u.id, u.tenant_id, u.upn, u.display_name, u.first_name, u.last_name, u.state, \
+     u.is_guest, u.is_directory_global_admin, u.version, u.created_at, a.user_id AS access_user, a.custom_permissions";
+
+impl Db<'_> {
+    async fn complete(&mut self, row: &AnyRow) -> Result<PartnerUser> {
+        let id = rows::user_id(row, "id")?;
+        let upn = rows::text(row, "upn")?;
+        let state = rows::text(row, "state")?;
+        let access = match rows::opt_text(row, "access_user")? {
+            None => None,
+            Some(_) => Some(Access {
+                roles: self.partner_roles(id).await?,
+                custom: rows::opt_text(row, "custom_permissions")?
+                    .map(|t| custom_from_json(&t))
+                    .transpose()?,
+            }),
+        };
+        Ok(PartnerUser {
+            id,
+            partner: rows::partner_id(row, "tenant_id")?,
+            upn: Upn::parse(&upn).map_err(|_| corrupt("users.upn", &upn))?,
+            display_name: rows::text(row, "display_name")?,
+            first_name: rows::opt_text(row, "first_name")?,
+            last_name: rows::opt_text(row, "last_name")?,
+            state: UserState::parse(&state).ok_or_else(|| corrupt("users.state", &state))?,
+            is_guest: rows::flag(row, "is_guest")?,
+            is_directory_global_admin: rows::flag(row, "is_directory_global_admin")?,
+            access,
+            groups: self.user_groups(id).await?,
+            version: rows::int(row, "version")?,
+            created_at: rows::time(row, "created_at")?,
+        })
+    }
+
+    /// A directory user of the partner tenant, with its access (if any) and groups.
+    pub async fn partner_user(
+        &mut self,
+        partner: PartnerId,
+        id: UserId,
+    ) -> Result<Option<PartnerUser>> {
+        let sql = format!(
+            "SELECT {PARTNER_USER_COLUMNS} FROM users u LEFT JOIN account_access a ON a.user_id = u.id \
+             WHERE u.id = $1 AND u.tenant_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(partner.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.complete(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// One page (plus one row) of the partner's users that have account access, by UPN;
+    /// `role` keeps those holding it (themselves or through a group).
+    pub async fn list_partner_users(
+        &mut self,
+        partner: PartnerId,
+        role: Option<PartnerRole>,
+        state: UserState,
+        after: Option<&roster_domain::listing::After>,
+        size: u32,
+    ) -> Result<Vec<PartnerUser>> {
+        let mut binds = vec![partner.to_string(), state.as_str().to_string()];
+        let mut sql = format!(
+            "SELECT {PARTNER_USER_COLUMNS} FROM users u JOIN account_access a ON a.user_id = u.id \
+             WHERE u.tenant_id = $1 AND u.state = $2"
+        );
+        if let Some(role) = role {
+            binds.push(role.as_str().to_string());
+            let n = binds.len();
+            sql.push_str(&format!(
+                " AND (EXISTS (SELECT 1 FROM partner_roles r WHERE r.user_id = u.id AND r.role = ${n}) \
+                 OR EXISTS (SELECT 1 FROM group_members m JOIN group_roles g ON g.group_id = m.group_id \
+                 WHERE m.user_id = u.id AND g.role = ${n}))"
+            ));
+        }
+        if let Some(a) = after {
+            binds.push(a.key.clone());
+            binds.push(a.id.clone());
+            sql.push_str(&format!(
+                " AND (u.upn_key, u.id) > (${}, ${})",
+                binds.len() - 1,
+                binds.len()
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY u.upn_key, u.id LIMIT ${}",
+            binds.len() + 1
+        ));
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let found = q
+            .bind(i64::from(size) + 1)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        let mut out = Vec::with_capacity(found.len());
+        for r in &found {
+            out.push(self.complete(r).await?);
+        }
+        Ok(out)
+    }
+
+    /// The account access of a user: `None` without access.
+    pub async fn account_access(&mut self, user: UserId) -> Result<Option<Access>> {
+        let row = sqlx::query("SELECT custom_permissions FROM account_access WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Access {
+            roles: self.partner_roles(user).await?,
+            custom: rows::opt_text(&row, "custom_permissions")?
+                .map(|t| custom_from_json(&t))
+                .transpose()?,
+        }))
+    }
+
+    /// The roles the user has through its security groups.
+    pub async fn group_roles_of(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
+        let found = sqlx::query(
+            "SELECT g.role AS role FROM group_members m JOIN group_roles g ON g.group_id = m.group_id WHERE m.user_id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        roles_from(&found)
+    }
+
+    /// Gives (or replaces) account access: exactly these roles, or these custom permissions.
+    pub async fn set_access(
+        &mut self,
+        user: UserId,
+        access: &Access,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO account_access (user_id, custom_permissions, granted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET custom_permissions = excluded.custom_permissions",
+        )
+        .bind(user.to_string())
+        .bind(access.custom.as_ref().map(custom_to_json))
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        sqlx::query("DELETE FROM partner_roles WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        for role in &access.roles {
+            sqlx::query("INSERT INTO partner_roles (user_id, role) VALUES ($1, $2)")
+                .bind(user.to_string())
+                .bind(role.as_str())
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a user's account access (the directory user stays).
+    pub async fn remove_access(&mut self, user: UserId) -> Result<bool> {
+        sqlx::query("DELETE FROM partner_roles WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        let done = sqlx::query("DELETE FROM account_access WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many active users of the partner hold Global admin with account access, by their
+    /// own role or through a group.
+    pub async fn global_admin_count(&mut self, partner: PartnerId) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM users u JOIN account_access a ON a.user_id = u.id \
+             WHERE u.tenant_id = $1 AND u.state = 'active' AND ( \
+               EXISTS (SELECT 1 FROM partner_roles r WHERE r.user_id = u.id AND r.role = 'global_admin') \
+               OR EXISTS (SELECT 1 FROM group_members m JOIN group_roles g ON g.group_id = m.group_id \
+                          WHERE m.user_id = u.id AND g.role = 'global_admin'))",
+        )
+        .bind(partner.to_string())
+        .fetch_one(&mut *self.conn)
+        .await?;
+        rows::int(&row, "n")
+    }
+
+    /// Replaces a partner user's names and UPN (directory properties), bumping its version.
+    pub async fn update_partner_user(
+        &mut self,
+        u: &PartnerUser,
+        expected_version: i64,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET upn = $1, upn_key = $2, display_name = $3, display_name_key = $4, first_name = $5, \
+             last_name = $6, version = $7, updated_at = $8 WHERE id = $9 AND tenant_id = $10 AND version = $11",
+        )
+        .bind(u.upn.as_str())
+        .bind(u.upn.key())
+        .bind(&u.display_name)
+        .bind(roster_domain::listing::sort_key(&u.display_name))
+        .bind(u.first_name.clone())
+        .bind(u.last_name.clone())
+        .bind(u.version)
+        .bind(now.unix_millis())
+        .bind(u.id.to_string())
+        .bind(u.partner.to_string())
+        .bind(expected_version)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Changes a user's security stamp: every token it holds stops working.
+    pub async fn revoke_sessions(&mut self, user: UserId, new_stamp: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET security_stamp = $1 WHERE id = $2")
+            .bind(new_stamp)
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ groups
+
+    pub async fn insert_group(&mut self, g: &SecurityGroup) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO security_groups (id, partner_id, display_name, display_name_key, description, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&g.id)
+        .bind(g.partner.to_string())
+        .bind(&g.display_name)
+        .bind(roster_domain::listing::sort_key(&g.display_name))
+        .bind(g.description.clone())
+        .bind(g.created_at.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        for role in &g.roles {
+            sqlx::query("INSERT INTO group_roles (group_id, role) VALUES ($1, $2)")
+                .bind(&g.id)
+                .bind(role.as_str())
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn group_from(&mut self, row: &AnyRow) -> Result<SecurityGroup> {
+        let id = rows::text(row, "id")?;
+        let roles = sqlx::query("SELECT role FROM group_roles WHERE group_id = $1")
+            .bind(&id)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        Ok(SecurityGroup {
+            roles: roles_from(&roles)?,
+            id,
+            partner: rows::partner_id(row, "partner_id")?,
+            display_name: rows::text(row, "display_name")?,
+            description: rows::opt_text(row, "description")?,
+            created_at: rows::time(row, "created_at")?,
+        })
+    }
+
+    pub async fn groups(&mut self, partner: PartnerId) -> Result<Vec<SecurityGroup>> {
+        let found = sqlx::query(
+            "SELECT id, partner_id, display_name, description, created_at FROM security_groups \
+             WHERE partner_id = $1 ORDER BY display_name_key, id",
+        )
+        .bind(partner.to_string())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let mut out = Vec::with_capacity(found.len());
+        for r in &found {
+            out.push(self.group_from(r).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn group(&mut self, partner: PartnerId, id: &str) -> Result<Option<SecurityGroup>> {
+        let row = sqlx::query(
+            "SELECT id, partner_id, display_name, description, created_at FROM security_groups WHERE id = $1 AND partner_id = $2",
+        )
+        .bind(id)
+        .bind(partner.to_string())
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.group_from(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds a member; returns whether it was new.
+    pub async fn add_group_member(&mut self, group: &str, user: UserId) -> Result<bool> {
+        let done = sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT (group_id, user_id) DO NOTHING")
+            .bind(group)
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes a member; returns whether it was one.
+    pub async fn remove_group_member(&mut self, group: &str, user: UserId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group)
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The ids of the groups a user belongs to.
+    pub async fn user_groups(&mut self, user: UserId) -> Result<Vec<String>> {
+        let found =
+            sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id")
+                .bind(user.to_string())
+                .fetch_all(&mut *self.conn)
+                .await?;
+        found.iter().map(|r| rows::text(r, "group_id")).collect()
+    }
+}
