@@ -16,10 +16,17 @@ pub enum OperationType {
     CreatePartner,
     CreatePartnerUser,
     RotateSigningKey,
+    GrantPartnerUserAccess,
+    UpdatePartnerUser,
+    ResetPartnerUserPassword,
+    RemovePartnerUserAccess,
+    CreateSecurityGroup,
+    AddGroupMember,
+    RemoveGroupMember,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 12] = [
+    pub const ALL: [OperationType; 19] = [
         Self::CreateCustomer,
         Self::AddCustomerDomain,
         Self::CreateCustomerUser,
@@ -32,6 +39,13 @@ impl OperationType {
         Self::CreatePartner,
         Self::CreatePartnerUser,
         Self::RotateSigningKey,
+        Self::GrantPartnerUserAccess,
+        Self::UpdatePartnerUser,
+        Self::ResetPartnerUserPassword,
+        Self::RemovePartnerUserAccess,
+        Self::CreateSecurityGroup,
+        Self::AddGroupMember,
+        Self::RemoveGroupMember,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,6 +61,13 @@ impl OperationType {
             Self::CreatePartner => "create_partner",
             Self::CreatePartnerUser => "create_partner_user",
             Self::RotateSigningKey => "rotate_signing_key",
+            Self::GrantPartnerUserAccess => "grant_partner_user_access",
+            Self::UpdatePartnerUser => "update_partner_user",
+            Self::ResetPartnerUserPassword => "reset_partner_user_password",
+            Self::RemovePartnerUserAccess => "remove_partner_user_access",
+            Self::CreateSecurityGroup => "create_security_group",
+            Self::AddGroupMember => "add_group_member",
+            Self::RemoveGroupMember => "remove_group_member",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -62,6 +83,13 @@ impl OperationType {
             Self::CreatePartner => "partner",
             Self::CreatePartnerUser => "partner_user",
             Self::RotateSigningKey => "signing_key",
+            Self::GrantPartnerUserAccess
+            | Self::UpdatePartnerUser
+            | Self::ResetPartnerUserPassword
+            | Self::RemovePartnerUserAccess => "partner_user",
+            Self::CreateSecurityGroup | Self::AddGroupMember | Self::RemoveGroupMember => {
+                "security_group"
+            }
             _ => "customer_user",
         }
     }

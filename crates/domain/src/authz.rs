@@ -38,10 +38,36 @@ impl PartnerRole {
             Self::BillingAdmin => "billing_admin",
         }
     }
+    /// The stored name, the display name (`Global admin`) or the role id, in any casing.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+        let s = s.trim();
+        Self::ALL.into_iter().find(|r| {
+            r.as_str().eq_ignore_ascii_case(s)
+                || r.name().eq_ignore_ascii_case(s)
+                || r.id().eq_ignore_ascii_case(s)
+        })
+    }
+    /// The display name (access.md).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GlobalAdmin => "Global admin",
+            Self::UserManagementAdmin => "User management admin",
+            Self::AdminAgent => "Admin agent",
+            Self::HelpdeskAgent => "Helpdesk agent",
+            Self::SalesAgent => "Sales agent",
+            Self::BillingAdmin => "Billing admin",
+        }
+    }
+    /// Roster's fixed id of the role (for `/v1/roles/{roleId}`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::GlobalAdmin => "68981587-cd68-4ae7-b366-94b0d3fae1b9",
+            Self::UserManagementAdmin => "49aadefb-c904-4355-bf83-aeda0f3c5121",
+            Self::AdminAgent => "f61d4224-2280-4471-9b67-f80ff82d2ff6",
+            Self::HelpdeskAgent => "be49c622-1b4a-4738-9b84-c585a375207f",
+            Self::SalesAgent => "40f259af-6f26-475d-8276-002eaca42250",
+            Self::BillingAdmin => "9cae1a9d-031c-440e-aa80-c366985e4c29",
+        }
     }
 }
 

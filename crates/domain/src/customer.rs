@@ -157,7 +157,7 @@ impl NewCustomer {
             ),
         };
         if let Some(email) = &billing.email {
-            if !looks_like_email(email) {
+            if !text::looks_like_email(email) {
                 bad.push(
                     "billingProfile.email",
                     format!("'{email}' is not an email address such as billing@contoso.com"),
@@ -173,15 +173,6 @@ impl NewCustomer {
             }),
             _ => Err(bad),
         }
-    }
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && !s.contains(' ') && DomainName::parse(domain).is_ok()
-        }
-        None => false,
     }
 }
 

@@ -193,6 +193,9 @@ impl ApiError {
             e @ ServiceError::NotActive => {
                 Self::new(S::CONFLICT, codes::WRONG_STATE, e.to_string(), vec![])
             }
+            ServiceError::Conflict(message) => {
+                Self::new(S::CONFLICT, codes::WRONG_STATE, message, vec![])
+            }
             e @ ServiceError::RestoreUpnConflict(_) => Self::new(
                 S::CONFLICT,
                 codes::RESTORE_UPN_TAKEN,

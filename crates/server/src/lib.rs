@@ -60,6 +60,38 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
                 .patch(routes::users::update)
                 .delete(routes::users::delete),
         )
+        .route(
+            "/users",
+            get(routes::partner::list).post(routes::partner::create),
+        )
+        .route("/users/access", post(routes::partner::grant))
+        .route(
+            "/users/{uid}",
+            get(routes::partner::get)
+                .patch(routes::partner::update)
+                .delete(routes::partner::remove),
+        )
+        .route("/roles", get(routes::partner::roles))
+        .route(
+            "/roles/{rid}/usermembers",
+            get(routes::partner::role_members).post(routes::partner::add_role_member),
+        )
+        .route(
+            "/roles/{rid}/usermembers/{uid}",
+            axum::routing::delete(routes::partner::remove_role_member),
+        )
+        .route(
+            "/groups",
+            get(routes::partner::groups).post(routes::partner::create_group),
+        )
+        .route(
+            "/groups/{gid}/members",
+            post(routes::partner::add_group_member),
+        )
+        .route(
+            "/groups/{gid}/members/{uid}",
+            axum::routing::delete(routes::partner::remove_group_member),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::idempotency,

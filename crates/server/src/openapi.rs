@@ -31,6 +31,20 @@ use crate::wire;
         routes::users::get,
         routes::users::update,
         routes::users::delete,
+        routes::partner::list,
+        routes::partner::create,
+        routes::partner::grant,
+        routes::partner::get,
+        routes::partner::update,
+        routes::partner::remove,
+        routes::partner::roles,
+        routes::partner::role_members,
+        routes::partner::add_role_member,
+        routes::partner::remove_role_member,
+        routes::partner::create_group,
+        routes::partner::groups,
+        routes::partner::add_group_member,
+        routes::partner::remove_group_member,
     ),
     components(schemas(
         ApiFault,
@@ -50,6 +64,19 @@ use crate::wire;
         wire::TokenResponse,
         wire::OAuthError,
         wire::Health,
+        wire::PartnerUserBody,
+        wire::PartnerUserRequest,
+        wire::GrantAccessRequest,
+        wire::PartnerRoleBody,
+        wire::UserMemberBody,
+        wire::UserMemberRequest,
+        wire::SecurityGroupBody,
+        wire::SecurityGroupRequest,
+        wire::GroupMemberRequest,
+        wire::PartnerUserCollection,
+        wire::PartnerRoleCollection,
+        wire::UserMemberCollection,
+        wire::SecurityGroupCollection,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -119,6 +146,18 @@ pub struct ContinuationHeader {
     ms_continuation_token: Option<String>,
 }
 
+/// The page size of a list.
+#[derive(Deserialize, IntoParams)]
+#[allow(dead_code)]
+pub struct PageSizeParam {
+    /// Page size, 0–500; 0 or absent means 100.
+    #[param(minimum = 0, maximum = 500)]
+    size: Option<u32>,
+    /// `Next`, with the previous page's token in the `MS-ContinuationToken` header.
+    #[serde(rename = "seekOperation")]
+    seek_operation: Option<String>,
+}
+
 /// Sorting of the users list.
 #[derive(Deserialize, IntoParams)]
 #[allow(dead_code)]
@@ -169,6 +208,15 @@ mod tests {
                 "/v1/customers/{customerId}/users/{userId}",
                 vec!["delete", "get", "patch"],
             ),
+            ("/v1/users", vec!["get", "post"]),
+            ("/v1/users/access", vec!["post"]),
+            ("/v1/users/{userId}", vec!["delete", "get", "patch"]),
+            ("/v1/roles", vec!["get"]),
+            ("/v1/roles/{roleId}/usermembers", vec!["get", "post"]),
+            ("/v1/roles/{roleId}/usermembers/{userId}", vec!["delete"]),
+            ("/v1/groups", vec!["get", "post"]),
+            ("/v1/groups/{groupId}/members", vec!["post"]),
+            ("/v1/groups/{groupId}/members/{userId}", vec!["delete"]),
         ];
         assert_eq!(paths.len(), expected.len());
         for (path, methods) in expected {

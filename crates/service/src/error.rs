@@ -24,6 +24,9 @@ pub enum ServiceError {
     NotActive,
     #[error("the user can't be restored: its userPrincipalName '{0}' is now used by another active user; give a new userPrincipalName in the restore body")]
     RestoreUpnConflict(String),
+    /// The change would break a rule of the account (the last Global admin, a taken name).
+    #[error("{0}")]
+    Conflict(String),
     #[error("the resource has changed since it was read (If-Match does not match the current etag); read it again and retry")]
     PreconditionFailed,
     #[error("{0}")]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod maintenance;
 pub mod paging;
+pub mod partner_users;
 pub mod passwords;
 pub mod requests;
 pub mod sign_in;

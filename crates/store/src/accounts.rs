@@ -47,7 +47,64 @@ fn roles_from(rows: &[AnyRow]) -> Result<Vec<PartnerRole>> {
 const PARTNER_USER_COLUMNS: &str = "u.id, u.tenant_id, u.upn, u.display_name, u.first_name, u.last_name, u.state, \
      u.is_guest, u.is_directory_global_admin, u.version, u.created_at, a.user_id AS access_user, a.custom_permissions";
 
+/// A new directory user of a partner tenant.
+#[derive(Clone)]
+pub struct NewDirectoryUser {
+    pub id: UserId,
+    pub partner: PartnerId,
+    pub upn: Upn,
+    pub display_name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: String,
+    pub force_change_password: bool,
+    pub security_stamp: String,
+    pub is_directory_global_admin: bool,
+    pub password_recovery_email: Option<String>,
+}
+
 impl Db<'_> {
+    /// Inserts a directory user of a partner tenant (without account access).
+    pub async fn insert_partner_directory_user(
+        &mut self,
+        u: &NewDirectoryUser,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
+             domain_type, state, password_hash, force_change_password, security_stamp, version, created_at, updated_at, \
+             is_guest, password_recovery_email, is_directory_global_admin) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'none', 'active', $9, $10, $11, 1, $12, $12, 0, $13, $14)",
+        )
+        .bind(u.id.to_string())
+        .bind(u.partner.to_string())
+        .bind(u.upn.as_str())
+        .bind(u.upn.key())
+        .bind(&u.display_name)
+        .bind(roster_domain::listing::sort_key(&u.display_name))
+        .bind(u.first_name.clone())
+        .bind(u.last_name.clone())
+        .bind(&u.password_hash)
+        .bind(i64::from(u.force_change_password))
+        .bind(&u.security_stamp)
+        .bind(now.unix_millis())
+        .bind(u.password_recovery_email.clone())
+        .bind(i64::from(u.is_directory_global_admin))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets whether the user must change its password before it may sign in.
+    pub async fn set_force_change_password(&mut self, user: UserId, force: bool) -> Result<()> {
+        sqlx::query("UPDATE users SET force_change_password = $1 WHERE id = $2")
+            .bind(i64::from(force))
+            .bind(user.to_string())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
     async fn complete(&mut self, row: &AnyRow) -> Result<PartnerUser> {
         let id = rows::user_id(row, "id")?;
         let upn = rows::text(row, "upn")?;

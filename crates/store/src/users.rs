@@ -162,12 +162,15 @@ impl Db<'_> {
             .bind(user.to_string())
             .fetch_all(&mut *self.conn)
             .await?;
-        rows.iter()
+        let mut roles: Vec<PartnerRole> = rows
+            .iter()
             .map(|r| {
                 let s = rows::text(r, "role")?;
                 PartnerRole::parse(&s).ok_or_else(|| corrupt("partner_roles.role", &s))
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        roles.sort();
+        Ok(roles)
     }
 
     /// A user of `customer` by id, active or soft-deleted.

@@ -2,6 +2,7 @@
 
 pub mod customers;
 pub mod health;
+pub mod partner;
 pub mod token;
 pub mod users;
 

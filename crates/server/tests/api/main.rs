@@ -7,6 +7,7 @@ mod common;
 mod customers;
 mod idempotency;
 mod paging;
+mod partner;
 mod robustness;
 mod shutdown;
 mod sign_in;

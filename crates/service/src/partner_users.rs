@@ -1,0 +1,860 @@
+//! The partner account's users: list, create, give access, edit, reset passwords, remove
+//! access; partner roles and their members; security groups.
+
+use std::collections::BTreeMap;
+
+use rand::rngs::OsRng;
+use roster_domain::audit::OperationType;
+use roster_domain::authz::{Action, PartnerRole};
+use roster_domain::listing::{After, DEFAULT_PAGE_SIZE};
+use roster_domain::partner_user::{parse_access, Access, PartnerUser, SecurityGroup};
+use roster_domain::password::{self, Password, PersonalWords};
+use roster_domain::user::UserState;
+use roster_domain::{text, Invalid, Upn, UserId};
+use roster_store::{Db, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::customer_users::new_stamp;
+use crate::paging::{self, ListRequest};
+use crate::{Ctx, Page, Result, Roster, ServiceError};
+
+/// A new directory user with account access, as a client asks for it.
+#[derive(Clone, Debug, Default)]
+pub struct NewPartnerUserInput {
+    pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub custom_permissions: Option<BTreeMap<String, String>>,
+    pub groups: Option<Vec<String>>,
+    pub is_directory_global_admin: bool,
+    pub password_recovery_email: Option<String>,
+    pub password: Option<String>,
+    pub force_change_password: Option<bool>,
+}
+
+/// A change to a partner user; `None` leaves a property as it is.
+#[derive(Clone, Debug, Default)]
+pub struct PartnerUserPatch {
+    pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub custom_permissions: Option<BTreeMap<String, String>>,
+    pub groups: Option<Vec<String>>,
+    /// A `passwordProfile` was sent: reset the password (a temporary one is generated when
+    /// `password` is `None`).
+    pub reset_password: bool,
+    pub password: Option<String>,
+    pub force_change_password: Option<bool>,
+}
+
+/// A partner user and, after a create or a reset, its password (shown this once).
+#[derive(Debug)]
+pub struct PartnerUserWithPassword {
+    pub user: PartnerUser,
+    pub password: Option<(Password, bool)>,
+}
+
+/// Which users a list holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerUserQuery {
+    pub role: Option<PartnerRole>,
+    pub state: UserState,
+    pub size: u32,
+}
+
+impl Default for PartnerUserQuery {
+    fn default() -> Self {
+        Self {
+            role: None,
+            state: UserState::Active,
+            size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SealedUsers {
+    list: String,
+    scope: String,
+    role: Option<String>,
+    state: String,
+    size: u32,
+    key: String,
+    id: String,
+}
+
+/// The refusal for a change that would leave the account without a Global admin.
+fn last_global_admin() -> ServiceError {
+    ServiceError::Conflict(
+        "at least one active Global admin must remain: give the role to someone else first".into(),
+    )
+}
+
+fn user_json(u: &PartnerUser) -> serde_json::Value {
+    json!({
+        "id": u.id.to_string(),
+        "userPrincipalName": u.upn.as_str(),
+        "displayName": u.display_name,
+        "roles": u.access.as_ref().map(|a| a.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+        "customPermissions": u.access.as_ref().and_then(|a| a.custom.as_ref()).map(roster_store::accounts::custom_to_json),
+        "groups": u.groups,
+    })
+}
+
+impl Roster {
+    fn may(&self, ctx: &Ctx, action: Action) -> Result<()> {
+        self.allow(ctx, action)
+    }
+
+    /// Granting or removing Global admin takes a Global admin.
+    fn may_touch_global_admin(
+        &self,
+        ctx: &Ctx,
+        before: Option<&Access>,
+        after: Option<&Access>,
+    ) -> Result<()> {
+        let holds =
+            |a: Option<&Access>| a.is_some_and(|a| a.roles.contains(&PartnerRole::GlobalAdmin));
+        if holds(before) != holds(after) {
+            self.may(ctx, Action::ManageGlobalAdmins)?;
+        }
+        Ok(())
+    }
+
+    async fn partner_user_in(&self, db: &mut Db<'_>, ctx: &Ctx, id: UserId) -> Result<PartnerUser> {
+        db.partner_user(ctx.actor.partner, id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)
+    }
+
+    async fn ensure_groups(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        groups: &[String],
+    ) -> Result<Vec<SecurityGroup>> {
+        let mut found = Vec::new();
+        for g in groups {
+            match db.group(ctx.actor.partner, g.trim()).await? {
+                Some(group) => found.push(group),
+                None => {
+                    return Err(Invalid::one(
+                        "groups",
+                        format!("'{g}' is not a security group of this partner"),
+                    )
+                    .into())
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn list_partner_users(
+        &self,
+        ctx: &Ctx,
+        request: ListRequest<PartnerUserQuery>,
+    ) -> Result<Page<PartnerUser>> {
+        self.may(ctx, Action::ViewAccountUsers)?;
+        let scope = ctx.actor.partner.to_string();
+        let (query, after) = match request {
+            ListRequest::First(q) => (q, None),
+            ListRequest::Next(token) => {
+                let key = self
+                    .key_for(&token)
+                    .await
+                    .ok_or_else(paging::invalid_token)?;
+                let s: SealedUsers = key.open(&token).ok_or_else(paging::invalid_token)?;
+                if s.list != "partner_users" || s.scope != scope {
+                    return Err(paging::invalid_token().into());
+                }
+                let role = match s.role {
+                    None => None,
+                    Some(r) => Some(PartnerRole::parse(&r).ok_or_else(paging::invalid_token)?),
+                };
+                let state = UserState::parse(&s.state).ok_or_else(paging::invalid_token)?;
+                (
+                    PartnerUserQuery {
+                        role,
+                        state,
+                        size: s.size,
+                    },
+                    Some(After {
+                        key: s.key,
+                        id: s.id,
+                    }),
+                )
+            }
+        };
+        let mut r = self.store().reader().await?;
+        let mut items = r
+            .db()
+            .list_partner_users(
+                ctx.actor.partner,
+                query.role,
+                query.state,
+                after.as_ref(),
+                query.size,
+            )
+            .await?;
+        let continuation = if items.len() > query.size as usize {
+            items.truncate(query.size as usize);
+            items.last().map(|last| {
+                self.keys().current().seal(&SealedUsers {
+                    list: "partner_users".into(),
+                    scope: scope.clone(),
+                    role: query.role.map(|r| r.as_str().to_string()),
+                    state: query.state.as_str().into(),
+                    size: query.size,
+                    key: last.upn.key(),
+                    id: last.id.to_string(),
+                })
+            })
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            continuation,
+        })
+    }
+
+    pub async fn get_partner_user(&self, ctx: &Ctx, id: UserId) -> Result<PartnerUser> {
+        if id != ctx.actor.user {
+            self.may(ctx, Action::ViewAccountUsers)?;
+        }
+        let mut r = self.store().reader().await?;
+        self.partner_user_in(&mut r.db(), ctx, id).await
+    }
+
+    /// Creates a directory user of the partner tenant and gives it access (Global admin only).
+    pub async fn create_partner_user(
+        &self,
+        ctx: &Ctx,
+        input: &NewPartnerUserInput,
+    ) -> Result<PartnerUserWithPassword> {
+        self.may(ctx, Action::CreateDirectoryUsers)?;
+        let mut bad = Invalid::default();
+        let upn = bad.check(
+            "userPrincipalName",
+            Upn::parse(input.user_principal_name.as_deref().unwrap_or("")),
+        );
+        let first = bad
+            .check("firstName", text::optional(input.first_name.as_deref(), 64))
+            .flatten();
+        let last = bad
+            .check("lastName", text::optional(input.last_name.as_deref(), 64))
+            .flatten();
+        let display_source = input.display_name.clone().or_else(|| {
+            let joined = [first.as_deref(), last.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!joined.is_empty()).then_some(joined)
+        });
+        let display = bad.check(
+            "displayName",
+            text::bounded(display_source.as_deref().unwrap_or(""), 256, true),
+        );
+        let access = match parse_access(input.roles.as_deref(), input.custom_permissions.as_ref()) {
+            Ok(a) => a.unwrap_or_default(),
+            Err(e) => {
+                bad.0.extend(e.0);
+                Access::default()
+            }
+        };
+        let recovery = if input.is_directory_global_admin {
+            match input.password_recovery_email.as_deref().map(str::trim) {
+                Some(e) if text::looks_like_email(e) => Some(e.to_string()),
+                _ => {
+                    bad.push("passwordRecoveryEmail", "is required for a directory Global administrator: give an email address outside this tenant");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let password = match (&upn, input.password.as_deref()) {
+            (_, Some(raw)) => bad
+                .check(
+                    "passwordProfile.password",
+                    password::check(
+                        raw,
+                        PersonalWords {
+                            first_name: first.as_deref(),
+                            last_name: last.as_deref(),
+                            upn_alias: upn.as_ref().map(Upn::alias),
+                        },
+                    ),
+                )
+                .map(|p| (p, input.force_change_password.unwrap_or(true))),
+            (Some(u), None) => Some((
+                password::generate_temporary(
+                    &mut OsRng,
+                    PersonalWords {
+                        first_name: first.as_deref(),
+                        last_name: last.as_deref(),
+                        upn_alias: Some(u.alias()),
+                    },
+                ),
+                true,
+            )),
+            (None, None) => None,
+        };
+        let (Some(upn), Some(display), Some((password, force))) = (upn, display, password) else {
+            return Err(bad.into());
+        };
+        if !bad.is_empty() {
+            return Err(bad.into());
+        }
+        self.may_touch_global_admin(ctx, None, Some(&access))?;
+        {
+            let mut r = self.store().reader().await?;
+            let tenant = r.db().tenant_of_domain(&upn.domain()).await?;
+            if tenant.as_deref() != Some(ctx.actor.partner.to_string().as_str()) {
+                return Err(Invalid::one(
+                    "userPrincipalName",
+                    format!(
+                        "the domain '{}' is not a domain of the partner's tenant",
+                        upn.domain()
+                    ),
+                )
+                .into());
+            }
+        }
+        let hash = self.hasher().hash(&password).await?;
+        let now = self.now();
+        let id = UserId::new_random();
+        let mut tx = self.store().write().await?;
+        let groups = self
+            .ensure_groups(
+                &mut tx.db(),
+                ctx,
+                input.groups.as_deref().unwrap_or_default(),
+            )
+            .await?;
+        if tx
+            .db()
+            .upn_taken(&ctx.actor.partner.to_string(), &upn, None)
+            .await?
+        {
+            return Err(ServiceError::UpnTaken(upn.to_string()));
+        }
+        match tx
+            .db()
+            .insert_partner_directory_user(
+                &roster_store::accounts::NewDirectoryUser {
+                    id,
+                    partner: ctx.actor.partner,
+                    upn: upn.clone(),
+                    display_name: display,
+                    first_name: first,
+                    last_name: last,
+                    password_hash: hash,
+                    force_change_password: force,
+                    security_stamp: new_stamp(),
+                    is_directory_global_admin: input.is_directory_global_admin,
+                    password_recovery_email: recovery,
+                },
+                now,
+            )
+            .await
+        {
+            Err(StoreError::Conflict) => return Err(ServiceError::UpnTaken(upn.to_string())),
+            other => other?,
+        }
+        tx.db().set_access(id, &access, now).await?;
+        for g in &groups {
+            tx.db().add_group_member(&g.id, id).await?;
+        }
+        let user = self.partner_user_in(&mut tx.db(), ctx, id).await?;
+        self.check_roles_invariants(&mut tx.db(), ctx, &user)
+            .await?;
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            OperationType::CreatePartnerUser,
+            id.to_string(),
+            user_json(&user),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(PartnerUserWithPassword {
+            user,
+            password: Some((password, force)),
+        })
+    }
+
+    /// Guests may not hold Global admin (directly or through a group); one active Global
+    /// admin must remain.
+    async fn check_roles_invariants(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        user: &PartnerUser,
+    ) -> Result<()> {
+        if user.is_guest {
+            let mut roles = user
+                .access
+                .as_ref()
+                .map(|a| a.roles.clone())
+                .unwrap_or_default();
+            roles.extend(db.group_roles_of(user.id).await?);
+            if user.access.is_some() && roles.contains(&PartnerRole::GlobalAdmin) {
+                return Err(Invalid::one(
+                    "roles",
+                    "a guest (an invited outside user) may not hold Global admin",
+                )
+                .into());
+            }
+        }
+        if db.global_admin_count(ctx.actor.partner).await? < 1 {
+            return Err(last_global_admin());
+        }
+        Ok(())
+    }
+
+    /// Gives existing directory users of the partner tenant the same roles or custom
+    /// permissions, in one step.
+    pub async fn grant_access(
+        &self,
+        ctx: &Ctx,
+        user_ids: &[UserId],
+        roles: Option<&[String]>,
+        custom: Option<&BTreeMap<String, String>>,
+    ) -> Result<Vec<PartnerUser>> {
+        self.may(ctx, Action::ManageAccountUsers)?;
+        if user_ids.is_empty() {
+            return Err(Invalid::one("userIds", "give at least one user id").into());
+        }
+        let access = parse_access(roles, custom)?
+            .ok_or_else(|| Invalid::one("roles", "give roles or customPermissions"))?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let mut out = Vec::new();
+        for id in user_ids {
+            let before = self.partner_user_in(&mut tx.db(), ctx, *id).await?;
+            if before.state != UserState::Active {
+                return Err(ServiceError::NotActive);
+            }
+            self.may_touch_global_admin(ctx, before.access.as_ref(), Some(&access))?;
+            tx.db().set_access(*id, &access, now).await?;
+            let user = self.partner_user_in(&mut tx.db(), ctx, *id).await?;
+            self.check_roles_invariants(&mut tx.db(), ctx, &user)
+                .await?;
+            let record = self.audit(
+                Some(ctx),
+                ctx.actor.partner,
+                None,
+                OperationType::GrantPartnerUserAccess,
+                id.to_string(),
+                user_json(&user),
+            );
+            tx.db().insert_audit(&record).await?;
+            out.push(user);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Edits names, UPN and groups (directory properties), roles or custom permissions
+    /// (account access), or resets the password (Global admin only).
+    pub async fn update_partner_user(
+        &self,
+        ctx: &Ctx,
+        id: UserId,
+        patch: &PartnerUserPatch,
+    ) -> Result<PartnerUserWithPassword> {
+        let mut r = self.store().reader().await?;
+        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
+        drop(r);
+        let directory_change = patch.user_principal_name.is_some()
+            || patch.display_name.is_some()
+            || patch.first_name.is_some()
+            || patch.last_name.is_some()
+            || patch.groups.is_some();
+        let access_change = patch.roles.is_some() || patch.custom_permissions.is_some();
+        if directory_change || access_change {
+            self.may(ctx, Action::ManageAccountUsers)?;
+        }
+        if patch.reset_password {
+            self.may(ctx, Action::ResetPartnerPasswords)?;
+        }
+        let mut bad = Invalid::default();
+        let mut after = before.clone();
+        if let Some(raw) = &patch.user_principal_name {
+            if let Some(u) = bad.check("userPrincipalName", Upn::parse(raw)) {
+                after.upn = u;
+            }
+        }
+        if let Some(raw) = &patch.display_name {
+            if let Some(d) = bad.check("displayName", text::bounded(raw, 256, true)) {
+                after.display_name = d;
+            }
+        }
+        if let Some(raw) = &patch.first_name {
+            if let Some(v) = bad.check("firstName", text::optional(Some(raw), 64)) {
+                after.first_name = v;
+            }
+        }
+        if let Some(raw) = &patch.last_name {
+            if let Some(v) = bad.check("lastName", text::optional(Some(raw), 64)) {
+                after.last_name = v;
+            }
+        }
+        let new_access =
+            match parse_access(patch.roles.as_deref(), patch.custom_permissions.as_ref()) {
+                Ok(a) => a,
+                Err(e) => {
+                    bad.0.extend(e.0);
+                    None
+                }
+            };
+        let new_password = if patch.reset_password {
+            match patch.password.as_deref() {
+                Some(raw) => bad
+                    .check(
+                        "passwordProfile.password",
+                        password::check(
+                            raw,
+                            PersonalWords {
+                                first_name: after.first_name.as_deref(),
+                                last_name: after.last_name.as_deref(),
+                                upn_alias: Some(after.upn.alias()),
+                            },
+                        ),
+                    )
+                    .map(|p| (p, patch.force_change_password.unwrap_or(true))),
+                None => Some((
+                    password::generate_temporary(
+                        &mut OsRng,
+                        PersonalWords {
+                            first_name: after.first_name.as_deref(),
+                            last_name: after.last_name.as_deref(),
+                            upn_alias: Some(after.upn.alias()),
+                        },
+                    ),
+                    true,
+                )),
+            }
+        } else {
+            None
+        };
+        if !bad.is_empty() {
+            return Err(bad.into());
+        }
+        if let Some(access) = &new_access {
+            self.may_touch_global_admin(ctx, before.access.as_ref(), Some(access))?;
+        }
+        if after.upn.key() != before.upn.key() {
+            let mut r = self.store().reader().await?;
+            let tenant = r.db().tenant_of_domain(&after.upn.domain()).await?;
+            if tenant.as_deref() != Some(ctx.actor.partner.to_string().as_str()) {
+                return Err(Invalid::one(
+                    "userPrincipalName",
+                    format!(
+                        "the domain '{}' is not a domain of the partner's tenant",
+                        after.upn.domain()
+                    ),
+                )
+                .into());
+            }
+        }
+        let hash = match &new_password {
+            Some((p, _)) => Some(self.hasher().hash(p).await?),
+            None => None,
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let groups = match &patch.groups {
+            Some(g) => Some(self.ensure_groups(&mut tx.db(), ctx, g).await?),
+            None => None,
+        };
+        if after.upn != before.upn
+            || after.display_name != before.display_name
+            || after.first_name != before.first_name
+            || after.last_name != before.last_name
+        {
+            if tx
+                .db()
+                .upn_taken(&ctx.actor.partner.to_string(), &after.upn, Some(id))
+                .await?
+            {
+                return Err(ServiceError::UpnTaken(after.upn.to_string()));
+            }
+            after.version = before.version + 1;
+            match tx
+                .db()
+                .update_partner_user(&after, before.version, now)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return Err(ServiceError::PreconditionFailed),
+                Err(StoreError::Conflict) => {
+                    return Err(ServiceError::UpnTaken(after.upn.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(groups) = &groups {
+            for old in &before.groups {
+                tx.db().remove_group_member(old, id).await?;
+            }
+            for g in groups {
+                if g.roles.contains(&PartnerRole::GlobalAdmin) && !before.groups.contains(&g.id) {
+                    self.may(ctx, Action::ManageGlobalAdmins)?;
+                }
+                tx.db().add_group_member(&g.id, id).await?;
+            }
+        }
+        if let Some(access) = &new_access {
+            tx.db().set_access(id, access, now).await?;
+        }
+        if let (Some(hash), Some((_, force))) = (&hash, &new_password) {
+            tx.db().set_password(id, hash, &new_stamp()).await?;
+            tx.db().set_force_change_password(id, *force).await?;
+        }
+        let user = self.partner_user_in(&mut tx.db(), ctx, id).await?;
+        self.check_roles_invariants(&mut tx.db(), ctx, &user)
+            .await?;
+        let op = if new_password.is_some() && !directory_change && !access_change {
+            OperationType::ResetPartnerUserPassword
+        } else {
+            OperationType::UpdatePartnerUser
+        };
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            op,
+            id.to_string(),
+            user_json(&user),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(PartnerUserWithPassword {
+            user,
+            password: new_password,
+        })
+    }
+
+    /// Ends a user's access to the account and its sessions; the directory user stays.
+    pub async fn remove_partner_user_access(&self, ctx: &Ctx, id: UserId) -> Result<()> {
+        self.may(ctx, Action::ManageAccountUsers)?;
+        let mut tx = self.store().write().await?;
+        let before = self.partner_user_in(&mut tx.db(), ctx, id).await?;
+        let Some(access) = &before.access else {
+            return Err(ServiceError::UserNotFound);
+        };
+        self.may_touch_global_admin(ctx, Some(access), None)?;
+        tx.db().remove_access(id).await?;
+        tx.db().revoke_sessions(id, &new_stamp()).await?;
+        if tx.db().global_admin_count(ctx.actor.partner).await? < 1 {
+            return Err(last_global_admin());
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            OperationType::RemovePartnerUserAccess,
+            id.to_string(),
+            json!({"id": id.to_string()}),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The partner roles (the catalogue).
+    pub fn partner_roles(&self, ctx: &Ctx) -> Result<Vec<PartnerRole>> {
+        self.may(ctx, Action::ViewAccountUsers)?;
+        Ok(PartnerRole::ALL.to_vec())
+    }
+
+    /// Gives a user one more role (giving it access when it had none).
+    pub async fn add_partner_role_member(
+        &self,
+        ctx: &Ctx,
+        role: PartnerRole,
+        id: UserId,
+    ) -> Result<PartnerUser> {
+        self.may(ctx, Action::ManageAccountUsers)?;
+        let mut r = self.store().reader().await?;
+        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
+        drop(r);
+        let mut access = before.access.clone().unwrap_or_default();
+        if access.custom.is_some() {
+            return Err(Invalid::one("roles", "this user has custom permissions: replace them with roles through PATCH /v1/users/{id}").into());
+        }
+        if !access.roles.contains(&role) {
+            access.roles.push(role);
+        }
+        let names: Vec<String> = access
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect();
+        self.update_partner_user(
+            ctx,
+            id,
+            &PartnerUserPatch {
+                roles: Some(names),
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|u| u.user)
+    }
+
+    /// Takes a role from a user.
+    pub async fn remove_partner_role_member(
+        &self,
+        ctx: &Ctx,
+        role: PartnerRole,
+        id: UserId,
+    ) -> Result<()> {
+        self.may(ctx, Action::ManageAccountUsers)?;
+        let mut r = self.store().reader().await?;
+        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
+        drop(r);
+        let Some(mut access) = before.access.clone().filter(|a| a.roles.contains(&role)) else {
+            return Err(ServiceError::NotFound("the user among the role's members"));
+        };
+        access.roles.retain(|r| *r != role);
+        let names: Vec<String> = access
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect();
+        self.update_partner_user(
+            ctx,
+            id,
+            &PartnerUserPatch {
+                roles: Some(names),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn create_group(
+        &self,
+        ctx: &Ctx,
+        name: Option<&str>,
+        description: Option<&str>,
+        roles: Option<&[String]>,
+    ) -> Result<SecurityGroup> {
+        self.may(ctx, Action::ManageAccountUsers)?;
+        let mut bad = Invalid::default();
+        let display = bad.check("displayName", text::bounded(name.unwrap_or(""), 256, true));
+        let description = bad
+            .check("description", text::optional(description, 1024))
+            .flatten();
+        let roles = match parse_access(roles, None) {
+            Ok(a) => a.map(|a| a.roles).unwrap_or_default(),
+            Err(e) => {
+                bad.0.extend(e.0);
+                Vec::new()
+            }
+        };
+        let Some(display) = display else {
+            return Err(bad.into());
+        };
+        if !bad.is_empty() {
+            return Err(bad.into());
+        }
+        if roles.contains(&PartnerRole::GlobalAdmin) {
+            self.may(ctx, Action::ManageGlobalAdmins)?;
+        }
+        let group = SecurityGroup {
+            id: uuid::Uuid::new_v4().to_string(),
+            partner: ctx.actor.partner,
+            display_name: display,
+            description,
+            roles,
+            created_at: self.now(),
+        };
+        let mut tx = self.store().write().await?;
+        match tx.db().insert_group(&group).await {
+            Err(StoreError::Conflict) => {
+                return Err(ServiceError::Conflict(format!(
+                    "a group named '{}' exists already",
+                    group.display_name
+                )))
+            }
+            other => other?,
+        }
+        let record = self.audit(Some(ctx), ctx.actor.partner, None, OperationType::CreateSecurityGroup, group.id.clone(), json!({"displayName": group.display_name, "roles": group.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}));
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    pub async fn list_groups(&self, ctx: &Ctx) -> Result<Vec<SecurityGroup>> {
+        self.may(ctx, Action::ViewAccountUsers)?;
+        let mut r = self.store().reader().await?;
+        Ok(r.db().groups(ctx.actor.partner).await?)
+    }
+
+    pub async fn add_group_member(&self, ctx: &Ctx, group: &str, user: UserId) -> Result<()> {
+        self.change_group_member(ctx, group, user, true).await
+    }
+
+    pub async fn remove_group_member(&self, ctx: &Ctx, group: &str, user: UserId) -> Result<()> {
+        self.change_group_member(ctx, group, user, false).await
+    }
+
+    async fn change_group_member(
+        &self,
+        ctx: &Ctx,
+        group: &str,
+        user: UserId,
+        add: bool,
+    ) -> Result<()> {
+        self.may(ctx, Action::ManageAccountUsers)?;
+        let mut tx = self.store().write().await?;
+        let g = tx
+            .db()
+            .group(ctx.actor.partner, group.trim())
+            .await?
+            .ok_or(ServiceError::NotFound("the security group"))?;
+        if g.roles.contains(&PartnerRole::GlobalAdmin) {
+            self.may(ctx, Action::ManageGlobalAdmins)?;
+        }
+        let member = self.partner_user_in(&mut tx.db(), ctx, user).await?;
+        let changed = if add {
+            tx.db().add_group_member(&g.id, user).await?
+        } else {
+            tx.db().remove_group_member(&g.id, user).await?
+        };
+        if !add && !changed {
+            return Err(ServiceError::NotFound("the user among the group's members"));
+        }
+        let member = self.partner_user_in(&mut tx.db(), ctx, member.id).await?;
+        self.check_roles_invariants(&mut tx.db(), ctx, &member)
+            .await?;
+        let op = if add {
+            OperationType::AddGroupMember
+        } else {
+            OperationType::RemoveGroupMember
+        };
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            op,
+            g.id.clone(),
+            json!({"groupId": g.id, "userId": user.to_string()}),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
