@@ -23,10 +23,15 @@ pub enum OperationType {
     CreateSecurityGroup,
     AddGroupMember,
     RemoveGroupMember,
+    ChangePassword,
+    InvitePartnerUser,
+    ResendInvitation,
+    DeleteInvitation,
+    RedeemInvitation,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 19] = [
+    pub const ALL: [OperationType; 24] = [
         Self::CreateCustomer,
         Self::AddCustomerDomain,
         Self::CreateCustomerUser,
@@ -46,6 +51,11 @@ impl OperationType {
         Self::CreateSecurityGroup,
         Self::AddGroupMember,
         Self::RemoveGroupMember,
+        Self::ChangePassword,
+        Self::InvitePartnerUser,
+        Self::ResendInvitation,
+        Self::DeleteInvitation,
+        Self::RedeemInvitation,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -68,6 +78,11 @@ impl OperationType {
             Self::CreateSecurityGroup => "create_security_group",
             Self::AddGroupMember => "add_group_member",
             Self::RemoveGroupMember => "remove_group_member",
+            Self::InvitePartnerUser => "invite_partner_user",
+            Self::ResendInvitation => "resend_invitation",
+            Self::DeleteInvitation => "delete_invitation",
+            Self::RedeemInvitation => "redeem_invitation",
+            Self::ChangePassword => "change_password",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -90,6 +105,10 @@ impl OperationType {
             Self::CreateSecurityGroup | Self::AddGroupMember | Self::RemoveGroupMember => {
                 "security_group"
             }
+            Self::InvitePartnerUser
+            | Self::ResendInvitation
+            | Self::DeleteInvitation
+            | Self::RedeemInvitation => "invitation",
             _ => "customer_user",
         }
     }

@@ -34,6 +34,8 @@ pub struct PartnerUser {
     pub access: Option<Access>,
     /// Ids of the security groups the user belongs to.
     pub groups: Vec<String>,
+    /// The user's last request to Roster (in the 30 days of history kept).
+    pub last_activity: Option<Timestamp>,
     pub version: i64,
     pub created_at: Timestamp,
 }

@@ -110,12 +110,23 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
     };
     match app.roster.authenticate(&token).await {
         Ok(actor) => {
+            let user = actor.user;
+            let method = req.method().to_string();
+            // The path as the client sent it (the /v1 router sees it without its prefix).
+            let path = req
+                .extensions()
+                .get::<axum::extract::OriginalUri>()
+                .map_or_else(|| req.uri().path().to_string(), |o| o.path().to_string());
             req.extensions_mut().insert(Ctx {
                 actor,
                 request_id: ids.request_id,
                 correlation_id: ids.correlation_id,
             });
-            next.run(req).await
+            let response = next.run(req).await;
+            // The history of account users (access.md): method, path, status, time.
+            app.roster
+                .record_activity(user, &method, &path, response.status().as_u16());
+            response
         }
         Err(e) => ApiError::from_service(e, &ids.correlation_id).into_response(),
     }

@@ -71,6 +71,8 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
                 .patch(routes::partner::update)
                 .delete(routes::partner::remove),
         )
+        .route("/auditrecords", get(routes::audit::list))
+        .route("/users/{uid}/activity", get(routes::partner::activity))
         .route("/roles", get(routes::partner::roles))
         .route(
             "/roles/{rid}/usermembers",
@@ -92,6 +94,18 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
             "/groups/{gid}/members/{uid}",
             axum::routing::delete(routes::partner::remove_group_member),
         )
+        .route(
+            "/invitations",
+            get(routes::invitations::list).post(routes::invitations::invite),
+        )
+        .route(
+            "/invitations/{iid}",
+            get(routes::invitations::get).delete(routes::invitations::delete),
+        )
+        .route(
+            "/invitations/{iid}/resend",
+            post(routes::invitations::resend),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::idempotency,
@@ -102,7 +116,10 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
         ));
     Router::new()
         .nest("/v1", v1)
+        // Redeeming an invitation link needs no access token.
+        .route("/v1/invitations/redeem", post(routes::invitations::redeem))
         .route("/oauth2/token", post(routes::token::token))
+        .route("/v1/passwordchange", post(routes::token::change_password))
         .route("/healthz", get(routes::health::healthz))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)

@@ -76,7 +76,12 @@ pub async fn open(options: Options) -> anyhow::Result<Opened> {
         )
     })?;
     let keys = signing_keys(&options.data_dir, &store, options.clock.as_ref()).await?;
-    let roster = Roster::new(store, options.clock, keys, options.settings)?;
+    let mut settings = options.settings;
+    if settings.outbox_dir.is_none() {
+        // Mail is written as .eml files into the data directory's outbox.
+        settings.outbox_dir = Some(options.data_dir.join("outbox"));
+    }
+    let roster = Roster::new(store, options.clock, keys, settings)?;
     let bootstrapped = roster
         .bootstrap(
             &options.partner_domain,

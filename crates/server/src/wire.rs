@@ -433,6 +433,10 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// Trade it at this endpoint (`grant_type=refresh_token`) for new tokens; each refresh
+    /// token works once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// The token endpoint's errors (RFC 6749 §5.2).
@@ -476,6 +480,9 @@ pub struct PartnerUserBody {
     pub custom_permissions: Option<std::collections::BTreeMap<String, String>>,
     /// Ids of the security groups the user belongs to.
     pub groups: Vec<String>,
+    /// When the user last made a request to Roster (history is kept 30 days).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_activity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_profile: Option<PasswordProfile>,
     pub links: SelfLinks,
@@ -504,6 +511,7 @@ impl PartnerUserBody {
                     .collect()
             }),
             groups: u.groups.clone(),
+            last_activity: u.last_activity.map(|t| t.to_rfc3339()),
             password_profile: None,
             links: SelfLinks {
                 self_: Link::get(format!("/users/{}", u.id)),
@@ -633,4 +641,79 @@ collection!(
     SecurityGroupCollection,
     SecurityGroupBody,
     "The partner's security groups."
+);
+
+// ---------------------------------------------------------------- invitations
+
+/// Invite outside users: 1–10 addresses separated by commas or semicolons, with roles (not
+/// Global admin).
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationRequest {
+    #[schema(example = "ada@example.com; grace@example.org")]
+    pub emails: Option<String>,
+    pub roles: Option<Vec<String>>,
+}
+
+/// Redeem an invitation link (no access token needed).
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RedeemInvitationRequest {
+    /// The `token` parameter of the invitation link.
+    pub token: Option<String>,
+    /// The guest's new password (the password policy applies).
+    pub password: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// An invitation of an outside user (its link's token is only in the mail).
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationBody {
+    pub id: String,
+    pub email: String,
+    /// The guest directory user the invitation made.
+    pub user_id: String,
+    /// The guest's UPN (`alias_domain#EXT#@partner domain`); it signs in with `email`.
+    pub user_principal_name: String,
+    /// The guest's own roles, by name.
+    pub roles: Vec<String>,
+    /// `pending`, `accepted` or `expired`.
+    pub status: String,
+    pub created_at: String,
+    /// When the latest link was sent.
+    pub sent_at: String,
+    pub expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
+    pub links: SelfLinks,
+    pub attributes: Attributes,
+}
+
+impl InvitationBody {
+    pub fn of(v: &roster_service::invitations::InvitationView) -> Self {
+        let i = &v.invitation;
+        Self {
+            id: i.id.clone(),
+            email: i.email.clone(),
+            user_id: i.user.to_string(),
+            user_principal_name: v.user_principal_name.clone(),
+            roles: v.roles.iter().map(|r| r.name().to_string()).collect(),
+            status: v.status.into(),
+            created_at: i.created_at.to_rfc3339(),
+            sent_at: i.sent_at.to_rfc3339(),
+            expires_at: i.expires_at.to_rfc3339(),
+            accepted_at: i.accepted_at.map(|t| t.to_rfc3339()),
+            links: SelfLinks {
+                self_: Link::get(format!("/invitations/{}", i.id)),
+            },
+            attributes: Attributes::of("Invitation"),
+        }
+    }
+}
+
+collection!(
+    InvitationCollection,
+    InvitationBody,
+    "Invitations of outside users."
 );

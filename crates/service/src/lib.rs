@@ -2,16 +2,21 @@
 //! validates, writes in one transaction together with its audit record, and returns domain
 //! values. Every door (REST, CLI, portal, SDK) calls these and nothing else.
 
+pub mod activity;
+pub mod audit_log;
 pub mod bootstrap;
 pub mod clock;
 pub mod customer_users;
 pub mod customers;
 pub mod error;
+pub mod invitations;
 pub mod keys;
+pub mod mail;
 pub mod maintenance;
 pub mod paging;
 pub mod partner_users;
 pub mod passwords;
+pub mod refresh;
 pub mod requests;
 pub mod sign_in;
 pub mod tokens;
@@ -37,6 +42,10 @@ pub struct Settings {
     pub soft_delete_retention: Duration,
     pub access_token_lifetime: Duration,
     pub hash_cost: HashCost,
+    /// Where mail goes as `.eml` files (`<data-dir>/outbox`); `None`: no mail can be sent.
+    pub outbox_dir: Option<std::path::PathBuf>,
+    /// The address links in mail point to (invitation links).
+    pub public_base_url: String,
 }
 
 impl Default for Settings {
@@ -45,6 +54,8 @@ impl Default for Settings {
             soft_delete_retention: Duration::from_days(30),
             access_token_lifetime: Duration::from_hours(1),
             hash_cost: HashCost::default(),
+            outbox_dir: None,
+            public_base_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -61,6 +72,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hasher: Hasher,
     keys: RwLock<Arc<KeyRing>>,
+    activity: activity::ActivitySink,
     /// When the keys were last read again because a token named an unknown key.
     keys_reloaded: Mutex<Option<tokio::time::Instant>>,
     settings: Settings,
@@ -82,16 +94,22 @@ impl Roster {
         settings: Settings,
     ) -> Result<Self> {
         let hasher = Hasher::new(settings.hash_cost)?;
+        let activity = activity::ActivitySink::spawn(store.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 clock,
                 hasher,
                 keys: RwLock::new(Arc::new(keys)),
+                activity,
                 keys_reloaded: Mutex::new(None),
                 settings,
             }),
         })
+    }
+
+    pub(crate) fn activity(&self) -> &activity::ActivitySink {
+        &self.inner.activity
     }
 
     pub fn store(&self) -> &Store {

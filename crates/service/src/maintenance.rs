@@ -71,6 +71,12 @@ impl Roster {
             .forget_requests_before(self.now().minus(REQUEST_MEMORY))
             .await?;
         tx.commit().await?;
+        let mut tx = self.store().write().await?;
+        tx.db()
+            .forget_activity_before(self.now().minus(crate::activity::HISTORY_KEPT))
+            .await?;
+        tx.db().forget_refresh_tokens_before(self.now()).await?;
+        tx.commit().await?;
         report.keys_retired = self.retire_replaced_keys().await?;
         // Pick up a key that the operator or another server made since.
         self.reload_keys().await?;

@@ -13,6 +13,8 @@ use crate::{Result, Roster, ServiceError};
 pub struct TokenGrant {
     pub access_token: String,
     pub expires_in: i64,
+    /// A refresh token (shown once; rotated on use), when the grant issues one.
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +102,14 @@ impl Roster {
             }
             tx.commit().await?;
         }
-        Ok(self.issue_access_token(&creds, now))
+        let mut grant = self.issue_access_token(&creds, now);
+        grant.refresh_token = Some(self.start_refresh_family(&creds, now).await?);
+        Ok(grant)
+    }
+
+    /// The active directory user (partner or customer) that signs in with `username`.
+    pub(crate) async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>> {
+        self.find_for_sign_in(username).await
     }
 
     async fn find_for_sign_in(&self, username: &str) -> Result<Option<Credentials>> {
@@ -108,13 +117,26 @@ impl Roster {
             return Ok(None);
         };
         let mut r = self.store().reader().await?;
-        let Some(tenant) = r.db().tenant_of_domain(&upn.domain()).await? else {
-            return Ok(None);
-        };
-        Ok(r.db().credentials_by_upn(&tenant, &upn.key()).await?)
+        if let Some(tenant) = r.db().tenant_of_domain(&upn.domain()).await? {
+            if let Some(found) = r.db().credentials_by_upn(&tenant, &upn.key()).await? {
+                return Ok(Some(found));
+            }
+        }
+        // A guest (an invited outside user) signs in with the address it was invited with;
+        // when two partners invited the same address, only the guest's #EXT# UPN says which.
+        let mut guests = r.db().credentials_by_guest_email(username).await?;
+        Ok(if guests.len() == 1 {
+            guests.pop()
+        } else {
+            None
+        })
     }
 
-    fn issue_access_token(&self, creds: &Credentials, now: roster_domain::Timestamp) -> TokenGrant {
+    pub(crate) fn issue_access_token(
+        &self,
+        creds: &Credentials,
+        now: roster_domain::Timestamp,
+    ) -> TokenGrant {
         let lifetime = self.settings().access_token_lifetime;
         let claims = AccessClaims {
             iss: ISSUER.into(),
@@ -127,6 +149,7 @@ impl Roster {
         TokenGrant {
             access_token: self.keys().current().sign_jwt(&claims),
             expires_in: lifetime.millis() / 1000,
+            refresh_token: None,
         }
     }
 

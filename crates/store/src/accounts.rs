@@ -130,6 +130,7 @@ impl Db<'_> {
             is_directory_global_admin: rows::flag(row, "is_directory_global_admin")?,
             access,
             groups: self.user_groups(id).await?,
+            last_activity: self.last_activity(id).await?,
             version: rows::int(row, "version")?,
             created_at: rows::time(row, "created_at")?,
         })

@@ -89,3 +89,76 @@ impl Db<'_> {
         rows.iter().map(record_from).collect()
     }
 }
+
+/// Which audit records to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub operation: Option<OperationType>,
+    pub customer: Option<CustomerId>,
+    pub actor: Option<UserId>,
+}
+
+/// A query parameter of either type the audit query binds.
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl Db<'_> {
+    /// One page (plus one row) of a partner's audit records in `[start, end)`, newest first,
+    /// strictly after the record at `after` = (time in ms, id).
+    pub async fn list_audit_records(
+        &mut self,
+        partner: PartnerId,
+        q: &AuditQuery,
+        after: Option<(i64, String)>,
+        size: u32,
+    ) -> Result<Vec<AuditRecord>> {
+        let mut params = vec![
+            Param::Text(partner.to_string()),
+            Param::Int(q.start.unix_millis()),
+            Param::Int(q.end.unix_millis()),
+        ];
+        let mut sql = String::from(
+            "SELECT * FROM audit_records WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3",
+        );
+        for (column, value) in [
+            (
+                "operation_type",
+                q.operation.map(|o| o.as_str().to_string()),
+            ),
+            ("customer_id", q.customer.map(|c| c.to_string())),
+            ("actor_user_id", q.actor.map(|u| u.to_string())),
+        ] {
+            if let Some(v) = value {
+                params.push(Param::Text(v));
+                sql.push_str(&format!(" AND {column} = ${}", params.len()));
+            }
+        }
+        if let Some((at, id)) = after {
+            params.push(Param::Int(at));
+            params.push(Param::Text(id));
+            sql.push_str(&format!(
+                " AND (created_at, id) < (${}, ${})",
+                params.len() - 1,
+                params.len()
+            ));
+        }
+        params.push(Param::Int(i64::from(size) + 1));
+        sql.push_str(&format!(
+            " ORDER BY created_at DESC, id DESC LIMIT ${}",
+            params.len()
+        ));
+        let mut query = sqlx::query(&sql);
+        for p in params {
+            query = match p {
+                Param::Text(t) => query.bind(t),
+                Param::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&mut *self.conn).await?;
+        rows.iter().map(record_from).collect()
+    }
+}

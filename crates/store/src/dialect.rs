@@ -50,6 +50,26 @@ impl Backend {
                     "account_access",
                     include_str!("../migrations/sqlite/0003_account_access.sql"),
                 ),
+                (
+                    4,
+                    "invitations",
+                    include_str!("../migrations/sqlite/0004_invitations.sql"),
+                ),
+                (
+                    5,
+                    "delegated_access",
+                    include_str!("../migrations/sqlite/0005_delegated_access.sql"),
+                ),
+                (
+                    6,
+                    "tokens",
+                    include_str!("../migrations/sqlite/0006_tokens.sql"),
+                ),
+                (
+                    7,
+                    "activity",
+                    include_str!("../migrations/sqlite/0007_activity.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -66,6 +86,26 @@ impl Backend {
                     3,
                     "account_access",
                     include_str!("../migrations/postgres/0003_account_access.sql"),
+                ),
+                (
+                    4,
+                    "invitations",
+                    include_str!("../migrations/postgres/0004_invitations.sql"),
+                ),
+                (
+                    5,
+                    "delegated_access",
+                    include_str!("../migrations/postgres/0005_delegated_access.sql"),
+                ),
+                (
+                    6,
+                    "tokens",
+                    include_str!("../migrations/postgres/0006_tokens.sql"),
+                ),
+                (
+                    7,
+                    "activity",
+                    include_str!("../migrations/postgres/0007_activity.sql"),
                 ),
             ],
         }

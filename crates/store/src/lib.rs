@@ -13,9 +13,12 @@ mod migrate;
 mod rows;
 
 pub mod accounts;
+pub mod activity;
 pub mod audit;
 pub mod idempotency;
+pub mod invitations;
 pub mod keys;
+pub mod refresh;
 pub mod settings;
 pub mod tenants;
 pub mod testing;

@@ -437,3 +437,69 @@ pub async fn remove_group_member(
         .or_api(&ctx)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// One request of a partner user.
+#[derive(serde::Serialize, utoipa::ToSchema, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityBody {
+    pub date: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+/// A page of a user's history.
+#[derive(serde::Serialize, utoipa::ToSchema, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityCollection {
+    pub total_count: usize,
+    pub items: Vec<ActivityBody>,
+    pub continuation_token: String,
+    pub links: CollectionLinks,
+    pub attributes: Attributes,
+}
+
+#[utoipa::path(get, path = "/v1/users/{userId}/activity", tag = "partner users",
+    params(("userId" = String, Path), crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader),
+    responses((status = 200, description = "The user's requests of the last 30 days, newest first", body = ActivityCollection),
+        (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, description = "900150 (Global admin only)", body = ApiFault),
+        (status = 404, description = "60002", body = ApiFault)))]
+pub async fn activity(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds(uid): PathIds<String>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = user_id(&uid)?;
+    let request = match params.continuation(&headers)? {
+        Some(token) => ListRequest::Next(token),
+        None => ListRequest::First(params.page_size()?),
+    };
+    let page = app
+        .roster
+        .user_activity(&ctx, id, request)
+        .await
+        .or_api(&ctx)?;
+    let items: Vec<ActivityBody> = page
+        .items
+        .iter()
+        .map(|a| ActivityBody {
+            date: a.at.to_rfc3339(),
+            method: a.method.clone(),
+            path: a.path.clone(),
+            status: a.status,
+        })
+        .collect();
+    let base = format!("/users/{id}/activity");
+    Ok(json(
+        StatusCode::OK,
+        &ActivityCollection {
+            total_count: items.len(),
+            items,
+            links: paged_links(&base, base.clone(), &page.continuation),
+            continuation_token: page.continuation.unwrap_or_default(),
+            attributes: Attributes::of("Collection"),
+        },
+    ))
+}

@@ -35,11 +35,14 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct TokenRequest {
-    /// `password`.
+    /// `password` or `refresh_token`.
     grant_type: String,
-    /// The user principal name.
-    username: String,
-    password: String,
+    /// With `password`: the user principal name.
+    username: Option<String>,
+    /// With `password`.
+    password: Option<String>,
+    /// With `refresh_token`: the refresh token of the last answer (each works once).
+    refresh_token: Option<String>,
 }
 
 #[utoipa::path(post, path = "/oauth2/token", tag = "sign-in",
@@ -62,13 +65,34 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    match field("grant_type") {
-        Some("password") => {}
+    let outcome = match field("grant_type") {
+        Some("password") => {
+            let (Some(username), Some(password)) = (field("username"), field("password")) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "username and password are required.",
+                );
+            };
+            app.roster
+                .sign_in_with_password(username, &Password::new(password))
+                .await
+        }
+        Some("refresh_token") => {
+            let Some(token) = field("refresh_token") else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required.",
+                );
+            };
+            app.roster.refresh(token).await
+        }
         Some(other) => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type '{other}' is not supported: use password"),
+                format!("grant_type '{other}' is not supported: use password or refresh_token"),
             )
         }
         None => {
@@ -78,25 +102,15 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
                 "grant_type is required.",
             )
         }
-    }
-    let (Some(username), Some(password)) = (field("username"), field("password")) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "username and password are required.",
-        );
     };
-    match app
-        .roster
-        .sign_in_with_password(username, &Password::new(password))
-        .await
-    {
+    match outcome {
         Ok(grant) => no_store(json(
             StatusCode::OK,
             &TokenResponse {
                 access_token: grant.access_token,
                 token_type: "Bearer".into(),
                 expires_in: grant.expires_in,
+                refresh_token: grant.refresh_token,
             },
         )),
         Err(e @ SignInError::InvalidGrant) => {
@@ -115,5 +129,46 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
                 "Sign-in failed unexpectedly; try again.",
             )
         }
+    }
+}
+
+/// A new password for a user who knows the current one (a temporary password must be
+/// changed this way before the user can sign in).
+#[derive(serde::Deserialize, utoipa::ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChangeRequest {
+    pub user_principal_name: Option<String>,
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/passwordchange", tag = "sign-in", security(()),
+    request_body = PasswordChangeRequest,
+    responses(
+        (status = 204, description = "Changed; every session of the user ended"),
+        (status = 400, description = "3000: a wrong user name or current password (one answer for both, and locked accounts), or a new password the policy refuses", body = crate::error::ApiFault),
+    ))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    crate::json::Body(req): crate::json::Body<PasswordChangeRequest>,
+) -> Result<Response, crate::error::ApiError> {
+    let ids = "(password change)";
+    let result = app
+        .roster
+        .change_password(
+            req.user_principal_name.as_deref().unwrap_or(""),
+            &Password::new(req.current_password.unwrap_or_default()),
+            req.new_password.as_deref().unwrap_or(""),
+        )
+        .await;
+    match result {
+        Ok(()) => Ok(axum::response::IntoResponse::into_response(
+            StatusCode::NO_CONTENT,
+        )),
+        Err(SignInError::Service(e)) => Err(crate::error::ApiError::from_service(e, ids)),
+        Err(other) => Err(crate::error::ApiError::invalid(
+            "currentPassword",
+            other.to_string(),
+        )),
     }
 }

@@ -4,12 +4,15 @@
 
 #[macro_use]
 mod common;
+mod audit;
 mod customers;
 mod idempotency;
+mod invitations;
 mod paging;
 mod partner;
 mod robustness;
 mod shutdown;
 mod sign_in;
+mod tokens;
 mod upgrade;
 mod users;

@@ -322,3 +322,50 @@ async fn partner_permission_matrix_over_http() {
     }
 }
 }
+
+on_both_backends! {
+#[tokio::test]
+async fn each_users_history_and_last_activity() {
+    let app = TestApp::start().await;
+    let m = member(&app, "busy", json!({"roles": ["Admin agent"]})).await;
+    let id = m["id"].as_str().unwrap();
+    assert!(m.get("lastActivity").is_none(), "no request yet: {m}");
+    let token = as_user(&app, "busy").await;
+    call(&app, &token, Method::GET, "/v1/customers", None).await;
+    app.clock.advance(roster_domain::Duration::from_secs(5));
+    call(&app, &token, Method::GET, "/v1/users", None).await;
+    app.clock.advance(roster_domain::Duration::from_secs(5));
+    call(&app, &token, Method::POST, "/v1/customers", Some(json!({"companyProfile": {"domain": "busy.com", "companyName": "Busy"}}))).await;
+    let (s, history) = app.get(&format!("/v1/users/{id}/activity")).await;
+    assert_eq!(s, StatusCode::OK, "{history}");
+    let lines: Vec<(String, String, u64)> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["method"].as_str().unwrap().into(), a["path"].as_str().unwrap().into(), a["status"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("POST".to_string(), "/v1/customers".to_string(), 201),
+            ("GET".into(), "/v1/users".into(), 403),
+            ("GET".into(), "/v1/customers".into(), 200),
+        ]
+    );
+    assert_eq!(history["items"][0]["date"], "2026-01-05T09:00:10Z");
+    let (_, user) = app.get(&format!("/v1/users/{id}")).await;
+    assert_eq!(user["lastActivity"], "2026-01-05T09:00:10Z");
+    // Paged, and only for a Global admin.
+    let (_, first) = app.get(&format!("/v1/users/{id}/activity?size=2")).await;
+    assert_eq!(first["totalCount"], 2);
+    assert!(!first["continuationToken"].as_str().unwrap().is_empty());
+    assert_error(&call(&app, &token, Method::GET, &format!("/v1/users/{id}/activity"), None).await, StatusCode::FORBIDDEN, 900150);
+    assert_error(&app.get(&format!("/v1/users/{}/activity", uuid::Uuid::new_v4())).await, StatusCode::NOT_FOUND, 60002);
+    // Kept 30 days.
+    app.clock.advance(roster_domain::Duration::from_days(31));
+    app.roster.run_maintenance().await.unwrap();
+    let fresh = app.sign_in(ADMIN, ADMIN_PASSWORD).await.unwrap();
+    let (_, later) = call(&app, &fresh, Method::GET, &format!("/v1/users/{id}/activity"), None).await;
+    assert_eq!(later["totalCount"], 0, "{later}");
+}
+}

@@ -1,0 +1,547 @@
+//! Invitations of outside users: each address becomes a guest directory user of the partner
+//! tenant with the given roles and gets a mail with a single-use link. The link's token is 32
+//! random bytes from the OS (base64url); only its SHA-256 is stored; it expires after 30 days;
+//! a resend issues a new token and voids the old. Redeeming sets the guest's password, after
+//! which the guest signs in with the address it was invited with (or its `#EXT#` UPN).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use roster_domain::audit::OperationType;
+use roster_domain::authz::{Action, PartnerRole};
+use roster_domain::partner_user::{parse_access, Access};
+use roster_domain::password::{self, PersonalWords};
+use roster_domain::{text, Duration, Invalid, Timestamp, Upn, UserId};
+use roster_store::invitations::{email_key, Invitation, InvitationState, NewGuest};
+use roster_store::StoreError;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::customer_users::new_stamp;
+use crate::mail::{self, Message};
+use crate::{Ctx, Result, Roster, ServiceError};
+
+/// How long an invitation link works.
+pub const INVITATION_LIFETIME: Duration = Duration::from_days(30);
+/// The most addresses one invitation request may name.
+pub const MAX_ADDRESSES: usize = 10;
+
+/// An invitation with the guest's current roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationView {
+    pub invitation: Invitation,
+    pub user_principal_name: String,
+    pub roles: Vec<PartnerRole>,
+    /// `pending`, `accepted`, or `expired` (pending past its expiry), as of the read.
+    pub status: &'static str,
+}
+
+/// `pending`, `accepted`, or `expired` (pending past its expiry).
+fn status_of(i: &Invitation, now: Timestamp) -> &'static str {
+    match i.state {
+        InvitationState::Accepted => "accepted",
+        InvitationState::Pending if i.expires_at <= now => "expired",
+        InvitationState::Pending => "pending",
+    }
+}
+
+/// The request ids of an unauthenticated call (redeeming), for the audit record.
+#[derive(Clone, Debug, Default)]
+pub struct RequestIds {
+    pub request_id: String,
+    pub correlation_id: String,
+}
+
+/// A fresh token and its stored hash.
+fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The one answer for a token that is unknown, voided, used or expired.
+fn bad_link() -> ServiceError {
+    Invalid::one(
+        "token",
+        "the invitation link is invalid, was replaced by a newer one, was used already or has expired: ask for a new invitation",
+    )
+    .into()
+}
+
+/// Splits `a@x.com; b@y.com, c@z.com` and checks each address.
+pub fn parse_addresses(raw: &str) -> std::result::Result<Vec<String>, Invalid> {
+    let mut bad = Invalid::default();
+    let mut out: Vec<String> = Vec::new();
+    for part in raw.split([',', ';']) {
+        let a = part.trim();
+        if a.is_empty() {
+            continue;
+        }
+        if a.len() > 254 || !text::looks_like_email(a) || a.chars().any(char::is_control) {
+            bad.push(
+                "emails",
+                format!("'{a}' is not an email address such as ada@example.com"),
+            );
+        } else if out.iter().any(|o| email_key(o) == email_key(a)) {
+            bad.push("emails", format!("'{a}' is named twice"));
+        } else {
+            out.push(a.to_string());
+        }
+    }
+    if bad.is_empty() && (out.is_empty() || out.len() > MAX_ADDRESSES) {
+        bad.push(
+            "emails",
+            format!("give 1 to {MAX_ADDRESSES} email addresses separated by commas or semicolons"),
+        );
+    }
+    bad.into_result(out)
+}
+
+/// A guest's UPN as Entra makes it: `ada_example.com#EXT#@<partner domain>`; a shorter
+/// generated alias when that is not a valid UPN.
+fn guest_upn(email: &str, domain: &str, id: UserId) -> Result<Upn> {
+    let alias = format!("{}#EXT#", email.trim().to_lowercase().replace('@', "_"));
+    if let Ok(u) = Upn::parse(&format!("{alias}@{domain}")) {
+        return Ok(u);
+    }
+    let short: String = id
+        .to_string()
+        .chars()
+        .filter(|c| *c != '-')
+        .take(12)
+        .collect();
+    Upn::parse(&format!("guest_{short}#EXT#@{domain}"))
+        .map_err(|e| ServiceError::Internal(format!("cannot make a guest UPN: {e}")))
+}
+
+impl Roster {
+    fn invitation_link(&self, token: &str) -> String {
+        format!(
+            "{}/invitations/redeem?token={token}",
+            self.settings().public_base_url.trim_end_matches('/')
+        )
+    }
+
+    /// Writes the invitation mail into the outbox.
+    async fn send_invitation_mail(&self, email: &str, token: &str, now: Timestamp) -> Result<()> {
+        let Some(dir) = self.settings().outbox_dir.clone() else {
+            return Err(ServiceError::Internal(
+                "mail is not configured: no outbox directory".into(),
+            ));
+        };
+        let link = self.invitation_link(token);
+        let expires = now.plus(INVITATION_LIFETIME).to_rfc3339();
+        let message = Message {
+            to: email.to_string(),
+            subject: "You are invited to a Roster partner account".into(),
+            body: format!(
+                "You have been invited to use a partner account in Roster.\n\n\
+                 To accept, open this link and choose a password:\n\n{link}\n\n\
+                 The link works once and expires at {expires}. Afterwards, sign in with {email}.\n\
+                 If you did not expect this invitation, ignore this message.\n"
+            ),
+            date: now,
+        };
+        mail::write_to_outbox(&dir, &message).await?;
+        Ok(())
+    }
+
+    async fn view_of(
+        &self,
+        db: &mut roster_store::Db<'_>,
+        invitation: Invitation,
+    ) -> Result<InvitationView> {
+        let user = db
+            .partner_user(invitation.partner, invitation.user)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("an invitation without its guest".into()))?;
+        Ok(InvitationView {
+            status: status_of(&invitation, self.now()),
+            user_principal_name: user.upn.to_string(),
+            roles: user.access.map(|a| a.roles).unwrap_or_default(),
+            invitation,
+        })
+    }
+
+    /// Invites 1–10 outside users with these roles: each becomes a guest directory user of
+    /// the partner tenant, pending until it redeems its link.
+    pub async fn invite_partner_users(
+        &self,
+        ctx: &Ctx,
+        emails: Option<&str>,
+        roles: Option<&[String]>,
+    ) -> Result<Vec<InvitationView>> {
+        self.allow(ctx, Action::ManageAccountUsers)?;
+        let mut bad = Invalid::default();
+        let addresses = match parse_addresses(emails.unwrap_or("")) {
+            Ok(a) => a,
+            Err(e) => {
+                bad.0.extend(e.0);
+                Vec::new()
+            }
+        };
+        let access = match parse_access(Some(roles.unwrap_or_default()), None) {
+            Ok(a) => a.unwrap_or_default(),
+            Err(e) => {
+                bad.0.extend(e.0);
+                Access::default()
+            }
+        };
+        if roles.is_none_or(<[String]>::is_empty) {
+            bad.push("roles", "give at least one role for the invited users");
+        }
+        if access.roles.contains(&PartnerRole::GlobalAdmin) {
+            bad.push(
+                "roles",
+                "a guest (an invited outside user) may not hold Global admin",
+            );
+        }
+        if !bad.is_empty() {
+            return Err(bad.into());
+        }
+        let partner = ctx.actor.partner;
+        let domain = {
+            let mut r = self.store().reader().await?;
+            let domains = r.db().tenant_domains(&partner.to_string()).await?;
+            let mut own = Invalid::default();
+            for a in &addresses {
+                let d = a.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+                if domains.iter().any(|t| t.name.as_str() == d) {
+                    own.push("emails", format!("'{a}' is on a domain of your own tenant: add the user with POST /v1/users/access instead"));
+                }
+            }
+            if !own.is_empty() {
+                return Err(own.into());
+            }
+            domains
+                .first()
+                .map(|t| t.name.to_string())
+                .ok_or_else(|| ServiceError::Internal("the partner tenant has no domain".into()))?
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let mut out = Vec::with_capacity(addresses.len());
+        let mut mails = Vec::with_capacity(addresses.len());
+        for email in &addresses {
+            if tx.db().guest_email_taken(partner, email).await? {
+                return Err(ServiceError::Conflict(format!(
+                    "'{email}' is invited already: resend its invitation instead"
+                )));
+            }
+            let id = UserId::new_random();
+            let upn = guest_upn(email, &domain, id)?;
+            if tx.db().upn_taken(&partner.to_string(), &upn, None).await? {
+                return Err(ServiceError::UpnTaken(upn.to_string()));
+            }
+            let guest = NewGuest {
+                id,
+                partner,
+                upn: upn.clone(),
+                display_name: email.clone(),
+                email: email.clone(),
+                security_stamp: new_stamp(),
+            };
+            match tx.db().insert_guest(&guest, now).await {
+                Err(StoreError::Conflict) => {
+                    return Err(ServiceError::Conflict(format!(
+                        "'{email}' is invited already: resend its invitation instead"
+                    )))
+                }
+                other => other?,
+            }
+            tx.db().set_access(id, &access, now).await?;
+            let (token, hash) = new_token();
+            let invitation = Invitation {
+                id: uuid::Uuid::new_v4().to_string(),
+                partner,
+                user: id,
+                email: email.clone(),
+                state: InvitationState::Pending,
+                created_at: now,
+                sent_at: now,
+                expires_at: now.plus(INVITATION_LIFETIME),
+                accepted_at: None,
+            };
+            tx.db().insert_invitation(&invitation, &hash).await?;
+            let record = self.audit(
+                Some(ctx),
+                partner,
+                None,
+                OperationType::InvitePartnerUser,
+                invitation.id.clone(),
+                json!({
+                    "id": invitation.id,
+                    "email": email,
+                    "userId": id.to_string(),
+                    "userPrincipalName": upn.as_str(),
+                    "roles": access.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "expiresAt": invitation.expires_at.to_rfc3339(),
+                }),
+            );
+            tx.db().insert_audit(&record).await?;
+            mails.push((email.clone(), token));
+            out.push(InvitationView {
+                status: status_of(&invitation, now),
+                invitation,
+                user_principal_name: upn.to_string(),
+                roles: access.roles.clone(),
+            });
+        }
+        // The mails go out before the commit: no invitation is ever stored without its mail
+        // (a failed commit leaves a mail whose link does not work).
+        for (email, token) in &mails {
+            self.send_invitation_mail(email, token, now).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// The partner's invitations, newest first.
+    pub async fn list_invitations(&self, ctx: &Ctx) -> Result<Vec<InvitationView>> {
+        self.allow(ctx, Action::ViewAccountUsers)?;
+        let mut r = self.store().reader().await?;
+        let mut db = r.db();
+        let found = db.invitations(ctx.actor.partner).await?;
+        let mut out = Vec::with_capacity(found.len());
+        for i in found {
+            out.push(self.view_of(&mut db, i).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn get_invitation(&self, ctx: &Ctx, id: &str) -> Result<InvitationView> {
+        self.allow(ctx, Action::ViewAccountUsers)?;
+        let mut r = self.store().reader().await?;
+        let mut db = r.db();
+        let i = db
+            .invitation(ctx.actor.partner, id.trim())
+            .await?
+            .ok_or(ServiceError::NotFound("the invitation"))?;
+        self.view_of(&mut db, i).await
+    }
+
+    /// Sends a pending invitation again with a new link; the old link stops working.
+    pub async fn resend_invitation(&self, ctx: &Ctx, id: &str) -> Result<InvitationView> {
+        self.allow(ctx, Action::ManageAccountUsers)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let before = tx
+            .db()
+            .invitation(ctx.actor.partner, id.trim())
+            .await?
+            .ok_or(ServiceError::NotFound("the invitation"))?;
+        if before.state != InvitationState::Pending {
+            return Err(ServiceError::Conflict(
+                "the invitation was accepted already: there is nothing to resend".into(),
+            ));
+        }
+        let (token, hash) = new_token();
+        let expires = now.plus(INVITATION_LIFETIME);
+        if !tx
+            .db()
+            .renew_invitation(&before.id, &hash, now, expires)
+            .await?
+        {
+            return Err(ServiceError::Conflict(
+                "the invitation was accepted already: there is nothing to resend".into(),
+            ));
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            OperationType::ResendInvitation,
+            before.id.clone(),
+            json!({"id": before.id, "email": before.email, "expiresAt": expires.to_rfc3339()}),
+        );
+        tx.db().insert_audit(&record).await?;
+        let after = Invitation {
+            sent_at: now,
+            expires_at: expires,
+            ..before
+        };
+        let view = self.view_of(&mut tx.db(), after).await?;
+        self.send_invitation_mail(&view.invitation.email, &token, now)
+            .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Withdraws a pending invitation (its guest, who never signed in, is removed with it);
+    /// deleting an accepted invitation removes only the record (the guest keeps its access:
+    /// remove that with DELETE /v1/users/{id}).
+    pub async fn delete_invitation(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        self.allow(ctx, Action::ManageAccountUsers)?;
+        let mut tx = self.store().write().await?;
+        let found = tx
+            .db()
+            .invitation(ctx.actor.partner, id.trim())
+            .await?
+            .ok_or(ServiceError::NotFound("the invitation"))?;
+        let guest_removed = match found.state {
+            InvitationState::Pending => {
+                tx.db()
+                    .delete_pending_guest(ctx.actor.partner, found.user)
+                    .await?
+            }
+            InvitationState::Accepted => false,
+        };
+        tx.db().delete_invitation(&found.id).await?;
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            OperationType::DeleteInvitation,
+            found.id.clone(),
+            json!({"id": found.id, "email": found.email, "userId": found.user.to_string(), "guestRemoved": guest_removed}),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Redeems an invitation link (no sign-in needed): sets the guest's password (and display
+    /// name), which activates its access. Every refused link gets the same answer.
+    pub async fn redeem_invitation(
+        &self,
+        ids: &RequestIds,
+        token: Option<&str>,
+        password: Option<&str>,
+        display_name: Option<&str>,
+    ) -> Result<InvitationView> {
+        let token = token.map(str::trim).unwrap_or("");
+        if token.is_empty() {
+            return Err(Invalid::one(
+                "token",
+                "is required: give the token of the invitation link",
+            )
+            .into());
+        }
+        let hash = token_hash(token);
+        let now = self.now();
+        let found = {
+            let mut r = self.store().reader().await?;
+            r.db().invitation_by_token(&hash).await?
+        };
+        let Some(invitation) = found else {
+            return Err(bad_link());
+        };
+        if invitation.state != InvitationState::Pending || invitation.expires_at <= now {
+            return Err(bad_link());
+        }
+        let mut bad = Invalid::default();
+        let display = match display_name {
+            Some(d) => bad
+                .check("displayName", text::bounded(d, 256, true))
+                .map(Some),
+            None => Some(None),
+        };
+        let alias = invitation.email.split('@').next().unwrap_or("");
+        let password = bad.check(
+            "password",
+            password::check(
+                password.unwrap_or(""),
+                PersonalWords {
+                    first_name: None,
+                    last_name: None,
+                    upn_alias: Some(alias),
+                },
+            ),
+        );
+        let (Some(display), Some(password)) = (display, password) else {
+            return Err(bad.into());
+        };
+        let password_hash = self.hasher().hash(&password).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        // Re-read inside the transaction: the link is single-use and may have been resent.
+        match tx.db().invitation_by_token(&hash).await? {
+            Some(i) if i.id == invitation.id && i.expires_at > now => {}
+            _ => return Err(bad_link()),
+        }
+        if !tx.db().accept_invitation(&invitation.id, now).await? {
+            return Err(bad_link());
+        }
+        tx.db()
+            .activate_guest(
+                invitation.user,
+                &password_hash,
+                &new_stamp(),
+                display.as_deref(),
+                now,
+            )
+            .await?;
+        let mut record = self.audit(
+            None,
+            invitation.partner,
+            None,
+            OperationType::RedeemInvitation,
+            invitation.id.clone(),
+            json!({"id": invitation.id, "email": invitation.email, "userId": invitation.user.to_string()}),
+        );
+        record.actor = Some(invitation.user);
+        record.request_id = ids.request_id.clone();
+        record.correlation_id = ids.correlation_id.clone();
+        tx.db().insert_audit(&record).await?;
+        let accepted = Invitation {
+            state: InvitationState::Accepted,
+            accepted_at: Some(now),
+            ..invitation
+        };
+        let view = self.view_of(&mut tx.db(), accepted).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_split_on_commas_and_semicolons() {
+        assert_eq!(
+            parse_addresses(" a@x.com; b@y.com ,c@z.org;").unwrap(),
+            vec!["a@x.com", "b@y.com", "c@z.org"]
+        );
+        assert!(parse_addresses("").is_err());
+        assert!(parse_addresses("a@x.com; A@X.com").is_err());
+        assert!(parse_addresses("not an address").is_err());
+        let eleven: Vec<String> = (0..11).map(|i| format!("u{i}@x.com")).collect();
+        assert!(parse_addresses(&eleven.join(",")).is_err());
+        assert_eq!(parse_addresses(&eleven[..10].join(";")).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn tokens_are_32_random_bytes_stored_hashed() {
+        let (t1, h1) = new_token();
+        let (t2, _) = new_token();
+        assert_ne!(t1, t2);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&t1).unwrap().len(), 32);
+        assert_eq!(h1, token_hash(&t1));
+        assert_eq!(h1.len(), 64);
+        assert!(!h1.contains(&t1));
+    }
+
+    #[test]
+    fn guest_upns_look_like_entra_ones() {
+        let id = UserId::new_random();
+        let u = guest_upn("Ada@Example.com", "partner.local", id).unwrap();
+        assert_eq!(u.as_str(), "ada_example.com#EXT#@partner.local");
+        let long = format!("{}@example.com", "a".repeat(60));
+        let u = guest_upn(&long, "partner.local", id).unwrap();
+        assert!(u.as_str().starts_with("guest_"));
+        let plus = guest_upn("a+b@example.com", "partner.local", id).unwrap();
+        assert!(plus.as_str().ends_with("#EXT#@partner.local"));
+    }
+}

@@ -1,0 +1,208 @@
+//! Refresh tokens (`grant_type=refresh_token`) and the password change of a user whose
+//! password is temporary (`POST /v1/passwordchange`).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use rand::RngCore;
+use roster_domain::audit::OperationType;
+use roster_domain::password::{self, Password, PersonalWords};
+use roster_domain::{Duration, Invalid, PartnerId, Timestamp, Upn};
+use roster_store::refresh::RefreshToken;
+use roster_store::users::Credentials;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::customer_users::new_stamp;
+use crate::sign_in::{SignInError, TokenGrant};
+use crate::tokens::hex;
+use crate::{Result, Roster, ServiceError};
+
+/// How long a refresh token may wait to be used.
+pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_days(14);
+
+fn digest(token: &str) -> String {
+    hex(&Sha256::digest(token.trim().as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    B64.encode(bytes)
+}
+
+impl Roster {
+    /// A refresh token that begins a new family (one per sign-in).
+    pub(crate) async fn start_refresh_family(
+        &self,
+        creds: &Credentials,
+        now: Timestamp,
+    ) -> Result<String> {
+        let token = new_token();
+        let mut tx = self.store().write().await?;
+        tx.db()
+            .insert_refresh_token(&RefreshToken {
+                hash: digest(&token),
+                family: uuid::Uuid::new_v4().to_string(),
+                user: creds.user,
+                security_stamp: creds.security_stamp.clone(),
+                created_at: now,
+                expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
+                replaced_at: None,
+                revoked_at: None,
+            })
+            .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Trades a refresh token for a new access token and a new refresh token. The old one
+    /// stops working; using it again revokes its whole family (it was copied).
+    pub async fn refresh(&self, token: &str) -> Result<TokenGrant, SignInError> {
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let Some(stored) = tx.db().lock_refresh_token(&digest(token)).await? else {
+            return Err(SignInError::InvalidGrant);
+        };
+        if stored.revoked_at.is_some() {
+            return Err(SignInError::InvalidGrant);
+        }
+        if stored.replaced_at.is_some() {
+            tx.db().revoke_refresh_family(&stored.family, now).await?;
+            tx.commit().await?;
+            tracing::warn!(user = %stored.user, "a used refresh token came back: its family is revoked");
+            return Err(SignInError::InvalidGrant);
+        }
+        if stored.expires_at <= now {
+            return Err(SignInError::InvalidGrant);
+        }
+        let creds = tx.db().credentials_by_id(stored.user).await?;
+        let usable = match &creds {
+            Some(c) => {
+                c.active
+                    && c.security_stamp == stored.security_stamp
+                    && !c.force_change_password
+                    && tx.db().account_access(c.user).await?.is_some()
+            }
+            None => false,
+        };
+        let Some(creds) = creds.filter(|_| usable) else {
+            tx.db().revoke_refresh_family(&stored.family, now).await?;
+            tx.commit().await?;
+            return Err(SignInError::InvalidGrant);
+        };
+        let next = new_token();
+        tx.db()
+            .mark_refresh_token_replaced(&stored.hash, now)
+            .await?;
+        tx.db()
+            .insert_refresh_token(&RefreshToken {
+                hash: digest(&next),
+                family: stored.family.clone(),
+                user: stored.user,
+                security_stamp: stored.security_stamp.clone(),
+                created_at: now,
+                expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
+                replaced_at: None,
+                revoked_at: None,
+            })
+            .await?;
+        tx.commit().await?;
+        let mut grant = self.issue_access_token(&creds, now);
+        grant.refresh_token = Some(next);
+        Ok(grant)
+    }
+
+    /// Sets a new password for the user who knows the current one: the way out of a
+    /// temporary password. Every session of the user ends.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: &Password,
+        new: &str,
+    ) -> Result<(), SignInError> {
+        let refused = || {
+            SignInError::Service(ServiceError::Invalid(Invalid::one(
+            "currentPassword",
+            "the user name or the current password is incorrect, or the account is temporarily locked after repeated failures",
+        )))
+        };
+        let Some(creds) = self.find_credentials(username).await? else {
+            self.hasher().verify(current, None).await?;
+            return Err(refused());
+        };
+        let now = self.now();
+        let throttle = {
+            let mut r = self.store().reader().await?;
+            r.db().throttle(creds.user).await?
+        };
+        if throttle.is_locked(now) {
+            self.hasher().verify(current, None).await?;
+            return Err(refused());
+        }
+        let (ok, _) = self
+            .hasher()
+            .verify(current, creds.password_hash.as_deref())
+            .await?;
+        if !ok {
+            let fingerprint = self
+                .keys()
+                .current()
+                .wrong_password_fingerprint(&creds.user.to_string(), current.expose());
+            let mut tx = self.store().write().await?;
+            let mut t = tx.db().lock_throttle(creds.user).await?;
+            t.record_failure(now, fingerprint);
+            tx.db().save_throttle(creds.user, &t).await?;
+            tx.commit().await?;
+            return Err(refused());
+        }
+        if new == current.expose() {
+            return Err(ServiceError::Invalid(Invalid::one(
+                "newPassword",
+                "must differ from the current password",
+            ))
+            .into());
+        }
+        let upn = Upn::parse(username)
+            .map_err(|m| ServiceError::Invalid(Invalid::one("userPrincipalName", m)))?;
+        let names = {
+            let mut r = self.store().reader().await?;
+            r.db().user_names(creds.user).await?
+        };
+        let personal = PersonalWords {
+            first_name: names.0.as_deref(),
+            last_name: names.1.as_deref(),
+            upn_alias: Some(upn.alias()),
+        };
+        let new = password::check(new, personal)
+            .map_err(|m| ServiceError::Invalid(Invalid::one("newPassword", m)))?;
+        let hash = self.hasher().hash(&new).await?;
+        let mut tx = self.store().write().await?;
+        tx.db()
+            .set_password(creds.user, &hash, &new_stamp())
+            .await?;
+        tx.db().set_force_change_password(creds.user, false).await?;
+        let mut t = tx.db().lock_throttle(creds.user).await?;
+        t.record_success();
+        tx.db().save_throttle(creds.user, &t).await?;
+        let partner = match creds.tenant.parse::<PartnerId>() {
+            Ok(p) if tx.db().partner_country(p).await?.is_some() => Some(p),
+            _ => match creds.tenant.parse() {
+                Ok(c) => tx.db().partner_of_customer(c).await?,
+                Err(_) => None,
+            },
+        };
+        if let Some(partner) = partner {
+            let record = self.audit(
+                None,
+                partner,
+                None,
+                OperationType::ChangePassword,
+                creds.user.to_string(),
+                json!({"userPrincipalName": upn.as_str()}),
+            );
+            tx.db().insert_audit(&record).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

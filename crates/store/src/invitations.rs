@@ -1,0 +1,275 @@
+//! Invitations of outside users (guests) to the partner account. A guest is a directory user
+//! of the partner tenant (`is_guest`) that carries the address it was invited with; the
+//! invitation holds only the SHA-256 of its link's token.
+
+use roster_domain::{PartnerId, Timestamp, UserId};
+use sqlx::any::AnyRow;
+
+use crate::rows::{self, corrupt};
+use crate::users::Credentials;
+use crate::{Db, Result};
+
+/// Whether the guest has redeemed its invitation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+}
+
+impl InvitationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "accepted" => Some(Self::Accepted),
+            _ => None,
+        }
+    }
+}
+
+/// An invitation as stored (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub partner: PartnerId,
+    pub user: UserId,
+    pub email: String,
+    pub state: InvitationState,
+    pub created_at: Timestamp,
+    pub sent_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+}
+
+/// A new guest directory user of a partner tenant (no password until it redeems).
+#[derive(Clone, Debug)]
+pub struct NewGuest {
+    pub id: UserId,
+    pub partner: PartnerId,
+    pub upn: roster_domain::Upn,
+    pub display_name: String,
+    pub email: String,
+    pub security_stamp: String,
+}
+
+const COLUMNS: &str =
+    "id, partner_id, user_id, email, state, created_at, sent_at, expires_at, accepted_at";
+
+fn invitation_from(row: &AnyRow) -> Result<Invitation> {
+    let state = rows::text(row, "state")?;
+    Ok(Invitation {
+        id: rows::text(row, "id")?,
+        partner: rows::partner_id(row, "partner_id")?,
+        user: rows::user_id(row, "user_id")?,
+        email: rows::text(row, "email")?,
+        state: InvitationState::parse(&state)
+            .ok_or_else(|| corrupt("invitations.state", &state))?,
+        created_at: rows::time(row, "created_at")?,
+        sent_at: rows::time(row, "sent_at")?,
+        expires_at: rows::time(row, "expires_at")?,
+        accepted_at: rows::opt_time(row, "accepted_at")?,
+    })
+}
+
+/// The lookup key of an email address.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Db<'_> {
+    /// Inserts a guest directory user: no password, so it cannot sign in before it redeems.
+    pub async fn insert_guest(&mut self, g: &NewGuest, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, \
+             password_hash, force_change_password, security_stamp, version, created_at, updated_at, is_guest, \
+             is_directory_global_admin, guest_email, guest_email_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'none', 'active', NULL, 0, $7, 1, $8, $8, 1, 0, $9, $10)",
+        )
+        .bind(g.id.to_string())
+        .bind(g.partner.to_string())
+        .bind(g.upn.as_str())
+        .bind(g.upn.key())
+        .bind(&g.display_name)
+        .bind(roster_domain::listing::sort_key(&g.display_name))
+        .bind(&g.security_stamp)
+        .bind(now.unix_millis())
+        .bind(&g.email)
+        .bind(email_key(&g.email))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the partner has an active guest with this address.
+    pub async fn guest_email_taken(&mut self, partner: PartnerId, email: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND guest_email_key = $2 AND state = 'active'",
+        )
+        .bind(partner.to_string())
+        .bind(email_key(email))
+        .fetch_one(&mut *self.conn)
+        .await?;
+        Ok(rows::int(&row, "n")? > 0)
+    }
+
+    pub async fn insert_invitation(&mut self, i: &Invitation, token_hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO invitations (id, partner_id, user_id, email, token_hash, state, created_at, sent_at, expires_at, accepted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
+        )
+        .bind(&i.id)
+        .bind(i.partner.to_string())
+        .bind(i.user.to_string())
+        .bind(&i.email)
+        .bind(token_hash)
+        .bind(i.state.as_str())
+        .bind(i.created_at.unix_millis())
+        .bind(i.sent_at.unix_millis())
+        .bind(i.expires_at.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The partner's invitations, newest first.
+    pub async fn invitations(&mut self, partner: PartnerId) -> Result<Vec<Invitation>> {
+        let found = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM invitations WHERE partner_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(partner.to_string())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        found.iter().map(invitation_from).collect()
+    }
+
+    pub async fn invitation(&mut self, partner: PartnerId, id: &str) -> Result<Option<Invitation>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM invitations WHERE id = $1 AND partner_id = $2"
+        ))
+        .bind(id)
+        .bind(partner.to_string())
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        row.as_ref().map(invitation_from).transpose()
+    }
+
+    /// The invitation whose link carries the token with this hash.
+    pub async fn invitation_by_token(&mut self, token_hash: &str) -> Result<Option<Invitation>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM invitations WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        row.as_ref().map(invitation_from).transpose()
+    }
+
+    /// A new link for a pending invitation: the old token stops working.
+    pub async fn renew_invitation(
+        &mut self,
+        id: &str,
+        token_hash: &str,
+        sent_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE invitations SET token_hash = $1, sent_at = $2, expires_at = $3 WHERE id = $4 AND state = 'pending'",
+        )
+        .bind(token_hash)
+        .bind(sent_at.unix_millis())
+        .bind(expires_at.unix_millis())
+        .bind(id)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a pending invitation accepted; `false` when it was not pending any more (the
+    /// link is single-use).
+    pub async fn accept_invitation(&mut self, id: &str, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE invitations SET state = 'accepted', accepted_at = $1 WHERE id = $2 AND state = 'pending'",
+        )
+        .bind(now.unix_millis())
+        .bind(id)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets a guest's password (and, when given, its display name) on redeeming.
+    pub async fn activate_guest(
+        &mut self,
+        user: UserId,
+        password_hash: &str,
+        security_stamp: &str,
+        display_name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, security_stamp = $2, force_change_password = 0, \
+             display_name = COALESCE($3, display_name), display_name_key = COALESCE($4, display_name_key), \
+             version = version + 1, updated_at = $5 WHERE id = $6 AND is_guest = 1",
+        )
+        .bind(password_hash)
+        .bind(security_stamp)
+        .bind(display_name.map(str::to_string))
+        .bind(display_name.map(roster_domain::listing::sort_key))
+        .bind(now.unix_millis())
+        .bind(user.to_string())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a guest that never redeemed its invitation (with the invitation, its access
+    /// and its group memberships).
+    pub async fn delete_pending_guest(&mut self, partner: PartnerId, user: UserId) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM users WHERE id = $1 AND tenant_id = $2 AND is_guest = 1 AND password_hash IS NULL",
+        )
+        .bind(user.to_string())
+        .bind(partner.to_string())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes an invitation record (the guest stays).
+    pub async fn delete_invitation(&mut self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM invitations WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The active guests that redeemed an invitation with this address (in any partner).
+    pub async fn credentials_by_guest_email(&mut self, email: &str) -> Result<Vec<Credentials>> {
+        let found = sqlx::query(
+            "SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp FROM users \
+             WHERE guest_email_key = $1 AND state = 'active' AND is_guest = 1 AND password_hash IS NOT NULL",
+        )
+        .bind(email_key(email))
+        .fetch_all(&mut *self.conn)
+        .await?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(Credentials {
+                    user: rows::user_id(row, "id")?,
+                    tenant: rows::text(row, "tenant_id")?,
+                    active: rows::text(row, "state")? == "active",
+                    password_hash: rows::opt_text(row, "password_hash")?,
+                    force_change_password: rows::flag(row, "force_change_password")?,
+                    security_stamp: rows::text(row, "security_stamp")?,
+                })
+            })
+            .collect()
+    }
+}
