@@ -57,18 +57,13 @@ impl Backend {
                 ),
                 (
                     5,
-                    "delegated_access",
-                    include_str!("../migrations/sqlite/0005_delegated_access.sql"),
+                    "tokens",
+                    include_str!("../migrations/sqlite/0005_tokens.sql"),
                 ),
                 (
                     6,
-                    "tokens",
-                    include_str!("../migrations/sqlite/0006_tokens.sql"),
-                ),
-                (
-                    7,
                     "activity",
-                    include_str!("../migrations/sqlite/0007_activity.sql"),
+                    include_str!("../migrations/sqlite/0006_activity.sql"),
                 ),
             ],
             Self::Postgres => &[
@@ -94,18 +89,13 @@ impl Backend {
                 ),
                 (
                     5,
-                    "delegated_access",
-                    include_str!("../migrations/postgres/0005_delegated_access.sql"),
+                    "tokens",
+                    include_str!("../migrations/postgres/0005_tokens.sql"),
                 ),
                 (
                     6,
-                    "tokens",
-                    include_str!("../migrations/postgres/0006_tokens.sql"),
-                ),
-                (
-                    7,
                     "activity",
-                    include_str!("../migrations/postgres/0007_activity.sql"),
+                    include_str!("../migrations/postgres/0006_activity.sql"),
                 ),
             ],
         }
