@@ -31,7 +31,8 @@ fn custom_from_json(text: &str) -> Result<CustomPermissions> {
     Ok(CustomPermissions(out))
 }
 
-fn roles_from(rows: &[AnyRow]) -> Result<Vec<PartnerRole>> {
+/// The `role` column of each row, as roles in their natural order, without repeats.
+pub(crate) fn roles_from(rows: &[AnyRow]) -> Result<Vec<PartnerRole>> {
     let mut roles: Vec<PartnerRole> = rows
         .iter()
         .map(|r| {

@@ -158,19 +158,11 @@ impl Db<'_> {
     }
 
     pub async fn partner_roles(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
-        let rows = sqlx::query("SELECT role FROM partner_roles WHERE user_id = $1 ORDER BY role")
+        let rows = sqlx::query("SELECT role FROM partner_roles WHERE user_id = $1")
             .bind(user.to_string())
             .fetch_all(&mut *self.conn)
             .await?;
-        let mut roles: Vec<PartnerRole> = rows
-            .iter()
-            .map(|r| {
-                let s = rows::text(r, "role")?;
-                PartnerRole::parse(&s).ok_or_else(|| corrupt("partner_roles.role", &s))
-            })
-            .collect::<Result<_>>()?;
-        roles.sort();
-        Ok(roles)
+        crate::accounts::roles_from(&rows)
     }
 
     /// A user of `customer` by id, active or soft-deleted.

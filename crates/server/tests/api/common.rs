@@ -344,6 +344,32 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Every audit record of the partner, oldest first.
+    pub async fn audit_records(&self) -> Vec<roster_store::audit::AuditRecord> {
+        let mut r = self.roster.store().reader().await.unwrap();
+        let partner = r.db().first_partner().await.unwrap().unwrap().0;
+        r.db()
+            .audit_records(
+                partner,
+                Timestamp::from_unix_millis(0),
+                Timestamp::from_unix_millis(i64::MAX),
+                100_000,
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The operation types of every audit record, oldest first.
+    pub async fn audit_operations(&self) -> Vec<String> {
+        self.audit_records()
+            .await
+            .iter()
+            .map(|r| r.operation.as_str().to_string())
+            .collect()
+    }
+}
+
 /// Whether `haystack` contains `needle`.
 pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
     haystack

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use roster_domain::{Duration, Timestamp};
+use roster_domain::Duration;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -57,21 +57,10 @@ async fn active_users(app: &TestApp, cid: &str) -> Vec<Value> {
 
 /// How many audit records of this operation exist.
 async fn audit_count(app: &TestApp, operation: &str) -> usize {
-    let mut r = app.roster.store().reader().await.unwrap();
-    let partner = r.db().first_partner().await.unwrap().unwrap().0;
-    let records = r
-        .db()
-        .audit_records(
-            partner,
-            Timestamp::from_unix_millis(0),
-            Timestamp::from_unix_millis(i64::MAX),
-            1000,
-        )
+    app.audit_operations()
         .await
-        .unwrap();
-    records
         .iter()
-        .filter(|r| r.operation.as_str() == operation)
+        .filter(|o| *o == operation)
         .count()
 }
 

@@ -554,19 +554,7 @@ async fn no_password_or_token_reaches_the_audit_records_or_the_database() {
         app.token.as_str(),
         second_token.as_str(),
     ];
-    let mut r = app.roster.store().reader().await.unwrap();
-    let partner = r.db().first_partner().await.unwrap().unwrap().0;
-    let records = r
-        .db()
-        .audit_records(
-            partner,
-            Timestamp::from_unix_millis(0),
-            Timestamp::from_unix_millis(i64::MAX),
-            1000,
-        )
-        .await
-        .unwrap();
-    drop(r);
+    let records = app.audit_records().await;
     let ops: Vec<&str> = records.iter().map(|r| r.operation.as_str()).collect();
     for op in [
         "create_customer_user",

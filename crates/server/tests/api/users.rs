@@ -1,5 +1,5 @@
 use reqwest::{Method, StatusCode};
-use roster_domain::{Duration, Timestamp};
+use roster_domain::Duration;
 use serde_json::json;
 
 use crate::common::*;
@@ -19,22 +19,7 @@ fn user(cid: &str, uid: &str) -> String {
 }
 
 async fn audit_ops(app: &TestApp) -> Vec<String> {
-    let mut r = app.roster.store().reader().await.unwrap();
-    let partner = r.db().first_partner().await.unwrap().unwrap().0;
-    let records = r
-        .db()
-        .audit_records(
-            partner,
-            Timestamp::from_unix_millis(0),
-            Timestamp::from_unix_millis(i64::MAX),
-            1000,
-        )
-        .await
-        .unwrap();
-    records
-        .iter()
-        .map(|r| r.operation.as_str().to_string())
-        .collect()
+    app.audit_operations().await
 }
 
 on_both_backends! {
@@ -256,18 +241,7 @@ async fn reset_password_and_the_flag_alone() {
         "{ops:?}"
     );
     // No audit record carries a password.
-    let mut r = app.roster.store().reader().await.unwrap();
-    let partner = r.db().first_partner().await.unwrap().unwrap().0;
-    let all = r
-        .db()
-        .audit_records(
-            partner,
-            Timestamp::from_unix_millis(0),
-            Timestamp::from_unix_millis(i64::MAX),
-            1000,
-        )
-        .await
-        .unwrap();
+    let all = app.audit_records().await;
     assert!(all
         .iter()
         .all(|a| !a.new_value.contains("Fresh-Start-77x") && !a.new_value.contains(GOOD_PASSWORD)));
