@@ -28,10 +28,15 @@ pub enum OperationType {
     ResendInvitation,
     DeleteInvitation,
     RedeemInvitation,
+    CreateDelegatedAdminRelationship,
+    ApproveDelegatedAdminRelationship,
+    TerminateDelegatedAdminRelationship,
+    CreateDelegatedAdminAccessAssignment,
+    UpdateCustomer,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 24] = [
+    pub const ALL: [OperationType; 29] = [
         Self::CreateCustomer,
         Self::AddCustomerDomain,
         Self::CreateCustomerUser,
@@ -56,6 +61,11 @@ impl OperationType {
         Self::ResendInvitation,
         Self::DeleteInvitation,
         Self::RedeemInvitation,
+        Self::CreateDelegatedAdminRelationship,
+        Self::ApproveDelegatedAdminRelationship,
+        Self::TerminateDelegatedAdminRelationship,
+        Self::CreateDelegatedAdminAccessAssignment,
+        Self::UpdateCustomer,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -83,6 +93,13 @@ impl OperationType {
             Self::DeleteInvitation => "delete_invitation",
             Self::RedeemInvitation => "redeem_invitation",
             Self::ChangePassword => "change_password",
+            Self::CreateDelegatedAdminRelationship => "create_delegated_admin_relationship",
+            Self::ApproveDelegatedAdminRelationship => "approve_delegated_admin_relationship",
+            Self::TerminateDelegatedAdminRelationship => "terminate_delegated_admin_relationship",
+            Self::CreateDelegatedAdminAccessAssignment => {
+                "create_delegated_admin_access_assignment"
+            }
+            Self::UpdateCustomer => "update_customer",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -109,6 +126,11 @@ impl OperationType {
             | Self::ResendInvitation
             | Self::DeleteInvitation
             | Self::RedeemInvitation => "invitation",
+            Self::CreateDelegatedAdminRelationship
+            | Self::ApproveDelegatedAdminRelationship
+            | Self::TerminateDelegatedAdminRelationship => "delegated_admin_relationship",
+            Self::CreateDelegatedAdminAccessAssignment => "delegated_admin_access_assignment",
+            Self::UpdateCustomer => "customer",
             _ => "customer_user",
         }
     }

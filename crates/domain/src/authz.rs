@@ -296,6 +296,11 @@ pub enum Action {
     ResetPartnerPasswords,
     ViewUserHistory,
     ViewAudit,
+    /// See delegated admin relationships and their access assignments.
+    ViewDelegatedAccess,
+    /// Create, approve (on the customer's behalf) and terminate delegated admin
+    /// relationships, and assign security groups to them.
+    ManageDelegatedAccess,
     /// An operation inside one customer tenant.
     InCustomer(CustomerAction),
 }
@@ -348,6 +353,14 @@ fn partner_rule(action: Action) -> Rule {
         Action::ViewAudit => Rule {
             roles: &[GlobalAdmin],
             custom: Some((Area::Audit, Level::Read)),
+        },
+        Action::ViewDelegatedAccess => Rule {
+            roles: &[GlobalAdmin, AdminAgent],
+            custom: Some((Area::DelegatedAccess, Level::Read)),
+        },
+        Action::ManageDelegatedAccess => Rule {
+            roles: &[GlobalAdmin, AdminAgent],
+            custom: Some((Area::DelegatedAccess, Level::ReadWrite)),
         },
         Action::InCustomer(_) => Rule {
             roles: &[],
@@ -606,7 +619,7 @@ mod tests {
         assert!(effective_directory_roles(&agent, &CustomerAccess::default()).is_empty());
     }
 
-    const PARTNER_ACTIONS: [Action; 10] = [
+    const PARTNER_ACTIONS: [Action; 12] = [
         Action::ViewCustomers,
         Action::CreateCustomer,
         Action::EditCustomer,
@@ -617,6 +630,8 @@ mod tests {
         Action::ResetPartnerPasswords,
         Action::ViewUserHistory,
         Action::ViewAudit,
+        Action::ViewDelegatedAccess,
+        Action::ManageDelegatedAccess,
     ];
 
     /// The whole partner-role table, walked: each role × each partner-level action, with the
@@ -624,40 +639,46 @@ mod tests {
     #[test]
     fn partner_level_matrix() {
         use PartnerRole::*;
-        //                         view  create edit  viewAU manAU  GA    mkdir reset hist  audit
-        let table: [(PartnerRole, [bool; 10]); 6] = [
+        //                         view  create edit  viewAU manAU  GA    mkdir reset hist  audit viewDA manDA
+        let table: [(PartnerRole, [bool; 12]); 6] = [
             (
                 GlobalAdmin,
-                [true, true, true, true, true, true, true, true, true, true],
+                [
+                    true, true, true, true, true, true, true, true, true, true, true, true,
+                ],
             ),
             (
                 UserManagementAdmin,
                 [
-                    false, false, false, true, true, false, false, false, false, false,
+                    false, false, false, true, true, false, false, false, false, false, false,
+                    false,
                 ],
             ),
             (
                 AdminAgent,
                 [
-                    true, true, true, false, false, false, false, false, false, false,
+                    true, true, true, false, false, false, false, false, false, false, true, true,
                 ],
             ),
             (
                 HelpdeskAgent,
                 [
-                    true, false, true, false, false, false, false, false, false, false,
+                    true, false, true, false, false, false, false, false, false, false, false,
+                    false,
                 ],
             ),
             (
                 SalesAgent,
                 [
-                    true, true, false, false, false, false, false, false, false, false,
+                    true, true, false, false, false, false, false, false, false, false, false,
+                    false,
                 ],
             ),
             (
                 BillingAdmin,
                 [
-                    true, false, false, false, false, false, false, false, false, false,
+                    true, false, false, false, false, false, false, false, false, false, false,
+                    false,
                 ],
             ),
         ];
@@ -696,6 +717,12 @@ mod tests {
                             level == Level::ReadWrite
                         }
                         (Action::ViewAudit, Area::Audit) => level >= Level::Read,
+                        (Action::ViewDelegatedAccess, Area::DelegatedAccess) => {
+                            level >= Level::Read
+                        }
+                        (Action::ManageDelegatedAccess, Area::DelegatedAccess) => {
+                            level == Level::ReadWrite
+                        }
                         _ => false,
                     };
                     assert_eq!(

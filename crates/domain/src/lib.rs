@@ -13,6 +13,7 @@ pub mod listing;
 pub mod lockout;
 pub mod partner_user;
 pub mod password;
+pub mod relationship;
 pub mod text;
 pub mod time;
 pub mod upn;

@@ -45,7 +45,30 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
             "/customers",
             post(routes::customers::create).get(routes::customers::list),
         )
-        .route("/customers/{cid}", get(routes::customers::get))
+        .route(
+            "/customers/{cid}",
+            get(routes::customers::get).patch(routes::relationships::update_customer),
+        )
+        .route(
+            "/customers/{cid}/delegatedadminrelationships",
+            get(routes::relationships::list).post(routes::relationships::create),
+        )
+        .route(
+            "/customers/{cid}/delegatedadminrelationships/{rid}",
+            get(routes::relationships::get),
+        )
+        .route(
+            "/customers/{cid}/delegatedadminrelationships/{rid}/approve",
+            post(routes::relationships::approve),
+        )
+        .route(
+            "/customers/{cid}/delegatedadminrelationships/{rid}/terminate",
+            post(routes::relationships::terminate),
+        )
+        .route(
+            "/customers/{cid}/delegatedadminrelationships/{rid}/accessassignments",
+            post(routes::relationships::assign),
+        )
         .route(
             "/customers/{cid}/domains",
             get(routes::customers::list_domains).post(routes::customers::add_domain),

@@ -3,7 +3,6 @@
 use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{self, Action, CustomerAction, Denied, Tier};
-use roster_domain::customer::Customer;
 use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
 use roster_domain::password::{self, Password, PersonalWords};
 use roster_domain::user::{
@@ -15,7 +14,7 @@ use roster_store::StoreError;
 use serde_json::json;
 
 use crate::paging::{self, ListRequest};
-use crate::{access_to, forbidden, Ctx, Page, Result, Roster, ServiceError};
+use crate::{forbidden, Ctx, Page, Result, Roster, ServiceError};
 
 /// A new user and its password, which is shown this once and never again.
 #[derive(Debug)]
@@ -62,8 +61,8 @@ fn target_tier(_user: &CustomerUser) -> Tier {
     authz::tier_of(&[])
 }
 
-fn check(ctx: &Ctx, customer: &Customer, op: CustomerAction) -> Result<()> {
-    match authz::authorize(&ctx.actor, Action::InCustomer(op), &access_to(customer)) {
+fn check(ctx: &Ctx, access: &authz::CustomerAccess, op: CustomerAction) -> Result<()> {
+    match authz::authorize(&ctx.actor, Action::InCustomer(op), access) {
         Ok(()) => Ok(()),
         Err(Denied::Hidden) => Err(ServiceError::CustomerNotFound),
         Err(Denied::Forbidden) => Err(forbidden()),
@@ -260,6 +259,7 @@ impl Roster {
                         Action::InCustomer(CustomerAction::ReadUsers),
                     )
                     .await?;
+                let c = self.access_to(&mut r.db(), ctx, &c).await?;
                 let u = r
                     .db()
                     .customer_user(customer, id)
@@ -426,6 +426,7 @@ impl Roster {
                         Action::InCustomer(CustomerAction::ReadUsers),
                     )
                     .await?;
+                let c = self.access_to(&mut r.db(), ctx, &c).await?;
                 let u = r.db().customer_user(customer, id).await?;
                 (c, u)
             };

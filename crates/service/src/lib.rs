@@ -17,6 +17,7 @@ pub mod paging;
 pub mod partner_users;
 pub mod passwords;
 pub mod refresh;
+pub mod relationships;
 pub mod requests;
 pub mod sign_in;
 pub mod tokens;
@@ -212,7 +213,7 @@ impl Roster {
             .customer(ctx.actor.partner, id)
             .await?
             .ok_or(ServiceError::CustomerNotFound)?;
-        let access = access_to(&customer);
+        let access = self.access_to(db, ctx, &customer).await?;
         match authz::authorize(&ctx.actor, action, &access) {
             Ok(()) => Ok(customer),
             Err(Denied::Hidden) => Err(ServiceError::CustomerNotFound),
@@ -220,18 +221,59 @@ impl Roster {
         }
     }
 
+    /// The caller's delegated access to a customer: legacy access as the customer allows it,
+    /// and the union of the directory roles assigned to the caller's security groups on the
+    /// customer's active relationships (`None` when no such assignment applies: access.md
+    /// rule 1, granular wins over legacy).
+    pub(crate) async fn access_to(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        customer: &Customer,
+    ) -> Result<CustomerAccess> {
+        let granular = self
+            .granular_roles(db, ctx, Some(customer.id))
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, roles)| roles);
+        Ok(CustomerAccess {
+            legacy_allowed: customer.allow_delegated_access,
+            granular_roles: granular,
+        })
+    }
+
+    /// Per customer, the directory roles the caller holds there through active relationships
+    /// (one customer when `customer` is given), by customer id.
+    pub(crate) async fn granular_roles(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        customer: Option<CustomerId>,
+    ) -> Result<std::collections::BTreeMap<CustomerId, Vec<authz::DirectoryRole>>> {
+        let now = self.now();
+        let mut out: std::collections::BTreeMap<CustomerId, Vec<authz::DirectoryRole>> =
+            std::collections::BTreeMap::new();
+        for (relationship, roles) in db
+            .granted_to_user(ctx.actor.partner, ctx.actor.user, customer)
+            .await?
+        {
+            if relationship.status_at(now)
+                == roster_domain::relationship::RelationshipStatus::Active
+            {
+                out.entry(relationship.customer).or_default().extend(roles);
+            }
+        }
+        for roles in out.values_mut() {
+            roles.sort();
+            roles.dedup();
+        }
+        Ok(out)
+    }
+
     /// Checks a partner-level action.
     pub(crate) fn allow(&self, ctx: &Ctx, action: Action) -> Result<()> {
         authz::authorize(&ctx.actor, action, &CustomerAccess::default()).map_err(|_| forbidden())
-    }
-}
-
-/// The caller's delegated access to a customer. Granular relationships arrive with the
-/// access issue; until then only legacy delegated access applies.
-pub(crate) fn access_to(customer: &Customer) -> CustomerAccess {
-    CustomerAccess {
-        legacy_allowed: customer.allow_delegated_access,
-        granular_roles: None,
     }
 }
 

@@ -65,6 +65,11 @@ impl Backend {
                     "activity",
                     include_str!("../migrations/sqlite/0006_activity.sql"),
                 ),
+                (
+                    7,
+                    "delegated_access",
+                    include_str!("../migrations/sqlite/0007_delegated_access.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -96,6 +101,11 @@ impl Backend {
                     6,
                     "activity",
                     include_str!("../migrations/postgres/0006_activity.sql"),
+                ),
+                (
+                    7,
+                    "delegated_access",
+                    include_str!("../migrations/postgres/0007_delegated_access.sql"),
                 ),
             ],
         }

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod refresh;
+pub mod relationships;
 pub mod settings;
 pub mod tenants;
 pub mod testing;

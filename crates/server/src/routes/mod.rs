@@ -5,6 +5,7 @@ pub mod customers;
 pub mod health;
 pub mod invitations;
 pub mod partner;
+pub mod relationships;
 pub mod token;
 pub mod users;
 

@@ -6,6 +6,7 @@
 mod common;
 mod audit;
 mod customers;
+mod delegated;
 mod idempotency;
 mod invitations;
 mod paging;

@@ -1,0 +1,216 @@
+//! Granular delegated admin relationships of a customer (Roster's own endpoints, in Partner
+//! Center's style), and PATCH of a customer (legacy delegated access on or off).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::{customer_id, Caller, OrApi, PathIds};
+use crate::error::{ApiError, ApiFault};
+use crate::json::Body;
+use crate::wire::{
+    json, AccessAssignmentBody, AccessAssignmentRequest, Attributes, CollectionLinks, CustomerBody,
+    CustomerPatchRequest, DelegatedAdminRelationshipBody, DelegatedAdminRelationshipCollection,
+    DelegatedAdminRelationshipRequest, Link,
+};
+use crate::AppState;
+
+#[utoipa::path(patch, path = "/v1/customers/{customerId}", tag = "customers",
+    params(("customerId" = String, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
+    request_body = CustomerPatchRequest,
+    responses(
+        (status = 200, body = CustomerBody),
+        (status = 400, description = "800002 malformed body; 2000 the id is not a GUID", body = ApiFault),
+        (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003", body = ApiFault),
+    ))]
+pub async fn update_customer(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds(cid): PathIds<String>,
+    Body(req): Body<CustomerPatchRequest>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let customer = app
+        .roster
+        .update_customer(&ctx, cid, req.allow_delegated_access)
+        .await
+        .or_api(&ctx)?;
+    Ok(json(StatusCode::OK, &CustomerBody::of(&customer)))
+}
+
+#[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships", tag = "delegated access",
+    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    request_body = DelegatedAdminRelationshipRequest,
+    responses(
+        (status = 201, description = "Created, waiting for approval", body = DelegatedAdminRelationshipBody),
+        (status = 400, description = "800002, 2000, 3000", body = ApiFault),
+        (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003", body = ApiFault),
+        (status = 409, description = "60005 the display name is taken", body = ApiFault),
+    ))]
+pub async fn create(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds(cid): PathIds<String>,
+    Body(req): Body<DelegatedAdminRelationshipRequest>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let view = app
+        .roster
+        .create_relationship(&ctx, cid, &req.into_input())
+        .await
+        .or_api(&ctx)?;
+    Ok(json(
+        StatusCode::CREATED,
+        &DelegatedAdminRelationshipBody::of(&view),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships", tag = "delegated access",
+    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    responses(
+        (status = 200, body = DelegatedAdminRelationshipCollection),
+        (status = 400, body = ApiFault), (status = 401, body = ApiFault),
+        (status = 403, description = "900150", body = ApiFault), (status = 404, description = "60003", body = ApiFault),
+    ))]
+pub async fn list(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds(cid): PathIds<String>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let views = app
+        .roster
+        .list_relationships(&ctx, cid)
+        .await
+        .or_api(&ctx)?;
+    let items: Vec<DelegatedAdminRelationshipBody> = views
+        .iter()
+        .map(DelegatedAdminRelationshipBody::of)
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &DelegatedAdminRelationshipCollection {
+            total_count: items.len(),
+            items,
+            continuation_token: None,
+            links: CollectionLinks {
+                self_: Link::get(format!("/customers/{cid}/delegatedadminrelationships")),
+                next: None,
+            },
+            attributes: Attributes::of("Collection"),
+        },
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}", tag = "delegated access",
+    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    responses(
+        (status = 200, body = DelegatedAdminRelationshipBody),
+        (status = 400, body = ApiFault), (status = 401, body = ApiFault),
+        (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003 customer; 1000 relationship", body = ApiFault),
+    ))]
+pub async fn get(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds((cid, rid)): PathIds<(String, String)>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let view = app
+        .roster
+        .get_relationship(&ctx, cid, &rid)
+        .await
+        .or_api(&ctx)?;
+    Ok(json(
+        StatusCode::OK,
+        &DelegatedAdminRelationshipBody::of(&view),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}/approve", tag = "delegated access",
+    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    responses(
+        (status = 200, description = "Active from now (a partner Global admin records the customer's approval given out of band)", body = DelegatedAdminRelationshipBody),
+        (status = 400, body = ApiFault), (status = 401, body = ApiFault),
+        (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003 customer; 1000 relationship", body = ApiFault),
+        (status = 409, description = "60005 not awaiting approval", body = ApiFault),
+    ))]
+pub async fn approve(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds((cid, rid)): PathIds<(String, String)>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let view = app
+        .roster
+        .approve_relationship(&ctx, cid, &rid)
+        .await
+        .or_api(&ctx)?;
+    Ok(json(
+        StatusCode::OK,
+        &DelegatedAdminRelationshipBody::of(&view),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}/terminate", tag = "delegated access",
+    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    responses(
+        (status = 200, body = DelegatedAdminRelationshipBody),
+        (status = 400, body = ApiFault), (status = 401, body = ApiFault),
+        (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003 customer; 1000 relationship", body = ApiFault),
+        (status = 409, description = "60005 expired or terminated already", body = ApiFault),
+    ))]
+pub async fn terminate(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds((cid, rid)): PathIds<(String, String)>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let view = app
+        .roster
+        .terminate_relationship(&ctx, cid, &rid)
+        .await
+        .or_api(&ctx)?;
+    Ok(json(
+        StatusCode::OK,
+        &DelegatedAdminRelationshipBody::of(&view),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}/accessassignments", tag = "delegated access",
+    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    request_body = AccessAssignmentRequest,
+    responses(
+        (status = 201, body = AccessAssignmentBody),
+        (status = 400, description = "800002, 2000, 3000", body = ApiFault), (status = 401, body = ApiFault),
+        (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003 customer; 1000 relationship", body = ApiFault),
+        (status = 409, description = "60005 the relationship is not active, or the group is assigned already", body = ApiFault),
+    ))]
+pub async fn assign(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds((cid, rid)): PathIds<(String, String)>,
+    Body(req): Body<AccessAssignmentRequest>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let assignment = app
+        .roster
+        .assign_access(
+            &ctx,
+            cid,
+            &rid,
+            req.group_id.as_deref(),
+            req.roles.as_deref(),
+        )
+        .await
+        .or_api(&ctx)?;
+    Ok(json(
+        StatusCode::CREATED,
+        &AccessAssignmentBody::of(&assignment),
+    ))
+}

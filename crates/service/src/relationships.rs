@@ -1,0 +1,371 @@
+//! Granular delegated admin relationships (access.md, Delegated access to a customer): create,
+//! list, approve on the customer's behalf, assign security groups, terminate; and a
+//! customer's legacy delegated access switch.
+//!
+//! The stored status moves only on a decision; expiry and auto-extension are read from the
+//! injected clock whenever a relationship is read or used.
+
+use roster_domain::audit::OperationType;
+use roster_domain::authz::{Action, PartnerRole};
+use roster_domain::customer::Customer;
+use roster_domain::relationship::{
+    assignment_roles, AccessAssignment, NewRelationship, NewRelationshipInput, Relationship,
+    RelationshipStatus,
+};
+use roster_domain::{CustomerId, Invalid, Timestamp};
+use roster_store::{Db, StoreError};
+use serde_json::json;
+
+use crate::{forbidden, Ctx, Result, Roster, ServiceError};
+
+/// A relationship as read at one moment: its status and end then, and its assignments.
+#[derive(Clone, Debug)]
+pub struct RelationshipView {
+    pub relationship: Relationship,
+    pub status: RelationshipStatus,
+    pub ends_at: Option<Timestamp>,
+    pub assignments: Vec<AccessAssignment>,
+}
+
+fn relationship_json(r: &Relationship) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "customerId": r.customer.to_string(),
+        "displayName": r.display_name,
+        "duration": format!("P{}D", r.duration_days),
+        "roles": r.roles.iter().map(|x| x.id()).collect::<Vec<_>>(),
+        "autoExtend": r.auto_extend,
+    })
+}
+
+impl Roster {
+    async fn own_customer(&self, db: &mut Db<'_>, ctx: &Ctx, id: CustomerId) -> Result<Customer> {
+        db.customer(ctx.actor.partner, id)
+            .await?
+            .ok_or(ServiceError::CustomerNotFound)
+    }
+
+    async fn view(&self, db: &mut Db<'_>, relationship: Relationship) -> Result<RelationshipView> {
+        let now = self.now();
+        let assignments = db.access_assignments(&relationship.id).await?;
+        Ok(RelationshipView {
+            status: relationship.status_at(now),
+            ends_at: relationship.end_at(now),
+            relationship,
+            assignments,
+        })
+    }
+
+    async fn find_relationship(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: &str,
+    ) -> Result<Relationship> {
+        self.own_customer(db, ctx, customer).await?;
+        db.relationship(ctx.actor.partner, customer, id.trim())
+            .await?
+            .ok_or(ServiceError::NotFound("the delegated admin relationship"))
+    }
+
+    /// Creates a relationship, waiting for approval (`approval_pending`).
+    pub async fn create_relationship(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        input: &NewRelationshipInput,
+    ) -> Result<RelationshipView> {
+        self.allow(ctx, Action::ManageDelegatedAccess)?;
+        {
+            let mut r = self.store().reader().await?;
+            self.own_customer(&mut r.db(), ctx, customer).await?;
+        }
+        let new = NewRelationship::validate(input)?;
+        let relationship = Relationship {
+            id: uuid::Uuid::new_v4().to_string(),
+            partner: ctx.actor.partner,
+            customer,
+            display_name: new.display_name,
+            duration_days: new.duration_days,
+            roles: new.roles,
+            auto_extend: new.auto_extend,
+            status: RelationshipStatus::ApprovalPending,
+            created_at: self.now(),
+            activated_at: None,
+            terminated_at: None,
+        };
+        let mut tx = self.store().write().await?;
+        match tx.db().insert_relationship(&relationship).await {
+            Err(StoreError::Conflict) => {
+                return Err(ServiceError::Conflict(format!(
+                    "a delegated admin relationship named '{}' exists already: choose another displayName",
+                    relationship.display_name
+                )))
+            }
+            other => other?,
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::CreateDelegatedAdminRelationship,
+            relationship.id.clone(),
+            relationship_json(&relationship),
+        );
+        tx.db().insert_audit(&record).await?;
+        let view = self.view(&mut tx.db(), relationship).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// The relationships of a customer, oldest first.
+    pub async fn list_relationships(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+    ) -> Result<Vec<RelationshipView>> {
+        self.allow(ctx, Action::ViewDelegatedAccess)?;
+        let mut r = self.store().reader().await?;
+        self.own_customer(&mut r.db(), ctx, customer).await?;
+        let mut out = Vec::new();
+        for rel in r.db().relationships(ctx.actor.partner, customer).await? {
+            out.push(self.view(&mut r.db(), rel).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn get_relationship(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: &str,
+    ) -> Result<RelationshipView> {
+        self.allow(ctx, Action::ViewDelegatedAccess)?;
+        let mut r = self.store().reader().await?;
+        let rel = self
+            .find_relationship(&mut r.db(), ctx, customer, id)
+            .await?;
+        self.view(&mut r.db(), rel).await
+    }
+
+    /// Records the customer's approval, given out of band, on its behalf: a partner Global
+    /// admin only (customer users cannot sign in to Roster yet).
+    pub async fn approve_relationship(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: &str,
+    ) -> Result<RelationshipView> {
+        self.allow(ctx, Action::ManageDelegatedAccess)?;
+        if !ctx.actor.has(PartnerRole::GlobalAdmin) {
+            return Err(forbidden());
+        }
+        let mut tx = self.store().write().await?;
+        let rel = self
+            .find_relationship(&mut tx.db(), ctx, customer, id)
+            .await?;
+        let now = self.now();
+        let from = rel.status_at(now);
+        if !matches!(
+            from,
+            RelationshipStatus::Created | RelationshipStatus::ApprovalPending
+        ) {
+            return Err(ServiceError::Conflict(format!(
+                "the relationship is {}: only one awaiting approval can be approved",
+                from.as_str()
+            )));
+        }
+        if !tx
+            .db()
+            .set_relationship_status(&rel.id, from, RelationshipStatus::Active, now)
+            .await?
+        {
+            return Err(ServiceError::Conflict(
+                "the relationship changed meanwhile: read it again".into(),
+            ));
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::ApproveDelegatedAdminRelationship,
+            rel.id.clone(),
+            json!({"id": rel.id, "status": RelationshipStatus::Active.as_str()}),
+        );
+        tx.db().insert_audit(&record).await?;
+        let rel = self
+            .find_relationship(&mut tx.db(), ctx, customer, id)
+            .await?;
+        let view = self.view(&mut tx.db(), rel).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Ends a relationship that is awaiting approval or active.
+    pub async fn terminate_relationship(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: &str,
+    ) -> Result<RelationshipView> {
+        self.allow(ctx, Action::ManageDelegatedAccess)?;
+        let mut tx = self.store().write().await?;
+        let rel = self
+            .find_relationship(&mut tx.db(), ctx, customer, id)
+            .await?;
+        let now = self.now();
+        let from = rel.status_at(now);
+        if matches!(
+            from,
+            RelationshipStatus::Expired | RelationshipStatus::Terminated
+        ) {
+            return Err(ServiceError::Conflict(format!(
+                "the relationship is {} already",
+                from.as_str()
+            )));
+        }
+        if !tx
+            .db()
+            .set_relationship_status(&rel.id, from, RelationshipStatus::Terminated, now)
+            .await?
+        {
+            return Err(ServiceError::Conflict(
+                "the relationship changed meanwhile: read it again".into(),
+            ));
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::TerminateDelegatedAdminRelationship,
+            rel.id.clone(),
+            json!({"id": rel.id, "status": RelationshipStatus::Terminated.as_str()}),
+        );
+        tx.db().insert_audit(&record).await?;
+        let rel = self
+            .find_relationship(&mut tx.db(), ctx, customer, id)
+            .await?;
+        let view = self.view(&mut tx.db(), rel).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Gives a security group of the partner some of an active relationship's roles.
+    pub async fn assign_access(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: &str,
+        group: Option<&str>,
+        roles: Option<&[String]>,
+    ) -> Result<AccessAssignment> {
+        self.allow(ctx, Action::ManageDelegatedAccess)?;
+        let mut tx = self.store().write().await?;
+        let rel = self
+            .find_relationship(&mut tx.db(), ctx, customer, id)
+            .await?;
+        let mut bad = Invalid::default();
+        let group = match group.map(str::trim).filter(|g| !g.is_empty()) {
+            None => {
+                bad.push(
+                    "groupId",
+                    "groupId is required: a security group of the partner",
+                );
+                None
+            }
+            Some(g) => match tx.db().group(ctx.actor.partner, g).await? {
+                Some(found) => Some(found),
+                None => {
+                    bad.push(
+                        "groupId",
+                        format!("'{g}' is not a security group of this partner"),
+                    );
+                    None
+                }
+            },
+        };
+        let roles = match assignment_roles(&rel, roles) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                bad.0.extend(e.0);
+                None
+            }
+        };
+        let (Some(group), Some(roles)) = (group, roles) else {
+            return Err(bad.into());
+        };
+        let status = rel.status_at(self.now());
+        if status != RelationshipStatus::Active {
+            return Err(ServiceError::Conflict(format!(
+                "the relationship is {}: groups can be assigned to an active relationship only",
+                status.as_str()
+            )));
+        }
+        let assignment = AccessAssignment {
+            id: uuid::Uuid::new_v4().to_string(),
+            relationship: rel.id.clone(),
+            group: group.id.clone(),
+            roles,
+            created_at: self.now(),
+        };
+        match tx.db().insert_access_assignment(&assignment).await {
+            Err(StoreError::Conflict) => {
+                return Err(ServiceError::Conflict(
+                    "the group is assigned to this relationship already".into(),
+                ))
+            }
+            other => other?,
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::CreateDelegatedAdminAccessAssignment,
+            assignment.id.clone(),
+            json!({
+                "relationshipId": rel.id,
+                "groupId": assignment.group,
+                "roles": assignment.roles.iter().map(|r| r.id()).collect::<Vec<_>>(),
+            }),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(assignment)
+    }
+
+    /// Changes a customer: today only whether it allows legacy delegated admin access. A
+    /// value equal to the current one is no change (no write, no audit record).
+    pub async fn update_customer(
+        &self,
+        ctx: &Ctx,
+        id: CustomerId,
+        allow_delegated_access: Option<bool>,
+    ) -> Result<Customer> {
+        let mut tx = self.store().write().await?;
+        let mut customer = self
+            .customer_for(&mut tx.db(), ctx, id, Action::EditCustomer)
+            .await?;
+        let Some(allow) = allow_delegated_access else {
+            return Ok(customer);
+        };
+        if allow == customer.allow_delegated_access {
+            return Ok(customer);
+        }
+        tx.db()
+            .set_allow_delegated_access(customer.id, allow)
+            .await?;
+        customer.allow_delegated_access = allow;
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer.id),
+            OperationType::UpdateCustomer,
+            customer.id.to_string(),
+            json!({"id": customer.id.to_string(), "allowDelegatedAccess": allow}),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+}
