@@ -33,10 +33,15 @@ pub enum OperationType {
     TerminateDelegatedAdminRelationship,
     CreateDelegatedAdminAccessAssignment,
     UpdateCustomer,
+    RegisterApplication,
+    ResetApplicationSecret,
+    DeleteApplication,
+    AddUserMember,
+    RemoveUserMember,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 29] = [
+    pub const ALL: [OperationType; 34] = [
         Self::CreateCustomer,
         Self::AddCustomerDomain,
         Self::CreateCustomerUser,
@@ -66,6 +71,11 @@ impl OperationType {
         Self::TerminateDelegatedAdminRelationship,
         Self::CreateDelegatedAdminAccessAssignment,
         Self::UpdateCustomer,
+        Self::RegisterApplication,
+        Self::ResetApplicationSecret,
+        Self::DeleteApplication,
+        Self::AddUserMember,
+        Self::RemoveUserMember,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -100,6 +110,11 @@ impl OperationType {
                 "create_delegated_admin_access_assignment"
             }
             Self::UpdateCustomer => "update_customer",
+            Self::RegisterApplication => "register_application",
+            Self::ResetApplicationSecret => "reset_application_secret",
+            Self::DeleteApplication => "delete_application",
+            Self::AddUserMember => "add_user_member",
+            Self::RemoveUserMember => "remove_user_member",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -131,6 +146,10 @@ impl OperationType {
             | Self::TerminateDelegatedAdminRelationship => "delegated_admin_relationship",
             Self::CreateDelegatedAdminAccessAssignment => "delegated_admin_access_assignment",
             Self::UpdateCustomer => "customer",
+            Self::RegisterApplication | Self::ResetApplicationSecret | Self::DeleteApplication => {
+                "application"
+            }
+            Self::AddUserMember | Self::RemoveUserMember => "customer_directory_role",
             _ => "customer_user",
         }
     }

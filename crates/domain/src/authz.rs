@@ -5,7 +5,7 @@
 //! do is decided by its *effective directory roles* there (access.md, Delegated access) and,
 //! for operations on another user, by that user's tier.
 
-use crate::ids::{PartnerId, UserId};
+use crate::ids::{CustomerId, PartnerId, UserId};
 
 /// A role in the partner's Roster account.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -256,15 +256,35 @@ impl CustomPermissions {
     }
 }
 
-/// Who is calling: a signed-in partner user with account access. Only the auth layer makes
-/// one. `roles` are the effective roles: the user's own and those of its security groups.
+/// Who is calling. Only the auth layer makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
+    /// The partner whose data the caller works on (a customer user's: its customer's).
     pub partner: PartnerId,
+    /// The signed-in user; for an App-only caller, the application's id.
     pub user: UserId,
+    /// A partner user's effective roles: its own and those of its security groups.
     pub roles: Vec<PartnerRole>,
     /// Custom permissions instead of (or besides, through groups) roles.
     pub custom: Option<CustomPermissions>,
+    pub principal: Principal,
+    /// The application the token was issued to (App-only and App+User tokens).
+    pub application: Option<String>,
+}
+
+/// The kinds of caller (access.md, Principals and credentials).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// A partner account user, alone or through an application (App+User).
+    PartnerUser,
+    /// A directory user of one customer tenant: it acts there, by its own directory roles,
+    /// and nowhere else.
+    CustomerUser {
+        customer: CustomerId,
+        roles: Vec<DirectoryRole>,
+    },
+    /// An application alone (App-only): customers, but never users, licences or roles.
+    Application,
 }
 
 impl Actor {
@@ -301,6 +321,11 @@ pub enum Action {
     /// Create, approve (on the customer's behalf) and terminate delegated admin
     /// relationships, and assign security groups to them.
     ManageDelegatedAccess,
+    /// Approve a relationship: the customer's Global Administrator, or a partner Global admin
+    /// recording an approval given out of band.
+    ApproveRelationship,
+    /// Register applications and see them.
+    ManageApplications,
     /// An operation inside one customer tenant.
     InCustomer(CustomerAction),
 }
@@ -346,7 +371,9 @@ fn partner_rule(action: Action) -> Rule {
         Action::ManageGlobalAdmins
         | Action::CreateDirectoryUsers
         | Action::ResetPartnerPasswords
-        | Action::ViewUserHistory => Rule {
+        | Action::ViewUserHistory
+        | Action::ApproveRelationship
+        | Action::ManageApplications => Rule {
             roles: &[GlobalAdmin],
             custom: None,
         },
@@ -381,17 +408,33 @@ fn rule_allows(actor: &Actor, rule: &Rule) -> bool {
 pub enum CustomerAction {
     ReadUsers,
     CreateUser,
-    EditUser { target: Tier },
-    EditUsageLocation { target: Tier },
-    ChangeUpn { target: Tier },
-    DeleteUser { target: Tier },
-    RestoreUser { target: Tier },
-    ResetPassword { target: Tier },
+    EditUser {
+        target: Tier,
+    },
+    EditUsageLocation {
+        target: Tier,
+    },
+    ChangeUpn {
+        target: Tier,
+    },
+    DeleteUser {
+        target: Tier,
+    },
+    RestoreUser {
+        target: Tier,
+    },
+    ResetPassword {
+        target: Tier,
+    },
+    /// Add or remove members of a directory role.
+    ManageRoleMembers,
 }
 
 /// What the caller may do inside one customer (its delegated access there).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CustomerAccess {
+    /// The customer the action is about; `None` for a partner-level action.
+    pub customer: Option<CustomerId>,
     /// The customer allows legacy delegated admin access (DAP).
     pub legacy_allowed: bool,
     /// Directory roles granted through active granular relationships to groups the caller
@@ -406,6 +449,8 @@ pub enum Denied {
     Forbidden,
     /// The caller may not even know the customer exists (404 60003).
     Hidden,
+    /// An App-only caller asked for what needs a user (403 900150, "requires App+User").
+    NeedsUser,
 }
 
 /// The caller's effective directory roles in a customer (access.md, the three rules).
@@ -413,6 +458,17 @@ pub enum Denied {
 /// read/write as User Administrator, read as Directory Readers; Licences read/write as
 /// License Administrator.
 pub fn effective_directory_roles(actor: &Actor, access: &CustomerAccess) -> Vec<DirectoryRole> {
+    match &actor.principal {
+        Principal::PartnerUser => {}
+        Principal::CustomerUser { customer, roles } => {
+            return if access.customer == Some(*customer) {
+                roles.clone()
+            } else {
+                Vec::new()
+            };
+        }
+        Principal::Application => return Vec::new(),
+    }
     if let Some(granular) = &access.granular_roles {
         return granular.clone();
     }
@@ -440,25 +496,65 @@ pub fn effective_directory_roles(actor: &Actor, access: &CustomerAccess) -> Vec<
 }
 
 /// The one authorization decision. `access` is the caller's delegated access to the customer
-/// that the action is about (ignored for partner-level actions).
+/// that the action is about (`CustomerAccess::default()` for a partner-level action).
 pub fn authorize(actor: &Actor, action: Action, access: &CustomerAccess) -> Result<(), Denied> {
-    let views_customers = rule_allows(actor, &partner_rule(Action::ViewCustomers));
+    match &actor.principal {
+        Principal::PartnerUser => partner_user_may(actor, action, access),
+        Principal::CustomerUser { customer, roles } => {
+            customer_user_may(*customer, roles, action, access)
+        }
+        // App-only: the partner's customers, and nothing that acts on or as a user.
+        Principal::Application => match action {
+            Action::ViewCustomers | Action::CreateCustomer | Action::EditCustomer => Ok(()),
+            _ => Err(Denied::NeedsUser),
+        },
+    }
+}
+
+fn partner_user_may(actor: &Actor, action: Action, access: &CustomerAccess) -> Result<(), Denied> {
+    let in_customer = access.customer.is_some();
+    let roles = if in_customer {
+        effective_directory_roles(actor, access)
+    } else {
+        Vec::new()
+    };
+    // Seeing a customer: a customer-viewing role, or directory roles in it.
+    let sees = rule_allows(actor, &partner_rule(Action::ViewCustomers)) || !roles.is_empty();
     match action {
-        Action::InCustomer(op) => {
-            let roles = effective_directory_roles(actor, access);
-            if directory_roles_allow(&roles, op) {
-                Ok(())
-            } else if views_customers || !roles.is_empty() {
-                Err(Denied::Forbidden)
-            } else {
-                Err(Denied::Hidden)
-            }
-        }
-        Action::EditCustomer if !views_customers && !rule_allows(actor, &partner_rule(action)) => {
-            Err(Denied::Hidden)
-        }
+        Action::InCustomer(op) if directory_roles_allow(&roles, op) => Ok(()),
+        Action::InCustomer(_) if sees => Err(Denied::Forbidden),
+        Action::InCustomer(_) => Err(Denied::Hidden),
+        Action::ViewCustomers if in_customer && sees => Ok(()),
         _ if rule_allows(actor, &partner_rule(action)) => Ok(()),
+        _ if in_customer && !sees => Err(Denied::Hidden),
         _ => Err(Denied::Forbidden),
+    }
+}
+
+/// A customer user acts in its own tenant only, by its own directory roles; every other
+/// customer is hidden from it and the partner's account is closed to it.
+fn customer_user_may(
+    own: CustomerId,
+    roles: &[DirectoryRole],
+    action: Action,
+    access: &CustomerAccess,
+) -> Result<(), Denied> {
+    match access.customer {
+        None => return Err(Denied::Forbidden),
+        Some(c) if c != own => return Err(Denied::Hidden),
+        Some(_) => {}
+    }
+    let global_admin = roles.contains(&DirectoryRole::GlobalAdministrator);
+    let allowed = match action {
+        Action::ViewCustomers => true,
+        Action::InCustomer(op) => directory_roles_allow(roles, op),
+        Action::ViewDelegatedAccess | Action::ApproveRelationship => global_admin,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden)
     }
 }
 
@@ -485,6 +581,7 @@ pub fn directory_roles_allow(roles: &[DirectoryRole], op: CustomerAction) -> boo
             holds(&delete_tier(target)) || (target == Tier::NoAdmin && holds(&[DirectoryWriters]))
         }
         Op::ResetPassword { target } => holds(&reset_tier(target)),
+        Op::ManageRoleMembers => holds(&[PrivilegedRoleAdministrator, GlobalAdministrator]),
     }
 }
 
@@ -532,6 +629,8 @@ mod tests {
             user: UserId::new_random(),
             roles: roles.to_vec(),
             custom: None,
+            principal: Principal::PartnerUser,
+            application: None,
         }
     }
 
@@ -544,6 +643,7 @@ mod tests {
 
     fn legacy() -> CustomerAccess {
         CustomerAccess {
+            customer: Some(CustomerId::new_random()),
             legacy_allowed: true,
             granular_roles: None,
         }
@@ -608,6 +708,7 @@ mod tests {
         assert!(effective_directory_roles(&sales, &legacy()).is_empty());
         // Granular wins over legacy.
         let granular = CustomerAccess {
+            customer: Some(CustomerId::new_random()),
             legacy_allowed: true,
             granular_roles: Some(vec![DirectoryReaders]),
         };
@@ -619,7 +720,7 @@ mod tests {
         assert!(effective_directory_roles(&agent, &CustomerAccess::default()).is_empty());
     }
 
-    const PARTNER_ACTIONS: [Action; 12] = [
+    const PARTNER_ACTIONS: [Action; 14] = [
         Action::ViewCustomers,
         Action::CreateCustomer,
         Action::EditCustomer,
@@ -632,6 +733,8 @@ mod tests {
         Action::ViewAudit,
         Action::ViewDelegatedAccess,
         Action::ManageDelegatedAccess,
+        Action::ApproveRelationship,
+        Action::ManageApplications,
     ];
 
     /// The whole partner-role table, walked: each role × each partner-level action, with the
@@ -639,46 +742,48 @@ mod tests {
     #[test]
     fn partner_level_matrix() {
         use PartnerRole::*;
-        //                         view  create edit  viewAU manAU  GA    mkdir reset hist  audit viewDA manDA
-        let table: [(PartnerRole, [bool; 12]); 6] = [
+        // view create edit viewAU manAU GA mkdir reset hist audit viewDA manDA approve apps
+        let table: [(PartnerRole, [bool; 14]); 6] = [
             (
                 GlobalAdmin,
                 [
-                    true, true, true, true, true, true, true, true, true, true, true, true,
+                    true, true, true, true, true, true, true, true, true, true, true, true, true,
+                    true,
                 ],
             ),
             (
                 UserManagementAdmin,
                 [
                     false, false, false, true, true, false, false, false, false, false, false,
-                    false,
+                    false, false, false,
                 ],
             ),
             (
                 AdminAgent,
                 [
                     true, true, true, false, false, false, false, false, false, false, true, true,
+                    false, false,
                 ],
             ),
             (
                 HelpdeskAgent,
                 [
                     true, false, true, false, false, false, false, false, false, false, false,
-                    false,
+                    false, false, false,
                 ],
             ),
             (
                 SalesAgent,
                 [
                     true, true, false, false, false, false, false, false, false, false, false,
-                    false,
+                    false, false, false,
                 ],
             ),
             (
                 BillingAdmin,
                 [
                     true, false, false, false, false, false, false, false, false, false, false,
-                    false,
+                    false, false, false,
                 ],
             ),
         ];
@@ -735,6 +840,7 @@ mod tests {
         }
         // Under legacy access, custom customer-user permissions act as directory roles.
         let legacy = CustomerAccess {
+            customer: Some(CustomerId::new_random()),
             legacy_allowed: true,
             granular_roles: None,
         };
@@ -877,5 +983,114 @@ mod tests {
             target: Tier::Privileged,
         });
         assert_eq!(authorize(&admin, del, &legacy()), Ok(()));
+    }
+
+    fn customer_user(customer: CustomerId, roles: &[DirectoryRole]) -> Actor {
+        Actor {
+            principal: Principal::CustomerUser {
+                customer,
+                roles: roles.to_vec(),
+            },
+            ..actor(&[])
+        }
+    }
+
+    fn in_customer(customer: CustomerId) -> CustomerAccess {
+        CustomerAccess {
+            customer: Some(customer),
+            legacy_allowed: true,
+            granular_roles: None,
+        }
+    }
+
+    /// A customer user acts in its own tenant by its own roles, sees no other customer and
+    /// none of the partner's account.
+    #[test]
+    fn customer_users_act_in_their_own_tenant_only() {
+        let own = CustomerId::new_random();
+        let other = CustomerId::new_random();
+        let admin = customer_user(own, &[UserAdministrator]);
+        let create = Action::InCustomer(CustomerAction::CreateUser);
+        assert_eq!(authorize(&admin, create, &in_customer(own)), Ok(()));
+        assert_eq!(
+            authorize(&admin, create, &in_customer(other)),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            authorize(&admin, Action::ViewCustomers, &in_customer(own)),
+            Ok(())
+        );
+        for action in PARTNER_ACTIONS {
+            assert_eq!(
+                authorize(&admin, action, &CustomerAccess::default()),
+                Err(Denied::Forbidden),
+                "{action:?}"
+            );
+        }
+        assert_eq!(
+            authorize(
+                &admin,
+                Action::InCustomer(CustomerAction::ManageRoleMembers),
+                &in_customer(own)
+            ),
+            Err(Denied::Forbidden)
+        );
+        // Legacy access is the partner's, never a customer user's.
+        let plain = customer_user(own, &[]);
+        assert_eq!(
+            authorize(
+                &plain,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                &in_customer(own)
+            ),
+            Err(Denied::Forbidden)
+        );
+        assert!(effective_directory_roles(&plain, &in_customer(own)).is_empty());
+        // Approving a relationship takes the customer's Global Administrator.
+        let ga = customer_user(own, &[GlobalAdministrator]);
+        assert_eq!(
+            authorize(&ga, Action::ApproveRelationship, &in_customer(own)),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&admin, Action::ApproveRelationship, &in_customer(own)),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            authorize(&ga, Action::ApproveRelationship, &in_customer(other)),
+            Err(Denied::Hidden)
+        );
+    }
+
+    /// An application alone reaches customers, never users or the partner's account.
+    #[test]
+    fn app_only_reaches_customers_and_nothing_that_needs_a_user() {
+        let app = Actor {
+            principal: Principal::Application,
+            application: Some("app".into()),
+            ..actor(&[PartnerRole::GlobalAdmin])
+        };
+        let c = in_customer(CustomerId::new_random());
+        for action in [Action::ViewCustomers, Action::CreateCustomer] {
+            assert_eq!(authorize(&app, action, &CustomerAccess::default()), Ok(()));
+        }
+        assert_eq!(authorize(&app, Action::EditCustomer, &c), Ok(()));
+        for op in [
+            CustomerAction::ReadUsers,
+            CustomerAction::CreateUser,
+            CustomerAction::ManageRoleMembers,
+        ] {
+            assert_eq!(
+                authorize(&app, Action::InCustomer(op), &c),
+                Err(Denied::NeedsUser)
+            );
+        }
+        for action in PARTNER_ACTIONS.into_iter().skip(3) {
+            assert_eq!(
+                authorize(&app, action, &CustomerAccess::default()),
+                Err(Denied::NeedsUser),
+                "{action:?}"
+            );
+        }
     }
 }

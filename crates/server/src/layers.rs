@@ -110,7 +110,10 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
     };
     match app.roster.authenticate(&token).await {
         Ok(actor) => {
-            let user = actor.user;
+            // The history is of account users (App+User calls included), not of customer
+            // users or applications alone.
+            let user = (actor.principal == roster_domain::authz::Principal::PartnerUser)
+                .then_some(actor.user);
             let method = req.method().to_string();
             // The path as the client sent it (the /v1 router sees it without its prefix).
             let path = req
@@ -124,8 +127,10 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
             });
             let response = next.run(req).await;
             // The history of account users (access.md): method, path, status, time.
-            app.roster
-                .record_activity(user, &method, &path, response.status().as_u16());
+            if let Some(user) = user {
+                app.roster
+                    .record_activity(user, &method, &path, response.status().as_u16());
+            }
             response
         }
         Err(e) => ApiError::from_service(e, &ids.correlation_id).into_response(),

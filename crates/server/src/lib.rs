@@ -84,6 +84,34 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
                 .delete(routes::users::delete),
         )
         .route(
+            "/customers/{cid}/users/{uid}/directoryroles",
+            get(routes::directory_roles::of_user),
+        )
+        .route(
+            "/customers/{cid}/directoryroles",
+            get(routes::directory_roles::catalogue),
+        )
+        .route(
+            "/customers/{cid}/directoryroles/{rid}/usermembers",
+            get(routes::directory_roles::members).post(routes::directory_roles::add_member),
+        )
+        .route(
+            "/customers/{cid}/directoryroles/{rid}/usermembers/{uid}",
+            axum::routing::delete(routes::directory_roles::remove_member),
+        )
+        .route(
+            "/applications",
+            get(routes::applications::list).post(routes::applications::register),
+        )
+        .route(
+            "/applications/{aid}",
+            axum::routing::delete(routes::applications::delete),
+        )
+        .route(
+            "/applications/{aid}/resetsecret",
+            post(routes::applications::reset_secret),
+        )
+        .route(
             "/users",
             get(routes::partner::list).post(routes::partner::create),
         )

@@ -61,6 +61,15 @@ use crate::wire;
         routes::relationships::approve,
         routes::relationships::terminate,
         routes::relationships::assign,
+        routes::directory_roles::catalogue,
+        routes::directory_roles::of_user,
+        routes::directory_roles::members,
+        routes::directory_roles::add_member,
+        routes::directory_roles::remove_member,
+        routes::applications::register,
+        routes::applications::list,
+        routes::applications::reset_secret,
+        routes::applications::delete,
     ),
     components(schemas(
         ApiFault,
@@ -97,6 +106,11 @@ use crate::wire;
         wire::PartnerUserCollection,
         wire::PartnerRoleCollection,
         wire::UserMemberCollection,
+        wire::DirectoryRoleBody,
+        wire::DirectoryRoleCollection,
+        wire::ApplicationRequest,
+        wire::ApplicationBody,
+        wire::ApplicationCollection,
         wire::SecurityGroupCollection,
         wire::InvitationRequest,
         wire::RedeemInvitationRequest,
@@ -276,6 +290,22 @@ mod tests {
             ("/v1/invitations/{invitationId}", vec!["delete", "get"]),
             ("/v1/invitations/{invitationId}/resend", vec!["post"]),
             ("/v1/invitations/redeem", vec!["post"]),
+            ("/v1/customers/{customerId}/directoryroles", vec!["get"]),
+            (
+                "/v1/customers/{customerId}/users/{userId}/directoryroles",
+                vec!["get"],
+            ),
+            (
+                "/v1/customers/{customerId}/directoryroles/{roleId}/usermembers",
+                vec!["get", "post"],
+            ),
+            (
+                "/v1/customers/{customerId}/directoryroles/{roleId}/usermembers/{userId}",
+                vec!["delete"],
+            ),
+            ("/v1/applications", vec!["get", "post"]),
+            ("/v1/applications/{applicationId}", vec!["delete"]),
+            ("/v1/applications/{applicationId}/resetsecret", vec!["post"]),
         ];
         assert_eq!(paths.len(), expected.len());
         for (path, methods) in expected {

@@ -632,6 +632,75 @@ collection!(
     "A page of partner users."
 );
 collection!(PartnerRoleCollection, PartnerRoleBody, "The partner roles.");
+
+/// A directory role of a customer tenant (objectType `DirectoryRole`).
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryRoleBody {
+    /// The role's well-known template id.
+    pub id: String,
+    pub name: String,
+    pub attributes: Attributes,
+}
+
+impl DirectoryRoleBody {
+    pub fn of(role: roster_domain::authz::DirectoryRole) -> Self {
+        Self {
+            id: role.id().into(),
+            name: role.name().into(),
+            attributes: Attributes::of("DirectoryRole"),
+        }
+    }
+}
+
+collection!(
+    DirectoryRoleCollection,
+    DirectoryRoleBody,
+    "Directory roles of a customer tenant."
+);
+
+// ---------------------------------------------------------------- applications
+
+/// An application to register.
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationRequest {
+    pub display_name: Option<String>,
+}
+
+/// A registered application. `clientSecret` appears only in the answers that create it (the
+/// registration and a secret reset): it is shown this once and stored only as a hash.
+#[derive(Serialize, ToSchema, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationBody {
+    pub id: String,
+    /// The OAuth client id (the same as `id`).
+    pub client_id: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub created_date_time: String,
+    pub attributes: Attributes,
+}
+
+impl ApplicationBody {
+    pub fn of(a: &roster_store::applications::Application, secret: Option<String>) -> Self {
+        Self {
+            id: a.id.clone(),
+            client_id: a.id.clone(),
+            display_name: a.display_name.clone(),
+            client_secret: secret,
+            created_date_time: a.created_at.to_rfc3339(),
+            attributes: Attributes::of("Application"),
+        }
+    }
+}
+
+collection!(
+    ApplicationCollection,
+    ApplicationBody,
+    "The partner's applications."
+);
 collection!(
     UserMemberCollection,
     UserMemberBody,

@@ -2,7 +2,7 @@
 
 use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
-use roster_domain::authz::{self, Action, CustomerAction, Denied, Tier};
+use roster_domain::authz::{self, Action, CustomerAction};
 use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
 use roster_domain::password::{self, Password, PersonalWords};
 use roster_domain::user::{
@@ -14,7 +14,7 @@ use roster_store::StoreError;
 use serde_json::json;
 
 use crate::paging::{self, ListRequest};
-use crate::{forbidden, Ctx, Page, Result, Roster, ServiceError};
+use crate::{Ctx, Page, Result, Roster, ServiceError};
 
 /// A new user and its password, which is shown this once and never again.
 #[derive(Debug)]
@@ -55,18 +55,8 @@ fn user_json(u: &CustomerUser) -> serde_json::Value {
     })
 }
 
-/// The tier of a target user, by its own directory roles. Customer users hold no directory
-/// roles until role membership exists, so every target is of the lowest tier for now.
-fn target_tier(_user: &CustomerUser) -> Tier {
-    authz::tier_of(&[])
-}
-
 fn check(ctx: &Ctx, access: &authz::CustomerAccess, op: CustomerAction) -> Result<()> {
-    match authz::authorize(&ctx.actor, Action::InCustomer(op), access) {
-        Ok(()) => Ok(()),
-        Err(Denied::Hidden) => Err(ServiceError::CustomerNotFound),
-        Err(Denied::Forbidden) => Err(forbidden()),
-    }
+    authz::authorize(&ctx.actor, Action::InCustomer(op), access).map_err(crate::denied)
 }
 
 fn etag_matches(if_match: Option<&str>, user: &CustomerUser) -> bool {
@@ -249,7 +239,7 @@ impl Roster {
         if_match: Option<&str>,
     ) -> Result<UpdatedUser> {
         for _ in 0..WRITE_ATTEMPTS {
-            let (customer_row, user, domains) = {
+            let (customer_row, user, domains, target) = {
                 let mut r = self.store().reader().await?;
                 let c = self
                     .customer_for(
@@ -266,7 +256,8 @@ impl Roster {
                     .await?
                     .ok_or(ServiceError::UserNotFound)?;
                 let d = r.db().tenant_domains(&customer.to_string()).await?;
-                (c, u, d)
+                let t = crate::directory_roles::tier_of_user(&mut r.db(), u.id).await?;
+                (c, u, d, t)
             };
             if !etag_matches(if_match, &user) {
                 return Err(ServiceError::PreconditionFailed);
@@ -279,7 +270,6 @@ impl Roster {
             let flag_changes = changes
                 .force_change_password
                 .is_some_and(|f| f != user.force_change_password);
-            let target = target_tier(&user);
             if kind == PatchKind::Restore {
                 check(ctx, &customer_row, CustomerAction::RestoreUser { target })?;
             }
@@ -416,7 +406,7 @@ impl Roster {
         if_match: Option<&str>,
     ) -> Result<()> {
         for _ in 0..WRITE_ATTEMPTS {
-            let (customer_row, user) = {
+            let (customer_row, user, target) = {
                 let mut r = self.store().reader().await?;
                 let c = self
                     .customer_for(
@@ -428,18 +418,13 @@ impl Roster {
                     .await?;
                 let c = self.access_to(&mut r.db(), ctx, &c).await?;
                 let u = r.db().customer_user(customer, id).await?;
-                (c, u)
+                let t = crate::directory_roles::tier_of_user(&mut r.db(), id).await?;
+                (c, u, t)
             };
             let user = user
                 .filter(|u| u.state == UserState::Active)
                 .ok_or(ServiceError::UserNotFound)?;
-            check(
-                ctx,
-                &customer_row,
-                CustomerAction::DeleteUser {
-                    target: target_tier(&user),
-                },
-            )?;
+            check(ctx, &customer_row, CustomerAction::DeleteUser { target })?;
             if !etag_matches(if_match, &user) {
                 return Err(ServiceError::PreconditionFailed);
             }

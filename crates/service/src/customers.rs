@@ -1,7 +1,7 @@
 //! Customers: create, read, list, and add domains.
 
 use roster_domain::audit::OperationType;
-use roster_domain::authz::Action;
+use roster_domain::authz::{Action, Principal};
 use roster_domain::customer::{Customer, DomainKind, NewCustomer, NewCustomerInput, TenantDomain};
 use roster_domain::listing::{sort_key, After, CustomerListQuery};
 use roster_domain::{CustomerId, DomainName, Invalid};
@@ -64,23 +64,13 @@ impl Roster {
         Ok(customer)
     }
 
-    /// A customer the caller sees: through a customer-viewing partner role, or through
-    /// effective directory roles in it (access.md: granular or legacy delegated access).
+    /// A customer the caller sees: through a customer-viewing partner role, through
+    /// effective directory roles in it (access.md: granular or legacy delegated access), or
+    /// as one of its own users.
     pub async fn get_customer(&self, ctx: &Ctx, id: CustomerId) -> Result<Customer> {
         let mut r = self.store().reader().await?;
-        let customer = r
-            .db()
-            .customer(ctx.actor.partner, id)
-            .await?
-            .ok_or(ServiceError::CustomerNotFound)?;
-        if self.allow(ctx, Action::ViewCustomers).is_ok() {
-            return Ok(customer);
-        }
-        let access = self.access_to(&mut r.db(), ctx, &customer).await?;
-        if roster_domain::authz::effective_directory_roles(&ctx.actor, &access).is_empty() {
-            return Err(ServiceError::CustomerNotFound);
-        }
-        Ok(customer)
+        self.customer_for(&mut r.db(), ctx, id, Action::ViewCustomers)
+            .await
     }
 
     /// For a caller without a customer-viewing role: the customers where it holds directory
@@ -117,6 +107,13 @@ impl Roster {
         ctx: &Ctx,
         request: ListRequest<CustomerListQuery>,
     ) -> Result<Page<Customer>> {
+        if let Principal::CustomerUser { customer, .. } = ctx.actor.principal {
+            // A customer user sees its own customer and no other.
+            return Ok(Page {
+                items: vec![self.get_customer(ctx, customer).await?],
+                continuation: None,
+            });
+        }
         if self.allow(ctx, Action::ViewCustomers).is_err() {
             let size = match &request {
                 ListRequest::First(q) => q.size,

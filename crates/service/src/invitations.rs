@@ -4,10 +4,6 @@
 //! a resend issues a new token and voids the old. Redeeming sets the guest's password, after
 //! which the guest signs in with the address it was invited with (or its `#EXT#` UPN).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use rand::rngs::OsRng;
-use rand::RngCore;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, PartnerRole};
 use roster_domain::partner_user::{parse_access, Access};
@@ -16,7 +12,6 @@ use roster_domain::{text, Duration, Invalid, Timestamp, Upn, UserId};
 use roster_store::invitations::{email_key, Invitation, InvitationState, NewGuest};
 use roster_store::StoreError;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::customer_users::new_stamp;
 use crate::mail::{self, Message};
@@ -51,22 +46,6 @@ fn status_of(i: &Invitation, now: Timestamp) -> &'static str {
 pub struct RequestIds {
     pub request_id: String,
     pub correlation_id: String,
-}
-
-/// A fresh token and its stored hash.
-fn new_token() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = token_hash(&token);
-    (token, hash)
-}
-
-fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The one answer for a token that is unknown, voided, used or expired.
@@ -260,7 +239,7 @@ impl Roster {
                 other => other?,
             }
             tx.db().set_access(id, &access, now).await?;
-            let (token, hash) = new_token();
+            let (token, hash) = crate::secrets::new_secret();
             let invitation = Invitation {
                 id: uuid::Uuid::new_v4().to_string(),
                 partner,
@@ -345,7 +324,7 @@ impl Roster {
                 "the invitation was accepted already: there is nothing to resend".into(),
             ));
         }
-        let (token, hash) = new_token();
+        let (token, hash) = crate::secrets::new_secret();
         let expires = now.plus(INVITATION_LIFETIME);
         if !tx
             .db()
@@ -427,7 +406,7 @@ impl Roster {
             )
             .into());
         }
-        let hash = token_hash(token);
+        let hash = crate::secrets::hash(token);
         let now = self.now();
         let found = {
             let mut r = self.store().reader().await?;
@@ -520,17 +499,6 @@ mod tests {
         let eleven: Vec<String> = (0..11).map(|i| format!("u{i}@x.com")).collect();
         assert!(parse_addresses(&eleven.join(",")).is_err());
         assert_eq!(parse_addresses(&eleven[..10].join(";")).unwrap().len(), 10);
-    }
-
-    #[test]
-    fn tokens_are_32_random_bytes_stored_hashed() {
-        let (t1, h1) = new_token();
-        let (t2, _) = new_token();
-        assert_ne!(t1, t2);
-        assert_eq!(URL_SAFE_NO_PAD.decode(&t1).unwrap().len(), 32);
-        assert_eq!(h1, token_hash(&t1));
-        assert_eq!(h1.len(), 64);
-        assert!(!h1.contains(&t1));
     }
 
     #[test]

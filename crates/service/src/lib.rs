@@ -3,11 +3,13 @@
 //! values. Every door (REST, CLI, portal, SDK) calls these and nothing else.
 
 pub mod activity;
+pub mod applications;
 pub mod audit_log;
 pub mod bootstrap;
 pub mod clock;
 pub mod customer_users;
 pub mod customers;
+pub mod directory_roles;
 pub mod error;
 pub mod invitations;
 pub mod keys;
@@ -19,6 +21,7 @@ pub mod passwords;
 pub mod refresh;
 pub mod relationships;
 pub mod requests;
+pub mod secrets;
 pub mod sign_in;
 pub mod tokens;
 
@@ -189,8 +192,10 @@ impl Roster {
             created_at: self.now(),
             partner,
             customer,
-            actor: ctx.map(|c| c.actor.user),
-            application: None,
+            actor: ctx
+                .filter(|c| c.actor.principal != authz::Principal::Application)
+                .map(|c| c.actor.user),
+            application: ctx.and_then(|c| c.actor.application.clone()),
             operation,
             resource_type: operation.resource_type().to_string(),
             resource_id,
@@ -214,11 +219,8 @@ impl Roster {
             .await?
             .ok_or(ServiceError::CustomerNotFound)?;
         let access = self.access_to(db, ctx, &customer).await?;
-        match authz::authorize(&ctx.actor, action, &access) {
-            Ok(()) => Ok(customer),
-            Err(Denied::Hidden) => Err(ServiceError::CustomerNotFound),
-            Err(Denied::Forbidden) => Err(forbidden()),
-        }
+        authz::authorize(&ctx.actor, action, &access).map_err(denied)?;
+        Ok(customer)
     }
 
     /// The caller's delegated access to a customer: legacy access as the customer allows it,
@@ -238,6 +240,7 @@ impl Roster {
             .next()
             .map(|(_, roles)| roles);
         Ok(CustomerAccess {
+            customer: Some(customer.id),
             legacy_allowed: customer.allow_delegated_access,
             granular_roles: granular,
         })
@@ -273,7 +276,18 @@ impl Roster {
 
     /// Checks a partner-level action.
     pub(crate) fn allow(&self, ctx: &Ctx, action: Action) -> Result<()> {
-        authz::authorize(&ctx.actor, action, &CustomerAccess::default()).map_err(|_| forbidden())
+        authz::authorize(&ctx.actor, action, &CustomerAccess::default()).map_err(denied)
+    }
+}
+
+/// The error for a refused authorization.
+pub(crate) fn denied(d: Denied) -> ServiceError {
+    match d {
+        Denied::Hidden => ServiceError::CustomerNotFound,
+        Denied::Forbidden => forbidden(),
+        Denied::NeedsUser => ServiceError::Forbidden(
+            "This operation requires App+User credentials: sign in as a user (grant_type=password with client_id), not as the application alone.".into(),
+        ),
     }
 }
 

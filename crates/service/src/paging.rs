@@ -197,3 +197,37 @@ pub(crate) fn open_customers(
         },
     ))
 }
+
+/// A continuation token for a list ordered by id alone (role members): the list, its scope,
+/// the page size and the last id.
+pub(crate) fn seal_ids(key: &SigningKey, list: &str, scope: &str, size: u32, last: &str) -> String {
+    key.seal(&Sealed {
+        list: list.into(),
+        scope: scope.into(),
+        query: SealedQuery {
+            state: None,
+            field: None,
+            op: None,
+            value: None,
+            sort: None,
+            descending: false,
+            size,
+        },
+        key: String::new(),
+        id: last.into(),
+    })
+}
+
+/// The page size and the last id sealed by [`seal_ids`] for this list and scope.
+pub(crate) fn open_ids(
+    key: &SigningKey,
+    list: &str,
+    scope: &str,
+    token: &str,
+) -> Result<(u32, String), Invalid> {
+    let s: Sealed = key.open(token).ok_or_else(invalid_token)?;
+    if s.list != list || s.scope != scope {
+        return Err(invalid_token());
+    }
+    Ok((s.query.size, s.id))
+}

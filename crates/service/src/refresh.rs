@@ -1,47 +1,33 @@
 //! Refresh tokens (`grant_type=refresh_token`) and the password change of a user whose
 //! password is temporary (`POST /v1/passwordchange`).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
-use rand::RngCore;
 use roster_domain::audit::OperationType;
 use roster_domain::password::{self, Password, PersonalWords};
 use roster_domain::{Duration, Invalid, PartnerId, Timestamp, Upn};
 use roster_store::refresh::RefreshToken;
 use roster_store::users::Credentials;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::customer_users::new_stamp;
 use crate::sign_in::{SignInError, TokenGrant};
-use crate::tokens::hex;
 use crate::{Result, Roster, ServiceError};
 
 /// How long a refresh token may wait to be used.
 pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_days(14);
-
-fn digest(token: &str) -> String {
-    hex(&Sha256::digest(token.trim().as_bytes()))
-}
-
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    B64.encode(bytes)
-}
 
 impl Roster {
     /// A refresh token that begins a new family (one per sign-in).
     pub(crate) async fn start_refresh_family(
         &self,
         creds: &Credentials,
+        application: Option<&str>,
         now: Timestamp,
     ) -> Result<String> {
-        let token = new_token();
+        let (token, hash) = crate::secrets::new_secret();
         let mut tx = self.store().write().await?;
         tx.db()
             .insert_refresh_token(&RefreshToken {
-                hash: digest(&token),
+                hash,
                 family: uuid::Uuid::new_v4().to_string(),
                 user: creds.user,
                 security_stamp: creds.security_stamp.clone(),
@@ -49,6 +35,7 @@ impl Roster {
                 expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
                 replaced_at: None,
                 revoked_at: None,
+                application: application.map(str::to_string),
             })
             .await?;
         tx.commit().await?;
@@ -60,7 +47,11 @@ impl Roster {
     pub async fn refresh(&self, token: &str) -> Result<TokenGrant, SignInError> {
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let Some(stored) = tx.db().lock_refresh_token(&digest(token)).await? else {
+        let Some(stored) = tx
+            .db()
+            .lock_refresh_token(&crate::secrets::hash(token))
+            .await?
+        else {
             return Err(SignInError::InvalidGrant);
         };
         if stored.revoked_at.is_some() {
@@ -81,7 +72,11 @@ impl Roster {
                 c.active
                     && c.security_stamp == stored.security_stamp
                     && !c.force_change_password
-                    && tx.db().account_access(c.user).await?.is_some()
+                    && crate::sign_in::home_of(&mut tx.db(), c).await?.is_some()
+                    && match &stored.application {
+                        Some(app) => tx.db().application(app).await?.is_some(),
+                        None => true,
+                    }
             }
             None => false,
         };
@@ -90,13 +85,13 @@ impl Roster {
             tx.commit().await?;
             return Err(SignInError::InvalidGrant);
         };
-        let next = new_token();
+        let (next, next_hash) = crate::secrets::new_secret();
         tx.db()
             .mark_refresh_token_replaced(&stored.hash, now)
             .await?;
         tx.db()
             .insert_refresh_token(&RefreshToken {
-                hash: digest(&next),
+                hash: next_hash,
                 family: stored.family.clone(),
                 user: stored.user,
                 security_stamp: stored.security_stamp.clone(),
@@ -104,10 +99,11 @@ impl Roster {
                 expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
                 replaced_at: None,
                 revoked_at: None,
+                application: stored.application.clone(),
             })
             .await?;
         tx.commit().await?;
-        let mut grant = self.issue_access_token(&creds, now);
+        let mut grant = self.issue_access_token(&creds, stored.application.as_deref(), now);
         grant.refresh_token = Some(next);
         Ok(grant)
     }

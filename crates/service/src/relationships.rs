@@ -6,7 +6,7 @@
 //! injected clock whenever a relationship is read or used.
 
 use roster_domain::audit::OperationType;
-use roster_domain::authz::{Action, PartnerRole};
+use roster_domain::authz::Action;
 use roster_domain::customer::Customer;
 use roster_domain::relationship::{
     assignment_roles, AccessAssignment, NewRelationship, NewRelationshipInput, Relationship,
@@ -16,7 +16,7 @@ use roster_domain::{CustomerId, Invalid, Timestamp};
 use roster_store::{Db, StoreError};
 use serde_json::json;
 
-use crate::{forbidden, Ctx, Result, Roster, ServiceError};
+use crate::{Ctx, Result, Roster, ServiceError};
 
 /// A relationship as read at one moment: its status and end then, and its assignments.
 #[derive(Clone, Debug)]
@@ -125,9 +125,9 @@ impl Roster {
         ctx: &Ctx,
         customer: CustomerId,
     ) -> Result<Vec<RelationshipView>> {
-        self.allow(ctx, Action::ViewDelegatedAccess)?;
         let mut r = self.store().reader().await?;
-        self.own_customer(&mut r.db(), ctx, customer).await?;
+        self.customer_for(&mut r.db(), ctx, customer, Action::ViewDelegatedAccess)
+            .await?;
         let mut out = Vec::new();
         for rel in r.db().relationships(ctx.actor.partner, customer).await? {
             out.push(self.view(&mut r.db(), rel).await?);
@@ -141,27 +141,26 @@ impl Roster {
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
-        self.allow(ctx, Action::ViewDelegatedAccess)?;
         let mut r = self.store().reader().await?;
+        self.customer_for(&mut r.db(), ctx, customer, Action::ViewDelegatedAccess)
+            .await?;
         let rel = self
             .find_relationship(&mut r.db(), ctx, customer, id)
             .await?;
         self.view(&mut r.db(), rel).await
     }
 
-    /// Records the customer's approval, given out of band, on its behalf: a partner Global
-    /// admin only (customer users cannot sign in to Roster yet).
+    /// The customer's approval: given by a Global Administrator of the customer, or recorded
+    /// on its behalf by a partner Global admin when it was given out of band.
     pub async fn approve_relationship(
         &self,
         ctx: &Ctx,
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
-        self.allow(ctx, Action::ManageDelegatedAccess)?;
-        if !ctx.actor.has(PartnerRole::GlobalAdmin) {
-            return Err(forbidden());
-        }
         let mut tx = self.store().write().await?;
+        self.customer_for(&mut tx.db(), ctx, customer, Action::ApproveRelationship)
+            .await?;
         let rel = self
             .find_relationship(&mut tx.db(), ctx, customer, id)
             .await?;

@@ -1,9 +1,10 @@
 //! Sign-in (the token endpoint's password grant) and turning a bearer token into an Actor.
 
-use roster_domain::authz::Actor;
+use roster_domain::authz::{Actor, Principal};
 use roster_domain::password::Password;
-use roster_domain::{PartnerId, Upn, UserId};
+use roster_domain::{CustomerId, PartnerId, Upn, UserId};
 use roster_store::users::Credentials;
+use roster_store::Db;
 
 use crate::tokens::AccessClaims;
 use crate::{Result, Roster, ServiceError};
@@ -26,6 +27,9 @@ pub enum SignInError {
     /// The password is temporary: set a new one before signing in.
     #[error("The password must be changed before signing in.")]
     PasswordChangeRequired,
+    /// An unknown application, a wrong client secret, or an application of another partner.
+    #[error("The client id or client secret is incorrect.")]
+    InvalidClient,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -38,12 +42,62 @@ impl From<roster_store::StoreError> for SignInError {
 
 const ISSUER: &str = "roster";
 
+/// The `idtyp` claim of an App-only token.
+const APP_TOKEN: &str = "app";
+
+/// An application that asks for a token together with a user (App+User).
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub id: &'a str,
+    /// A public client sends none; when sent, it must be right.
+    pub secret: Option<&'a str>,
+}
+
+/// Where a directory user belongs when it signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Home {
+    /// A user of the partner's tenant with access to the partner's Roster account.
+    Partner(PartnerId),
+    /// A user of a customer tenant: it acts there by its directory roles.
+    Customer {
+        customer: CustomerId,
+        partner: PartnerId,
+    },
+}
+
+impl Home {
+    pub(crate) fn partner(self) -> PartnerId {
+        match self {
+            Self::Partner(p) | Self::Customer { partner: p, .. } => p,
+        }
+    }
+}
+
+/// Where `creds` may sign in: `None` for a partner-tenant user without account access.
+pub(crate) async fn home_of(db: &mut Db<'_>, creds: &Credentials) -> Result<Option<Home>> {
+    if let Ok(customer) = creds.tenant.parse::<CustomerId>() {
+        if let Some(partner) = db.partner_of_customer(customer).await? {
+            return Ok(Some(Home::Customer { customer, partner }));
+        }
+    }
+    if db.account_access(creds.user).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(creds.tenant.parse().ok().map(Home::Partner))
+}
+
 impl Roster {
+    /// The password grant: a user alone, or with `client` (App+User).
     pub async fn sign_in_with_password(
         &self,
         username: &str,
         password: &Password,
+        client: Option<Client<'_>>,
     ) -> Result<TokenGrant, SignInError> {
+        let application = match client {
+            Some(c) => Some(self.check_client(c.id, c.secret).await?),
+            None => None,
+        };
         let found = self.find_for_sign_in(username).await?;
         let Some(creds) = found else {
             // Spend the same effort as for a real account.
@@ -76,13 +130,18 @@ impl Roster {
             tx.commit().await?;
             return Err(SignInError::InvalidGrant);
         }
-        let access = {
+        let home = {
             let mut r = self.store().reader().await?;
-            r.db().account_access(creds.user).await?
+            home_of(&mut r.db(), &creds).await?
         };
-        if access.is_none() {
-            // A directory user without access to the Roster account.
+        let Some(home) = home else {
+            // A partner directory user without access to the Roster account.
             return Err(SignInError::InvalidGrant);
+        };
+        if let Some(app) = &application {
+            if app.partner != home.partner() {
+                return Err(SignInError::InvalidClient);
+            }
         }
         if creds.force_change_password {
             return Err(SignInError::PasswordChangeRequired);
@@ -102,8 +161,12 @@ impl Roster {
             }
             tx.commit().await?;
         }
-        let mut grant = self.issue_access_token(&creds, now);
-        grant.refresh_token = Some(self.start_refresh_family(&creds, now).await?);
+        let app_id = application.map(|a| a.id);
+        let mut grant = self.issue_access_token(&creds, app_id.as_deref(), now);
+        grant.refresh_token = Some(
+            self.start_refresh_family(&creds, app_id.as_deref(), now)
+                .await?,
+        );
         Ok(grant)
     }
 
@@ -132,20 +195,36 @@ impl Roster {
         })
     }
 
+    /// An access token for a user, alone or through an application (App+User).
     pub(crate) fn issue_access_token(
         &self,
         creds: &Credentials,
+        application: Option<&str>,
+        now: roster_domain::Timestamp,
+    ) -> TokenGrant {
+        self.sign_access_token(
+            AccessClaims {
+                iss: ISSUER.into(),
+                sub: creds.user.to_string(),
+                tid: creds.tenant.clone(),
+                iat: 0,
+                exp: 0,
+                sst: creds.security_stamp.clone(),
+                azp: application.map(str::to_string),
+                idtyp: None,
+            },
+            now,
+        )
+    }
+
+    fn sign_access_token(
+        &self,
+        mut claims: AccessClaims,
         now: roster_domain::Timestamp,
     ) -> TokenGrant {
         let lifetime = self.settings().access_token_lifetime;
-        let claims = AccessClaims {
-            iss: ISSUER.into(),
-            sub: creds.user.to_string(),
-            tid: creds.tenant.clone(),
-            iat: now.unix_seconds(),
-            exp: now.plus(lifetime).unix_seconds(),
-            sst: creds.security_stamp.clone(),
-        };
+        claims.iat = now.unix_seconds();
+        claims.exp = now.plus(lifetime).unix_seconds();
         TokenGrant {
             access_token: self.keys().current().sign_jwt(&claims),
             expires_in: lifetime.millis() / 1000,
@@ -153,8 +232,54 @@ impl Roster {
         }
     }
 
-    /// The caller behind a bearer token: a valid signature, not expired, and the user still
-    /// active, with account access and the same security stamp as when the token was issued.
+    /// The client credentials grant: an application alone (App-only). No refresh token: the
+    /// application signs in again with its secret.
+    pub async fn sign_in_as_application(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<TokenGrant, SignInError> {
+        let app = self.check_client(client_id, Some(client_secret)).await?;
+        Ok(self.sign_access_token(
+            AccessClaims {
+                iss: ISSUER.into(),
+                sub: app.id.clone(),
+                tid: app.partner.to_string(),
+                iat: 0,
+                exp: 0,
+                sst: app.security_stamp,
+                azp: Some(app.id),
+                idtyp: Some(APP_TOKEN.into()),
+            },
+            self.now(),
+        ))
+    }
+
+    /// The application with this client id, when the secret (if sent) is its secret.
+    async fn check_client(
+        &self,
+        id: &str,
+        secret: Option<&str>,
+    ) -> Result<roster_store::applications::Application, SignInError> {
+        let app = {
+            let mut r = self.store().reader().await?;
+            r.db().application(id.trim()).await?
+        };
+        let expected = app
+            .as_ref()
+            .map_or_else(|| "0".repeat(64), |a| a.secret_hash.clone());
+        let secret_ok =
+            secret.is_none_or(|s| crate::secrets::same_hash(&crate::secrets::hash(s), &expected));
+        match app {
+            Some(app) if secret_ok => Ok(app),
+            _ => Err(SignInError::InvalidClient),
+        }
+    }
+
+    /// The caller behind a bearer token: a valid signature, not expired, and the principal
+    /// still there as it was when the token was issued: a user still active, with the same
+    /// security stamp and still allowed in; an application not deleted and with the same
+    /// secret.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
         let unauthorized = || {
             ServiceError::Unauthorized("the access token is missing, malformed, expired or revoked")
@@ -164,9 +289,29 @@ impl Roster {
         if claims.iss != ISSUER || claims.exp <= self.now().unix_seconds() {
             return Err(unauthorized());
         }
-        let user: UserId = claims.sub.parse().map_err(|_| unauthorized())?;
-        let partner: PartnerId = claims.tid.parse().map_err(|_| unauthorized())?;
         let mut r = self.store().reader().await?;
+        let app_only = claims.idtyp.as_deref() == Some(APP_TOKEN);
+        // The application the token names must still exist.
+        let application = match &claims.azp {
+            Some(id) => Some(r.db().application(id).await?.ok_or_else(unauthorized)?),
+            None if app_only => return Err(unauthorized()),
+            None => None,
+        };
+        if let Some(app) = application.clone().filter(|_| app_only) {
+            // App-only: the same application of the same partner, with the same secret.
+            if app.partner.to_string() != claims.tid || app.security_stamp != claims.sst {
+                return Err(unauthorized());
+            }
+            return Ok(Actor {
+                partner: app.partner,
+                user: app.id.parse().map_err(|_| unauthorized())?,
+                roles: Vec::new(),
+                custom: None,
+                principal: Principal::Application,
+                application: Some(app.id),
+            });
+        }
+        let user: UserId = claims.sub.parse().map_err(|_| unauthorized())?;
         let creds = r
             .db()
             .credentials_by_id(user)
@@ -175,20 +320,47 @@ impl Roster {
         if !creds.active || creds.security_stamp != claims.sst || creds.tenant != claims.tid {
             return Err(unauthorized());
         }
-        let access = r
-            .db()
-            .account_access(user)
+        let home = home_of(&mut r.db(), &creds)
             .await?
             .ok_or_else(unauthorized)?;
-        let mut roles = access.roles;
-        roles.extend(r.db().group_roles_of(user).await?);
-        roles.sort();
-        roles.dedup();
-        Ok(Actor {
-            partner,
-            user,
-            roles,
-            custom: access.custom,
-        })
+        if application
+            .as_ref()
+            .is_some_and(|a| a.partner != home.partner())
+        {
+            return Err(unauthorized());
+        }
+        let application = application.map(|a| a.id);
+        match home {
+            Home::Customer { customer, partner } => Ok(Actor {
+                partner,
+                user,
+                roles: Vec::new(),
+                custom: None,
+                principal: Principal::CustomerUser {
+                    customer,
+                    roles: crate::directory_roles::roles_of_user(&mut r.db(), user).await?,
+                },
+                application,
+            }),
+            Home::Partner(partner) => {
+                let access = r
+                    .db()
+                    .account_access(user)
+                    .await?
+                    .ok_or_else(unauthorized)?;
+                let mut roles = access.roles;
+                roles.extend(r.db().group_roles_of(user).await?);
+                roles.sort();
+                roles.dedup();
+                Ok(Actor {
+                    partner,
+                    user,
+                    roles,
+                    custom: access.custom,
+                    principal: Principal::PartnerUser,
+                    application,
+                })
+            }
+        }
     }
 }

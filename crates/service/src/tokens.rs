@@ -217,8 +217,14 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     /// The user's security stamp when the token was issued: a password reset changes it,
-    /// and with it every earlier token stops working.
+    /// and with it every earlier token stops working. (An application's, for App-only.)
     pub sst: String,
+    /// The application the token was issued to (App-only and App+User).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
+    /// `app` for an App-only token; absent for a user's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idtyp: Option<String>,
 }
 
 #[cfg(test)]
@@ -235,6 +241,8 @@ mod tests {
             iat: 1,
             exp: 2,
             sst: "s".into(),
+            azp: None,
+            idtyp: None,
         };
         let jwt = k.sign_jwt(&claims);
         assert_eq!(k.verify_jwt::<AccessClaims>(&jwt), Some(claims.clone()));

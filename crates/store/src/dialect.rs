@@ -70,6 +70,11 @@ impl Backend {
                     "delegated_access",
                     include_str!("../migrations/sqlite/0007_delegated_access.sql"),
                 ),
+                (
+                    8,
+                    "applications_and_directory_roles",
+                    include_str!("../migrations/sqlite/0008_applications_and_directory_roles.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -106,6 +111,13 @@ impl Backend {
                     7,
                     "delegated_access",
                     include_str!("../migrations/postgres/0007_delegated_access.sql"),
+                ),
+                (
+                    8,
+                    "applications_and_directory_roles",
+                    include_str!(
+                        "../migrations/postgres/0008_applications_and_directory_roles.sql"
+                    ),
                 ),
             ],
         }

@@ -14,7 +14,9 @@ mod rows;
 
 pub mod accounts;
 pub mod activity;
+pub mod applications;
 pub mod audit;
+pub mod directory_roles;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;

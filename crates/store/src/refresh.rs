@@ -17,13 +17,15 @@ pub struct RefreshToken {
     pub expires_at: Timestamp,
     pub replaced_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The application the family was issued through (App+User), if any.
+    pub application: Option<String>,
 }
 
 impl Db<'_> {
     pub async fn insert_refresh_token(&mut self, t: &RefreshToken) -> Result<()> {
         sqlx::query(
-            "INSERT INTO refresh_tokens (hash, family, user_id, security_stamp, created_at, expires_at, replaced_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
+            "INSERT INTO refresh_tokens (hash, family, user_id, security_stamp, created_at, expires_at, replaced_at, revoked_at, application_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7)",
         )
         .bind(&t.hash)
         .bind(&t.family)
@@ -31,6 +33,7 @@ impl Db<'_> {
         .bind(&t.security_stamp)
         .bind(t.created_at.unix_millis())
         .bind(t.expires_at.unix_millis())
+        .bind(t.application.as_deref())
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -40,7 +43,7 @@ impl Db<'_> {
     /// to one winner).
     pub async fn lock_refresh_token(&mut self, hash: &str) -> Result<Option<RefreshToken>> {
         let sql = format!(
-            "SELECT hash, family, user_id, security_stamp, created_at, expires_at, replaced_at, revoked_at \
+            "SELECT hash, family, user_id, security_stamp, created_at, expires_at, replaced_at, revoked_at, application_id \
              FROM refresh_tokens WHERE hash = $1{}",
             crate::dialect::for_update(self.backend)
         );
@@ -58,6 +61,7 @@ impl Db<'_> {
             expires_at: rows::time(&r, "expires_at")?,
             replaced_at: rows::opt_time(&r, "replaced_at")?,
             revoked_at: rows::opt_time(&r, "revoked_at")?,
+            application: rows::opt_text(&r, "application_id")?,
         }))
     }
 

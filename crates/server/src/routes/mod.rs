@@ -1,7 +1,9 @@
 //! Handlers: each turns the wire into a service call and the result back into the wire.
 
+pub mod applications;
 pub mod audit;
 pub mod customers;
+pub mod directory_roles;
 pub mod health;
 pub mod invitations;
 pub mod partner;

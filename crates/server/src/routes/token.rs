@@ -1,11 +1,12 @@
-//! `POST /oauth2/token`: the OAuth 2.0 token endpoint (password grant).
+//! `POST /oauth2/token`: the OAuth 2.0 token endpoint: the password grant (a user alone, or
+//! App+User with `client_id`), the client credentials grant (App-only) and refresh tokens.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use roster_domain::password::Password;
-use roster_service::sign_in::SignInError;
+use roster_service::sign_in::{Client, SignInError};
 
 use crate::error::FaultBody;
 use crate::wire::{json, OAuthError, TokenResponse};
@@ -35,8 +36,14 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct TokenRequest {
-    /// `password` or `refresh_token`.
+    /// `password`, `client_credentials` or `refresh_token`.
     grant_type: String,
+    /// An application's client id: required with `client_credentials`; with `password` it
+    /// makes the token App+User. May come instead as HTTP Basic authentication.
+    client_id: Option<String>,
+    /// The application's secret: required with `client_credentials`; optional with
+    /// `password` (a public client sends none), but checked when sent.
+    client_secret: Option<String>,
     /// With `password`: the user principal name.
     username: Option<String>,
     /// With `password`.
@@ -50,8 +57,13 @@ pub struct TokenRequest {
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant (wrong user name or password, or locked out), unsupported_grant_type, password_change_required", body = OAuthError),
+        (status = 401, description = "invalid_client: an unknown client id or a wrong client secret", body = OAuthError),
     ))]
-pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
+pub async fn token(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
     let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -65,6 +77,16 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    // RFC 6749 §2.3.1: client credentials in the body or as HTTP Basic authentication.
+    let basic = basic_credentials(&headers);
+    let client_id = basic
+        .as_ref()
+        .map(|(id, _)| id.as_str())
+        .or_else(|| field("client_id"));
+    let client_secret = basic
+        .as_ref()
+        .map(|(_, secret)| secret.as_str())
+        .or_else(|| field("client_secret"));
     let outcome = match field("grant_type") {
         Some("password") => {
             let (Some(username), Some(password)) = (field("username"), field("password")) else {
@@ -74,9 +96,23 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
                     "username and password are required.",
                 );
             };
+            let client = client_id.map(|id| Client {
+                id,
+                secret: client_secret,
+            });
             app.roster
-                .sign_in_with_password(username, &Password::new(password))
+                .sign_in_with_password(username, &Password::new(password), client)
                 .await
+        }
+        Some("client_credentials") => {
+            let (Some(id), Some(secret)) = (client_id, client_secret) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "client_id and client_secret are required.",
+                );
+            };
+            app.roster.sign_in_as_application(id, secret).await
         }
         Some("refresh_token") => {
             let Some(token) = field("refresh_token") else {
@@ -92,7 +128,7 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type '{other}' is not supported: use password or refresh_token"),
+                format!("grant_type '{other}' is not supported: use password, client_credentials or refresh_token"),
             )
         }
         None => {
@@ -116,6 +152,9 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
         Err(e @ SignInError::InvalidGrant) => {
             oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", e.to_string())
         }
+        Err(e @ SignInError::InvalidClient) => {
+            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", e.to_string())
+        }
         Err(e @ SignInError::PasswordChangeRequired) => oauth_error(
             StatusCode::BAD_REQUEST,
             "password_change_required",
@@ -130,6 +169,28 @@ pub async fn token(State(app): State<AppState>, body: Bytes) -> Response {
             )
         }
     }
+}
+
+/// `Authorization: Basic` client credentials (form-encoded id and secret, RFC 6749 §2.3.1).
+fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+            .ok()
+            .and_then(|mut v| v.pop())
+            .map(|(_, v)| v)
+    };
+    Some((unescape(id)?, unescape(secret)?))
 }
 
 /// A new password for a user who knows the current one (a temporary password must be

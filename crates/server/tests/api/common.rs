@@ -395,6 +395,21 @@ pub async fn into_parts(r: reqwest::Response) -> (StatusCode, Value) {
     (status, body)
 }
 
+/// A request with `token` as the bearer token.
+pub async fn call(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut r = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    into_parts(r.send().await.unwrap()).await
+}
+
 /// Asserts a Partner Center error body with this status and code.
 #[track_caller]
 pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: u64) {

@@ -33,20 +33,6 @@ async fn as_user(app: &TestApp, alias: &str) -> String {
         .expect("signs in")
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    into_parts(r.send().await.unwrap()).await
-}
-
 fn ids(roles: &[DirectoryRole]) -> Value {
     json!(roles.iter().map(|r| r.id()).collect::<Vec<_>>())
 }

@@ -52,20 +52,6 @@ async fn redeem(app: &TestApp, body: Value) -> (StatusCode, Value) {
     .await
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    into_parts(r.send().await.unwrap()).await
-}
-
 async fn audit_ops(app: &TestApp) -> Vec<String> {
     let mut r = app.roster.store().reader().await.unwrap();
     let partner = r.db().first_partner().await.unwrap().unwrap().0;

@@ -4,6 +4,7 @@
 
 #[macro_use]
 mod common;
+mod applications;
 mod audit;
 mod customers;
 mod delegated;

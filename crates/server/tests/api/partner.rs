@@ -31,20 +31,6 @@ async fn as_user(app: &TestApp, alias: &str) -> String {
         .expect("signs in")
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    into_parts(r.send().await.unwrap()).await
-}
-
 async fn audit_count(app: &TestApp) -> usize {
     app.audit_records().await.len()
 }

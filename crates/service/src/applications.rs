@@ -1,0 +1,128 @@
+//! Applications: registered by a partner Global admin, each with a client id and a secret
+//! shown once (stored as a hash). An application alone gets App-only tokens
+//! (`grant_type=client_credentials`); with a user, App+User tokens (the password grant with
+//! `client_id`).
+
+use roster_domain::audit::OperationType;
+use roster_domain::authz::Action;
+use roster_domain::{text, Invalid};
+use roster_store::applications::Application;
+use serde_json::json;
+
+use crate::customer_users::new_stamp;
+use crate::{Ctx, Result, Roster, ServiceError};
+
+/// The longest display name of an application.
+pub const MAX_NAME: usize = 256;
+
+/// An application and its secret, which is shown this once and never again.
+#[derive(Debug)]
+pub struct WithSecret {
+    pub application: Application,
+    pub secret: String,
+}
+
+fn display_name(name: Option<&str>) -> Result<String, Invalid> {
+    text::bounded(name.unwrap_or(""), MAX_NAME, true).map_err(|m| Invalid::one("displayName", m))
+}
+
+impl Roster {
+    /// Registers an application of the caller's partner.
+    pub async fn register_application(&self, ctx: &Ctx, name: Option<&str>) -> Result<WithSecret> {
+        self.allow(ctx, Action::ManageApplications)?;
+        let display_name = display_name(name)?;
+        let (secret, secret_hash) = crate::secrets::new_secret();
+        let application = Application {
+            id: uuid::Uuid::new_v4().to_string(),
+            partner: ctx.actor.partner,
+            display_name,
+            secret_hash,
+            security_stamp: new_stamp(),
+            created_by: Some(ctx.actor.user),
+            created_at: self.now(),
+        };
+        let mut tx = self.store().write().await?;
+        tx.db().insert_application(&application).await?;
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            OperationType::RegisterApplication,
+            application.id.clone(),
+            json!({"clientId": application.id, "displayName": application.display_name}),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(WithSecret {
+            application,
+            secret,
+        })
+    }
+
+    /// The partner's applications, oldest first (never their secrets).
+    pub async fn list_applications(&self, ctx: &Ctx) -> Result<Vec<Application>> {
+        self.allow(ctx, Action::ManageApplications)?;
+        let mut r = self.store().reader().await?;
+        Ok(r.db().applications_of(ctx.actor.partner).await?)
+    }
+
+    /// A new secret for an application: the old one stops working at once, and so do the
+    /// App-only tokens issued with it.
+    pub async fn reset_application_secret(&self, ctx: &Ctx, id: &str) -> Result<WithSecret> {
+        self.allow(ctx, Action::ManageApplications)?;
+        let (secret, secret_hash) = crate::secrets::new_secret();
+        let stamp = new_stamp();
+        let mut tx = self.store().write().await?;
+        if !tx
+            .db()
+            .set_application_secret(ctx.actor.partner, id.trim(), &secret_hash, &stamp)
+            .await?
+        {
+            return Err(ServiceError::NotFound("the application"));
+        }
+        let application = tx
+            .db()
+            .application(id.trim())
+            .await?
+            .ok_or(ServiceError::NotFound("the application"))?;
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            OperationType::ResetApplicationSecret,
+            application.id.clone(),
+            json!({"clientId": application.id}),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(WithSecret {
+            application,
+            secret,
+        })
+    }
+
+    /// Deletes an application: every token issued to it, App-only or App+User, and every
+    /// refresh token issued through it, stops working at once.
+    pub async fn delete_application(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        self.allow(ctx, Action::ManageApplications)?;
+        let mut tx = self.store().write().await?;
+        if !tx
+            .db()
+            .delete_application(ctx.actor.partner, id.trim())
+            .await?
+        {
+            return Err(ServiceError::NotFound("the application"));
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            None,
+            OperationType::DeleteApplication,
+            id.trim().to_string(),
+            json!({"clientId": id.trim()}),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! Directory roles of a customer tenant (rest-api.md operations 10–14): the fixed catalogue,
+//! a user's roles, and role members. A user's roles decide what it may do when it signs in
+//! and how privileged it is as a target (its tier).
+
+use roster_domain::audit::OperationType;
+use roster_domain::authz::{self, Action, CustomerAction, DirectoryRole, Tier};
+use roster_domain::user::UserState;
+use roster_domain::{CustomerId, UserId};
+use roster_store::directory_roles::RoleMember;
+use roster_store::Db;
+use serde_json::json;
+
+use crate::paging::{self, ListRequest};
+use crate::{Ctx, Page, Result, Roster, ServiceError};
+
+/// The directory roles a user holds (whatever its state).
+pub(crate) async fn roles_of_user(db: &mut Db<'_>, user: UserId) -> Result<Vec<DirectoryRole>> {
+    Ok(db
+        .role_ids_of(user)
+        .await?
+        .iter()
+        .filter_map(|id| DirectoryRole::by_id(id))
+        .collect())
+}
+
+/// How privileged a user is as the target of an operation (access.md, Tiers).
+pub(crate) async fn tier_of_user(db: &mut Db<'_>, user: UserId) -> Result<Tier> {
+    Ok(authz::tier_of(&roles_of_user(db, user).await?))
+}
+
+fn role_by_id(id: &str) -> Result<DirectoryRole> {
+    DirectoryRole::by_id(id).ok_or(ServiceError::NotFound("the directory role"))
+}
+
+impl Roster {
+    /// The fixed catalogue of directory roles, as a customer offers it.
+    pub async fn directory_roles(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+    ) -> Result<Vec<DirectoryRole>> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        Ok(DirectoryRole::ALL.to_vec())
+    }
+
+    /// The directory roles of one user of the customer.
+    pub async fn user_directory_roles(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        user: UserId,
+    ) -> Result<Vec<DirectoryRole>> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        r.db()
+            .customer_user(customer, user)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
+        let mut roles = roles_of_user(&mut r.db(), user).await?;
+        roles.sort();
+        Ok(roles)
+    }
+
+    /// The active members of a role, by user id, a page at a time (`First(size)`).
+    pub async fn role_members(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        role_id: &str,
+        request: ListRequest<u32>,
+    ) -> Result<Page<RoleMember>> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        let role = role_by_id(role_id)?;
+        let scope = format!("{customer}/{}", role.id());
+        let (size, after) = match request {
+            ListRequest::First(size) => (size, None),
+            ListRequest::Next(token) => {
+                let key = self
+                    .key_for(&token)
+                    .await
+                    .ok_or_else(paging::invalid_token)?;
+                let (size, last) = paging::open_ids(&key, "role_members", &scope, &token)?;
+                let last: UserId = last.parse().map_err(|_| paging::invalid_token())?;
+                (size, Some(last))
+            }
+        };
+        let mut items = r
+            .db()
+            .role_members(&customer.to_string(), role.id(), after, size + 1)
+            .await?;
+        let continuation = if items.len() > size as usize {
+            items.truncate(size as usize);
+            items.last().map(|m| {
+                paging::seal_ids(
+                    self.keys().current(),
+                    "role_members",
+                    &scope,
+                    size,
+                    &m.user.to_string(),
+                )
+            })
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            continuation,
+        })
+    }
+
+    /// Makes an active user of the customer a member of a role. Adding a member that holds
+    /// the role already changes nothing and answers as the first time did.
+    pub async fn add_role_member(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        role_id: &str,
+        user: UserId,
+    ) -> Result<RoleMember> {
+        let role = role_by_id(role_id)?;
+        let mut tx = self.store().write().await?;
+        self.customer_for(
+            &mut tx.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ManageRoleMembers),
+        )
+        .await?;
+        let target = tx
+            .db()
+            .customer_user(customer, user)
+            .await?
+            .filter(|u| u.state == UserState::Active)
+            .ok_or(ServiceError::UserNotFound)?;
+        let now = self.now();
+        if tx
+            .db()
+            .add_role_member(&customer.to_string(), role.id(), user, now)
+            .await?
+        {
+            let record = self.audit(
+                Some(ctx),
+                ctx.actor.partner,
+                Some(customer),
+                OperationType::AddUserMember,
+                role.id().to_string(),
+                json!({
+                    "roleId": role.id(),
+                    "roleName": role.name(),
+                    "id": user.to_string(),
+                    "userPrincipalName": target.upn.as_str(),
+                }),
+            );
+            tx.db().insert_audit(&record).await?;
+        }
+        tx.commit().await?;
+        Ok(RoleMember {
+            user,
+            upn: target.upn,
+            display_name: target.display_name,
+        })
+    }
+
+    /// Ends a user's membership of a role: not found when the user is not a member.
+    pub async fn remove_role_member(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        role_id: &str,
+        user: UserId,
+    ) -> Result<()> {
+        let role = role_by_id(role_id)?;
+        let mut tx = self.store().write().await?;
+        self.customer_for(
+            &mut tx.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ManageRoleMembers),
+        )
+        .await?;
+        let target = tx
+            .db()
+            .customer_user(customer, user)
+            .await?
+            .filter(|u| u.state == UserState::Active)
+            .ok_or(ServiceError::UserNotFound)?;
+        if !tx
+            .db()
+            .remove_role_member(role.id(), user, self.now())
+            .await?
+        {
+            return Err(ServiceError::NotFound("the user's membership of this role"));
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::RemoveUserMember,
+            role.id().to_string(),
+            json!({
+                "roleId": role.id(),
+                "roleName": role.name(),
+                "id": user.to_string(),
+                "userPrincipalName": target.upn.as_str(),
+            }),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
