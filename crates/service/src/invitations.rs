@@ -152,7 +152,7 @@ impl Roster {
             ),
             date: now,
         };
-        mail::write_to_outbox(&dir, &message).await?;
+        mail::write_to_outbox(&dir, &self.settings().mail_from, &message).await?;
         Ok(())
     }
 

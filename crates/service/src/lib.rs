@@ -45,6 +45,8 @@ pub struct Settings {
     pub hash_cost: HashCost,
     /// Where mail goes as `.eml` files (`<data-dir>/outbox`); `None`: no mail can be sent.
     pub outbox_dir: Option<std::path::PathBuf>,
+    /// The sender of every message (the `From:` header).
+    pub mail_from: mail::Sender,
     /// The address links in mail point to (invitation links).
     pub public_base_url: String,
 }
@@ -56,6 +58,7 @@ impl Default for Settings {
             access_token_lifetime: Duration::from_hours(1),
             hash_cost: HashCost::default(),
             outbox_dir: None,
+            mail_from: mail::Sender::default(),
             public_base_url: "http://127.0.0.1:8080".into(),
         }
     }
