@@ -1,5 +1,6 @@
-//! Outgoing mail. The outbox writes each message as an RFC 5322 `.eml` file into
-//! `<data-dir>/outbox` (SMTP delivery is not built yet). Messages may carry secrets (an
+//! Outgoing mail. Every message is first written as an RFC 5322 `.eml` file into
+//! `<data-dir>/outbox`: that write is what makes it durable. When SMTP is configured, the
+//! delivery task ([`crate::smtp`]) sends the files from there. Messages may carry secrets (an
 //! invitation link): they are never logged.
 
 use std::path::{Path, PathBuf};
@@ -173,7 +174,8 @@ impl Message {
 }
 
 /// Writes `message` into `dir` as `<unix-ms>-<id>.eml` (written to a temporary name first, so
-/// that a reader never sees half a message); returns the file's path.
+/// that a reader, such as the delivery task, never sees half a message); returns the file's
+/// path.
 pub async fn write_to_outbox(dir: &Path, from: &Sender, message: &Message) -> Result<PathBuf> {
     let id = uuid::Uuid::new_v4().to_string();
     let text = message.to_eml(from, &id);

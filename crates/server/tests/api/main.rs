@@ -14,6 +14,7 @@ mod partner;
 mod robustness;
 mod shutdown;
 mod sign_in;
+mod smtp;
 mod tokens;
 mod upgrade;
 mod users;
