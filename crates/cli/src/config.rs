@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Args;
 use roster_domain::Duration;
+use roster_service::mail::Sender;
+use roster_service::smtp::SmtpServer;
 use roster_service::HashCost;
 use serde::Deserialize;
 
@@ -42,6 +44,15 @@ pub struct ServeArgs {
     /// Domain of the partner tenant made on the first start [default: partner.local].
     #[arg(long, env = "ROSTER_PARTNER_DOMAIN")]
     pub partner_domain: Option<String>,
+    /// Deliver the mail outbox over SMTP: smtps://USER:PASSWORD@HOST[:465] (TLS) or
+    /// smtp://USER:PASSWORD@HOST[:587] (STARTTLS, required); smtp://HOST:PORT?tls=none only
+    /// for a relay on this machine [default: none, mail stays in <data-dir>/outbox].
+    #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of Roster's mail, like 'Roster <no-reply@example.com>'
+    /// [default: Roster <no-reply@roster.invalid>].
+    #[arg(long, env = "ROSTER_MAIL_FROM")]
+    pub mail_from: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -58,6 +69,8 @@ struct FileConfig {
     soft_delete_retention: Option<String>,
     purge_interval: Option<String>,
     partner_domain: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
     argon2: Option<Argon2Config>,
 }
 
@@ -80,6 +93,9 @@ pub struct Config {
     pub partner_domain: String,
     pub bootstrap_password: Option<String>,
     pub hash_cost: HashCost,
+    /// `None`: mail stays in the outbox.
+    pub smtp: Option<SmtpServer>,
+    pub mail_from: Sender,
 }
 
 impl std::fmt::Debug for Config {
@@ -102,6 +118,9 @@ impl std::fmt::Debug for Config {
                 &self.bootstrap_password.as_ref().map(|_| "<redacted>"),
             )
             .field("hash_cost", &self.hash_cost)
+            // SmtpServer's Debug leaves the password out.
+            .field("smtp", &self.smtp)
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -141,6 +160,20 @@ impl Config {
         if purge_interval.millis() <= 0 {
             bail!("purge_interval must be longer than 0");
         }
+        // An empty value turns SMTP off (say, to override the file from the environment).
+        let smtp = match args
+            .smtp_url
+            .clone()
+            .or(file.smtp_url)
+            .filter(|u| !u.trim().is_empty())
+        {
+            Some(url) => Some(SmtpServer::parse(&url).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let mail_from = match args.mail_from.clone().or(file.mail_from) {
+            Some(from) => Sender::parse(&from).map_err(anyhow::Error::msg)?,
+            None => Sender::default(),
+        };
         Ok(Self {
             listen: args
                 .listen
@@ -172,6 +205,8 @@ impl Config {
                 iterations: a.iterations,
                 lanes: a.lanes,
             }),
+            smtp,
+            mail_from,
         })
     }
 }
@@ -186,6 +221,7 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roster_service::smtp::Security;
 
     fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -203,6 +239,8 @@ mod tests {
         assert_eq!(c.purge_interval, Duration::from_hours(1));
         assert_eq!(c.partner_domain, "partner.local");
         assert_eq!(c.hash_cost, HashCost::default());
+        assert_eq!(c.smtp, None);
+        assert_eq!(c.mail_from, Sender::default());
     }
 
     #[test]
@@ -284,13 +322,99 @@ mod tests {
                 database_url: Some("postgres://u:hunter2@db/roster".into()),
                 ..Default::default()
             },
+            smtp_url: Some("smtps://mailer:Smtp-pa55@mail.example.com".into()),
             ..Default::default()
         };
         let c = Config::resolve(&args, Some("Sup3r#Secret".into())).unwrap();
         let shown = format!("{c:?}");
         assert!(
-            !shown.contains("hunter2") && !shown.contains("Sup3r"),
+            !shown.contains("hunter2") && !shown.contains("Sup3r") && !shown.contains("Smtp-pa55"),
             "{shown}"
         );
+        assert!(
+            shown.contains("smtps://mailer:<redacted>@mail.example.com:465"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn smtp_from_file_then_flags() {
+        let (_d, path) = write(
+            "smtp_url = \"smtp://mailer:pw@mail.example.com\"\nmail_from = \"Contoso IT <it@contoso.com>\"\n",
+        );
+        let from_file = ServeArgs {
+            db: DatabaseArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let c = Config::resolve(&from_file, None).unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!(smtp.security(), Security::StartTls);
+        assert_eq!(
+            smtp.to_string(),
+            "smtp://mailer:<redacted>@mail.example.com:587"
+        );
+        assert_eq!(c.mail_from.header(), "Contoso IT <it@contoso.com>");
+        // A flag (or ROSTER_SMTP_URL) wins; an empty one turns SMTP off.
+        let flag = |url: &str| ServeArgs {
+            db: DatabaseArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            },
+            smtp_url: Some(url.into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&flag("smtps://m:pw@smtp.example.org:2465"), None).unwrap();
+        assert_eq!(
+            c.smtp.unwrap().to_string(),
+            "smtps://m:<redacted>@smtp.example.org:2465"
+        );
+        assert_eq!(Config::resolve(&flag(""), None).unwrap().smtp, None);
+    }
+
+    #[test]
+    fn bad_smtp_settings_are_refused_at_start() {
+        for (url, says) in [
+            (
+                "smtp://mailer:hunter2@mail.example.com?tls=none",
+                "in the clear",
+            ),
+            ("imap://mailer:hunter2@mail.example.com", "smtps://"),
+            ("mail.example.com:587", "must start with smtps://"),
+            ("smtps://mailer:hunter2@", "empty host"),
+            ("smtps://mailer@mail.example.com", "no password"),
+        ] {
+            let args = ServeArgs {
+                smtp_url: Some(url.into()),
+                ..Default::default()
+            };
+            let err = format!("{:#}", Config::resolve(&args, None).unwrap_err());
+            assert!(
+                err.contains(says) && !err.contains("hunter2"),
+                "{url}: {err}"
+            );
+        }
+        let (_d, path) = write("mail_from = \"Roster\"\n");
+        let args = ServeArgs {
+            db: DatabaseArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let err = format!("{:#}", Config::resolve(&args, None).unwrap_err());
+        assert!(err.contains("mail_from"), "{err}");
+        let (_d, path) = write("smtp = \"smtps://m:p@mail.example.com\"\n");
+        let args = ServeArgs {
+            db: DatabaseArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let err = format!("{:#}", Config::resolve(&args, None).unwrap_err());
+        assert!(err.contains("unknown field `smtp`"), "{err}");
     }
 }

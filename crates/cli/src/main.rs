@@ -108,6 +108,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let password = std::env::var("ROSTER_BOOTSTRAP_ADMIN_PASSWORD").ok();
     let config = Config::resolve(&args, password)?;
     tracing::debug!(?config, "configuration");
+    if config.smtp.is_some() && config.mail_from == roster_service::mail::Sender::default() {
+        tracing::warn!(
+            "mail goes out over SMTP from {}; most servers refuse that sender: set mail_from",
+            roster_service::mail::FROM
+        );
+    }
     let opened = startup::open(Options {
         data_dir: config.data_dir.clone(),
         database_url: config.database_url.clone(),
@@ -116,6 +122,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings: Settings {
             soft_delete_retention: config.soft_delete_retention,
             hash_cost: config.hash_cost,
+            smtp: config.smtp.clone(),
+            mail_from: config.mail_from.clone(),
             ..Settings::default()
         },
         clock: Arc::new(SystemClock),

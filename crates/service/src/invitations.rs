@@ -111,8 +111,13 @@ impl Roster {
         )
     }
 
-    /// Writes the invitation mail into the outbox.
-    async fn send_invitation_mail(&self, email: &str, token: &str, now: Timestamp) -> Result<()> {
+    /// Writes the invitation mail into the outbox; returns the file's path.
+    async fn send_invitation_mail(
+        &self,
+        email: &str,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<std::path::PathBuf> {
         let Some(dir) = self.settings().outbox_dir.clone() else {
             return Err(ServiceError::Internal(
                 "mail is not configured: no outbox directory".into(),
@@ -131,8 +136,29 @@ impl Roster {
             ),
             date: now,
         };
-        mail::write_to_outbox(&dir, &message).await?;
-        Ok(())
+        mail::write_to_outbox(&dir, &self.settings().mail_from, &message).await
+    }
+
+    /// Commits a change whose mails are in the outbox already, then has them delivered. When
+    /// the commit fails, the mails are taken out of the outbox again, as far as they have not
+    /// left yet: their links would not work.
+    async fn commit_with_mails(
+        &self,
+        tx: roster_store::Tx,
+        mails: &[std::path::PathBuf],
+    ) -> Result<()> {
+        match tx.commit().await {
+            Ok(()) => {
+                self.mail_written();
+                Ok(())
+            }
+            Err(e) => {
+                for path in mails {
+                    let _ = tokio::fs::remove_file(path).await;
+                }
+                Err(e.into())
+            }
+        }
     }
 
     async fn view_of(
@@ -276,12 +302,21 @@ impl Roster {
                 roles: access.roles.clone(),
             });
         }
-        // The mails go out before the commit: no invitation is ever stored without its mail
-        // (a failed commit leaves a mail whose link does not work).
+        // The mails are written before the commit: no invitation is ever stored without its
+        // mail. They are delivered after it.
+        let mut written = Vec::with_capacity(mails.len());
         for (email, token) in &mails {
-            self.send_invitation_mail(email, token, now).await?;
+            match self.send_invitation_mail(email, token, now).await {
+                Ok(path) => written.push(path),
+                Err(e) => {
+                    for path in &written {
+                        let _ = tokio::fs::remove_file(path).await;
+                    }
+                    return Err(e);
+                }
+            }
         }
-        tx.commit().await?;
+        self.commit_with_mails(tx, &written).await?;
         Ok(out)
     }
 
@@ -350,9 +385,10 @@ impl Roster {
             ..before
         };
         let view = self.view_of(&mut tx.db(), after).await?;
-        self.send_invitation_mail(&view.invitation.email, &token, now)
+        let written = self
+            .send_invitation_mail(&view.invitation.email, &token, now)
             .await?;
-        tx.commit().await?;
+        self.commit_with_mails(tx, &[written]).await?;
         Ok(view)
     }
 

@@ -23,6 +23,7 @@ pub mod relationships;
 pub mod requests;
 pub mod secrets;
 pub mod sign_in;
+pub mod smtp;
 pub mod tokens;
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -48,6 +49,12 @@ pub struct Settings {
     pub hash_cost: HashCost,
     /// Where mail goes as `.eml` files (`<data-dir>/outbox`); `None`: no mail can be sent.
     pub outbox_dir: Option<std::path::PathBuf>,
+    /// The SMTP server that the outbox is delivered to; `None`: mail stays in the outbox.
+    pub smtp: Option<smtp::SmtpServer>,
+    /// The sender of every message (the `From:` header and the SMTP envelope sender).
+    pub mail_from: mail::Sender,
+    /// When a message that could not be delivered is tried again.
+    pub mail_retry: smtp::Retry,
     /// The address links in mail point to (invitation links).
     pub public_base_url: String,
 }
@@ -59,6 +66,9 @@ impl Default for Settings {
             access_token_lifetime: Duration::from_hours(1),
             hash_cost: HashCost::default(),
             outbox_dir: None,
+            smtp: None,
+            mail_from: mail::Sender::default(),
+            mail_retry: smtp::Retry::default(),
             public_base_url: "http://127.0.0.1:8080".into(),
         }
     }
@@ -79,6 +89,8 @@ struct Inner {
     activity: activity::ActivitySink,
     /// When the keys were last read again because a token named an unknown key.
     keys_reloaded: Mutex<Option<tokio::time::Instant>>,
+    /// The SMTP delivery task of the outbox, when SMTP is configured; it ends with the service.
+    courier: Option<smtp::Courier>,
     settings: Settings,
 }
 
@@ -99,6 +111,23 @@ impl Roster {
     ) -> Result<Self> {
         let hasher = Hasher::new(settings.hash_cost)?;
         let activity = activity::ActivitySink::spawn(store.clone());
+        let courier = match (&settings.smtp, &settings.outbox_dir) {
+            (None, _) => None,
+            (Some(server), Some(outbox)) => Some(
+                smtp::Courier::spawn(
+                    outbox.clone(),
+                    server,
+                    settings.mail_from.address().clone(),
+                    settings.mail_retry,
+                )
+                .map_err(ServiceError::Internal)?,
+            ),
+            (Some(_), None) => {
+                return Err(ServiceError::Internal(
+                    "SMTP delivery needs an outbox directory".into(),
+                ))
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -107,9 +136,17 @@ impl Roster {
                 keys: RwLock::new(Arc::new(keys)),
                 activity,
                 keys_reloaded: Mutex::new(None),
+                courier,
                 settings,
             }),
         })
+    }
+
+    /// Mail was written into the outbox (and its transaction committed): deliver it now.
+    pub(crate) fn mail_written(&self) {
+        if let Some(courier) = &self.inner.courier {
+            courier.wake();
+        }
     }
 
     pub(crate) fn activity(&self) -> &activity::ActivitySink {

@@ -1,15 +1,87 @@
-//! Outgoing mail. The outbox writes each message as an RFC 5322 `.eml` file into
-//! `<data-dir>/outbox` (SMTP delivery is not built yet). Messages may carry secrets (an
+//! Outgoing mail. Every message is first written as an RFC 5322 `.eml` file into
+//! `<data-dir>/outbox`: that write is what makes it durable. When SMTP is configured, the
+//! delivery task ([`crate::smtp`]) sends the files from there. Messages may carry secrets (an
 //! invitation link): they are never logged.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use roster_domain::Timestamp;
 
 use crate::{Result, ServiceError};
 
-/// The sender of Roster's mail.
+/// The sender of Roster's mail unless `mail_from` says otherwise.
 pub const FROM: &str = "Roster <no-reply@roster.invalid>";
+
+/// The sender of Roster's mail: the `From:` header, and its address, which is also the SMTP
+/// envelope sender.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sender {
+    header: String,
+    address: lettre::Address,
+}
+
+impl Sender {
+    /// `Name <address@example.com>` or `address@example.com`.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let text = text.trim();
+        if text.chars().any(char::is_control) {
+            return Err("mail_from must be one line".into());
+        }
+        let (name, address) = match text.split_once('<') {
+            Some((name, rest)) => match rest.strip_suffix('>') {
+                Some(address) if !address.contains(['<', '>']) => (name.trim(), address.trim()),
+                _ => {
+                    return Err(format!(
+                        "mail_from '{text}' is not like 'Roster <no-reply@example.com>'"
+                    ))
+                }
+            },
+            None => ("", text),
+        };
+        let address = lettre::Address::from_str(address).map_err(|e| {
+            format!("mail_from '{text}' has no valid address such as no-reply@example.com: {e}")
+        })?;
+        if name.contains(['"', '\\', ',', ';', ':', '@', '(', ')', '[', ']']) {
+            return Err(format!(
+                "mail_from's name '{name}' may not contain quotes or any of , ; : @ ( ) [ ] \\"
+            ));
+        }
+        let header = if name.is_empty() {
+            address.to_string()
+        } else {
+            format!("{name} <{address}>")
+        };
+        Ok(Self { header, address })
+    }
+
+    /// The `From:` header's value.
+    pub fn header(&self) -> &str {
+        &self.header
+    }
+
+    /// The address alone (the SMTP envelope sender).
+    pub fn address(&self) -> &lettre::Address {
+        &self.address
+    }
+}
+
+impl Default for Sender {
+    fn default() -> Self {
+        // The address of FROM, checked by the `senders` test.
+        let address = lettre::Address::new_dangerous("no-reply", "roster.invalid");
+        Self {
+            header: FROM.to_string(),
+            address,
+        }
+    }
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.header)
+    }
+}
 
 /// One plain-text message.
 pub struct Message {
@@ -72,14 +144,17 @@ fn one_line(s: &str) -> String {
 
 impl Message {
     /// The message as RFC 5322 text with CRLF line ends.
-    pub fn to_eml(&self, message_id: &str) -> String {
+    pub fn to_eml(&self, from: &Sender, message_id: &str) -> String {
         let mut out = String::new();
         for (name, value) in [
-            ("From", FROM.to_string()),
+            ("From", from.header().to_string()),
             ("To", one_line(&self.to)),
             ("Subject", one_line(&self.subject)),
             ("Date", rfc5322_date(self.date)),
-            ("Message-ID", format!("<{message_id}@roster.invalid>")),
+            (
+                "Message-ID",
+                format!("<{message_id}@{}>", from.address().domain()),
+            ),
             ("MIME-Version", "1.0".into()),
             ("Content-Type", "text/plain; charset=utf-8".into()),
             ("Content-Transfer-Encoding", "8bit".into()),
@@ -99,10 +174,11 @@ impl Message {
 }
 
 /// Writes `message` into `dir` as `<unix-ms>-<id>.eml` (written to a temporary name first, so
-/// that a reader never sees half a message); returns the file's path.
-pub async fn write_to_outbox(dir: &Path, message: &Message) -> Result<PathBuf> {
+/// that a reader, such as the delivery task, never sees half a message); returns the file's
+/// path.
+pub async fn write_to_outbox(dir: &Path, from: &Sender, message: &Message) -> Result<PathBuf> {
     let id = uuid::Uuid::new_v4().to_string();
-    let text = message.to_eml(&id);
+    let text = message.to_eml(from, &id);
     let dir = dir.to_path_buf();
     let name = format!("{}-{id}.eml", message.date.unix_millis());
     let written = tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
@@ -142,8 +218,32 @@ mod tests {
             body: "line one\nline two".into(),
             date: Timestamp::from_unix_millis(0),
         };
-        let eml = m.to_eml("id");
+        let eml = m.to_eml(&Sender::default(), "id");
+        assert!(eml.starts_with("From: Roster <no-reply@roster.invalid>\r\n"));
+        assert!(eml.contains("\r\nMessage-ID: <id@roster.invalid>\r\n"));
         assert!(!eml.contains("\r\nBcc:"));
         assert!(eml.ends_with("\r\n\r\nline one\r\nline two\r\n"));
+    }
+
+    #[test]
+    fn senders() {
+        assert_eq!(Sender::parse(FROM).unwrap(), Sender::default());
+        let s = Sender::parse("  Contoso IT <it@contoso.com> ").unwrap();
+        assert_eq!(s.header(), "Contoso IT <it@contoso.com>");
+        assert_eq!(s.address().to_string(), "it@contoso.com");
+        let s = Sender::parse("it@contoso.com").unwrap();
+        assert_eq!(s.header(), "it@contoso.com");
+        for bad in [
+            "",
+            "Contoso",
+            "Contoso <it>",
+            "Contoso <it@contoso.com",
+            "Contoso <it@contoso.com> x",
+            "a@b.com\r\nBcc: evil@y.com",
+            "Smith, Ann <ann@contoso.com>",
+            "<a@b.com> <c@d.com>",
+        ] {
+            assert!(Sender::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

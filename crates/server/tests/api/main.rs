@@ -15,6 +15,7 @@ mod partner;
 mod robustness;
 mod shutdown;
 mod sign_in;
+mod smtp;
 mod tokens;
 mod upgrade;
 mod users;
