@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// [default: Roster <no-reply@roster.invalid>].
     #[arg(long, env = "ROSTER_MAIL_FROM")]
     pub mail_from: Option<String>,
+    /// The address users reach Roster at, for links in mail (invitations), like
+    /// https://roster.example.com [default: http://<listen>].
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -71,6 +75,7 @@ struct FileConfig {
     partner_domain: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    public_url: Option<String>,
     argon2: Option<Argon2Config>,
 }
 
@@ -96,6 +101,8 @@ pub struct Config {
     /// `None`: mail stays in the outbox.
     pub smtp: Option<SmtpServer>,
     pub mail_from: Sender,
+    /// Where links in mail point, without a trailing `/`.
+    pub public_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -121,6 +128,7 @@ impl std::fmt::Debug for Config {
             // SmtpServer's Debug leaves the password out.
             .field("smtp", &self.smtp)
             .field("mail_from", &self.mail_from)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -174,11 +182,17 @@ impl Config {
             Some(from) => Sender::parse(&from).map_err(anyhow::Error::msg)?,
             None => Sender::default(),
         };
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = match args.public_url.clone().or(file.public_url) {
+            Some(url) => public_url(&url)?,
+            None => format!("http://{listen}"),
+        };
         Ok(Self {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
+            public_url,
             data_dir: args
                 .db
                 .data_dir
@@ -208,6 +222,22 @@ impl Config {
             smtp,
             mail_from,
         })
+    }
+}
+
+/// An absolute http(s) URL without query or fragment, trailing `/` removed.
+fn public_url(raw: &str) -> anyhow::Result<String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) => {
+            Ok(url.to_string())
+        }
+        _ => bail!(
+            "public_url: '{raw}' is not an address such as https://roster.example.com (http or https, no query, no user)"
+        ),
     }
 }
 
@@ -241,6 +271,7 @@ mod tests {
         assert_eq!(c.hash_cost, HashCost::default());
         assert_eq!(c.smtp, None);
         assert_eq!(c.mail_from, Sender::default());
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
     }
 
     #[test]
@@ -272,6 +303,33 @@ mod tests {
             Config::resolve(&flags, None).unwrap().listen.to_string(),
             "127.0.0.1:9001"
         );
+    }
+
+    #[test]
+    fn public_url_is_checked_and_follows_listen_by_default() {
+        let args = |url: Option<&str>| ServeArgs {
+            listen: Some("127.0.0.1:9002".parse().unwrap()),
+            public_url: url.map(str::to_string),
+            ..Default::default()
+        };
+        let resolve = |url| Config::resolve(&args(url), None);
+        assert_eq!(resolve(None).unwrap().public_url, "http://127.0.0.1:9002");
+        assert_eq!(
+            resolve(Some("https://roster.example.com/"))
+                .unwrap()
+                .public_url,
+            "https://roster.example.com"
+        );
+        for bad in [
+            "roster.example.com",
+            "ftp://x",
+            "https://",
+            "https://a?b=1",
+            "https://u@x",
+        ] {
+            let err = resolve(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("public_url"), "{bad}: {err}");
+        }
     }
 
     #[test]

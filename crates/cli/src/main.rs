@@ -124,6 +124,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             hash_cost: config.hash_cost,
             smtp: config.smtp.clone(),
             mail_from: config.mail_from.clone(),
+            public_base_url: config.public_url.clone(),
             ..Settings::default()
         },
         clock: Arc::new(SystemClock),
