@@ -8,6 +8,7 @@ mod applications;
 mod audit;
 mod customers;
 mod delegated;
+mod directory_roles;
 mod idempotency;
 mod invitations;
 mod paging;
