@@ -76,10 +76,10 @@ impl Roster {
         customer: CustomerId,
         input: &NewRelationshipInput,
     ) -> Result<RelationshipView> {
-        self.allow(ctx, Action::ManageDelegatedAccess)?;
         {
             let mut r = self.store().reader().await?;
-            self.own_customer(&mut r.db(), ctx, customer).await?;
+            self.customer_for(&mut r.db(), ctx, customer, Action::ManageDelegatedAccess)
+                .await?;
         }
         let new = NewRelationship::validate(input)?;
         let relationship = Relationship {
@@ -208,8 +208,9 @@ impl Roster {
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
-        self.allow(ctx, Action::ManageDelegatedAccess)?;
         let mut tx = self.store().write().await?;
+        self.customer_for(&mut tx.db(), ctx, customer, Action::ManageDelegatedAccess)
+            .await?;
         let rel = self
             .find_relationship(&mut tx.db(), ctx, customer, id)
             .await?;
@@ -259,8 +260,9 @@ impl Roster {
         group: Option<&str>,
         roles: Option<&[String]>,
     ) -> Result<AccessAssignment> {
-        self.allow(ctx, Action::ManageDelegatedAccess)?;
         let mut tx = self.store().write().await?;
+        self.customer_for(&mut tx.db(), ctx, customer, Action::ManageDelegatedAccess)
+            .await?;
         let rel = self
             .find_relationship(&mut tx.db(), ctx, customer, id)
             .await?;

@@ -68,6 +68,14 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// How many audit records there are, of every partner.
+    pub async fn count_audit_records(&mut self) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_records")
+            .fetch_one(&mut *self.conn)
+            .await?;
+        Ok(u64::try_from(crate::rows::int(&row, "n")?).unwrap_or(0))
+    }
+
     /// A partner's audit records in `[start, end)`, oldest first.
     pub async fn audit_records(
         &mut self,

@@ -360,6 +360,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// How many audit records there are.
+    pub async fn audit_count(&self) -> u64 {
+        let mut r = self.roster.store().reader().await.unwrap();
+        r.db().count_audit_records().await.unwrap()
+    }
+
     /// The operation types of every audit record, oldest first.
     pub async fn audit_operations(&self) -> Vec<String> {
         self.audit_records()
