@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use roster_domain::licence::Catalogue;
 use roster_domain::Duration;
 use roster_service::mail::Sender;
 use roster_service::smtp::SmtpServer;
@@ -57,6 +58,10 @@ pub struct ServeArgs {
     /// https://roster.example.com [default: http://<listen>].
     #[arg(long, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// A JSON file of products (the shipped catalogue's shape) to add to the catalogue; one
+    /// with the id of a shipped product replaces it [default: none].
+    #[arg(long, env = "ROSTER_CATALOGUE_FILE")]
+    pub catalogue_file: Option<PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -76,6 +81,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     public_url: Option<String>,
+    catalogue_file: Option<PathBuf>,
     argon2: Option<Argon2Config>,
 }
 
@@ -103,6 +109,8 @@ pub struct Config {
     pub mail_from: Sender,
     /// Where links in mail point, without a trailing `/`.
     pub public_url: String,
+    /// The operator's products, read and checked at start.
+    pub extra_catalogue: Option<Catalogue>,
 }
 
 impl std::fmt::Debug for Config {
@@ -129,6 +137,10 @@ impl std::fmt::Debug for Config {
             .field("smtp", &self.smtp)
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
+            .field(
+                "extra_catalogue",
+                &self.extra_catalogue.as_ref().map(|c| c.products().len()),
+            )
             .finish()
     }
 }
@@ -190,9 +202,21 @@ impl Config {
             Some(url) => public_url(&url)?,
             None => format!("http://{listen}"),
         };
+        let extra_catalogue = match args.catalogue_file.clone().or(file.catalogue_file) {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("catalogue_file: cannot read {}", path.display()))?;
+                Some(
+                    Catalogue::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("catalogue_file {}: {e}", path.display()))?,
+                )
+            }
+            None => None,
+        };
         Ok(Self {
             listen,
             public_url,
+            extra_catalogue,
             data_dir: args
                 .db
                 .data_dir
@@ -303,6 +327,30 @@ mod tests {
             Config::resolve(&flags, None).unwrap().listen.to_string(),
             "127.0.0.1:9001"
         );
+    }
+
+    #[test]
+    fn a_catalogue_file_is_read_and_checked_at_start() {
+        let (_d, good) = write(
+            r#"{"products": [{"id": "11111111-2222-4333-8444-555555555555", "name": "Ours", "skuPartNumber": "OURS", "targetType": "User", "licenseGroupId": "group1", "servicePlans": []}]}"#,
+        );
+        let args = |path: &Path| ServeArgs {
+            catalogue_file: Some(path.to_path_buf()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args(&good), None).unwrap();
+        assert_eq!(c.extra_catalogue.unwrap().products().len(), 1);
+        let (_d2, bad) = write(r#"{"products": [{"id": "nope"}]}"#);
+        let err = Config::resolve(&args(&bad), None).unwrap_err().to_string();
+        assert!(err.contains("catalogue_file"), "{err}");
+        let err = Config::resolve(&args(Path::new("/nonexistent/products.json")), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("catalogue_file"), "{err}");
+        assert!(Config::resolve(&ServeArgs::default(), None)
+            .unwrap()
+            .extra_catalogue
+            .is_none());
     }
 
     #[test]

@@ -125,6 +125,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             smtp: config.smtp.clone(),
             mail_from: config.mail_from.clone(),
             public_base_url: config.public_url.clone(),
+            extra_catalogue: config.extra_catalogue.clone(),
             ..Settings::default()
         },
         clock: Arc::new(SystemClock),

@@ -38,10 +38,12 @@ pub enum OperationType {
     DeleteApplication,
     AddUserMember,
     RemoveUserMember,
+    UpdateCustomerUserLicenses,
+    UpdateCustomerSubscribedSku,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 34] = [
+    pub const ALL: [OperationType; 36] = [
         Self::CreateCustomer,
         Self::AddCustomerDomain,
         Self::CreateCustomerUser,
@@ -76,6 +78,8 @@ impl OperationType {
         Self::DeleteApplication,
         Self::AddUserMember,
         Self::RemoveUserMember,
+        Self::UpdateCustomerUserLicenses,
+        Self::UpdateCustomerSubscribedSku,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -115,6 +119,8 @@ impl OperationType {
             Self::DeleteApplication => "delete_application",
             Self::AddUserMember => "add_user_member",
             Self::RemoveUserMember => "remove_user_member",
+            Self::UpdateCustomerUserLicenses => "update_customer_user_licenses",
+            Self::UpdateCustomerSubscribedSku => "update_customer_subscribed_sku",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -150,6 +156,8 @@ impl OperationType {
                 "application"
             }
             Self::AddUserMember | Self::RemoveUserMember => "customer_directory_role",
+            Self::UpdateCustomerUserLicenses => "license",
+            Self::UpdateCustomerSubscribedSku => "subscribed_sku",
             _ => "customer_user",
         }
     }

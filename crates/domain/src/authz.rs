@@ -326,6 +326,10 @@ pub enum Action {
     ApproveRelationship,
     /// Register applications and see them.
     ManageApplications,
+    /// See a customer's seats (subscribed SKUs) and their use.
+    ViewSeats,
+    /// Give a customer seats of a product.
+    ManageSeats,
     /// An operation inside one customer tenant.
     InCustomer(CustomerAction),
 }
@@ -381,6 +385,14 @@ fn partner_rule(action: Action) -> Rule {
             roles: &[GlobalAdmin],
             custom: Some((Area::Audit, Level::Read)),
         },
+        Action::ViewSeats => Rule {
+            roles: &[GlobalAdmin, AdminAgent, BillingAdmin],
+            custom: Some((Area::Licences, Level::Read)),
+        },
+        Action::ManageSeats => Rule {
+            roles: &[GlobalAdmin, AdminAgent],
+            custom: Some((Area::Licences, Level::ReadWrite)),
+        },
         Action::ViewDelegatedAccess => Rule {
             roles: &[GlobalAdmin, AdminAgent],
             custom: Some((Area::DelegatedAccess, Level::Read)),
@@ -428,6 +440,8 @@ pub enum CustomerAction {
     },
     /// Add or remove members of a directory role.
     ManageRoleMembers,
+    /// Assign or remove a user's licences.
+    ManageLicences,
 }
 
 /// What the caller may do inside one customer (its delegated access there).
@@ -525,6 +539,8 @@ fn partner_user_may(actor: &Actor, action: Action, access: &CustomerAccess) -> R
         Action::InCustomer(_) if sees => Err(Denied::Forbidden),
         Action::InCustomer(_) => Err(Denied::Hidden),
         Action::ViewCustomers if in_customer && sees => Ok(()),
+        // Any directory role may read the tenant's licences.
+        Action::ViewSeats if !roles.is_empty() => Ok(()),
         _ if rule_allows(actor, &partner_rule(action)) => Ok(()),
         _ if in_customer && !sees => Err(Denied::Hidden),
         _ => Err(Denied::Forbidden),
@@ -548,6 +564,7 @@ fn customer_user_may(
     let allowed = match action {
         Action::ViewCustomers => true,
         Action::InCustomer(op) => directory_roles_allow(roles, op),
+        Action::ViewSeats => !roles.is_empty(),
         Action::ViewDelegatedAccess | Action::ApproveRelationship => global_admin,
         _ => false,
     };
@@ -582,6 +599,12 @@ pub fn directory_roles_allow(roles: &[DirectoryRole], op: CustomerAction) -> boo
         }
         Op::ResetPassword { target } => holds(&reset_tier(target)),
         Op::ManageRoleMembers => holds(&[PrivilegedRoleAdministrator, GlobalAdministrator]),
+        Op::ManageLicences => holds(&[
+            LicenseAdministrator,
+            UserAdministrator,
+            DirectoryWriters,
+            GlobalAdministrator,
+        ]),
     }
 }
 
@@ -720,7 +743,7 @@ mod tests {
         assert!(effective_directory_roles(&agent, &CustomerAccess::default()).is_empty());
     }
 
-    const PARTNER_ACTIONS: [Action; 14] = [
+    const PARTNER_ACTIONS: [Action; 16] = [
         Action::ViewCustomers,
         Action::CreateCustomer,
         Action::EditCustomer,
@@ -735,6 +758,8 @@ mod tests {
         Action::ManageDelegatedAccess,
         Action::ApproveRelationship,
         Action::ManageApplications,
+        Action::ViewSeats,
+        Action::ManageSeats,
     ];
 
     /// The whole partner-role table, walked: each role × each partner-level action, with the
@@ -743,47 +768,48 @@ mod tests {
     fn partner_level_matrix() {
         use PartnerRole::*;
         // view create edit viewAU manAU GA mkdir reset hist audit viewDA manDA approve apps
-        let table: [(PartnerRole, [bool; 14]); 6] = [
+        // viewSeats manageSeats
+        let table: [(PartnerRole, [bool; 16]); 6] = [
             (
                 GlobalAdmin,
                 [
                     true, true, true, true, true, true, true, true, true, true, true, true, true,
-                    true,
+                    true, true, true,
                 ],
             ),
             (
                 UserManagementAdmin,
                 [
                     false, false, false, true, true, false, false, false, false, false, false,
-                    false, false, false,
+                    false, false, false, false, false,
                 ],
             ),
             (
                 AdminAgent,
                 [
                     true, true, true, false, false, false, false, false, false, false, true, true,
-                    false, false,
+                    false, false, true, true,
                 ],
             ),
             (
                 HelpdeskAgent,
                 [
                     true, false, true, false, false, false, false, false, false, false, false,
-                    false, false, false,
+                    false, false, false, false, false,
                 ],
             ),
             (
                 SalesAgent,
                 [
                     true, true, false, false, false, false, false, false, false, false, false,
-                    false, false, false,
+                    false, false, false, false, false,
                 ],
             ),
             (
                 BillingAdmin,
                 [
                     true, false, false, false, false, false, false, false, false, false, false,
-                    false, false, false,
+                    false, false, false, true, false,
                 ],
             ),
         ];
@@ -828,6 +854,8 @@ mod tests {
                         (Action::ManageDelegatedAccess, Area::DelegatedAccess) => {
                             level == Level::ReadWrite
                         }
+                        (Action::ViewSeats, Area::Licences) => level >= Level::Read,
+                        (Action::ManageSeats, Area::Licences) => level == Level::ReadWrite,
                         _ => false,
                     };
                     assert_eq!(
@@ -897,6 +925,16 @@ mod tests {
                 directory_roles_allow(&r, Op::CreateUser),
                 creates,
                 "{role:?} create"
+            );
+            assert_eq!(
+                directory_roles_allow(&r, Op::ManageLicences),
+                creates || role == LicenseAdministrator,
+                "{role:?} licences"
+            );
+            assert_eq!(
+                directory_roles_allow(&r, Op::ManageRoleMembers),
+                matches!(role, PrivilegedRoleAdministrator | GlobalAdministrator),
+                "{role:?} role members"
             );
             for t in tiers {
                 let reset = match t {

@@ -9,6 +9,7 @@ pub mod authz;
 pub mod country;
 pub mod customer;
 pub mod ids;
+pub mod licence;
 pub mod listing;
 pub mod lockout;
 pub mod partner_user;

@@ -45,6 +45,8 @@ pub mod codes {
     pub const TOO_LARGE: u32 = 800004;
     pub const UNEXPECTED: u32 = 800003;
     pub const TIMEOUT: u32 = 408;
+    pub const NO_LICENCES_LEFT: u32 = 60012;
+    pub const MIXED_LICENCE_GROUPS: u32 = 60014;
 }
 
 const MAX_DESCRIPTION: usize = 1024;
@@ -207,6 +209,18 @@ impl ApiError {
                 codes::PRECONDITION_FAILED,
                 e.to_string(),
                 vec![],
+            ),
+            e @ ServiceError::NoLicencesLeft(_) => Self::new(
+                S::BAD_REQUEST,
+                codes::NO_LICENCES_LEFT,
+                e.to_string(),
+                vec!["licensesToAssign".into()],
+            ),
+            e @ ServiceError::MixedLicenceGroups => Self::new(
+                S::BAD_REQUEST,
+                codes::MIXED_LICENCE_GROUPS,
+                e.to_string(),
+                vec!["licensesToAssign".into(), "licensesToRemove".into()],
             ),
             ServiceError::Unauthorized(message) => Self::unauthorized(message),
             ServiceError::Internal(detail) => {

@@ -99,6 +99,23 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
             "/customers/{cid}/directoryroles/{rid}/usermembers/{uid}",
             axum::routing::delete(routes::directory_roles::remove_member),
         )
+        .route("/productskus", get(routes::licences::catalogue))
+        .route(
+            "/customers/{cid}/subscribedskus",
+            get(routes::licences::subscribed),
+        )
+        .route(
+            "/customers/{cid}/subscribedskus/{sku}",
+            axum::routing::put(routes::licences::set_seats),
+        )
+        .route(
+            "/customers/{cid}/users/{uid}/licenses",
+            get(routes::licences::of_user),
+        )
+        .route(
+            "/customers/{cid}/users/{uid}/licenseupdates",
+            post(routes::licences::update),
+        )
         .route(
             "/applications",
             get(routes::applications::list).post(routes::applications::register),

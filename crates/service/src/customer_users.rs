@@ -354,6 +354,11 @@ impl Roster {
             if let Some(hash) = &hash {
                 tx.db().set_password(id, hash, &new_stamp()).await?;
             }
+            let not_restored = if kind == PatchKind::Restore {
+                self.reclaim_licences(&mut tx.db(), customer, id).await?
+            } else {
+                Vec::new()
+            };
             let mut records = Vec::new();
             let mut record = |op: OperationType, value: serde_json::Value| {
                 records.push(self.audit(
@@ -366,7 +371,10 @@ impl Roster {
                 ));
             };
             if kind == PatchKind::Restore {
-                record(OperationType::RestoreCustomerUser, user_json(&new));
+                let mut value = user_json(&new);
+                // Licences whose seats were taken meanwhile do not come back.
+                value["licensesNotRestored"] = json!(not_restored);
+                record(OperationType::RestoreCustomerUser, value);
             }
             if let Some((upn, _)) = &changes.upn {
                 record(
@@ -440,6 +448,8 @@ impl Roster {
                 false if if_match.is_some() => return Err(ServiceError::PreconditionFailed),
                 false => continue,
             }
+            // Its licences free their seats (and come back on restore where seats are free).
+            tx.db().release_user_licences(id, now).await?;
             let record = self.audit(
                 Some(ctx),
                 ctx.actor.partner,

@@ -31,6 +31,12 @@ pub enum ServiceError {
     PreconditionFailed,
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// No seat of this SKU is free (400 60012).
+    #[error("there are no licences of {0} left in this customer: give it more seats (PUT /v1/customers/{{cid}}/subscribedskus/{{skuId}}) or free some")]
+    NoLicencesLeft(String),
+    /// One request mixed SKUs of two licence groups (400 60014).
+    #[error("a licence update may hold SKUs of one licence group only (group1 or group2): send two requests")]
+    MixedLicenceGroups,
     #[error("internal error: {0}")]
     Internal(String),
 }

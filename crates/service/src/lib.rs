@@ -13,6 +13,7 @@ pub mod directory_roles;
 pub mod error;
 pub mod invitations;
 pub mod keys;
+pub mod licences;
 pub mod mail;
 pub mod maintenance;
 pub mod paging;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub mail_retry: smtp::Retry,
     /// The address links in mail point to (invitation links).
     pub public_base_url: String,
+    /// The operator's products, added to the shipped catalogue (replacing one of the same id).
+    pub extra_catalogue: Option<roster_domain::licence::Catalogue>,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             mail_from: mail::Sender::default(),
             mail_retry: smtp::Retry::default(),
             public_base_url: "http://127.0.0.1:8080".into(),
+            extra_catalogue: None,
         }
     }
 }
@@ -91,6 +95,8 @@ struct Inner {
     keys_reloaded: Mutex<Option<tokio::time::Instant>>,
     /// The SMTP delivery task of the outbox, when SMTP is configured; it ends with the service.
     courier: Option<smtp::Courier>,
+    /// The products customers can have seats of.
+    catalogue: roster_domain::licence::Catalogue,
     settings: Settings,
 }
 
@@ -110,6 +116,11 @@ impl Roster {
         settings: Settings,
     ) -> Result<Self> {
         let hasher = Hasher::new(settings.hash_cost)?;
+        let mut catalogue =
+            roster_domain::licence::Catalogue::shipped().map_err(ServiceError::Internal)?;
+        if let Some(extra) = settings.extra_catalogue.clone() {
+            catalogue = catalogue.extended_with(extra);
+        }
         let activity = activity::ActivitySink::spawn(store.clone());
         let courier = match (&settings.smtp, &settings.outbox_dir) {
             (None, _) => None,
@@ -137,6 +148,7 @@ impl Roster {
                 activity,
                 keys_reloaded: Mutex::new(None),
                 courier,
+                catalogue,
                 settings,
             }),
         })
@@ -147,6 +159,10 @@ impl Roster {
         if let Some(courier) = &self.inner.courier {
             courier.wake();
         }
+    }
+
+    pub fn catalogue(&self) -> &roster_domain::licence::Catalogue {
+        &self.inner.catalogue
     }
 
     pub(crate) fn activity(&self) -> &activity::ActivitySink {

@@ -75,6 +75,11 @@ impl Backend {
                     "applications_and_directory_roles",
                     include_str!("../migrations/sqlite/0008_applications_and_directory_roles.sql"),
                 ),
+                (
+                    9,
+                    "licences",
+                    include_str!("../migrations/sqlite/0009_licences.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -118,6 +123,11 @@ impl Backend {
                     include_str!(
                         "../migrations/postgres/0008_applications_and_directory_roles.sql"
                     ),
+                ),
+                (
+                    9,
+                    "licences",
+                    include_str!("../migrations/postgres/0009_licences.sql"),
                 ),
             ],
         }

@@ -20,6 +20,7 @@ pub mod directory_roles;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;
+pub mod licences;
 pub mod refresh;
 pub mod relationships;
 pub mod settings;

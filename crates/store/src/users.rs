@@ -180,6 +180,23 @@ impl Db<'_> {
         row.as_ref().map(user_from).transpose()
     }
 
+    /// The active user of `customer` with this UPN.
+    pub async fn customer_user_by_upn(
+        &mut self,
+        customer: CustomerId,
+        upn: &Upn,
+    ) -> Result<Option<CustomerUser>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'"
+        );
+        let row = sqlx::query(&sql)
+            .bind(customer.to_string())
+            .bind(upn.key())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
     /// Whether an active user of `tenant` other than `except` has this UPN.
     pub async fn upn_taken(
         &mut self,

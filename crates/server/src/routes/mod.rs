@@ -6,6 +6,7 @@ pub mod customers;
 pub mod directory_roles;
 pub mod health;
 pub mod invitations;
+pub mod licences;
 pub mod partner;
 pub mod relationships;
 pub mod token;

@@ -11,6 +11,7 @@ mod delegated;
 mod directory_roles;
 mod idempotency;
 mod invitations;
+mod licences;
 mod matrix;
 mod paging;
 mod partner;

@@ -1,0 +1,196 @@
+//! Seats (subscribed SKUs) of customers and the licences of users.
+
+use roster_domain::licence::Seats;
+use roster_domain::{CustomerId, Timestamp, UserId};
+
+use crate::rows;
+use crate::{Db, Result};
+
+/// A customer's seats of one SKU, and how many of them licences take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscribedSku {
+    pub sku_id: String,
+    pub seats: Seats,
+    /// Licences of active users.
+    pub consumed: i64,
+}
+
+/// A user's licence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserLicence {
+    pub sku_id: String,
+    pub excluded_plans: Vec<String>,
+    /// Set while the user is soft-deleted: the licence takes no seat.
+    pub released_at: Option<Timestamp>,
+}
+
+fn plans_from(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+const CONSUMED: &str = "(SELECT COUNT(*) FROM user_licences l \
+    WHERE l.customer_id = s.customer_id AND l.sku_id = s.sku_id AND l.released_at IS NULL)";
+
+fn subscribed(r: &sqlx::any::AnyRow) -> Result<SubscribedSku> {
+    Ok(SubscribedSku {
+        sku_id: rows::text(r, "sku_id")?,
+        seats: Seats {
+            total: rows::int(r, "total_units")?,
+            suspended: rows::int(r, "suspended_units")?,
+            warning: rows::int(r, "warning_units")?,
+        },
+        consumed: rows::int(r, "consumed")?,
+    })
+}
+
+impl Db<'_> {
+    /// Every SKU the customer has seats of, by SKU id.
+    pub async fn subscribed_skus(&mut self, customer: CustomerId) -> Result<Vec<SubscribedSku>> {
+        let found = sqlx::query(&format!(
+            "SELECT s.sku_id AS sku_id, s.total_units AS total_units, s.suspended_units AS suspended_units, \
+             s.warning_units AS warning_units, {CONSUMED} AS consumed \
+             FROM subscribed_skus s WHERE s.customer_id = $1 ORDER BY s.sku_id"
+        ))
+        .bind(customer.to_string())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        found.iter().map(subscribed).collect()
+    }
+
+    /// One SKU's seats and use, locked until the transaction ends (PostgreSQL; SQLite has one
+    /// writer at a time), so that a check of free seats and the write that takes one are one
+    /// step. `None` when the customer has no seats of it.
+    pub async fn lock_subscribed_sku(
+        &mut self,
+        customer: CustomerId,
+        sku: &str,
+    ) -> Result<Option<SubscribedSku>> {
+        let locked = sqlx::query(&format!(
+            "SELECT sku_id FROM subscribed_skus WHERE customer_id = $1 AND sku_id = $2{}",
+            crate::dialect::for_update(self.backend)
+        ))
+        .bind(customer.to_string())
+        .bind(sku)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        if locked.is_none() {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT s.sku_id AS sku_id, s.total_units AS total_units, s.suspended_units AS suspended_units, \
+             s.warning_units AS warning_units, {CONSUMED} AS consumed \
+             FROM subscribed_skus s WHERE s.customer_id = $1 AND s.sku_id = $2"
+        ))
+        .bind(customer.to_string())
+        .bind(sku)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        subscribed(&row).map(Some)
+    }
+
+    /// Sets a customer's seats of a SKU.
+    pub async fn put_subscribed_sku(
+        &mut self,
+        customer: CustomerId,
+        sku: &str,
+        seats: Seats,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO subscribed_skus (customer_id, sku_id, total_units, suspended_units, warning_units, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, sku_id) DO UPDATE SET \
+             total_units = excluded.total_units, suspended_units = excluded.suspended_units, \
+             warning_units = excluded.warning_units, updated_at = excluded.updated_at",
+        )
+        .bind(customer.to_string())
+        .bind(sku)
+        .bind(seats.total)
+        .bind(seats.suspended)
+        .bind(seats.warning)
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// A user's licences (released ones too), by SKU id.
+    pub async fn user_licences(&mut self, user: UserId) -> Result<Vec<UserLicence>> {
+        let found = sqlx::query(
+            "SELECT sku_id, excluded_plans, released_at FROM user_licences WHERE user_id = $1 ORDER BY sku_id",
+        )
+        .bind(user.to_string())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(UserLicence {
+                    sku_id: rows::text(r, "sku_id")?,
+                    excluded_plans: plans_from(&rows::text(r, "excluded_plans")?),
+                    released_at: rows::opt_time(r, "released_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Gives a user a licence, or sets the excluded plans of the one it has.
+    pub async fn put_user_licence(
+        &mut self,
+        user: UserId,
+        customer: CustomerId,
+        sku: &str,
+        excluded_plans: &[String],
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO user_licences (user_id, customer_id, sku_id, excluded_plans, assigned_at, released_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (user_id, sku_id) DO UPDATE SET \
+             excluded_plans = excluded.excluded_plans, released_at = NULL",
+        )
+        .bind(user.to_string())
+        .bind(customer.to_string())
+        .bind(sku)
+        .bind(excluded_plans.join(","))
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a licence away; false when the user did not have it.
+    pub async fn delete_user_licence(&mut self, user: UserId, sku: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM user_licences WHERE user_id = $1 AND sku_id = $2")
+            .bind(user.to_string())
+            .bind(sku)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Releases every licence of a user (it was soft-deleted): they take no seat.
+    pub async fn release_user_licences(&mut self, user: UserId, now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE user_licences SET released_at = $1 WHERE user_id = $2 AND released_at IS NULL",
+        )
+        .bind(now.unix_millis())
+        .bind(user.to_string())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Takes a seat again for a released licence (the user was restored).
+    pub async fn reclaim_user_licence(&mut self, user: UserId, sku: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE user_licences SET released_at = NULL WHERE user_id = $1 AND sku_id = $2",
+        )
+        .bind(user.to_string())
+        .bind(sku)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+}
