@@ -10,6 +10,7 @@ pub mod partner;
 pub mod relationships;
 pub mod token;
 pub mod users;
+pub mod well_known;
 
 use std::collections::HashMap;
 
