@@ -10,6 +10,7 @@ mod customers;
 mod delegated;
 mod idempotency;
 mod invitations;
+mod jwks;
 mod paging;
 mod partner;
 mod robustness;
