@@ -189,6 +189,12 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
         .route("/oauth2/token", post(routes::token::token))
         .route("/v1/passwordchange", post(routes::token::change_password))
         .route("/healthz", get(routes::health::healthz))
+        // What a resource server needs to verify access tokens itself; no token needed.
+        .route("/.well-known/jwks.json", get(routes::well_known::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(routes::well_known::openid_configuration),
+        )
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -22,6 +22,8 @@ use crate::wire;
         routes::health::healthz,
         routes::token::token,
         routes::token::change_password,
+        routes::well_known::jwks,
+        routes::well_known::openid_configuration,
         routes::customers::create,
         routes::customers::list,
         routes::customers::get,
@@ -94,6 +96,9 @@ use crate::wire;
         wire::TokenResponse,
         wire::OAuthError,
         wire::Health,
+        wire::JsonWebKeySet,
+        wire::JsonWebKey,
+        wire::OpenIdConfiguration,
         routes::token::PasswordChangeRequest,
         routes::audit::AuditRecordBody,
         routes::partner::ActivityBody,
@@ -265,6 +270,8 @@ mod tests {
             ("/healthz", vec!["get"]),
             ("/oauth2/token", vec!["post"]),
             ("/v1/passwordchange", vec!["post"]),
+            ("/.well-known/jwks.json", vec!["get"]),
+            ("/.well-known/openid-configuration", vec!["get"]),
             ("/v1/customers", vec!["get", "post"]),
             ("/v1/customers/{customerId}", vec!["get", "patch"]),
             (
@@ -356,6 +363,10 @@ mod tests {
                 // Everything under /v1 takes a bearer token but the two ways in for a user
                 // who has none yet.
                 let open = ["/v1/invitations/redeem", "/v1/passwordchange"];
+                // What a resource server fetches to verify tokens needs none.
+                if path.starts_with("/.well-known/") {
+                    assert_eq!(op["security"], serde_json::json!([{}]), "{path}");
+                }
                 if path.starts_with("/v1") && !open.contains(&path) {
                     assert!(responses.contains_key("401"), "{path}: 401 undocumented");
                     let params = op["parameters"].as_array().unwrap();

@@ -453,6 +453,73 @@ pub struct Health {
     pub status: String,
 }
 
+// ---------------------------------------------------------------- discovery
+
+/// The public keys that verify access tokens (a JWK Set, RFC 7517 §5).
+#[derive(Serialize, ToSchema, Debug)]
+pub struct JsonWebKeySet {
+    /// Every key a server on this database may have signed a still-valid token with, newest
+    /// (the one that signs) first.
+    pub keys: Vec<JsonWebKey>,
+}
+
+/// An Ed25519 public key (RFC 8037 §2).
+#[derive(Serialize, ToSchema, Debug)]
+pub struct JsonWebKey {
+    /// `OKP`.
+    pub kty: String,
+    /// `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url without padding (32 bytes).
+    pub x: String,
+    /// The `kid` header of the tokens this key verifies.
+    pub kid: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// `EdDSA`.
+    pub alg: String,
+}
+
+impl JsonWebKey {
+    pub fn of(key: &roster_service::SigningKey) -> Self {
+        use base64::Engine;
+        Self {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.public_key()),
+            kid: key.id().into(),
+            use_: "sig".into(),
+            alg: roster_service::tokens::JWT_ALGORITHM.into(),
+        }
+    }
+}
+
+/// Where a client finds the token endpoint and the keys (OpenID Connect Discovery 1.0 §3,
+/// RFC 8414). Roster issues access tokens only: no authorization endpoint, no ID tokens.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct OpenIdConfiguration {
+    /// The `iss` of every access token: the server's public URL.
+    pub issuer: String,
+    /// `POST` here for tokens: `{issuer}/oauth2/token`.
+    pub token_endpoint: String,
+    /// The public keys: `{issuer}/.well-known/jwks.json`.
+    pub jwks_uri: String,
+    /// `password`, `client_credentials`, `refresh_token`.
+    pub grant_types_supported: Vec<String>,
+    /// `client_secret_basic` and `client_secret_post` (an application's secret in the
+    /// Authorization header or the form), `none` (a public client: `client_id` alone, with
+    /// the password grant).
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Empty: there is no authorization endpoint.
+    pub response_types_supported: Vec<String>,
+    /// `public`: `sub` is the user's (or application's) object id, the same for every client.
+    pub subject_types_supported: Vec<String>,
+    /// `EdDSA`, the algorithm of Roster's signed tokens. Roster issues no ID tokens; the
+    /// property is there because OpenID Connect discovery clients require it.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+}
+
 // ---------------------------------------------------------------- partner account
 
 /// A user of the partner's own tenant, with its access to the Roster account.

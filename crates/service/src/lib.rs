@@ -56,10 +56,20 @@ pub struct Settings {
     pub mail_from: mail::Sender,
     /// When a message that could not be delivered is tried again.
     pub mail_retry: smtp::Retry,
-    /// The address links in mail point to (invitation links).
+    /// The address people reach Roster at: links in mail (invitation links) start with it,
+    /// and it is the issuer of access tokens (see [`Settings::issuer`]).
     pub public_base_url: String,
     /// The operator's products, added to the shipped catalogue (replacing one of the same id).
     pub extra_catalogue: Option<roster_domain::licence::Catalogue>,
+}
+
+impl Settings {
+    /// The `iss` of the access tokens this server issues and the only one it accepts, and
+    /// the `issuer` of its discovery document: the public URL without a trailing `/`.
+    /// Servers sharing a database must have the same one to accept each other's tokens.
+    pub fn issuer(&self) -> &str {
+        self.public_base_url.trim_end_matches('/')
+    }
 }
 
 impl Default for Settings {

@@ -40,8 +40,6 @@ impl From<roster_store::StoreError> for SignInError {
     }
 }
 
-const ISSUER: &str = "roster";
-
 /// The `idtyp` claim of an App-only token.
 const APP_TOKEN: &str = "app";
 
@@ -204,7 +202,7 @@ impl Roster {
     ) -> TokenGrant {
         self.sign_access_token(
             AccessClaims {
-                iss: ISSUER.into(),
+                iss: self.settings().issuer().into(),
                 sub: creds.user.to_string(),
                 tid: creds.tenant.clone(),
                 iat: 0,
@@ -242,7 +240,7 @@ impl Roster {
         let app = self.check_client(client_id, Some(client_secret)).await?;
         Ok(self.sign_access_token(
             AccessClaims {
-                iss: ISSUER.into(),
+                iss: self.settings().issuer().into(),
                 sub: app.id.clone(),
                 tid: app.partner.to_string(),
                 iat: 0,
@@ -286,7 +284,17 @@ impl Roster {
         };
         let key = self.key_for(bearer).await.ok_or_else(unauthorized)?;
         let claims: AccessClaims = key.verify_jwt(bearer).ok_or_else(unauthorized)?;
-        if claims.iss != ISSUER || claims.exp <= self.now().unix_seconds() {
+        if claims.iss != self.settings().issuer() {
+            // Signed with our keys, so issued by a server on this database, but under another
+            // public URL: a misconfigured server (or this one's public URL changed).
+            tracing::warn!(
+                token_issuer = %claims.iss,
+                issuer = %self.settings().issuer(),
+                "refused an access token of another issuer: give every server on this database the same public_url"
+            );
+            return Err(unauthorized());
+        }
+        if claims.exp <= self.now().unix_seconds() {
             return Err(unauthorized());
         }
         let mut r = self.store().reader().await?;

@@ -1,18 +1,29 @@
-//! Signed tokens: access tokens (JWT, HS256) and continuation tokens. Both are signed with
-//! keys derived from the server's one signing secret, each for its own purpose.
+//! Signed tokens: access tokens (JWT, EdDSA) and continuation tokens (HMAC). Both come from
+//! the server's one signing secret, each from its own key derived for its purpose.
+//!
+//! Access tokens are verified by others too (their public keys are published as a JWK Set),
+//! so they are signed with Ed25519 (RFC 8037): a symmetric key could not be published.
+//! Continuation tokens and wrong-password fingerprints are only ever checked by Roster
+//! itself, so they stay HMAC-SHA256.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use ed25519_dalek::Signer;
 use hmac::{Hmac, Mac};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// The JWS algorithm of access tokens (RFC 8037): the only one [`SigningKey::verify_jwt`]
+/// accepts.
+pub const JWT_ALGORITHM: &str = "EdDSA";
+
 /// The server's signing secret. `Debug` never shows it.
 #[derive(Clone)]
 pub struct SigningKey {
-    access: [u8; 32],
+    /// Signs access tokens; its public half is published.
+    access: ed25519_dalek::SigningKey,
     continuation: [u8; 32],
     fingerprints: [u8; 32],
     id: String,
@@ -60,7 +71,13 @@ impl SigningKey {
     pub fn from_secret(secret: &[u8]) -> Self {
         let id_hash = Sha256::digest([b"roster key id:".as_slice(), secret].concat());
         Self {
-            access: derive(secret, "roster access token v1"),
+            // The Ed25519 seed is derived like the other keys, so every server that reads the
+            // stored secret has the same key pair and the storage format stays as it was.
+            // ("roster access token v1" was the HS256 key: a new label, an unrelated key.)
+            access: ed25519_dalek::SigningKey::from_bytes(&derive(
+                secret,
+                "roster access token ed25519 v1",
+            )),
             continuation: derive(secret, "roster continuation token v1"),
             fingerprints: derive(secret, "roster password fingerprint v1"),
             id: hex(&id_hash[..8]),
@@ -70,6 +87,11 @@ impl SigningKey {
     /// A short public id of the key: it tells keys apart without revealing them.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The Ed25519 public key that verifies this key's access tokens (the JWK's `x`).
+    pub fn public_key(&self) -> [u8; 32] {
+        self.access.verifying_key().to_bytes()
     }
 
     /// A keyed fingerprint of a wrong password, for the lockout's "same wrong password"
@@ -83,49 +105,50 @@ impl SigningKey {
         hex(&mac.finalize().into_bytes()[..12])
     }
 
-    fn sign(key: &[u8; 32], data: &[u8]) -> Vec<u8> {
+    fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> Vec<u8> {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
         mac.update(data);
         mac.finalize().into_bytes().to_vec()
     }
 
-    fn verify(key: &[u8; 32], data: &[u8], signature: &[u8]) -> bool {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-        mac.update(data);
-        mac.verify_slice(signature).is_ok()
-    }
-
-    /// A compact JWT signed with HS256, naming this key in its `kid` header.
+    /// A compact JWT signed with EdDSA (Ed25519), naming this key in its `kid` header.
     pub fn sign_jwt<C: Serialize>(&self, claims: &C) -> String {
-        let header = serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": self.id});
+        let header = serde_json::json!({"alg": JWT_ALGORITHM, "typ": "JWT", "kid": self.id});
         let header = B64.encode(header.to_string());
         let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
         let signing_input = format!("{header}.{payload}");
-        let sig = B64.encode(Self::sign(&self.access, signing_input.as_bytes()));
-        format!("{signing_input}.{sig}")
+        let sig = self.access.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64.encode(sig.to_bytes()))
     }
 
-    /// The claims of a JWT this key signed; `None` for anything else.
+    /// The claims of a JWT this key signed; `None` for anything else. Only `alg` EdDSA with
+    /// this key's `kid` is accepted: never `none`, never HS256 (whatever its key), never an
+    /// algorithm the token picks for itself.
     pub fn verify_jwt<C: DeserializeOwned>(&self, token: &str) -> Option<C> {
         let (header, payload, sig) = jwt_parts(token)?;
-        if header.get("alg")?.as_str()? != "HS256" {
+        if header.get("alg")?.as_str()? != JWT_ALGORITHM
+            || header.get("kid")?.as_str()? != self.id
+            // RFC 7515 §4.1.11: extensions we would have to understand; we understand none.
+            || header.get("crit").is_some()
+        {
             return None;
         }
+        let sig: [u8; ed25519_dalek::SIGNATURE_LENGTH] = B64.decode(sig).ok()?.try_into().ok()?;
         let signing_input = &token[..token.rfind('.')?];
-        if !Self::verify(
-            &self.access,
-            signing_input.as_bytes(),
-            &B64.decode(sig).ok()?,
-        ) {
-            return None;
-        }
+        self.access
+            .verifying_key()
+            .verify_strict(
+                signing_input.as_bytes(),
+                &ed25519_dalek::Signature::from_bytes(&sig),
+            )
+            .ok()?;
         serde_json::from_slice(&B64.decode(payload).ok()?).ok()
     }
 
     /// An opaque, tamper-evident continuation token for `state`: `kid.body.tag`.
     pub fn seal<S: Serialize>(&self, state: &S) -> String {
         let body = serde_json::to_vec(state).unwrap_or_default();
-        let sig = Self::sign(&self.continuation, &body);
+        let sig = Self::hmac_sha256(&self.continuation, &body);
         format!(
             "{}.{}.{}",
             self.id,
@@ -143,7 +166,7 @@ impl SigningKey {
         }
         let body = B64.decode(body).ok()?;
         let sig = B64.decode(sig).ok()?;
-        let full = Self::sign(&self.continuation, &body);
+        let full = Self::hmac_sha256(&self.continuation, &body);
         // Constant-time comparison of the truncated tag.
         let same = sig.len() == 16
             && full[..16]
@@ -199,6 +222,10 @@ impl KeyRing {
     pub fn ids(&self) -> Vec<&str> {
         self.keys.iter().map(|k| k.id()).collect()
     }
+    /// Every key, newest first: all of them verify, so all of them are published.
+    pub fn iter(&self) -> impl Iterator<Item = &SigningKey> {
+        self.keys.iter()
+    }
 }
 
 /// Lower-case hexadecimal digits of `bytes`.
@@ -231,11 +258,9 @@ pub struct AccessClaims {
 mod tests {
     use super::*;
 
-    #[test]
-    fn jwt_round_trip_and_tampering() {
-        let k = SigningKey::from_secret(&[7; 32]);
-        let claims = AccessClaims {
-            iss: "roster".into(),
+    fn claims() -> AccessClaims {
+        AccessClaims {
+            iss: "https://roster.example.com".into(),
             sub: "u".into(),
             tid: "t".into(),
             iat: 1,
@@ -243,22 +268,178 @@ mod tests {
             sst: "s".into(),
             azp: None,
             idtyp: None,
-        };
-        let jwt = k.sign_jwt(&claims);
-        assert_eq!(k.verify_jwt::<AccessClaims>(&jwt), Some(claims.clone()));
+        }
+    }
+
+    /// A compact JWT with this header and claims, "signed" by `sign` over the signing input.
+    fn forge(header: serde_json::Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(serde_json::to_vec(&claims()).unwrap())
+        );
+        let sig = B64.encode(sign(input.as_bytes()));
+        format!("{input}.{sig}")
+    }
+
+    fn hs256(key: &[u8]) -> impl Fn(&[u8]) -> Vec<u8> + '_ {
+        move |data| {
+            let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap();
+            mac.update(data);
+            mac.finalize().into_bytes().to_vec()
+        }
+    }
+
+    #[test]
+    fn jwt_round_trip_and_tampering() {
+        let k = SigningKey::from_secret(&[7; 32]);
+        let jwt = k.sign_jwt(&claims());
+        assert_eq!(k.verify_jwt::<AccessClaims>(&jwt), Some(claims()));
+        let (header, _, sig) = jwt_parts(&jwt).unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": k.id()})
+        );
+        assert_eq!(B64.decode(sig).unwrap().len(), 64);
+
+        // Another key, even one claiming this key's kid, does not verify.
         let other = SigningKey::from_secret(&[8; 32]);
         assert_eq!(other.verify_jwt::<AccessClaims>(&jwt), None);
-        let mut bad = jwt.clone();
-        bad.insert(bad.find('.').unwrap() + 3, 'x');
-        assert_eq!(k.verify_jwt::<AccessClaims>(&bad), None);
-        let none_alg = format!(
-            "{}.{}.",
-            B64.encode(br#"{"alg":"none"}"#),
-            jwt.split('.').nth(1).unwrap()
+        let impostor = forge(
+            serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": k.id()}),
+            |data| other.access.sign(data).to_bytes().to_vec(),
         );
-        assert_eq!(k.verify_jwt::<AccessClaims>(&none_alg), None);
-        assert_eq!(k.verify_jwt::<AccessClaims>("garbage"), None);
+        assert_eq!(k.verify_jwt::<AccessClaims>(&impostor), None);
+
+        // Any change to the header, the claims or the signature breaks it.
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let changed_claims = B64.encode(
+            serde_json::to_vec(&AccessClaims {
+                sub: "someone else".into(),
+                ..claims()
+            })
+            .unwrap(),
+        );
+        let changed_header = B64.encode(
+            serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": k.id(), "x": 1}).to_string(),
+        );
+        let mut flipped = B64.decode(parts[2]).unwrap();
+        flipped[10] ^= 1;
+        for bad in [
+            format!("{}.{changed_claims}.{}", parts[0], parts[2]),
+            format!("{changed_header}.{}.{}", parts[1], parts[2]),
+            format!("{}.{}.{}", parts[0], parts[1], B64.encode(&flipped)),
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                parts[1],
+                &parts[2][..parts[2].len() - 2]
+            ),
+            format!("{}.{}.{}AA", parts[0], parts[1], parts[2]),
+            format!("{}.{}.", parts[0], parts[1]),
+            format!("{}.{}", parts[0], parts[1]),
+            format!("{jwt}.x"),
+            "garbage".to_string(),
+            String::new(),
+        ] {
+            assert_eq!(k.verify_jwt::<AccessClaims>(&bad), None, "{bad}");
+        }
     }
+
+    #[test]
+    fn only_eddsa_with_the_named_key_is_accepted() {
+        let secret = [7; 32];
+        let k = SigningKey::from_secret(&secret);
+        let header = |alg: &str| serde_json::json!({"alg": alg, "typ": "JWT", "kid": k.id()});
+        let eddsa = |data: &[u8]| k.access.sign(data).to_bytes().to_vec();
+        let cases = [
+            // Algorithm confusion: HS256 keyed with what a verifier or an attacker may hold.
+            (
+                "HS256, public key",
+                forge(header("HS256"), hs256(&k.public_key())),
+            ),
+            ("HS256, secret", forge(header("HS256"), hs256(&secret))),
+            (
+                "HS256, the key HS256 tokens used before",
+                forge(
+                    header("HS256"),
+                    hs256(&derive(&secret, "roster access token v1")),
+                ),
+            ),
+            (
+                "EdDSA header, HMAC signature",
+                forge(header("EdDSA"), hs256(&k.public_key())),
+            ),
+            // No signature at all.
+            ("none", forge(header("none"), |_| Vec::new())),
+            ("None", forge(header("None"), |_| Vec::new())),
+            ("none with a signature", forge(header("none"), eddsa)),
+            // A real Ed25519 signature under another name, or without one.
+            ("eddsa", forge(header("eddsa"), eddsa)),
+            ("Ed25519", forge(header("Ed25519"), eddsa)),
+            ("ES256", forge(header("ES256"), eddsa)),
+            (
+                "no alg",
+                forge(serde_json::json!({"typ": "JWT", "kid": k.id()}), eddsa),
+            ),
+            (
+                "alg not text",
+                forge(serde_json::json!({"alg": ["EdDSA"], "kid": k.id()}), eddsa),
+            ),
+            // The key must be named, and be this one.
+            ("no kid", forge(serde_json::json!({"alg": "EdDSA"}), eddsa)),
+            (
+                "other kid",
+                forge(
+                    serde_json::json!({"alg": "EdDSA", "kid": "0011223344556677"}),
+                    eddsa,
+                ),
+            ),
+            (
+                "crit",
+                forge(
+                    serde_json::json!({"alg": "EdDSA", "kid": k.id(), "crit": ["b64"], "b64": false}),
+                    eddsa,
+                ),
+            ),
+        ];
+        for (case, token) in cases {
+            assert_eq!(
+                k.verify_jwt::<AccessClaims>(&token),
+                None,
+                "{case}: {token}"
+            );
+        }
+        // The same forging with the right header and key is accepted: the cases above fail
+        // for the reason they name.
+        assert_eq!(
+            k.verify_jwt::<AccessClaims>(&forge(header("EdDSA"), eddsa)),
+            Some(claims())
+        );
+    }
+
+    #[test]
+    fn every_server_derives_the_same_key_pair_from_the_stored_secret() {
+        let stored = "0707070707070707070707070707070707070707070707070707070707070707";
+        let a = SigningKey::from_hex(stored).unwrap();
+        let b = SigningKey::from_secret(&[7; 32]);
+        assert_eq!(a.public_key(), b.public_key());
+        assert_ne!(
+            a.public_key(),
+            SigningKey::from_secret(&[8; 32]).public_key()
+        );
+        // The derivation is part of the stored format: changing it would make the servers of
+        // a rolling upgrade refuse each other's tokens.
+        assert_eq!(hex(&a.public_key()), KNOWN_PUBLIC_KEY);
+        let jwt = a.sign_jwt(&claims());
+        assert_eq!(b.verify_jwt::<AccessClaims>(&jwt), Some(claims()));
+    }
+
+    /// The public key of the secret 07…07: the Ed25519 key whose seed is
+    /// HMAC-SHA256(secret, "roster access token ed25519 v1"), computed independently of
+    /// this code (with Python's `cryptography`).
+    const KNOWN_PUBLIC_KEY: &str =
+        "42e704c7ca1589b1ded7534a6eba67eb53a1458d189f777919ded261afdca0de";
 
     #[test]
     fn sealed_state_is_tamper_evident() {

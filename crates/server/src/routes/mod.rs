@@ -11,6 +11,7 @@ pub mod partner;
 pub mod relationships;
 pub mod token;
 pub mod users;
+pub mod well_known;
 
 use std::collections::HashMap;
 

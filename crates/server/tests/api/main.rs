@@ -11,6 +11,7 @@ mod delegated;
 mod directory_roles;
 mod idempotency;
 mod invitations;
+mod jwks;
 mod licences;
 mod matrix;
 mod paging;
