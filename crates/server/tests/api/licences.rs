@@ -398,3 +398,38 @@ async fn an_operator_catalogue_adds_and_replaces_products() {
     assert_eq!(s, StatusCode::OK, "{b}");
 }
 }
+
+on_both_backends! {
+#[tokio::test]
+async fn the_purge_removes_licences_and_role_memberships_for_good() {
+    let mut app = TestApp::start().await;
+    let cid = app.customer("contoso.onmicrosoft.com").await;
+    seats(&app, &cid, BI, 1).await;
+    let uid = licensable(&app, &cid, "gone@contoso.onmicrosoft.com").await;
+    let (s, b) = assign(&app, &cid, &uid, json!({"licensesToAssign": [{"skuId": BI}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let user_admin = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+    let (s, b) = app
+        .post(&format!("/v1/customers/{cid}/directoryroles/{user_admin}/usermembers"), json!({"id": uid}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, _) = app.delete(&format!("/v1/customers/{cid}/users/{uid}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    app.advance(roster_domain::Duration::from_days(31)).await;
+    let mut purged = false;
+    for _ in 0..200 {
+        if app.get(&format!("/v1/customers/{cid}/users/{uid}")).await.0 == StatusCode::NOT_FOUND {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(purged, "the user was not purged");
+    let id: roster_domain::UserId = uid.parse().unwrap();
+    let mut r = app.roster.store().reader().await.unwrap();
+    assert!(r.db().user_licences(id).await.unwrap().is_empty());
+    assert!(r.db().role_ids_of(id).await.unwrap().is_empty());
+    drop(r);
+    assert_eq!(sku_units(&app, &cid, BI).await["consumedUnits"], 0);
+}
+}

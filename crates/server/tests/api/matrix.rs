@@ -19,6 +19,9 @@ use crate::common::*;
 
 const PASSWORD: &str = "Tq7#vLm2xR-matrix";
 
+/// Power BI Pro: the product the licence cases assign and remove.
+const LICENSED: &str = "f8a1db68-be16-40ed-86d5-cb42ce701560";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Door {
     Http,
@@ -310,9 +313,11 @@ enum UserOp {
     Restore,
     ResetPassword,
     AddRoleMember,
+    /// Assign a licence the target lacks, or remove the one it holds.
+    ChangeLicences,
 }
 
-const USER_OPS: [UserOp; 9] = [
+const USER_OPS: [UserOp; 10] = [
     UserOp::Read,
     UserOp::Create,
     UserOp::EditName,
@@ -322,11 +327,15 @@ const USER_OPS: [UserOp; 9] = [
     UserOp::Restore,
     UserOp::ResetPassword,
     UserOp::AddRoleMember,
+    UserOp::ChangeLicences,
 ];
 
 impl UserOp {
     fn has_target(self) -> bool {
-        !matches!(self, UserOp::Read | UserOp::Create | UserOp::AddRoleMember)
+        !matches!(
+            self,
+            UserOp::Read | UserOp::Create | UserOp::AddRoleMember | UserOp::ChangeLicences
+        )
     }
 }
 
@@ -400,6 +409,13 @@ fn directory_spec(role: DirectoryRole, op: UserOp, tier: Tier) -> bool {
         UserOp::Delete => is(delete_tier),
         UserOp::ResetPassword => is(reset_tier),
         UserOp::AddRoleMember => is(&[PrivilegedRoleAdministrator, GlobalAdministrator]),
+        // No tier: licences are not a privilege.
+        UserOp::ChangeLicences => is(&[
+            LicenseAdministrator,
+            UserAdministrator,
+            DirectoryWriters,
+            GlobalAdministrator,
+        ]),
     }
 }
 
@@ -481,6 +497,20 @@ impl CustomerWorld {
         } else {
             "DE"
         };
+        // A licence change always changes something: remove the licence the target holds, or
+        // assign it.
+        let holds_licence = if op == UserOp::ChangeLicences {
+            let (s, l) = app.get(&format!("{users}/{target}/licenses")).await;
+            assert_eq!(s, StatusCode::OK, "{l}");
+            l["totalCount"] == 1
+        } else {
+            false
+        };
+        let licence_change = if holds_licence {
+            json!({"licensesToRemove": [LICENSED]})
+        } else {
+            json!({"licensesToAssign": [{"skuId": LICENSED}]})
+        };
         let body: Option<Value> = match op {
             UserOp::Read | UserOp::Delete => None,
             UserOp::Create => {
@@ -494,6 +524,7 @@ impl CustomerWorld {
                 json!({"passwordProfile": {"password": format!("Reset-{n}-Pass-xQ"), "forceChangePassword": true}}),
             ),
             UserOp::AddRoleMember => Some(json!({"id": self.pawn})),
+            UserOp::ChangeLicences => Some(licence_change),
         };
         match door {
             Door::Http => {
@@ -508,6 +539,9 @@ impl CustomerWorld {
                             DirectoryRole::GuestInviter.id()
                         ),
                     ),
+                    UserOp::ChangeLicences => {
+                        (Method::POST, format!("{users}/{target}/licenseupdates"))
+                    }
                     _ => (Method::PATCH, format!("{users}/{target}")),
                 };
                 over_http(call(app, &who.token, method, &path, body).await)
@@ -530,6 +564,19 @@ impl CustomerWorld {
                     r.add_role_member(ctx, c, DirectoryRole::GuestInviter.id(), pawn)
                         .await,
                 ),
+                UserOp::ChangeLicences => {
+                    let input = roster_domain::licence::LicenceUpdateInput {
+                        assign: (!holds_licence).then(|| {
+                            vec![roster_domain::licence::AssignInput {
+                                sku_id: Some(LICENSED.into()),
+                                excluded_plans: None,
+                            }]
+                        }),
+                        remove: holds_licence.then(|| vec![LICENSED.to_string()]),
+                    };
+                    let user = roster_service::licences::UserRef::Id(t);
+                    through_service(r.update_licences(ctx, c, &user, &input).await)
+                }
                 UserOp::EditName => through_service(
                     r.update_customer_user(
                         ctx,
@@ -629,6 +676,17 @@ impl CustomerWorld {
     }
 }
 
+async fn seats_for_everyone(app: &TestApp, cid: &str) {
+    let (s, b) = app
+        .send(
+            Method::PUT,
+            &format!("/v1/customers/{cid}/subscribedskus/{LICENSED}"),
+            Some(json!({"totalUnits": 10000})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
 /// Sets up a customer whose only delegated access is one active granular relationship with
 /// every directory role, and a partner user per role in a group assigned that role alone.
 async fn granular_world(app: &TestApp) -> (CustomerWorld, Vec<(DirectoryRole, Caller)>) {
@@ -705,6 +763,7 @@ async fn granular_world(app: &TestApp) -> (CustomerWorld, Vec<(DirectoryRole, Ca
         .post(&format!("/v1/customers/{cid}/users"), json!({"userPrincipalName": "pawn@matrix.onmicrosoft.com", "displayName": "Pawn", "passwordProfile": {"password": GOOD_PASSWORD}}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{pawn}");
+    seats_for_everyone(app, &cid).await;
     let world = CustomerWorld {
         customer: cid,
         domain: "matrix.onmicrosoft.com".into(),
@@ -748,6 +807,7 @@ async fn every_partner_role_under_legacy_delegated_access_through_both_doors() {
         .post(&format!("/v1/customers/{cid}/users"), json!({"userPrincipalName": "pawn@legacy.onmicrosoft.com", "displayName": "Pawn", "passwordProfile": {"password": GOOD_PASSWORD}}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{pawn}");
+    seats_for_everyone(&app, &cid).await;
     let mut world = CustomerWorld {
         customer: cid,
         domain: "legacy.onmicrosoft.com".into(),
