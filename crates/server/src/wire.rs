@@ -397,6 +397,36 @@ macro_rules! collection {
             pub links: CollectionLinks,
             pub attributes: Attributes,
         }
+
+        impl $name {
+            /// Every item in one response.
+            #[allow(dead_code)]
+            pub fn whole(items: Vec<$item>, self_uri: impl Into<String>) -> Self {
+                Self {
+                    total_count: items.len(),
+                    items,
+                    continuation_token: None,
+                    links: CollectionLinks {
+                        self_: Link::get(self_uri),
+                        next: None,
+                    },
+                    attributes: Attributes::of("Collection"),
+                }
+            }
+
+            /// One page of a paged list at `base`, and the token of the next (`""` on the
+            /// last page).
+            #[allow(dead_code)]
+            pub fn paged(items: Vec<$item>, base: &str, continuation: Option<String>) -> Self {
+                Self {
+                    total_count: items.len(),
+                    items,
+                    links: paged_links(base, base.to_string(), &continuation),
+                    continuation_token: Some(continuation.unwrap_or_default()),
+                    attributes: Attributes::of("Collection"),
+                }
+            }
+        }
     };
 }
 

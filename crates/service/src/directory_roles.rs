@@ -33,6 +33,30 @@ fn role_by_id(id: &str) -> Result<DirectoryRole> {
 }
 
 impl Roster {
+    /// The audit record of a membership change.
+    fn member_record(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        operation: OperationType,
+        role: DirectoryRole,
+        user: &roster_domain::user::CustomerUser,
+    ) -> roster_store::audit::AuditRecord {
+        self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            operation,
+            role.id().to_string(),
+            json!({
+                "roleId": role.id(),
+                "roleName": role.name(),
+                "id": user.id.to_string(),
+                "userPrincipalName": user.upn.as_str(),
+            }),
+        )
+    }
+
     /// The fixed catalogue of directory roles, as a customer offers it.
     pub async fn directory_roles(
         &self,
@@ -158,19 +182,8 @@ impl Roster {
             .add_role_member(&customer.to_string(), role.id(), user, now)
             .await?
         {
-            let record = self.audit(
-                Some(ctx),
-                ctx.actor.partner,
-                Some(customer),
-                OperationType::AddUserMember,
-                role.id().to_string(),
-                json!({
-                    "roleId": role.id(),
-                    "roleName": role.name(),
-                    "id": user.to_string(),
-                    "userPrincipalName": target.upn.as_str(),
-                }),
-            );
+            let record =
+                self.member_record(ctx, customer, OperationType::AddUserMember, role, &target);
             tx.db().insert_audit(&record).await?;
         }
         tx.commit().await?;
@@ -211,18 +224,12 @@ impl Roster {
         {
             return Err(ServiceError::NotFound("the user's membership of this role"));
         }
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            Some(customer),
+        let record = self.member_record(
+            ctx,
+            customer,
             OperationType::RemoveUserMember,
-            role.id().to_string(),
-            json!({
-                "roleId": role.id(),
-                "roleName": role.name(),
-                "id": user.to_string(),
-                "userPrincipalName": target.upn.as_str(),
-            }),
+            role,
+            &target,
         );
         tx.db().insert_audit(&record).await?;
         tx.commit().await?;

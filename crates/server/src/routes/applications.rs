@@ -7,10 +7,7 @@ use axum::response::{IntoResponse, Response};
 use super::{Caller, OrApi, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
-use crate::wire::{
-    json, ApplicationBody, ApplicationCollection, ApplicationRequest, Attributes, CollectionLinks,
-    Link,
-};
+use crate::wire::{json, ApplicationBody, ApplicationCollection, ApplicationRequest};
 use crate::AppState;
 
 #[utoipa::path(post, path = "/v1/applications", tag = "applications",
@@ -43,16 +40,7 @@ pub async fn list(State(app): State<AppState>, Caller(ctx): Caller) -> Result<Re
     let items: Vec<ApplicationBody> = apps.iter().map(|a| ApplicationBody::of(a, None)).collect();
     Ok(json(
         StatusCode::OK,
-        &ApplicationCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: CollectionLinks {
-                self_: Link::get("/applications"),
-                next: None,
-            },
-            attributes: Attributes::of("Collection"),
-        },
+        &ApplicationCollection::whole(items, "/applications"),
     ))
 }
 

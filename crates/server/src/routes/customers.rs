@@ -10,8 +10,8 @@ use super::{customer_id, Caller, Filter, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, paged_links, Attributes, CollectionLinks, CustomerBody, CustomerCollection,
-    CustomerRequest, DomainBody, DomainCollection, DomainRequest, Link,
+    json, CustomerBody, CustomerCollection, CustomerRequest, DomainBody, DomainCollection,
+    DomainRequest,
 };
 use crate::AppState;
 
@@ -94,13 +94,7 @@ pub async fn list(
     let items: Vec<CustomerBody> = page.items.iter().map(CustomerBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &CustomerCollection {
-            total_count: items.len(),
-            items,
-            links: paged_links("/customers", "/customers".into(), &page.continuation),
-            continuation_token: Some(page.continuation.unwrap_or_default()),
-            attributes: Attributes::of("Collection"),
-        },
+        &CustomerCollection::paged(items, "/customers", page.continuation),
     ))
 }
 
@@ -138,16 +132,7 @@ pub async fn list_domains(
     let items: Vec<DomainBody> = domains.iter().map(DomainBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &DomainCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: CollectionLinks {
-                self_: Link::get(format!("/customers/{cid}/domains")),
-                next: None,
-            },
-            attributes: Attributes::of("Collection"),
-        },
+        &DomainCollection::whole(items, format!("/customers/{cid}/domains")),
     ))
 }
 

@@ -10,8 +10,8 @@ use super::{customer_id, user_id, Caller, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, paged_links, Attributes, CollectionLinks, DirectoryRoleBody, DirectoryRoleCollection,
-    Link, UserMemberBody, UserMemberCollection, UserMemberRequest,
+    json, Attributes, DirectoryRoleBody, DirectoryRoleCollection, UserMemberBody,
+    UserMemberCollection, UserMemberRequest,
 };
 use crate::AppState;
 
@@ -19,16 +19,7 @@ fn roles_body(roles: &[roster_domain::authz::DirectoryRole], self_uri: String) -
     let items: Vec<DirectoryRoleBody> = roles.iter().copied().map(DirectoryRoleBody::of).collect();
     json(
         StatusCode::OK,
-        &DirectoryRoleCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: CollectionLinks {
-                self_: Link::get(self_uri),
-                next: None,
-            },
-            attributes: Attributes::of("Collection"),
-        },
+        &DirectoryRoleCollection::whole(items, self_uri),
     )
 }
 
@@ -111,13 +102,7 @@ pub async fn members(
     );
     Ok(json(
         StatusCode::OK,
-        &UserMemberCollection {
-            total_count: items.len(),
-            items,
-            links: paged_links(&base, base.clone(), &page.continuation),
-            continuation_token: Some(page.continuation.unwrap_or_default()),
-            attributes: Attributes::of("Collection"),
-        },
+        &UserMemberCollection::paged(items, &base, page.continuation),
     ))
 }
 

@@ -10,9 +10,9 @@ use super::{customer_id, Caller, OrApi, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, Attributes, CatalogueCollection, CatalogueProductBody, CollectionLinks, LicenseBody,
-    LicenseCollection, LicenseUpdateBody, LicenseUpdateRequest, Link, SeatsRequest,
-    SubscribedSkuBody, SubscribedSkuCollection,
+    json, CatalogueCollection, CatalogueProductBody, LicenseBody, LicenseCollection,
+    LicenseUpdateBody, LicenseUpdateRequest, SeatsRequest, SubscribedSkuBody,
+    SubscribedSkuCollection,
 };
 use crate::AppState;
 
@@ -45,13 +45,6 @@ fn license_groups(query: Option<&str>) -> Result<Vec<LicenseGroup>, ApiError> {
     Ok(groups)
 }
 
-fn links(uri: String) -> CollectionLinks {
-    CollectionLinks {
-        self_: Link::get(uri),
-        next: None,
-    }
-}
-
 #[utoipa::path(get, path = "/v1/productskus", tag = "licences",
     params(crate::openapi::RequestHeaders),
     responses((status = 200, description = "Every product of the catalogue with its service plans (Roster's own)", body = CatalogueCollection),
@@ -65,13 +58,7 @@ pub async fn catalogue(State(app): State<AppState>, Caller(ctx): Caller) -> Resp
         .collect();
     json(
         StatusCode::OK,
-        &CatalogueCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: links("/productskus".into()),
-            attributes: Attributes::of("Collection"),
-        },
+        &CatalogueCollection::whole(items, "/productskus"),
     )
 }
 
@@ -96,13 +83,7 @@ pub async fn subscribed(
     let items: Vec<SubscribedSkuBody> = skus.iter().map(SubscribedSkuBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &SubscribedSkuCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: links(format!("/customers/{cid}/subscribedskus")),
-            attributes: Attributes::of("Collection"),
-        },
+        &SubscribedSkuCollection::whole(items, format!("/customers/{cid}/subscribedskus")),
     ))
 }
 
@@ -150,13 +131,7 @@ pub async fn of_user(
     let items: Vec<LicenseBody> = licences.iter().map(LicenseBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &LicenseCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: links(format!("/customers/{cid}/users/{uid}/licenses")),
-            attributes: Attributes::of("Collection"),
-        },
+        &LicenseCollection::whole(items, format!("/customers/{cid}/users/{uid}/licenses")),
     ))
 }
 

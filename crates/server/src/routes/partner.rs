@@ -16,7 +16,7 @@ use super::{user_id, Caller, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, paged_links, Attributes, CollectionLinks, GrantAccessRequest, GroupMemberRequest, Link,
+    json, paged_links, Attributes, CollectionLinks, GrantAccessRequest, GroupMemberRequest,
     PartnerRoleBody, PartnerRoleCollection, PartnerUserBody, PartnerUserCollection,
     PartnerUserRequest, PasswordProfile, SecurityGroupBody, SecurityGroupCollection,
     SecurityGroupRequest, UserMemberBody, UserMemberCollection, UserMemberRequest,
@@ -103,13 +103,7 @@ pub async fn list(
     let items: Vec<PartnerUserBody> = page.items.iter().map(PartnerUserBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &PartnerUserCollection {
-            total_count: items.len(),
-            items,
-            links: paged_links("/users", "/users".into(), &page.continuation),
-            continuation_token: Some(page.continuation.unwrap_or_default()),
-            attributes: Attributes::of("Collection"),
-        },
+        &PartnerUserCollection::paged(items, "/users", page.continuation),
     ))
 }
 
@@ -173,16 +167,7 @@ pub async fn grant(
     let items: Vec<PartnerUserBody> = users.iter().map(PartnerUserBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &PartnerUserCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: CollectionLinks {
-                self_: Link::get("/users"),
-                next: None,
-            },
-            attributes: Attributes::of("Collection"),
-        },
+        &PartnerUserCollection::whole(items, "/users"),
     ))
 }
 
@@ -272,16 +257,7 @@ pub async fn roles(State(app): State<AppState>, Caller(ctx): Caller) -> Result<R
         .collect();
     Ok(json(
         StatusCode::OK,
-        &PartnerRoleCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: CollectionLinks {
-                self_: Link::get("/roles"),
-                next: None,
-            },
-            attributes: Attributes::of("Collection"),
-        },
+        &PartnerRoleCollection::whole(items, "/roles"),
     ))
 }
 
@@ -312,13 +288,7 @@ pub async fn role_members(
     let base = format!("/roles/{}/usermembers", role.id());
     Ok(json(
         StatusCode::OK,
-        &UserMemberCollection {
-            total_count: items.len(),
-            items,
-            links: paged_links(&base, base.clone(), &page.continuation),
-            continuation_token: Some(page.continuation.unwrap_or_default()),
-            attributes: Attributes::of("Collection"),
-        },
+        &UserMemberCollection::paged(items, &base, page.continuation),
     ))
 }
 
@@ -392,16 +362,7 @@ pub async fn groups(
     let items: Vec<SecurityGroupBody> = groups.iter().map(SecurityGroupBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &SecurityGroupCollection {
-            total_count: items.len(),
-            items,
-            continuation_token: None,
-            links: CollectionLinks {
-                self_: Link::get("/groups"),
-                next: None,
-            },
-            attributes: Attributes::of("Collection"),
-        },
+        &SecurityGroupCollection::whole(items, "/groups"),
     ))
 }
 

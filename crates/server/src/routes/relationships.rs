@@ -9,9 +9,9 @@ use super::{customer_id, Caller, OrApi, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, AccessAssignmentBody, AccessAssignmentRequest, Attributes, CollectionLinks, CustomerBody,
-    CustomerPatchRequest, DelegatedAdminRelationshipBody, DelegatedAdminRelationshipCollection,
-    DelegatedAdminRelationshipRequest, Link,
+    json, AccessAssignmentBody, AccessAssignmentRequest, CustomerBody, CustomerPatchRequest,
+    DelegatedAdminRelationshipBody, DelegatedAdminRelationshipCollection,
+    DelegatedAdminRelationshipRequest,
 };
 use crate::AppState;
 
@@ -91,16 +91,10 @@ pub async fn list(
         .collect();
     Ok(json(
         StatusCode::OK,
-        &DelegatedAdminRelationshipCollection {
-            total_count: items.len(),
+        &DelegatedAdminRelationshipCollection::whole(
             items,
-            continuation_token: None,
-            links: CollectionLinks {
-                self_: Link::get(format!("/customers/{cid}/delegatedadminrelationships")),
-                next: None,
-            },
-            attributes: Attributes::of("Collection"),
-        },
+            format!("/customers/{cid}/delegatedadminrelationships"),
+        ),
     ))
 }
 

@@ -13,9 +13,7 @@ use roster_service::paging::ListRequest;
 use super::{customer_id, user_id, Caller, Filter, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
-use crate::wire::{
-    json, paged_links, Attributes, CustomerUserBody, CustomerUserCollection, CustomerUserRequest,
-};
+use crate::wire::{json, CustomerUserBody, CustomerUserCollection, CustomerUserRequest};
 use crate::AppState;
 
 fn user_response(status: StatusCode, user: &CustomerUser, echo: Option<PasswordEcho>) -> Response {
@@ -174,13 +172,7 @@ pub async fn list(
     let base = format!("/customers/{cid}/users");
     Ok(json(
         StatusCode::OK,
-        &CustomerUserCollection {
-            total_count: items.len(),
-            items,
-            links: paged_links(&base, base.clone(), &page.continuation),
-            continuation_token: Some(page.continuation.unwrap_or_default()),
-            attributes: Attributes::of("Collection"),
-        },
+        &CustomerUserCollection::paged(items, &base, page.continuation),
     ))
 }
 
