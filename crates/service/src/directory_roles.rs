@@ -57,6 +57,27 @@ impl Roster {
         )
     }
 
+    /// The active user whose membership a caller changes, once the caller may.
+    async fn member_target(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        user: UserId,
+    ) -> Result<roster_domain::user::CustomerUser> {
+        self.customer_for(
+            db,
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ManageRoleMembers),
+        )
+        .await?;
+        db.customer_user(customer, user)
+            .await?
+            .filter(|u| u.state == UserState::Active)
+            .ok_or(ServiceError::UserNotFound)
+    }
+
     /// The fixed catalogue of directory roles, as a customer offers it.
     pub async fn directory_roles(
         &self,
@@ -163,19 +184,9 @@ impl Roster {
     ) -> Result<RoleMember> {
         let role = role_by_id(role_id)?;
         let mut tx = self.store().write().await?;
-        self.customer_for(
-            &mut tx.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ManageRoleMembers),
-        )
-        .await?;
-        let target = tx
-            .db()
-            .customer_user(customer, user)
-            .await?
-            .filter(|u| u.state == UserState::Active)
-            .ok_or(ServiceError::UserNotFound)?;
+        let target = self
+            .member_target(&mut tx.db(), ctx, customer, user)
+            .await?;
         let now = self.now();
         if tx
             .db()
@@ -204,19 +215,9 @@ impl Roster {
     ) -> Result<()> {
         let role = role_by_id(role_id)?;
         let mut tx = self.store().write().await?;
-        self.customer_for(
-            &mut tx.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ManageRoleMembers),
-        )
-        .await?;
-        let target = tx
-            .db()
-            .customer_user(customer, user)
-            .await?
-            .filter(|u| u.state == UserState::Active)
-            .ok_or(ServiceError::UserNotFound)?;
+        let target = self
+            .member_target(&mut tx.db(), ctx, customer, user)
+            .await?;
         if !tx
             .db()
             .remove_role_member(role.id(), user, self.now())

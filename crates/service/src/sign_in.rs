@@ -52,10 +52,13 @@ pub struct Client<'a> {
 }
 
 /// Where a directory user belongs when it signs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Home {
     /// A user of the partner's tenant with access to the partner's Roster account.
-    Partner(PartnerId),
+    Partner {
+        partner: PartnerId,
+        access: roster_domain::partner_user::Access,
+    },
     /// A user of a customer tenant: it acts there by its directory roles.
     Customer {
         customer: CustomerId,
@@ -64,24 +67,30 @@ pub(crate) enum Home {
 }
 
 impl Home {
-    pub(crate) fn partner(self) -> PartnerId {
+    pub(crate) fn partner(&self) -> PartnerId {
         match self {
-            Self::Partner(p) | Self::Customer { partner: p, .. } => p,
+            Self::Partner { partner, .. } | Self::Customer { partner, .. } => *partner,
         }
     }
 }
 
 /// Where `creds` may sign in: `None` for a partner-tenant user without account access.
+/// (Account access first: partner users are the usual callers, and need one read.)
 pub(crate) async fn home_of(db: &mut Db<'_>, creds: &Credentials) -> Result<Option<Home>> {
-    if let Ok(customer) = creds.tenant.parse::<CustomerId>() {
-        if let Some(partner) = db.partner_of_customer(customer).await? {
-            return Ok(Some(Home::Customer { customer, partner }));
-        }
+    if let Some(access) = db.account_access(creds.user).await? {
+        return Ok(creds
+            .tenant
+            .parse()
+            .ok()
+            .map(|partner| Home::Partner { partner, access }));
     }
-    if db.account_access(creds.user).await?.is_none() {
+    let Ok(customer) = creds.tenant.parse::<CustomerId>() else {
         return Ok(None);
-    }
-    Ok(creds.tenant.parse().ok().map(Home::Partner))
+    };
+    Ok(db
+        .partner_of_customer(customer)
+        .await?
+        .map(|partner| Home::Customer { customer, partner }))
 }
 
 impl Roster {
@@ -350,12 +359,7 @@ impl Roster {
                 },
                 application,
             }),
-            Home::Partner(partner) => {
-                let access = r
-                    .db()
-                    .account_access(user)
-                    .await?
-                    .ok_or_else(unauthorized)?;
+            Home::Partner { partner, access } => {
                 let mut roles = access.roles;
                 roles.extend(r.db().group_roles_of(user).await?);
                 roles.sort();
