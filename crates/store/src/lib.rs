@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod activity;
 pub mod applications;
 pub mod audit;
+pub mod bulk;
 pub mod directory_roles;
 pub mod idempotency;
 pub mod invitations;

@@ -1,0 +1,110 @@
+//! The report: a table on the terminal and JSON for tools, in the shape issue #6 fixed.
+
+use serde::Serialize;
+
+#[derive(Serialize, Debug)]
+pub struct Report {
+    pub ceilings: Ceilings,
+    pub workloads: Vec<WorkloadReport>,
+    pub server_peak_rss_bytes: u64,
+    pub database_bytes: u64,
+    pub seed_seconds: f64,
+    pub users: u64,
+    pub backend: &'static str,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Ceilings {
+    pub http_ops_per_sec: f64,
+    pub hashes_per_sec: f64,
+}
+
+#[derive(Serialize, Debug)]
+pub struct WorkloadReport {
+    pub name: &'static str,
+    pub ops_per_sec: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub errors: u64,
+    pub ceiling_ratio: f64,
+}
+
+/// What the terminal shows besides the JSON's numbers.
+pub struct Extras {
+    pub http_ceiling: Option<WorkloadReport>,
+    pub cold_start_seconds: Option<f64>,
+    pub connections: usize,
+    pub seconds: f64,
+    pub hash_threads: usize,
+    pub deep_page: usize,
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn row(w: &WorkloadReport, ceiling: &str) -> String {
+    format!(
+        "{:<18} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>8.1} % of {ceiling}",
+        w.name,
+        w.ops_per_sec,
+        w.p50_ms,
+        w.p90_ms,
+        w.p99_ms,
+        w.p999_ms,
+        w.errors,
+        w.ceiling_ratio * 100.0
+    )
+}
+
+pub fn print(report: &Report, extras: &Extras) {
+    println!();
+    println!(
+        "roster-bench: {} users on {}, {} connections, {:.0} s per workload",
+        report.users, report.backend, extras.connections, extras.seconds
+    );
+    println!(
+        "{:<18} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>10}",
+        "workload", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "errors", "of ceiling"
+    );
+    if let Some(h) = &extras.http_ceiling {
+        println!("{}", row(h, "itself (HTTP ceiling: GET /healthz)"));
+    }
+    for w in &report.workloads {
+        let ceiling = if w.name == "create_user" {
+            "hashing"
+        } else {
+            "HTTP"
+        };
+        let mut line = row(w, ceiling);
+        if w.name == "list_deep_page" {
+            line.push_str(&format!(" (page {})", extras.deep_page));
+        }
+        println!("{line}");
+    }
+    println!(
+        "ceilings: HTTP {:.1} requests/s (GET /healthz); hashing {:.1} Argon2id hashes/s ({} threads, default cost)",
+        report.ceilings.http_ops_per_sec, report.ceilings.hashes_per_sec, extras.hash_threads
+    );
+    match report.server_peak_rss_bytes {
+        0 => println!("server peak memory: unknown (the harness did not start the server)"),
+        b => println!("server peak memory (VmHWM): {}", mib(b)),
+    }
+    match report.database_bytes {
+        0 => println!("database size: unknown (give --database-url)"),
+        b => println!("database size on disk: {}", mib(b)),
+    }
+    if report.seed_seconds > 0.0 {
+        println!(
+            "seeding: {} users in {:.1} s ({:.0} users/s)",
+            report.users,
+            report.seed_seconds,
+            report.users as f64 / report.seed_seconds
+        );
+    }
+    if let Some(s) = extras.cold_start_seconds {
+        println!("cold start to the first answered request: {:.3} s", s);
+    }
+}

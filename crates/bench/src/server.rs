@@ -1,0 +1,163 @@
+//! The `roster serve` the harness starts and measures: its cold start, its peak memory, and
+//! the size of its database.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub struct Server {
+    child: Child,
+    pid: u32,
+    pub base: String,
+    /// From the spawn to the first answered `/healthz`.
+    pub cold_start: Duration,
+    log: PathBuf,
+}
+
+/// Starts `binary serve` on a free port of 127.0.0.1 and waits until it answers.
+pub async fn start(
+    binary: &Path,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    admin_password: &str,
+    log: PathBuf,
+) -> anyhow::Result<Server> {
+    let log_file =
+        std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut cmd = Command::new(binary);
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("ROSTER_BOOTSTRAP_ADMIN_PASSWORD", admin_password)
+        .env_remove("ROSTER_DATABASE_URL")
+        .env_remove("ROSTER_CONFIG")
+        .env("ROSTER_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .kill_on_drop(true);
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let pid = child.id().context("the server exited at once")?;
+    let stdout = child.stdout.take().context("no standard output")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        match tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await {
+            Ok(Ok(Some(line))) => {
+                if let Some(url) = line.strip_prefix("Roster is listening on ") {
+                    break url.trim().to_string();
+                }
+            }
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                let status = child.wait().await?;
+                bail!(
+                    "the server exited ({status}) before listening: {}",
+                    tail(&log)
+                );
+            }
+            Err(_) => bail!("the server did not listen within 120 s: {}", tail(&log)),
+        }
+    };
+    // Keep reading, so that the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let health = format!("{base}/healthz");
+    loop {
+        if let Ok(r) = client.get(&health).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("the server did not answer /healthz within 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(Server {
+        child,
+        pid,
+        base,
+        cold_start: started.elapsed(),
+        log,
+    })
+}
+
+impl Server {
+    /// The most resident memory the server had at any time (`VmHWM`).
+    pub fn peak_rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line
+            .trim_start_matches("VmHWM:")
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024)
+    }
+
+    /// SIGTERM, then waits for the graceful stop (SIGKILL after 30 s).
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status();
+        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
+            Ok(status) => {
+                let status = status?;
+                if !status.success() {
+                    bail!("the server stopped with {status}: {}", tail(&self.log));
+                }
+            }
+            Err(_) => {
+                self.child.kill().await?;
+                bail!("the server did not stop within 30 s of SIGTERM");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The end of the server's log, for error messages.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let start = text.len().saturating_sub(2000);
+    let start = (start..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    format!("{} (log: {})", text[start..].trim(), log.display())
+}
+
+/// The SQLite database file of `url`, if it is one.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    Some(PathBuf::from(path))
+}
+
+/// The bytes a SQLite database takes on disk: the file, its write-ahead log and its
+/// shared-memory index.
+pub fn sqlite_bytes(path: &Path) -> u64 {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| {
+            let mut p = path.as_os_str().to_os_string();
+            p.push(suffix);
+            std::fs::metadata(PathBuf::from(p)).map_or(0, |m| m.len())
+        })
+        .sum()
+}

@@ -1,0 +1,178 @@
+//! Bulk loading: many customers and users in multi-row `INSERT`s, for seeding large databases
+//! (the benchmark harness, `roster-bench`) without one statement per row.
+//!
+//! The rows are the ones [`Db::insert_customer`] and [`Db::insert_customer_user`] write,
+//! column for column: the lower-cased `*_key` columns, the version, the security stamp, and
+//! each customer's initial domain in `domains`. Everything reads them as it reads any other
+//! row. No audit records are written: a bulk load is nobody's operation. The caller groups
+//! the calls into transactions (a [`crate::Tx`] each); on SQLite a few large transactions
+//! are much faster than many small ones, and one huge one makes a huge write-ahead log.
+
+use roster_domain::customer::{Customer, DomainKind};
+use roster_domain::listing::sort_key;
+use roster_domain::user::CustomerUser;
+use roster_domain::Timestamp;
+
+use crate::rows::corrupt;
+use crate::{Backend, Db, Result};
+
+/// A user to load, with its credentials.
+#[derive(Clone, Debug)]
+pub struct BulkUser<'a> {
+    pub user: CustomerUser,
+    /// Argon2id PHC string; many users may share one (a seed with one known password).
+    pub password_hash: &'a str,
+    pub security_stamp: String,
+}
+
+/// The most bind parameters one statement gets: below SQLite's limit (32,766 since 3.32)
+/// and PostgreSQL's (65,535).
+const MAX_PARAMETERS: usize = 30_000;
+
+/// `INSERT INTO {table} ({columns}) VALUES ($1, ..), ($n, ..), ..` for `rows` rows.
+fn insert_sql(table_and_columns: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(table_and_columns.len() + rows * columns * 6);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(table_and_columns);
+    sql.push_str(" VALUES ");
+    let mut n = 0;
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..columns {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+const TENANT_COLUMNS: (&str, usize) = (
+    "tenants (id, kind, partner_id, company_name, company_name_key, domain, country, billing, \
+     allow_delegated_access, created_at)",
+    10,
+);
+const DOMAIN_COLUMNS: (&str, usize) = ("domains (name, tenant_id, kind, created_at)", 4);
+const USER_COLUMNS: (&str, usize) = (
+    "users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
+     usage_location, immutable_id, phone_number, domain_type, state, soft_deleted_at, password_hash, \
+     force_change_password, security_stamp, version, created_at, updated_at)",
+    20,
+);
+
+impl Db<'_> {
+    /// Inserts customers and their initial domains, as [`Db::insert_customer`] does one.
+    /// `Conflict` when a domain (or id) is taken; nothing of the failing statement is kept,
+    /// and the caller's transaction decides about the rest.
+    pub async fn insert_customers_bulk(&mut self, customers: &[Customer]) -> Result<()> {
+        let billing = customers
+            .iter()
+            .map(|c| {
+                serde_json::to_string(&c.billing).map_err(|e| corrupt("billing", &e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let rows = MAX_PARAMETERS / TENANT_COLUMNS.1;
+        for (chunk, billing) in customers.chunks(rows).zip(billing.chunks(rows)) {
+            let sql = insert_sql(TENANT_COLUMNS.0, TENANT_COLUMNS.1, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for (c, billing) in chunk.iter().zip(billing) {
+                query = query
+                    .bind(c.id.to_string())
+                    .bind("customer")
+                    .bind(c.partner.to_string())
+                    .bind(c.company_name.as_str())
+                    .bind(sort_key(&c.company_name))
+                    .bind(c.domain.as_str())
+                    .bind(c.country.as_str())
+                    .bind(billing.as_str())
+                    .bind(i64::from(c.allow_delegated_access))
+                    .bind(c.created_at.unix_millis());
+            }
+            query.execute(&mut *self.conn).await?;
+        }
+        for chunk in customers.chunks(MAX_PARAMETERS / DOMAIN_COLUMNS.1) {
+            let sql = insert_sql(DOMAIN_COLUMNS.0, DOMAIN_COLUMNS.1, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for c in chunk {
+                query = query
+                    .bind(c.domain.as_str())
+                    .bind(c.id.to_string())
+                    .bind(DomainKind::Initial.as_str())
+                    .bind(c.created_at.unix_millis());
+            }
+            query.execute(&mut *self.conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts customer users, as [`Db::insert_customer_user`] does one. `Conflict` when a
+    /// UPN is taken by an active user of the same customer (or an id is taken).
+    pub async fn insert_customer_users_bulk(&mut self, users: &[BulkUser<'_>]) -> Result<()> {
+        for chunk in users.chunks(MAX_PARAMETERS / USER_COLUMNS.1) {
+            let sql = insert_sql(USER_COLUMNS.0, USER_COLUMNS.1, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for b in chunk {
+                let u = &b.user;
+                query = query
+                    .bind(u.id.to_string())
+                    .bind(u.customer.to_string())
+                    .bind(u.upn.as_str())
+                    .bind(u.upn.key())
+                    .bind(u.display_name.as_str())
+                    .bind(sort_key(&u.display_name))
+                    .bind(u.first_name.as_deref())
+                    .bind(u.last_name.as_deref())
+                    .bind(u.usage_location.map(|c| c.as_str().to_string()))
+                    .bind(u.immutable_id.as_deref())
+                    .bind(u.phone_number.as_deref())
+                    .bind(u.domain_type.as_str())
+                    .bind(u.state.as_str())
+                    .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
+                    .bind(b.password_hash)
+                    .bind(i64::from(u.force_change_password))
+                    .bind(b.security_stamp.as_str())
+                    .bind(u.version)
+                    .bind(u.created_at.unix_millis())
+                    .bind(u.updated_at.unix_millis());
+            }
+            query.execute(&mut *self.conn).await?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::Store {
+    /// The size of the database as the database counts it: on SQLite the pages of the main
+    /// file (not its write-ahead log), on PostgreSQL `pg_database_size`.
+    pub async fn database_bytes(&self) -> Result<i64> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT p.page_count * s.page_size AS bytes FROM pragma_page_count() AS p, pragma_page_size() AS s"
+            }
+            Backend::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT) AS bytes",
+        };
+        let mut r = self.reader().await?;
+        let row = sqlx::query(sql).fetch_one(&mut *r.db().conn).await?;
+        crate::rows::int(&row, "bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_the_placeholders_row_by_row() {
+        assert_eq!(
+            insert_sql("t (a, b)", 2, 3),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6)"
+        );
+    }
+}
