@@ -1,6 +1,7 @@
 //! Sign-in (the token endpoint's password grant) and turning a bearer token into an Actor.
 
 use roster_domain::authz::{Actor, Principal};
+use roster_domain::partner_user::Access;
 use roster_domain::password::Password;
 use roster_domain::{CustomerId, PartnerId, Upn, UserId};
 use roster_store::users::Credentials;
@@ -52,10 +53,11 @@ pub struct Client<'a> {
 }
 
 /// Where a directory user belongs when it signs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Home {
-    /// A user of the partner's tenant with access to the partner's Roster account.
-    Partner(PartnerId),
+    /// A user of the partner's tenant with access to the partner's Roster account (its
+    /// account roles and custom permissions, read once for the whole request).
+    Partner { partner: PartnerId, access: Access },
     /// A user of a customer tenant: it acts there by its directory roles.
     Customer {
         customer: CustomerId,
@@ -64,9 +66,9 @@ pub(crate) enum Home {
 }
 
 impl Home {
-    pub(crate) fn partner(self) -> PartnerId {
+    pub(crate) fn partner(&self) -> PartnerId {
         match self {
-            Self::Partner(p) | Self::Customer { partner: p, .. } => p,
+            Self::Partner { partner, .. } | Self::Customer { partner, .. } => *partner,
         }
     }
 }
@@ -78,10 +80,14 @@ pub(crate) async fn home_of(db: &mut Db<'_>, creds: &Credentials) -> Result<Opti
             return Ok(Some(Home::Customer { customer, partner }));
         }
     }
-    if db.account_access(creds.user).await?.is_none() {
+    let Some(access) = db.account_access(creds.user).await? else {
         return Ok(None);
-    }
-    Ok(creds.tenant.parse().ok().map(Home::Partner))
+    };
+    Ok(creds
+        .tenant
+        .parse()
+        .ok()
+        .map(|partner| Home::Partner { partner, access }))
 }
 
 impl Roster {
@@ -350,12 +356,7 @@ impl Roster {
                 },
                 application,
             }),
-            Home::Partner(partner) => {
-                let access = r
-                    .db()
-                    .account_access(user)
-                    .await?
-                    .ok_or_else(unauthorized)?;
+            Home::Partner { partner, access } => {
                 let mut roles = access.roles;
                 roles.extend(r.db().group_roles_of(user).await?);
                 roles.sort();
