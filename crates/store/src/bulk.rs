@@ -116,7 +116,6 @@ impl Db<'_> {
     /// Inserts customer users, as [`Db::insert_customer_user`] does one. `Conflict` when a
     /// UPN is taken by an active user of the same customer (or an id is taken).
     pub async fn insert_customer_users_bulk(&mut self, users: &[BulkUser<'_>]) -> Result<()> {
-        crate::dialect::prepare_bulk_load(self.backend, self.conn).await?;
         for chunk in users.chunks(self.bulk_rows(USER_COLUMNS.1)) {
             let sql = insert_sql(USER_COLUMNS.0, USER_COLUMNS.1, chunk.len());
             let mut query = sqlx::query(&sql);

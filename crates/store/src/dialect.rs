@@ -168,19 +168,6 @@ pub(crate) fn bulk_parameters(backend: Backend) -> usize {
     }
 }
 
-/// Settings for the connection of a bulk load. SQLite: a page cache of 128 MiB instead of
-/// 2 MiB, because every user goes into the primary-key index at a random place (ids are
-/// random) and a small cache rereads and rewrites the same pages; the connection keeps it.
-pub(crate) async fn prepare_bulk_load(
-    backend: Backend,
-    conn: &mut AnyConnection,
-) -> Result<(), sqlx::Error> {
-    if backend == Backend::Sqlite {
-        conn.execute("PRAGMA cache_size = -131072").await?;
-    }
-    Ok(())
-}
-
 /// Per-connection settings. SQLite: write-ahead log (readers never block the writer),
 /// foreign keys enforced, every commit synced to disk before it is acknowledged.
 pub(crate) async fn on_connect(
