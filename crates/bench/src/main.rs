@@ -239,6 +239,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         population,
         deep,
         run: run_id,
+        server_pid: server.as_ref().map(server::Server::pid),
     });
 
     // The HTTP ceiling, then the workloads.
@@ -251,6 +252,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     .await?;
     let http_ops_per_sec = ceiling.per_second();
     let mut results = Vec::new();
+    let mut costs = vec![cpu_per_op(&ceiling)];
     let mut samples = Vec::new();
     for w in &selected {
         let m = workloads::run(
@@ -268,6 +270,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         for s in &m.error_samples {
             samples.push(format!("{}: {s}", w.name()));
         }
+        costs.push(cpu_per_op(&m));
         results.push(workload_report(w.name(), &m, against));
     }
 
@@ -314,6 +317,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             seconds,
             hash_threads,
             deep_page,
+            cpu_per_op: costs,
         },
     );
     if let Some(path) = &args.json {
@@ -330,6 +334,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         return Ok(args.allow_errors);
     }
     Ok(true)
+}
+
+/// Microseconds of server and harness CPU per request: comparable across runs on a busy
+/// machine, where requests per second are not.
+fn cpu_per_op(m: &Measured) -> (Option<f64>, Option<f64>) {
+    let per = |cpu: Option<f64>| {
+        cpu.filter(|_| m.requests > 0)
+            .map(|c| c * 1e6 / m.requests as f64)
+    };
+    (per(m.server_cpu), per(m.harness_cpu))
 }
 
 fn workload_report(name: &'static str, m: &Measured, ceiling: f64) -> WorkloadReport {
