@@ -119,9 +119,6 @@ pub async fn seed(
                 });
             }
         }
-        // In id order: the primary-key index then takes each transaction's users in one
-        // sweep instead of at random places (the ids are random).
-        users.sort_unstable_by_key(|u| u.user.id);
         let mut tx = store.write().await?;
         tx.db()
             .insert_customers_bulk(&batch)
