@@ -4,11 +4,10 @@
 //! [`Hasher::threads`] long-lived threads (one per core), not on tokio's blocking pool:
 //! glibc gives each thread that allocates a malloc arena of its own and keeps a freed 19 MiB
 //! block in it for the next allocation, so hashing on the blocking pool's ever-changing
-//! threads left one such block in each of up to 8 × cores arenas (a server peaked at
-//! 820 MiB after a minute of creating users; docs/BENCHMARKS.md). On a fixed few threads
-//! the memory stays at about one block per thread. Each thread also keeps its block from one
-//! hash to the next ([`InThreadMemory`]) instead of asking the allocator for 19 MiB of fresh
-//! pages each time: less memory still, and no page faults on the way.
+//! threads left such blocks in each of up to 8 × cores arenas (a server peaked at 880 MiB
+//! after a minute of creating users; docs/BENCHMARKS.md). Each of the few threads keeps its
+//! block from one hash to the next ([`InThreadMemory`]) instead of asking the allocator for
+//! 19 MiB of fresh pages each time: one block per thread, and no page faults on the way.
 
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
