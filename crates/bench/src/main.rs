@@ -126,11 +126,6 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
 
-    // The hashing ceiling first, while nothing else runs.
-    let hash_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let hashes_per_sec = hashing_ceiling(hash_threads, seconds.min(5.0)).await?;
-    eprintln!("hashing ceiling: {hashes_per_sec:.1} Argon2id hashes/s on {hash_threads} threads");
-
     // The database, seeded, and the server on it.
     let temp = tempfile::tempdir()?;
     let data_dir = args
@@ -239,6 +234,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         population,
         deep,
         run: run_id,
+        server_pid: server.as_ref().map(server::Server::pid),
     });
 
     // The HTTP ceiling, then the workloads.
@@ -251,8 +247,17 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     .await?;
     let http_ops_per_sec = ceiling.per_second();
     let mut results = Vec::new();
+    let mut costs = vec![cpu_per_op(&ceiling)];
     let mut samples = Vec::new();
+    // The hashing ceiling right before create_user (or last), while the server is idle: on
+    // a shared machine the load of others changes from minute to minute.
+    let hash_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut hashes_per_sec = None;
     for w in &selected {
+        if *w == Workload::CreateUser {
+            hashes_per_sec = Some(hashing_ceiling(hash_threads, seconds.min(5.0)).await?);
+        }
+        let hashes_per_sec = hashes_per_sec.unwrap_or(0.0);
         let m = workloads::run(
             Load::Work(*w),
             Arc::clone(&fixture),
@@ -268,8 +273,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         for s in &m.error_samples {
             samples.push(format!("{}: {s}", w.name()));
         }
+        costs.push(cpu_per_op(&m));
         results.push(workload_report(w.name(), &m, against));
     }
+
+    let hashes_per_sec = match hashes_per_sec {
+        Some(h) => h,
+        None => hashing_ceiling(hash_threads, seconds.min(5.0)).await?,
+    };
 
     // What the server and the database weigh.
     let peak = server
@@ -314,6 +325,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             seconds,
             hash_threads,
             deep_page,
+            cpu_per_op: costs,
         },
     );
     if let Some(path) = &args.json {
@@ -330,6 +342,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         return Ok(args.allow_errors);
     }
     Ok(true)
+}
+
+/// Microseconds of server and harness CPU per request: comparable across runs on a busy
+/// machine, where requests per second are not.
+fn cpu_per_op(m: &Measured) -> (Option<f64>, Option<f64>) {
+    let per = |cpu: Option<f64>| {
+        cpu.filter(|_| m.requests > 0)
+            .map(|c| c * 1e6 / m.requests as f64)
+    };
+    (per(m.server_cpu), per(m.harness_cpu))
 }
 
 fn workload_report(name: &'static str, m: &Measured, ceiling: f64) -> WorkloadReport {
@@ -351,6 +373,8 @@ fn workload_report(name: &'static str, m: &Measured, ceiling: f64) -> WorkloadRe
 async fn hashing_ceiling(threads: usize, seconds: f64) -> anyhow::Result<f64> {
     let hasher = Hasher::new(HashCost::default())?;
     let password = Password::new(workloads::CREATE_PASSWORD);
+    let mut progress = progress::Progress::new("hashing ceiling");
+    progress.show(&format!("{seconds:.0} s on {threads} threads"));
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds.max(1.0));
     let mut tasks = Vec::new();
@@ -369,7 +393,11 @@ async fn hashing_ceiling(threads: usize, seconds: f64) -> anyhow::Result<f64> {
     for t in tasks {
         hashes += t.await??;
     }
-    Ok(hashes as f64 / started.elapsed().as_secs_f64())
+    let per_second = hashes as f64 / started.elapsed().as_secs_f64();
+    progress.done(&format!(
+        "{per_second:.1} Argon2id hashes/s on {threads} threads"
+    ));
+    Ok(per_second)
 }
 
 async fn sign_in(

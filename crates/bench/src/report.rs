@@ -39,15 +39,21 @@ pub struct Extras {
     pub seconds: f64,
     pub hash_threads: usize,
     pub deep_page: usize,
+    /// Per line of the table (the HTTP ceiling first): server and harness CPU µs per request.
+    pub cpu_per_op: Vec<(Option<f64>, Option<f64>)>,
 }
 
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-fn row(w: &WorkloadReport, ceiling: &str) -> String {
+fn us(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.0}"))
+}
+
+fn row(w: &WorkloadReport, cpu: (Option<f64>, Option<f64>), ceiling: &str) -> String {
     format!(
-        "{:<18} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>8.1} % of {ceiling}",
+        "{:<16} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>7} {:>7} {:>6.1} % of {ceiling}",
         w.name,
         w.ops_per_sec,
         w.p50_ms,
@@ -55,6 +61,8 @@ fn row(w: &WorkloadReport, ceiling: &str) -> String {
         w.p99_ms,
         w.p999_ms,
         w.errors,
+        us(cpu.0),
+        us(cpu.1),
         w.ceiling_ratio * 100.0
     )
 }
@@ -66,19 +74,29 @@ pub fn print(report: &Report, extras: &Extras) {
         report.users, report.backend, extras.connections, extras.seconds
     );
     println!(
-        "{:<18} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>10}",
-        "workload", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "errors", "of ceiling"
+        "{:<16} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>7} {:>8}",
+        "workload",
+        "ops/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "p99.9ms",
+        "errors",
+        "srv µs",
+        "cli µs",
+        "of ceiling"
     );
+    let cpu = |i: usize| extras.cpu_per_op.get(i).copied().unwrap_or((None, None));
     if let Some(h) = &extras.http_ceiling {
-        println!("{}", row(h, "itself (HTTP ceiling: GET /healthz)"));
+        println!("{}", row(h, cpu(0), "itself (HTTP ceiling: GET /healthz)"));
     }
-    for w in &report.workloads {
+    for (i, w) in report.workloads.iter().enumerate() {
         let ceiling = if w.name == "create_user" {
             "hashing"
         } else {
             "HTTP"
         };
-        let mut line = row(w, ceiling);
+        let mut line = row(w, cpu(i + 1), ceiling);
         if w.name == "list_deep_page" {
             line.push_str(&format!(" (page {})", extras.deep_page));
         }
@@ -104,6 +122,7 @@ pub fn print(report: &Report, extras: &Extras) {
             report.users as f64 / report.seed_seconds
         );
     }
+    println!("(srv µs, cli µs: CPU time of the server and of the harness per request)");
     if let Some(s) = extras.cold_start_seconds {
         println!("cold start to the first answered request: {:.3} s", s);
     }

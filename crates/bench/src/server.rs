@@ -94,6 +94,10 @@ pub async fn start(
 }
 
 impl Server {
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The most resident memory the server had at any time (`VmHWM`).
     pub fn peak_rss_bytes(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;

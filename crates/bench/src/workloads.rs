@@ -86,6 +86,19 @@ pub struct Fixture {
     pub deep: Vec<(usize, String)>,
     /// Unique to this run: the UPNs of created users carry it.
     pub run: String,
+    /// The server the harness started, whose CPU time it reads.
+    pub server_pid: Option<u32>,
+}
+
+/// CPU seconds (user and system) a process has used so far, from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Linux counts in USER_HZ, which is 100 on every common platform.
+    Some((utime + stime) / 100.0)
 }
 
 /// The outcome of one run of requests.
@@ -98,6 +111,9 @@ pub struct Measured {
     pub errors: u64,
     /// The first few errors, for the report.
     pub error_samples: Vec<String>,
+    /// CPU seconds the server and the harness used meanwhile (when known).
+    pub server_cpu: Option<f64>,
+    pub harness_cpu: Option<f64>,
 }
 
 impl Measured {
@@ -145,6 +161,9 @@ pub async fn run(
     }
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let server_pid = fixture.server_pid.map(|p| p.to_string());
+    let server_cpu = server_pid.as_deref().and_then(cpu_seconds);
+    let harness_cpu = cpu_seconds("self");
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
@@ -178,6 +197,8 @@ pub async fn run(
         latencies: Vec::new(),
         errors: 0,
         error_samples: Vec::new(),
+        server_cpu: None,
+        harness_cpu: None,
     };
     let mut outcome = Ok(());
     for t in tasks {
@@ -196,6 +217,13 @@ pub async fn run(
         }
     }
     measured.seconds = started.elapsed().as_secs_f64();
+    measured.server_cpu = match (server_pid.as_deref().and_then(cpu_seconds), server_cpu) {
+        (Some(after), Some(before)) => Some(after - before),
+        _ => None,
+    };
+    measured.harness_cpu = cpu_seconds("self")
+        .zip(harness_cpu)
+        .map(|(after, before)| after - before);
     watcher.abort();
     outcome?;
     measured.latencies.sort_unstable();

@@ -171,6 +171,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = server.await;
     let _ = maintenance.await;
+    // The activity history gathers lines for a moment before it writes them.
+    opened.roster.flush_activity().await;
     opened.roster.store().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,6 +1,13 @@
 //! The activity history of partner account users: every request they make (method, path,
 //! status, time), kept 30 days. Requests are recorded off the request path, in batches: a
 //! history line may be lost in a crash, a change never is (changes have their audit records).
+//!
+//! A batch gathers the lines of up to [`WINDOW`] before it is written. Every commit makes
+//! each SQLite reader connection drop its whole page cache on its next read (write-ahead log
+//! mode), so writing the history as it came, in a commit every few milliseconds under load,
+//! had every read request fetch every page it touches from the file again
+//! (docs/BENCHMARKS.md). Whoever reads the history flushes it first
+//! ([`Roster::flush_activity`]); the server flushes it when it stops.
 
 use roster_domain::authz::Action;
 use roster_domain::{Duration, Timestamp, UserId};
@@ -16,6 +23,8 @@ use crate::{Ctx, Page, Result, Roster, ServiceError};
 pub const HISTORY_KEPT: Duration = Duration::from_days(30);
 const BATCH: usize = 500;
 const QUEUE: usize = 10_000;
+/// How long a batch gathers lines before it is written (unless it is full or flushed).
+pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 enum Msg {
     Record(Activity),
@@ -46,15 +55,26 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Msg>) {
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::new();
         let mut waiting = Vec::new();
+        let until = tokio::time::Instant::now() + WINDOW;
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
                 Msg::Record(a) => batch.push(a),
                 Msg::Flush(done) => waiting.push(done),
             }
-            if batch.len() < BATCH {
-                next = rx.try_recv().ok();
+            if batch.len() >= BATCH {
+                break;
             }
+            next = if waiting.is_empty() {
+                // Gather until the window closes (or every sink is gone: write and end).
+                tokio::time::timeout_at(until, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            } else {
+                // Someone waits: take only what is queued already.
+                rx.try_recv().ok()
+            };
         }
         if !batch.is_empty() {
             if let Err(e) = write(&store, &batch).await {

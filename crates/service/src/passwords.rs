@@ -1,12 +1,27 @@
-//! Argon2id hashing, off the async runtime and with bounded concurrency.
+//! Argon2id hashing, off the async runtime, on a few threads of its own.
+//!
+//! Each hash takes `memory_kib` of memory (19 MiB by default). The hashes run on
+//! [`Hasher::threads`] long-lived threads (one per core), not on tokio's blocking pool:
+//! glibc gives each thread that allocates a malloc arena of its own and keeps a freed 19 MiB
+//! block in it for the next allocation, so hashing on the blocking pool's ever-changing
+//! threads left such blocks in each of up to 8 × cores arenas (a server peaked at 880 MiB
+//! after a minute of creating users; docs/BENCHMARKS.md). Each of the few threads keeps its
+//! block from one hash to the next ([`InThreadMemory`]) instead of asking the allocator for
+//! 19 MiB of fresh pages each time: one block per thread, and no page faults on the way.
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{
+    self, Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier,
+    Salt, SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::rngs::OsRng;
 use roster_domain::password::Password;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::{Result, ServiceError};
 
@@ -41,10 +56,50 @@ impl HashCost {
 pub struct Hasher {
     cost: HashCost,
     params: Params,
-    permits: Arc<Semaphore>,
+    workers: Arc<Workers>,
     /// A hash of nothing, verified against when an account does not exist, so that a
     /// failed sign-in takes as long whether or not the account is there.
     decoy: Arc<String>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads. They take jobs from one queue, in order, and end when the last
+/// clone of the [`Hasher`] (and so the queue's sender) is gone.
+#[derive(Debug)]
+struct Workers {
+    jobs: mpsc::Sender<Job>,
+    threads: usize,
+}
+
+impl Workers {
+    fn start(threads: usize) -> Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("roster-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panic fails that one job (its caller sees the answer dropped),
+                        // not the thread.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                        }
+                        Err(_) => return,
+                    }
+                })
+                .map_err(|e| {
+                    ServiceError::Internal(format!("cannot start a hashing thread: {e}"))
+                })?;
+        }
+        Ok(Self { jobs, threads })
+    }
 }
 
 impl Hasher {
@@ -61,7 +116,7 @@ impl Hasher {
         Ok(Self {
             cost,
             params,
-            permits: Arc::new(Semaphore::new(workers)),
+            workers: Arc::new(Workers::start(workers)?),
             decoy: Arc::new(decoy),
         })
     }
@@ -70,18 +125,25 @@ impl Hasher {
         self.cost
     }
 
-    fn argon(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    /// How many hashes run at once (one per core).
+    pub fn threads(&self) -> usize {
+        self.workers.threads
     }
 
     /// A PHC string for `password` with the configured cost.
     pub async fn hash(&self, password: &Password) -> Result<String> {
-        let argon = self.argon();
+        let params = self.params.clone();
         let text = password.clone();
         self.blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
-            argon
-                .hash_password(text.expose().as_bytes(), &salt)
+            InThreadMemory
+                .hash_password_customized(
+                    text.expose().as_bytes(),
+                    Some(Algorithm::Argon2id.ident()),
+                    Some(Version::V0x13.into()),
+                    params,
+                    &salt,
+                )
                 .map(|h| h.to_string())
                 .map_err(|e| ServiceError::Internal(format!("hashing failed: {e}")))
         })
@@ -101,7 +163,7 @@ impl Hasher {
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return Ok((false, false));
             };
-            let ok = Argon2::default()
+            let ok = InThreadMemory
                 .verify_password(text.expose().as_bytes(), &parsed)
                 .is_ok();
             let current = parsed.algorithm.as_str() == "argon2id"
@@ -115,18 +177,82 @@ impl Hasher {
         .await
     }
 
+    /// Runs `work` on a hashing thread, after the jobs queued before it.
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // A caller that went away while queued (a dropped request) needs no hash.
+            if !answer.is_closed() {
+                let _ = answer.send(work());
+            }
+        });
+        self.workers
+            .jobs
+            .send(job)
             .map_err(|_| ServiceError::Internal("the hasher is shut down".into()))?;
-        tokio::task::spawn_blocking(work)
+        answered
             .await
-            .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))?
+            .map_err(|_| ServiceError::Internal("a hashing job failed".into()))?
+    }
+}
+
+thread_local! {
+    /// The Argon2 memory of a hashing thread, kept from one hash to the next.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Argon2 that works in its thread's [`MEMORY`] instead of allocating it for every hash:
+/// the same computation and the same PHC string as `argon2::Argon2`'s own `PasswordHasher`
+/// (a test compares the two). The first pass of Argon2 writes every block before reading
+/// it, so what an earlier hash left in the memory plays no part.
+struct InThreadMemory;
+
+impl PasswordHasher for InThreadMemory {
+    type Params = Params;
+
+    fn hash_password_customized<'a>(
+        &self,
+        password: &[u8],
+        algorithm: Option<Ident<'a>>,
+        version: Option<Decimal>,
+        params: Params,
+        salt: impl Into<Salt<'a>>,
+    ) -> password_hash::Result<PasswordHash<'a>> {
+        let algorithm = algorithm
+            .map(Algorithm::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let version = version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let salt = salt.into();
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let argon = Argon2::new(algorithm, version, params.clone());
+        let output = MEMORY.with(|memory| {
+            let mut memory = memory.borrow_mut();
+            memory.resize(params.block_count(), Block::default());
+            Output::init_with(output_len, |out| {
+                Ok(argon.hash_password_into_with_memory(
+                    password,
+                    salt_bytes,
+                    out,
+                    &mut memory[..],
+                )?)
+            })
+        })?;
+        Ok(PasswordHash {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(output),
+        })
     }
 }
 
@@ -147,6 +273,68 @@ mod tests {
             (false, false)
         );
         assert_eq!(h.verify(&pw, None).await.unwrap(), (false, false));
+    }
+
+    #[test]
+    fn reusing_the_memory_gives_argon2s_own_hashes() {
+        let salt = SaltString::from_b64("c2FsdHNhbHRzYWx0c2FsdA").unwrap();
+        let stock = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
+        let ours = |pw: &[u8], params: Params| {
+            InThreadMemory
+                .hash_password_customized(
+                    pw,
+                    Some(Algorithm::Argon2id.ident()),
+                    Some(Version::V0x13.into()),
+                    params,
+                    &salt,
+                )
+                .unwrap()
+                .to_string()
+        };
+        // Twice in the same memory, with another password and a smaller cost in between.
+        let first = ours(b"Tq7#vLm2xR", Params::default());
+        let small = Params::new(64, 1, 1, None).unwrap();
+        assert_eq!(
+            ours(b"other", small.clone()),
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, small)
+                .hash_password(b"other", &salt)
+                .unwrap()
+                .to_string()
+        );
+        let second = ours(b"Tq7#vLm2xR", Params::default());
+        let expected = stock
+            .hash_password(b"Tq7#vLm2xR", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(first, expected);
+        assert_eq!(second, expected);
+        // Verifying reads the cost from the hash, as Argon2's own verifier does.
+        let parsed = PasswordHash::new(&expected).unwrap();
+        assert!(InThreadMemory
+            .verify_password(b"Tq7#vLm2xR", &parsed)
+            .is_ok());
+        assert!(InThreadMemory
+            .verify_password(b"Tq7#vLm2xr", &parsed)
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn many_hashes_at_once_all_finish_on_the_few_threads() {
+        let h = Hasher::new(HashCost::TEST).unwrap();
+        assert!(h.threads() >= 1);
+        let jobs: Vec<_> = (0..16)
+            .map(|i| {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let pw = Password::new(format!("Tq7#vLm2xR{i}"));
+                    let phc = h.hash(&pw).await.unwrap();
+                    h.verify(&pw, Some(&phc)).await.unwrap()
+                })
+            })
+            .collect();
+        for job in jobs {
+            assert_eq!(job.await.unwrap(), (true, false));
+        }
     }
 
     #[tokio::test]

@@ -25,10 +25,6 @@ pub struct BulkUser<'a> {
     pub security_stamp: String,
 }
 
-/// The most bind parameters one statement gets: below SQLite's limit (32,766 since 3.32)
-/// and PostgreSQL's (65,535).
-const MAX_PARAMETERS: usize = 30_000;
-
 /// `INSERT INTO {table} ({columns}) VALUES ($1, ..), ($n, ..), ..` for `rows` rows.
 fn insert_sql(table_and_columns: &str, columns: usize, rows: usize) -> String {
     let mut sql = String::with_capacity(table_and_columns.len() + rows * columns * 6);
@@ -68,6 +64,11 @@ const USER_COLUMNS: (&str, usize) = (
 );
 
 impl Db<'_> {
+    /// How many rows of `columns` columns one statement inserts.
+    fn bulk_rows(&self, columns: usize) -> usize {
+        (crate::dialect::bulk_parameters(self.backend) / columns).max(1)
+    }
+
     /// Inserts customers and their initial domains, as [`Db::insert_customer`] does one.
     /// `Conflict` when a domain (or id) is taken; nothing of the failing statement is kept,
     /// and the caller's transaction decides about the rest.
@@ -78,7 +79,7 @@ impl Db<'_> {
                 serde_json::to_string(&c.billing).map_err(|e| corrupt("billing", &e.to_string()))
             })
             .collect::<Result<Vec<_>>>()?;
-        let rows = MAX_PARAMETERS / TENANT_COLUMNS.1;
+        let rows = self.bulk_rows(TENANT_COLUMNS.1);
         for (chunk, billing) in customers.chunks(rows).zip(billing.chunks(rows)) {
             let sql = insert_sql(TENANT_COLUMNS.0, TENANT_COLUMNS.1, chunk.len());
             let mut query = sqlx::query(&sql);
@@ -97,7 +98,7 @@ impl Db<'_> {
             }
             query.execute(&mut *self.conn).await?;
         }
-        for chunk in customers.chunks(MAX_PARAMETERS / DOMAIN_COLUMNS.1) {
+        for chunk in customers.chunks(self.bulk_rows(DOMAIN_COLUMNS.1)) {
             let sql = insert_sql(DOMAIN_COLUMNS.0, DOMAIN_COLUMNS.1, chunk.len());
             let mut query = sqlx::query(&sql);
             for c in chunk {
@@ -115,7 +116,7 @@ impl Db<'_> {
     /// Inserts customer users, as [`Db::insert_customer_user`] does one. `Conflict` when a
     /// UPN is taken by an active user of the same customer (or an id is taken).
     pub async fn insert_customer_users_bulk(&mut self, users: &[BulkUser<'_>]) -> Result<()> {
-        for chunk in users.chunks(MAX_PARAMETERS / USER_COLUMNS.1) {
+        for chunk in users.chunks(self.bulk_rows(USER_COLUMNS.1)) {
             let sql = insert_sql(USER_COLUMNS.0, USER_COLUMNS.1, chunk.len());
             let mut query = sqlx::query(&sql);
             for b in chunk {
