@@ -270,6 +270,10 @@ pub struct Actor {
     pub principal: Principal,
     /// The application the token was issued to (App-only and App+User tokens).
     pub application: Option<String>,
+    /// Whether the partner user belongs to any security group. Delegated access to
+    /// customers (granular, GDAP) reaches a user only through its groups: without any,
+    /// there is none to look up.
+    pub in_security_groups: bool,
 }
 
 /// The kinds of caller (access.md, Principals and credentials).
@@ -654,6 +658,7 @@ mod tests {
             custom: None,
             principal: Principal::PartnerUser,
             application: None,
+            in_security_groups: false,
         }
     }
 

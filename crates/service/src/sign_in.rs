@@ -75,9 +75,18 @@ impl Home {
 }
 
 /// Where `creds` may sign in: `None` for a partner-tenant user without account access.
-/// (Account access first: partner users are the usual callers, and need one read.)
 pub(crate) async fn home_of(db: &mut Db<'_>, creds: &Credentials) -> Result<Option<Home>> {
-    if let Some(access) = db.account_access(creds.user).await? {
+    let access = db.account_access(creds.user).await?;
+    home_with(db, creds, access).await
+}
+
+/// [`home_of`] when the user's account access has been read already.
+async fn home_with(
+    db: &mut Db<'_>,
+    creds: &Credentials,
+    access: Option<roster_domain::partner_user::Access>,
+) -> Result<Option<Home>> {
+    if let Some(access) = access {
         return Ok(creds
             .tenant
             .parse()
@@ -292,7 +301,10 @@ impl Roster {
             ServiceError::Unauthorized("the access token is missing, malformed, expired or revoked")
         };
         let key = self.key_for(bearer).await.ok_or_else(unauthorized)?;
-        let claims: AccessClaims = key.verify_jwt(bearer).ok_or_else(unauthorized)?;
+        let claims: AccessClaims = self
+            .verified_tokens()
+            .verify(&key, bearer)
+            .ok_or_else(unauthorized)?;
         if claims.iss != self.settings().issuer() {
             // Signed with our keys, so issued by a server on this database, but under another
             // public URL: a misconfigured server (or this one's public URL changed).
@@ -326,18 +338,17 @@ impl Roster {
                 custom: None,
                 principal: Principal::Application,
                 application: Some(app.id),
+                in_security_groups: false,
             });
         }
         let user: UserId = claims.sub.parse().map_err(|_| unauthorized())?;
-        let creds = r
-            .db()
-            .credentials_by_id(user)
-            .await?
-            .ok_or_else(unauthorized)?;
+        // One query for the user, its account access and its groups' roles.
+        let found = r.db().signed_in(user).await?.ok_or_else(unauthorized)?;
+        let creds = &found.credentials;
         if !creds.active || creds.security_stamp != claims.sst || creds.tenant != claims.tid {
             return Err(unauthorized());
         }
-        let home = home_of(&mut r.db(), &creds)
+        let home = home_with(&mut r.db(), creds, found.access)
             .await?
             .ok_or_else(unauthorized)?;
         if application
@@ -358,10 +369,11 @@ impl Roster {
                     roles: crate::directory_roles::roles_of_user(&mut r.db(), user).await?,
                 },
                 application,
+                in_security_groups: false,
             }),
             Home::Partner { partner, access } => {
                 let mut roles = access.roles;
-                roles.extend(r.db().group_roles_of(user).await?);
+                roles.extend(found.group_roles);
                 roles.sort();
                 roles.dedup();
                 Ok(Actor {
@@ -371,6 +383,7 @@ impl Roster {
                     custom: access.custom,
                     principal: Principal::PartnerUser,
                     application,
+                    in_security_groups: found.in_security_groups,
                 })
             }
         }

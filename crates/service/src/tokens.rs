@@ -254,6 +254,41 @@ pub struct AccessClaims {
     pub idtyp: Option<String>,
 }
 
+/// Access tokens whose signature has been checked, with their claims: checking an Ed25519
+/// signature costs more than the rest of authenticating a read, and a client sends the
+/// same token with every request for an hour. Only the signature's verdict is kept: expiry,
+/// the issuer, the key still being known and the user's state are checked on every request
+/// as before. At most [`VerifiedTokens::CAPACITY`] tokens; when full it starts over.
+#[derive(Debug, Default)]
+pub(crate) struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<String, AccessClaims>>);
+
+impl VerifiedTokens {
+    pub(crate) const CAPACITY: usize = 4096;
+
+    /// The claims of `token`, checked with `key` unless they were before.
+    pub(crate) fn verify(&self, key: &SigningKey, token: &str) -> Option<AccessClaims> {
+        if let Some(claims) = self.lock().get(token) {
+            return Some(claims.clone());
+        }
+        let claims: AccessClaims = key.verify_jwt(token)?;
+        let mut map = self.lock();
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(token.to_string(), claims.clone());
+        Some(claims)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, AccessClaims>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +323,36 @@ mod tests {
             mac.update(data);
             mac.finalize().into_bytes().to_vec()
         }
+    }
+
+    #[test]
+    fn verified_tokens_remember_only_good_signatures_and_stay_bounded() {
+        let k = SigningKey::from_secret(&[7; 32]);
+        let other = SigningKey::from_secret(&[8; 32]);
+        let cache = VerifiedTokens::default();
+        let jwt = k.sign_jwt(&claims());
+        // A token signed by another key is refused and not remembered.
+        assert_eq!(cache.verify(&k, &other.sign_jwt(&claims())), None);
+        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.verify(&k, &jwt), Some(claims()));
+        assert_eq!(cache.len(), 1);
+        // Remembered: the same answer again, without another entry.
+        assert_eq!(cache.verify(&k, &jwt), Some(claims()));
+        assert_eq!(cache.len(), 1);
+        // A token that differs in one character of its signature is a different token.
+        let mut tampered = jwt.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(cache.verify(&k, &tampered), None);
+        // Full, it starts over rather than grow.
+        for i in 0..VerifiedTokens::CAPACITY + 5 {
+            let mut c = claims();
+            c.iat = 100 + i as i64;
+            cache.verify(&k, &k.sign_jwt(&c)).unwrap();
+        }
+        assert!(cache.len() <= VerifiedTokens::CAPACITY);
+        assert!(cache.len() < 10, "cleared when full: {}", cache.len());
     }
 
     #[test]

@@ -31,6 +31,31 @@ fn custom_from_json(text: &str) -> Result<CustomPermissions> {
     Ok(CustomPermissions(out))
 }
 
+/// What [`Db::signed_in`] finds.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub credentials: crate::users::Credentials,
+    /// The user's own account access (its roles, or its custom permissions).
+    pub access: Option<Access>,
+    /// The roles its security groups carry, in their natural order, without repeats.
+    pub group_roles: Vec<PartnerRole>,
+    /// Whether it belongs to any security group.
+    pub in_security_groups: bool,
+}
+
+/// Roles stored one per row and joined with spaces by the query, in their natural order,
+/// without repeats.
+fn roles_from_words(joined: Option<String>) -> Result<Vec<PartnerRole>> {
+    let joined = joined.unwrap_or_default();
+    let mut roles: Vec<PartnerRole> = joined
+        .split_whitespace()
+        .map(|s| PartnerRole::parse(s).ok_or_else(|| corrupt("role", s)))
+        .collect::<Result<_>>()?;
+    roles.sort();
+    roles.dedup();
+    Ok(roles)
+}
+
 /// The `role` column of each row, as roles in their natural order, without repeats.
 pub(crate) fn roles_from(rows: &[AnyRow]) -> Result<Vec<PartnerRole>> {
     let mut roles: Vec<PartnerRole> = rows
@@ -208,6 +233,45 @@ impl Db<'_> {
             out.push(self.complete(r).await?);
         }
         Ok(out)
+    }
+
+    /// Everything authenticating a request needs to know of a user, in one query (this runs
+    /// on every request): its credentials, its account access, and the roles its security
+    /// groups give it. `None` when there is no such user.
+    pub async fn signed_in(&mut self, user: UserId) -> Result<Option<SignedIn>> {
+        let sql = format!(
+            "SELECT u.id, u.tenant_id, u.state, u.password_hash, u.force_change_password, u.security_stamp, \
+             a.user_id AS access_user, a.custom_permissions, \
+             (SELECT {} FROM partner_roles r WHERE r.user_id = u.id) AS roles, \
+             (SELECT {} FROM group_members m JOIN group_roles g ON g.group_id = m.group_id \
+              WHERE m.user_id = u.id) AS group_roles, \
+             (SELECT COUNT(*) FROM group_members m WHERE m.user_id = u.id) AS memberships \
+             FROM users u LEFT JOIN account_access a ON a.user_id = u.id WHERE u.id = $1",
+            crate::dialect::join_with_spaces(self.backend, "r.role"),
+            crate::dialect::join_with_spaces(self.backend, "g.role"),
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(user.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let access = match rows::opt_text(&row, "access_user")? {
+            None => None,
+            Some(_) => Some(Access {
+                roles: roles_from_words(rows::opt_text(&row, "roles")?)?,
+                custom: rows::opt_text(&row, "custom_permissions")?
+                    .map(|t| custom_from_json(&t))
+                    .transpose()?,
+            }),
+        };
+        Ok(Some(SignedIn {
+            credentials: crate::users::credentials_from(&row)?,
+            access,
+            group_roles: roles_from_words(rows::opt_text(&row, "group_roles")?)?,
+            in_security_groups: rows::int(&row, "memberships")? > 0,
+        }))
     }
 
     /// The account access of a user: `None` without access.

@@ -149,6 +149,22 @@ pub(crate) fn prepare_url(backend: Backend, url: &str) -> Result<String> {
     })
 }
 
+/// An aggregate that joins the values of `expr` with spaces (NULL when there are none).
+pub(crate) fn join_with_spaces(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("group_concat({expr}, ' ')"),
+        Backend::Postgres => format!("string_agg({expr}, ' ')"),
+    }
+}
+
+/// Whether the pool pings a connection before handing it out. A SQLite connection is a
+/// file handle in this process and cannot go stale, and the ping is a round trip to its
+/// worker thread on every request; a PostgreSQL connection can be cut by the network or a
+/// database restart, and the ping lets the pool replace it instead of failing a request.
+pub(crate) fn test_before_acquire(backend: Backend) -> bool {
+    backend == Backend::Postgres
+}
+
 pub(crate) fn reader_connections(backend: Backend) -> u32 {
     match backend {
         Backend::Sqlite => 8,

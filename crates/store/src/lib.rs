@@ -107,6 +107,7 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(size)
             .min_connections(1)
+            .test_before_acquire(dialect::test_before_acquire(backend))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move { dialect::on_connect(backend, conn).await })
             })

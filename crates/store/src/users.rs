@@ -71,7 +71,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn credentials_from(row: &AnyRow) -> Result<Credentials> {
+pub(crate) fn credentials_from(row: &AnyRow) -> Result<Credentials> {
     Ok(Credentials {
         user: rows::user_id(row, "id")?,
         tenant: rows::text(row, "tenant_id")?,
