@@ -11,42 +11,88 @@ pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: '{value}'"))
 }
 
-pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {
-    Ok(row.try_get::<String, _>(col)?)
+/// Where a row's columns are read from: a row of the driver, or a row of a page that the
+/// database sent as one JSON document ([`PageQuery::fetch`]).
+pub(crate) trait Columns {
+    fn text_or_null(&self, col: &str) -> Result<Option<String>>;
+    fn int_or_null(&self, col: &str) -> Result<Option<i64>>;
 }
 
-pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
-    Ok(row.try_get::<Option<String>, _>(col)?)
+impl Columns for AnyRow {
+    fn text_or_null(&self, col: &str) -> Result<Option<String>> {
+        Ok(self.try_get::<Option<String>, _>(col)?)
+    }
+    fn int_or_null(&self, col: &str) -> Result<Option<i64>> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
+    }
 }
 
-pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
-    Ok(row.try_get::<i64, _>(col)?)
+/// One row of a page read as JSON: an object with a member per column.
+pub(crate) struct JsonRow(serde_json::Map<String, serde_json::Value>);
+
+impl JsonRow {
+    fn member(&self, col: &str) -> Result<&serde_json::Value> {
+        self.0
+            .get(col)
+            .ok_or_else(|| corrupt("page row without column", col))
+    }
 }
 
-pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>> {
-    Ok(row.try_get::<Option<i64>, _>(col)?)
+impl Columns for JsonRow {
+    fn text_or_null(&self, col: &str) -> Result<Option<String>> {
+        match self.member(col)? {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(s) => Ok(Some(s.clone())),
+            other => Err(corrupt(col, &other.to_string())),
+        }
+    }
+    fn int_or_null(&self, col: &str) -> Result<Option<i64>> {
+        match self.member(col)? {
+            serde_json::Value::Null => Ok(None),
+            v => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| corrupt(col, &v.to_string())),
+        }
+    }
 }
 
-pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool> {
+pub(crate) fn text(row: &impl Columns, col: &str) -> Result<String> {
+    row.text_or_null(col)?.ok_or_else(|| corrupt(col, "NULL"))
+}
+
+pub(crate) fn opt_text(row: &impl Columns, col: &str) -> Result<Option<String>> {
+    row.text_or_null(col)
+}
+
+pub(crate) fn int(row: &impl Columns, col: &str) -> Result<i64> {
+    row.int_or_null(col)?.ok_or_else(|| corrupt(col, "NULL"))
+}
+
+pub(crate) fn opt_int(row: &impl Columns, col: &str) -> Result<Option<i64>> {
+    row.int_or_null(col)
+}
+
+pub(crate) fn flag(row: &impl Columns, col: &str) -> Result<bool> {
     Ok(int(row, col)? != 0)
 }
 
-pub(crate) fn time(row: &AnyRow, col: &str) -> Result<Timestamp> {
+pub(crate) fn time(row: &impl Columns, col: &str) -> Result<Timestamp> {
     Ok(Timestamp::from_unix_millis(int(row, col)?))
 }
 
-pub(crate) fn opt_time(row: &AnyRow, col: &str) -> Result<Option<Timestamp>> {
+pub(crate) fn opt_time(row: &impl Columns, col: &str) -> Result<Option<Timestamp>> {
     Ok(opt_int(row, col)?.map(Timestamp::from_unix_millis))
 }
 
 macro_rules! id_reader {
     ($fn:ident, $opt:ident, $ty:ty) => {
-        pub(crate) fn $fn(row: &AnyRow, col: &str) -> Result<$ty> {
+        pub(crate) fn $fn(row: &impl Columns, col: &str) -> Result<$ty> {
             let s = text(row, col)?;
             s.parse().map_err(|_| corrupt(col, &s))
         }
         #[allow(dead_code)]
-        pub(crate) fn $opt(row: &AnyRow, col: &str) -> Result<Option<$ty>> {
+        pub(crate) fn $opt(row: &impl Columns, col: &str) -> Result<Option<$ty>> {
             match opt_text(row, col)? {
                 None => Ok(None),
                 Some(s) => s.parse().map(Some).map_err(|_| corrupt(col, &s)),
@@ -71,17 +117,24 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
-/// A `SELECT` of one keyset page: a base query and its text parameters, to which a search,
-/// a start position and the order are added in the SQL both dialects accept.
+/// A `SELECT` of one keyset page: the columns, the `FROM … WHERE` of a base query and its
+/// text parameters, to which a search, a start position and the order are added in the SQL
+/// both dialects accept.
 pub(crate) struct PageQuery {
-    sql: String,
+    columns: &'static str,
+    from_where: String,
     binds: Vec<String>,
 }
 
 impl PageQuery {
-    /// `sql` ends with a `WHERE` clause whose `$n` parameters are `binds`, in order.
-    pub(crate) fn new(sql: String, binds: Vec<String>) -> Self {
-        Self { sql, binds }
+    /// `columns` are plain column names separated by `", "`; `from_where` ends with a
+    /// `WHERE` clause whose `$n` parameters are `binds`, in order.
+    pub(crate) fn new(columns: &'static str, from_where: String, binds: Vec<String>) -> Self {
+        Self {
+            columns,
+            from_where,
+            binds,
+        }
     }
 
     fn bind(&mut self, value: String) -> usize {
@@ -97,20 +150,26 @@ impl PageQuery {
             TextMatch::Substring => format!("%{escaped}%"),
         };
         let n = self.bind(pattern);
-        self.sql
+        self.from_where
             .push_str(&format!(" AND {column} LIKE ${n} ESCAPE '\\'"));
     }
 
     /// Runs the query, ordered by (`key`, id), starting strictly after `after`; fetches one
     /// row more than `size` so that the caller can tell whether a next page exists.
+    ///
+    /// The database sends the whole page as one JSON array of row objects, in order: one
+    /// value instead of a hundred rows, each of which sqlx would pass from its SQLite
+    /// thread on its own and convert to its `Any` form column by column (most of a list's
+    /// time before).
     pub(crate) async fn fetch(
         mut self,
         conn: &mut AnyConnection,
+        backend: crate::Backend,
         key: &str,
         direction: SortDirection,
         after: Option<&After>,
         size: u32,
-    ) -> Result<Vec<AnyRow>> {
+    ) -> Result<Vec<JsonRow>> {
         let (cmp, dir) = match direction {
             SortDirection::Ascending => (">", "ASC"),
             SortDirection::Descending => ("<", "DESC"),
@@ -118,16 +177,27 @@ impl PageQuery {
         if let Some(a) = after {
             let k = self.bind(a.key.clone());
             let i = self.bind(a.id.clone());
-            self.sql
+            self.from_where
                 .push_str(&format!(" AND ({key}, id) {cmp} (${k}, ${i})"));
         }
         let limit = self.binds.len() + 1;
-        self.sql
-            .push_str(&format!(" ORDER BY {key} {dir}, id {dir} LIMIT ${limit}"));
-        let mut query = sqlx::query(&self.sql);
+        let page = format!(
+            "SELECT {}, {key} AS page_key {} ORDER BY {key} {dir}, id {dir} LIMIT ${limit}",
+            self.columns, self.from_where
+        );
+        let columns: Vec<&str> = self.columns.split(", ").map(str::trim).collect();
+        let order = format!("page_key {dir}, id {dir}");
+        let sql = crate::dialect::json_rows(backend, &columns, &page, &order);
+        let mut query = sqlx::query(&sql);
         for b in self.binds {
             query = query.bind(b);
         }
-        Ok(query.bind(i64::from(size) + 1).fetch_all(conn).await?)
+        let row = query.bind(i64::from(size) + 1).fetch_one(conn).await?;
+        let Some(json) = opt_text(&row, "page")? else {
+            return Ok(Vec::new()); // PostgreSQL's json_agg of no rows
+        };
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_str(&json).map_err(|e| corrupt("page", &e.to_string()))?;
+        Ok(rows.into_iter().map(JsonRow).collect())
     }
 }

@@ -4,7 +4,6 @@ use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer, DomainKind, TenantDomain};
 use roster_domain::listing::{After, CustomerListQuery, CustomerTextField, SortDirection};
 use roster_domain::{CustomerId, DomainName, PartnerId, Timestamp};
-use sqlx::any::AnyRow;
 
 use crate::rows::{self, corrupt};
 use crate::{Db, Result};
@@ -12,7 +11,7 @@ use crate::{Db, Result};
 const CUSTOMER_COLUMNS: &str =
     "id, partner_id, company_name, domain, country, billing, allow_delegated_access, created_at";
 
-fn customer_from(row: &AnyRow) -> Result<Customer> {
+fn customer_from(row: &impl rows::Columns) -> Result<Customer> {
     let domain = rows::text(row, "domain")?;
     let country = rows::text(row, "country")?;
     let billing = rows::text(row, "billing")?;
@@ -152,7 +151,8 @@ impl Db<'_> {
         after: Option<&After>,
     ) -> Result<Vec<Customer>> {
         let mut page = rows::PageQuery::new(
-            format!("SELECT {CUSTOMER_COLUMNS} FROM tenants WHERE kind = 'customer' AND partner_id = $1"),
+            CUSTOMER_COLUMNS,
+            "FROM tenants WHERE kind = 'customer' AND partner_id = $1".to_string(),
             vec![partner.to_string()],
         );
         if let Some(f) = &q.search {
@@ -165,6 +165,7 @@ impl Db<'_> {
         let rows = page
             .fetch(
                 &mut *self.conn,
+                self.backend,
                 "company_name_key",
                 SortDirection::Ascending,
                 after,

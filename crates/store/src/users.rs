@@ -16,7 +16,7 @@ const USER_COLUMNS: &str =
      immutable_id, phone_number, domain_type, state, soft_deleted_at, force_change_password, \
      version, created_at, updated_at";
 
-fn user_from(row: &AnyRow) -> Result<CustomerUser> {
+fn user_from(row: &impl rows::Columns) -> Result<CustomerUser> {
     let upn = rows::text(row, "upn")?;
     let domain_type = rows::text(row, "domain_type")?;
     let state = rows::text(row, "state")?;
@@ -299,7 +299,8 @@ impl Db<'_> {
             UserTextField::DisplayName => "display_name_key",
         };
         let mut page = rows::PageQuery::new(
-            format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND state = $2"),
+            USER_COLUMNS,
+            "FROM users WHERE tenant_id = $1 AND state = $2".to_string(),
             vec![customer.to_string(), q.state.as_str().to_string()],
         );
         if let Some(f) = &q.search {
@@ -310,7 +311,14 @@ impl Db<'_> {
             UserSortField::DisplayName => UserTextField::DisplayName,
         });
         let rows = page
-            .fetch(&mut *self.conn, key, q.direction, after, q.size)
+            .fetch(
+                &mut *self.conn,
+                self.backend,
+                key,
+                q.direction,
+                after,
+                q.size,
+            )
             .await?;
         rows.iter().map(user_from).collect()
     }

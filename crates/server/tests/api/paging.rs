@@ -197,6 +197,57 @@ fn key_of(u: &Value, by: &str) -> (String, String) {
 // ------------------------------------------------------------------------------ paging
 
 on_both_backends! {
+/// A page arrives from the database as one JSON document: every property of a listed user,
+/// text that JSON must escape, nulls and numbers included, equals the user read by id.
+#[tokio::test]
+async fn listed_users_equal_the_users_read_by_id() {
+    let app = TestApp::start().await;
+    let cid = app.customer(DOMAIN).await;
+    let awkward = json!({
+        "userPrincipalName": upn("quote"),
+        "displayName": "O'Brien \"Q\" \\ back/slash \u{1F600} 漢字 <b>&amp;",
+        "firstName": "Zoë",
+        "lastName": "\\\"",
+        "usageLocation": "IE",
+        "phoneNumber": "+353 1 234",
+        "immutableId": "aW1tdXRhYmxl",
+        "passwordProfile": {"password": "Fjord-Lantern-Quartz-77", "forceChangePassword": false},
+    });
+    let (status, _) = app.post(&users(&cid), awkward).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.user(&cid, &upn("plain"), "Plain").await;
+    let listed = checked(&cid, app.get(&users(&cid)).await)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(listed.len(), 2);
+    for item in &listed {
+        let id = item["id"].as_str().unwrap();
+        let (status, one) = app.get(&user(&cid, id)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(item, &one);
+    }
+    let quoted = listed.iter().find(|u| u["userPrincipalName"] == upn("quote")).unwrap();
+    assert_eq!(quoted["displayName"], "O'Brien \"Q\" \\ back/slash \u{1F600} 漢字 <b>&amp;");
+    assert_eq!(quoted["lastName"], "\\\"");
+    // The soft-deleted list reads its rows the same way (a time where null was).
+    let id = quoted["id"].as_str().unwrap().to_string();
+    let (status, _) = app.delete(&user(&cid, &id)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let inactive = json!({"Field": "UserState", "Value": "Inactive", "Operator": "equals"});
+    let deleted = checked(&cid, app.get(&filtered(&cid, &inactive, "")).await)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0]["id"], id.as_str());
+    assert!(deleted[0]["softDeletionTime"].is_string(), "{}", deleted[0]);
+    let (_, one) = app.get(&user(&cid, &id)).await;
+    assert_eq!(deleted[0], one);
+}
+}
+
+on_both_backends! {
 #[tokio::test]
 async fn pages_follow_links_next_the_header_and_the_query_token_alike() {
     let app = TestApp::start().await;
