@@ -165,20 +165,21 @@ pub(crate) fn test_before_acquire(backend: Backend) -> bool {
     backend == Backend::Postgres
 }
 
-/// A query whose one row has one column, `page`: the rows of `query` as a JSON array of
-/// objects with a member per column in `columns`, in the order `order` (over the columns of
-/// `query`); `NULL` on PostgreSQL when `query` has no rows.
-pub(crate) fn json_rows(backend: Backend, columns: &[&str], query: &str, order: &str) -> String {
+/// Whether list pages come as one JSON value ([`json_rows`]) rather than as rows: on
+/// SQLite, where sqlx hands every row over from the connection's thread on its own.
+pub(crate) fn pages_as_json(backend: Backend) -> bool {
+    backend == Backend::Sqlite
+}
+
+/// A SQLite query whose one row has one column, `page`: the rows of `query` as a JSON array
+/// of objects with a member per column in `columns`, in the order `order` (over the columns
+/// of `query`).
+pub(crate) fn json_rows(columns: &[&str], query: &str, order: &str) -> String {
     let members: Vec<String> = columns.iter().map(|c| format!("'{c}', {c}")).collect();
-    let members = members.join(", ");
-    match backend {
-        Backend::Sqlite => format!(
-            "SELECT json_group_array(json_object({members}) ORDER BY {order}) AS page FROM ({query}) AS p"
-        ),
-        Backend::Postgres => format!(
-            "SELECT json_agg(json_build_object({members}) ORDER BY {order})::text AS page FROM ({query}) AS p"
-        ),
-    }
+    format!(
+        "SELECT json_group_array(json_object({}) ORDER BY {order}) AS page FROM ({query}) AS p",
+        members.join(", ")
+    )
 }
 
 pub(crate) fn reader_connections(backend: Backend) -> u32 {

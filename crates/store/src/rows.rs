@@ -27,6 +27,27 @@ impl Columns for AnyRow {
     }
 }
 
+/// One row of a page: as the driver gave it, or a member of the page's JSON array.
+pub(crate) enum PageRow {
+    Driver(AnyRow),
+    Json(JsonRow),
+}
+
+impl Columns for PageRow {
+    fn text_or_null(&self, col: &str) -> Result<Option<String>> {
+        match self {
+            PageRow::Driver(r) => r.text_or_null(col),
+            PageRow::Json(r) => r.text_or_null(col),
+        }
+    }
+    fn int_or_null(&self, col: &str) -> Result<Option<i64>> {
+        match self {
+            PageRow::Driver(r) => r.int_or_null(col),
+            PageRow::Json(r) => r.int_or_null(col),
+        }
+    }
+}
+
 /// One row of a page read as JSON: an object with a member per column.
 pub(crate) struct JsonRow(serde_json::Map<String, serde_json::Value>);
 
@@ -157,10 +178,11 @@ impl PageQuery {
     /// Runs the query, ordered by (`key`, id), starting strictly after `after`; fetches one
     /// row more than `size` so that the caller can tell whether a next page exists.
     ///
-    /// The database sends the whole page as one JSON array of row objects, in order: one
+    /// On SQLite the database sends the whole page as one JSON array of row objects: one
     /// value instead of a hundred rows, each of which sqlx would pass from its SQLite
     /// thread on its own and convert to its `Any` form column by column (most of a list's
-    /// time before).
+    /// time before). PostgreSQL's rows arrive together on the connection already, and
+    /// building and parsing the JSON cost it more than it saved: it gets the rows.
     pub(crate) async fn fetch(
         mut self,
         conn: &mut AnyConnection,
@@ -169,7 +191,7 @@ impl PageQuery {
         direction: SortDirection,
         after: Option<&After>,
         size: u32,
-    ) -> Result<Vec<JsonRow>> {
+    ) -> Result<Vec<PageRow>> {
         let (cmp, dir) = match direction {
             SortDirection::Ascending => (">", "ASC"),
             SortDirection::Descending => ("<", "DESC"),
@@ -185,19 +207,29 @@ impl PageQuery {
             "SELECT {}, {key} AS page_key {} ORDER BY {key} {dir}, id {dir} LIMIT ${limit}",
             self.columns, self.from_where
         );
-        let columns: Vec<&str> = self.columns.split(", ").map(str::trim).collect();
-        let order = format!("page_key {dir}, id {dir}");
-        let sql = crate::dialect::json_rows(backend, &columns, &page, &order);
+        let as_json = crate::dialect::pages_as_json(backend);
+        let sql = if as_json {
+            let columns: Vec<&str> = self.columns.split(", ").map(str::trim).collect();
+            crate::dialect::json_rows(&columns, &page, &format!("page_key {dir}, id {dir}"))
+        } else {
+            page
+        };
         let mut query = sqlx::query(&sql);
         for b in self.binds {
             query = query.bind(b);
         }
-        let row = query.bind(i64::from(size) + 1).fetch_one(conn).await?;
-        let Some(json) = opt_text(&row, "page")? else {
-            return Ok(Vec::new()); // PostgreSQL's json_agg of no rows
-        };
+        let query = query.bind(i64::from(size) + 1);
+        if !as_json {
+            let rows = query.fetch_all(conn).await?;
+            return Ok(rows.into_iter().map(PageRow::Driver).collect());
+        }
+        let row = query.fetch_one(conn).await?;
+        let json = text(&row, "page")?;
         let rows: Vec<serde_json::Map<String, serde_json::Value>> =
             serde_json::from_str(&json).map_err(|e| corrupt("page", &e.to_string()))?;
-        Ok(rows.into_iter().map(JsonRow).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| PageRow::Json(JsonRow(r)))
+            .collect())
     }
 }
