@@ -1,4 +1,4 @@
-//! A progress line on standard error: rewritten in place on a terminal, a line every few
+//! A progress bar on standard error: redrawn in place on a terminal, a plain line every few
 //! seconds elsewhere (CI logs).
 
 use std::io::{IsTerminal, Write};
@@ -19,8 +19,9 @@ impl Progress {
         }
     }
 
-    /// Shows `state`, at most a few times a second (every 10 s outside a terminal).
-    pub fn show(&mut self, state: &str) {
+    /// Shows how far along it is (`fraction` of the whole, 0 to 1) and `state`, at most a
+    /// few times a second (every 10 s outside a terminal, without the bar).
+    pub fn show(&mut self, fraction: f64, state: &str) {
         let every = if self.terminal {
             Duration::from_millis(200)
         } else {
@@ -32,7 +33,7 @@ impl Progress {
         self.last = Some(Instant::now());
         let mut err = std::io::stderr().lock();
         if self.terminal {
-            let _ = write!(err, "\r\x1b[2K{}: {state}", self.what);
+            let _ = write!(err, "\r\x1b[2K{}: {} {state}", self.what, bar(fraction, 24));
         } else {
             let _ = writeln!(err, "{}: {state}", self.what);
         }
@@ -47,5 +48,37 @@ impl Progress {
         } else {
             let _ = writeln!(err, "{}: {state}", self.what);
         }
+    }
+}
+
+/// `[#######.................]  30 %`: `width` cells, `fraction` clamped to 0–1.
+fn bar(fraction: f64, width: usize) -> String {
+    let fraction = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let filled = (fraction * width as f64).round() as usize;
+    format!(
+        "[{}{}] {:>3.0} %",
+        "#".repeat(filled),
+        ".".repeat(width - filled),
+        fraction * 100.0
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bar;
+
+    #[test]
+    fn the_bar_fills_with_the_fraction_and_stays_in_its_width() {
+        assert_eq!(bar(0.0, 4), "[....]   0 %");
+        assert_eq!(bar(0.5, 4), "[##..]  50 %");
+        assert_eq!(bar(1.0, 4), "[####] 100 %");
+        assert_eq!(bar(1.7, 4), "[####] 100 %");
+        assert_eq!(bar(-1.0, 4), "[....]   0 %");
+        assert_eq!(bar(f64::NAN, 4), "[....]   0 %");
+        assert_eq!(bar(0.3, 10), "[###.......]  30 %");
     }
 }

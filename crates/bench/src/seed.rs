@@ -136,12 +136,15 @@ pub async fn seed(
                 domain: c.domain.to_string(),
             }));
         first = last;
-        progress.show(&format!(
-            "{} of {} users, {:.1} s",
-            population.users.len(),
-            total,
-            started.elapsed().as_secs_f64()
-        ));
+        progress.show(
+            population.users.len() as f64 / total.max(1) as f64,
+            &format!(
+                "{} of {} users, {:.1} s",
+                population.users.len(),
+                total,
+                started.elapsed().as_secs_f64()
+            ),
+        );
     }
     let seconds = started.elapsed().as_secs_f64();
     progress.done(&format!("{total} users in {seconds:.1} s"));

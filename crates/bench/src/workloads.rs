@@ -181,13 +181,16 @@ pub async fn run(
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                progress.show(&format!(
-                    "{:.0}/{:.0} s, {} requests, {} errors",
-                    started.elapsed().as_secs_f64().min(duration.as_secs_f64()),
-                    duration.as_secs_f64(),
-                    done.load(Ordering::Relaxed),
-                    failed.load(Ordering::Relaxed)
-                ));
+                progress.show(
+                    started.elapsed().as_secs_f64() / duration.as_secs_f64(),
+                    &format!(
+                        "{:.0}/{:.0} s, {} requests, {} errors",
+                        started.elapsed().as_secs_f64().min(duration.as_secs_f64()),
+                        duration.as_secs_f64(),
+                        done.load(Ordering::Relaxed),
+                        failed.load(Ordering::Relaxed)
+                    ),
+                );
             }
         })
     };
