@@ -499,26 +499,6 @@ fn a_bad_config_is_refused_with_a_message() {
 // ------------------------------------------------------------------------------------------
 // Several servers on one PostgreSQL database.
 
-/// The PostgreSQL server for these tests, or `None` (said visibly) when none is configured.
-/// CI must never skip them.
-fn postgres() -> Option<String> {
-    match std::env::var("ROSTER_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the PostgreSQL tests: set ROSTER_TEST_POSTGRES_URL"
-            );
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: ROSTER_TEST_POSTGRES_URL is unset (see README)"
-            );
-            None
-        }
-    }
-}
-
 /// Two `roster serve` processes on one fresh PostgreSQL database, each with an empty data
 /// directory of its own: the second shares nothing with the first but the database URL.
 struct Cluster {
@@ -531,7 +511,7 @@ struct Cluster {
 }
 
 async fn cluster(flags: &[&str]) -> Option<Cluster> {
-    let admin = postgres()?;
+    let admin = roster_store::testing::postgres_for_tests()?;
     let url = roster_store::testing::fresh_postgres_database(&admin)
         .await
         .unwrap();

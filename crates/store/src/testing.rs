@@ -4,6 +4,27 @@ use sqlx::{AnyConnection, Connection, Executor};
 
 use crate::{Result, StoreError};
 
+/// The PostgreSQL server for the tests (`ROSTER_TEST_POSTGRES_URL`), or `None`, said
+/// visibly past the test harness's capture, when none is configured. Under CI the
+/// PostgreSQL tests must never be skipped: there a missing URL fails the test.
+pub fn postgres_for_tests() -> Option<String> {
+    match std::env::var("ROSTER_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the PostgreSQL tests: set ROSTER_TEST_POSTGRES_URL"
+            );
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED on PostgreSQL: ROSTER_TEST_POSTGRES_URL is unset (see README)"
+            );
+            None
+        }
+    }
+}
+
 /// Creates an empty database next to the one `admin_url` names, and returns its URL.
 pub async fn fresh_postgres_database(admin_url: &str) -> Result<String> {
     sqlx::any::install_default_drivers();

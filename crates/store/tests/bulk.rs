@@ -19,24 +19,6 @@ const USERS_PER_CUSTOMER: usize = 1_200;
 const HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$3Tz0wLqR7dxPBrvXUaWQ3n6a6kWb0ZbLcXk0oQqY3hY";
 
-fn postgres() -> Option<String> {
-    match std::env::var("ROSTER_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the PostgreSQL tests: set ROSTER_TEST_POSTGRES_URL"
-            );
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED on PostgreSQL: ROSTER_TEST_POSTGRES_URL is unset (see README)"
-            );
-            None
-        }
-    }
-}
-
 fn customer(partner: PartnerId, i: usize, now: Timestamp) -> Customer {
     Customer {
         id: CustomerId::new_random(),
@@ -214,7 +196,9 @@ async fn bulk_rows_list_like_any_other_on_sqlite() {
 
 #[tokio::test]
 async fn bulk_rows_list_like_any_other_on_postgres() {
-    let Some(admin) = postgres() else { return };
+    let Some(admin) = roster_store::testing::postgres_for_tests() else {
+        return;
+    };
     let url = roster_store::testing::fresh_postgres_database(&admin)
         .await
         .unwrap();

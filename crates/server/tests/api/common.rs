@@ -29,22 +29,7 @@ impl Backend {
     /// PostgreSQL, or `None` (with a visible message) when no server is configured. In CI the
     /// PostgreSQL half must never be skipped.
     pub fn postgres() -> Option<Backend> {
-        match std::env::var("ROSTER_TEST_POSTGRES_URL") {
-            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI must run the PostgreSQL tests: set ROSTER_TEST_POSTGRES_URL"
-                );
-                use std::io::Write;
-                // Written past the test harness's capture, so that the skip is seen.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED on PostgreSQL: ROSTER_TEST_POSTGRES_URL is unset (see README)"
-                );
-                None
-            }
-        }
+        roster_store::testing::postgres_for_tests().map(Backend::Postgres)
     }
 
     fn current() -> Backend {
