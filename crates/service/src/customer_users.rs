@@ -241,15 +241,14 @@ impl Roster {
         for _ in 0..WRITE_ATTEMPTS {
             let (customer_row, user, domains, target) = {
                 let mut r = self.store().reader().await?;
-                let c = self
-                    .customer_for(
+                let (_, c) = self
+                    .customer_access_for(
                         &mut r.db(),
                         ctx,
                         customer,
                         Action::InCustomer(CustomerAction::ReadUsers),
                     )
                     .await?;
-                let c = self.access_to(&mut r.db(), ctx, &c).await?;
                 let u = r
                     .db()
                     .customer_user(customer, id)
@@ -416,15 +415,14 @@ impl Roster {
         for _ in 0..WRITE_ATTEMPTS {
             let (customer_row, user, target) = {
                 let mut r = self.store().reader().await?;
-                let c = self
-                    .customer_for(
+                let (_, c) = self
+                    .customer_access_for(
                         &mut r.db(),
                         ctx,
                         customer,
                         Action::InCustomer(CustomerAction::ReadUsers),
                     )
                     .await?;
-                let c = self.access_to(&mut r.db(), ctx, &c).await?;
                 let u = r.db().customer_user(customer, id).await?;
                 let t = crate::directory_roles::tier_of_user(&mut r.db(), id).await?;
                 (c, u, t)

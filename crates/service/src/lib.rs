@@ -284,13 +284,25 @@ impl Roster {
         id: CustomerId,
         action: Action,
     ) -> Result<Customer> {
+        Ok(self.customer_access_for(db, ctx, id, action).await?.0)
+    }
+
+    /// [`Roster::customer_for`], with the caller's access to the customer, for operations
+    /// that check further actions on it.
+    pub(crate) async fn customer_access_for(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        id: CustomerId,
+        action: Action,
+    ) -> Result<(Customer, CustomerAccess)> {
         let customer = db
             .customer(ctx.actor.partner, id)
             .await?
             .ok_or(ServiceError::CustomerNotFound)?;
         let access = self.access_to(db, ctx, &customer).await?;
         authz::authorize(&ctx.actor, action, &access).map_err(denied)?;
-        Ok(customer)
+        Ok((customer, access))
     }
 
     /// The caller's delegated access to a customer: legacy access as the customer allows it,

@@ -43,31 +43,29 @@ pub struct SignedIn {
     pub in_security_groups: bool,
 }
 
-/// Roles stored one per row and joined with spaces by the query, in their natural order,
-/// without repeats.
-fn roles_from_words(joined: Option<String>) -> Result<Vec<PartnerRole>> {
-    let joined = joined.unwrap_or_default();
-    let mut roles: Vec<PartnerRole> = joined
-        .split_whitespace()
-        .map(|s| PartnerRole::parse(s).ok_or_else(|| corrupt("role", s)))
+/// Roles by their stored names, in their natural order, without repeats.
+fn roles_named<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Result<Vec<PartnerRole>> {
+    let mut roles: Vec<PartnerRole> = names
+        .into_iter()
+        .map(|s| PartnerRole::parse(s.as_ref()).ok_or_else(|| corrupt("role", s.as_ref())))
         .collect::<Result<_>>()?;
     roles.sort();
     roles.dedup();
     Ok(roles)
 }
 
-/// The `role` column of each row, as roles in their natural order, without repeats.
+/// Roles stored one per row and joined with spaces by the query.
+fn roles_from_words(joined: Option<String>) -> Result<Vec<PartnerRole>> {
+    roles_named(joined.unwrap_or_default().split_whitespace())
+}
+
+/// The `role` column of each row, as roles.
 pub(crate) fn roles_from(rows: &[AnyRow]) -> Result<Vec<PartnerRole>> {
-    let mut roles: Vec<PartnerRole> = rows
+    let names = rows
         .iter()
-        .map(|r| {
-            let s = rows::text(r, "role")?;
-            PartnerRole::parse(&s).ok_or_else(|| corrupt("role", &s))
-        })
-        .collect::<Result<_>>()?;
-    roles.sort();
-    roles.dedup();
-    Ok(roles)
+        .map(|r| rows::text(r, "role"))
+        .collect::<Result<Vec<_>>>()?;
+    roles_named(names)
 }
 
 const PARTNER_USER_COLUMNS: &str = "u.id, u.tenant_id, u.upn, u.display_name, u.first_name, u.last_name, u.state, \
