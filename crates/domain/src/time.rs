@@ -43,6 +43,52 @@ impl Timestamp {
             .map(Self)
             .map_err(|_| format!("'{s}' is out of range"))
     }
+
+    /// Parses a time as clients put it into a query: RFC 3339 (`2026-11-30T20:04:39Z`, any
+    /// offset; without one it is UTC), a plain date (`2026-11-30`, as Partner Center's
+    /// documentation shows), or .NET's invariant culture (`11/30/2026 20:04:39` or
+    /// `11/30/2026`, which the .NET SDK sends). A time without an offset and a date without
+    /// a time are UTC, a date alone its midnight.
+    pub fn parse_query_time(s: &str) -> Result<Self, String> {
+        use time::macros::format_description;
+        use time::{Date, PrimitiveDateTime};
+        let raw = s.trim();
+        if let Ok(t) = Self::parse_rfc3339(raw) {
+            return Ok(t);
+        }
+        let local = PrimitiveDateTime::parse(
+            raw,
+            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"),
+        )
+        .or_else(|_| {
+            PrimitiveDateTime::parse(
+                raw,
+                format_description!(
+                    "[month padding:none]/[day padding:none]/[year] [hour padding:none]:[minute]:[second]"
+                ),
+            )
+        })
+        .or_else(|_| {
+            Date::parse(raw, format_description!("[year]-[month]-[day]"))
+                .or_else(|_| {
+                    Date::parse(
+                        raw,
+                        format_description!("[month padding:none]/[day padding:none]/[year]"),
+                    )
+                })
+                .map(Date::midnight)
+        })
+        .map_err(|_| {
+            format!(
+                "'{s}' is not a time: give RFC 3339 (2026-01-20T00:33:34Z), a date (2026-01-20) \
+                 or MM/dd/yyyy HH:mm:ss (01/20/2026 00:33:34), all UTC"
+            )
+        })?;
+        let ms = local.assume_utc().unix_timestamp_nanos() / 1_000_000;
+        i64::try_from(ms)
+            .map(Self)
+            .map_err(|_| format!("'{s}' is out of range"))
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -161,5 +207,36 @@ mod tests {
         let offset = Timestamp::parse_rfc3339("2017-01-20T02:33:34+02:00").unwrap();
         assert_eq!(offset, t);
         assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn query_times_in_the_forms_clients_send() {
+        let at = |s: &str| Timestamp::parse_query_time(s).map(Timestamp::to_rfc3339);
+        for (given, expected) in [
+            ("2026-11-30T20:04:39Z", "2026-11-30T20:04:39Z"),
+            ("2026-11-30T22:04:39+02:00", "2026-11-30T20:04:39Z"),
+            ("2026-11-30T20:04:39", "2026-11-30T20:04:39Z"),
+            ("2026-11-30T20:04:39.1234567", "2026-11-30T20:04:39Z"),
+            ("2026-11-30", "2026-11-30T00:00:00Z"),
+            // The .NET SDK: DateTime.ToString(CultureInfo.InvariantCulture).
+            ("11/30/2026 20:04:39", "2026-11-30T20:04:39Z"),
+            ("01/05/2026 07:00:00", "2026-01-05T07:00:00Z"),
+            ("1/5/2026 7:00:00", "2026-01-05T07:00:00Z"),
+            ("11/30/2026", "2026-11-30T00:00:00Z"),
+            (" 2026-11-30 ", "2026-11-30T00:00:00Z"),
+        ] {
+            assert_eq!(at(given).as_deref(), Ok(expected), "{given}");
+        }
+        for bad in [
+            "",
+            "yesterday",
+            "30/11/2026 20:04:39",
+            "2026-13-01",
+            "2026-11-30 25:00:00",
+            "11/30/26",
+        ] {
+            let e = Timestamp::parse_query_time(bad).unwrap_err();
+            assert!(e.contains("2026-01-20"), "{bad}: {e}");
+        }
     }
 }

@@ -187,6 +187,7 @@ pub struct RequestHeaders {
 
 /// Paging of list operations.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListParams {
     /// Page size, 0–500; 0 or absent means 100.
@@ -217,6 +218,7 @@ pub struct ContinuationHeader {
 
 /// The page size of a list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct PageSizeParam {
     /// Page size, 0–500; 0 or absent means 100.
@@ -229,6 +231,7 @@ pub struct PageSizeParam {
 
 /// Sorting of the users list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct UserSortParams {
     /// `UserPrincipalName` (default) or `DisplayName`.
@@ -366,6 +369,18 @@ mod tests {
                 // What a resource server fetches to verify tokens needs none.
                 if path.starts_with("/.well-known/") {
                     assert_eq!(op["security"], serde_json::json!([{}]), "{path}");
+                }
+                // A path parameter is one the path names: a generated client puts every
+                // `in: path` parameter into the path and could not call the operation else.
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    if p["in"] == "path" {
+                        let name = p["name"].as_str().unwrap();
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{path}: path parameter {name} is not in the path"
+                        );
+                        assert_eq!(p["required"], true, "{path}: {name}");
+                    }
                 }
                 if path.starts_with("/v1") && !open.contains(&path) {
                     assert!(responses.contains_key("401"), "{path}: 401 undocumented");

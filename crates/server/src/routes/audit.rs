@@ -77,7 +77,7 @@ fn time(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
     params
         .get(name)
         .map(|raw| {
-            Timestamp::parse_rfc3339(raw)
+            Timestamp::parse_query_time(raw)
                 .map_err(|m| ApiError::invalid(name, format!("{name}: {m}")))
         })
         .transpose()
@@ -85,8 +85,8 @@ fn time(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
 
 #[utoipa::path(get, path = "/v1/auditrecords", tag = "audit",
     params(crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader,
-        ("startDate" = String, Query, description = "RFC 3339; required on the first page"),
-        ("endDate" = Option<String>, Query, description = "RFC 3339, exclusive; default now"),
+        ("startDate" = String, Query, description = "Required on the first page. RFC 3339 (2026-11-30T20:04:39Z), a date (2026-11-30: its midnight) or MM/dd/yyyy HH:mm:ss (11/30/2026 20:04:39, as the .NET SDK sends); without an offset, UTC"),
+        ("endDate" = Option<String>, Query, description = "Exclusive; default now. The same forms as startDate"),
         ("operationType" = Option<String>, Query, description = "e.g. create_customer_user"),
         ("customerId" = Option<String>, Query), ("userId" = Option<String>, Query, description = "the acting user")),
     responses((status = 200, description = "Newest first", body = AuditRecordCollection),

@@ -68,6 +68,39 @@ async fn the_audit_log_filtered_and_paged() {
 }
 
 on_both_backends! {
+/// The dates real clients send: the .NET SDK's invariant-culture `MM/dd/yyyy HH:mm:ss`, the
+/// plain dates of Partner Center's documentation, and RFC 3339, for `startDate` and `endDate`.
+#[tokio::test]
+async fn audit_dates_in_every_form_clients_send() {
+    let mut app = TestApp::start().await;
+    // The clock starts at 2026-01-05T09:00:00Z; one customer a day after it.
+    for domain in ["a", "b", "c"] {
+        app.advance(Duration::from_days(1)).await;
+        app.customer(&format!("{domain}.onmicrosoft.com")).await;
+    }
+    let count = |page: &Value| ops(page).iter().filter(|o| *o == "create_customer").count();
+    for (query, expected) in [
+        ("startDate=2026-01-07&endDate=2026-01-08", 1),
+        ("startDate=01/06/2026 00:00:00&endDate=01/08/2026 00:00:00", 2),
+        ("startDate=1/6/2026 9:00:00&endDate=1/6/2026 9:00:01", 1),
+        ("startDate=01/07/2026", 2),
+        ("startDate=2026-01-06T09:00:00&endDate=2026-01-08T09:00:00Z", 2),
+        ("startDate=2026-01-06T11:00:00%2B02:00", 3),
+    ] {
+        let query = query.replace(' ', "%20").replace('/', "%2F");
+        let (s, page) = app.get(&format!("/v1/auditrecords?{query}")).await;
+        assert_eq!(s, StatusCode::OK, "{query}: {page}");
+        assert_eq!(count(&page), expected, "{query}: {page}");
+    }
+    for bad in ["startDate=30/11/2026", "startDate=2026-01-01&endDate=soon"] {
+        let got = app.get(&format!("/v1/auditrecords?{}", bad.replace('/', "%2F"))).await;
+        assert_error(&got, StatusCode::BAD_REQUEST, 3000);
+        assert!(got.1["description"].as_str().unwrap().contains("MM/dd/yyyy"), "{}", got.1);
+    }
+}
+}
+
+on_both_backends! {
 #[tokio::test]
 async fn who_may_read_the_audit_log() {
     let app = TestApp::start().await;
