@@ -106,24 +106,86 @@ fn user_json(u: &PartnerUser) -> serde_json::Value {
     })
 }
 
+/// Whether a user with this account access, in groups carrying `group_roles`, is a Global
+/// admin. Without account access a user cannot sign in, so its groups give it nothing.
+fn holds_global_admin(access: Option<&Access>, group_roles: &[PartnerRole]) -> bool {
+    access.is_some_and(|a| {
+        a.roles.contains(&PartnerRole::GlobalAdmin)
+            || group_roles.contains(&PartnerRole::GlobalAdmin)
+    })
+}
+
+fn not_a_partner_domain(upn: &Upn) -> ServiceError {
+    Invalid::one(
+        "userPrincipalName",
+        format!(
+            "the domain '{}' is not a domain of the partner's tenant",
+            upn.domain()
+        ),
+    )
+    .into()
+}
+
+/// The user as `patch` would leave its names and UPN, the access it gives (`None`: the
+/// access stays), and every problem with them.
+fn patched(
+    before: &PartnerUser,
+    patch: &PartnerUserPatch,
+) -> (Invalid, PartnerUser, Option<Access>) {
+    let mut bad = Invalid::default();
+    let mut after = before.clone();
+    if let Some(raw) = &patch.user_principal_name {
+        if let Some(u) = bad.check("userPrincipalName", Upn::parse(raw)) {
+            after.upn = u;
+        }
+    }
+    if let Some(raw) = &patch.display_name {
+        if let Some(d) = bad.check("displayName", text::bounded(raw, 256, true)) {
+            after.display_name = d;
+        }
+    }
+    if let Some(raw) = &patch.first_name {
+        if let Some(v) = bad.check("firstName", text::optional(Some(raw), 64)) {
+            after.first_name = v;
+        }
+    }
+    if let Some(raw) = &patch.last_name {
+        if let Some(v) = bad.check("lastName", text::optional(Some(raw), 64)) {
+            after.last_name = v;
+        }
+    }
+    let access = match parse_access(patch.roles.as_deref(), patch.custom_permissions.as_ref()) {
+        Ok(a) => a,
+        Err(e) => {
+            bad.0.extend(e.0);
+            None
+        }
+    };
+    (bad, after, access)
+}
+
+/// The password a reset gives `user`: the one sent (checked against the policy) or a
+/// generated temporary one, and whether it must be changed at the next sign-in.
+fn new_partner_password(
+    user: &PartnerUser,
+    patch: &PartnerUserPatch,
+) -> std::result::Result<(Password, bool), String> {
+    let personal = PersonalWords {
+        first_name: user.first_name.as_deref(),
+        last_name: user.last_name.as_deref(),
+        upn_alias: Some(user.upn.alias()),
+    };
+    match patch.password.as_deref() {
+        Some(raw) => {
+            password::check(raw, personal).map(|p| (p, patch.force_change_password.unwrap_or(true)))
+        }
+        None => Ok((password::generate_temporary(&mut OsRng, personal), true)),
+    }
+}
+
 impl Roster {
     fn may(&self, ctx: &Ctx, action: Action) -> Result<()> {
         self.allow(ctx, action)
-    }
-
-    /// Granting or removing Global admin takes a Global admin.
-    fn may_touch_global_admin(
-        &self,
-        ctx: &Ctx,
-        before: Option<&Access>,
-        after: Option<&Access>,
-    ) -> Result<()> {
-        let holds =
-            |a: Option<&Access>| a.is_some_and(|a| a.roles.contains(&PartnerRole::GlobalAdmin));
-        if holds(before) != holds(after) {
-            self.may(ctx, Action::ManageGlobalAdmins)?;
-        }
-        Ok(())
     }
 
     async fn partner_user_in(&self, db: &mut Db<'_>, ctx: &Ctx, id: UserId) -> Result<PartnerUser> {
@@ -312,19 +374,14 @@ impl Roster {
         if !bad.is_empty() {
             return Err(bad.into());
         }
-        self.may_touch_global_admin(ctx, None, Some(&access))?;
+        if holds_global_admin(Some(&access), &[]) {
+            self.may(ctx, Action::ManageGlobalAdmins)?;
+        }
         {
             let mut r = self.store().reader().await?;
             let tenant = r.db().tenant_of_domain(&upn.domain()).await?;
             if tenant.as_deref() != Some(ctx.actor.partner.to_string().as_str()) {
-                return Err(Invalid::one(
-                    "userPrincipalName",
-                    format!(
-                        "the domain '{}' is not a domain of the partner's tenant",
-                        upn.domain()
-                    ),
-                )
-                .into());
+                return Err(not_a_partner_domain(&upn));
             }
         }
         let hash = self.hasher().hash(&password).await?;
@@ -437,13 +494,19 @@ impl Roster {
             .ok_or_else(|| Invalid::one("roles", "give roles or customPermissions"))?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
         let mut out = Vec::new();
         for id in user_ids {
             let before = self.partner_user_in(&mut tx.db(), ctx, *id).await?;
             if before.state != UserState::Active {
                 return Err(ServiceError::NotActive);
             }
-            self.may_touch_global_admin(ctx, before.access.as_ref(), Some(&access))?;
+            let group_roles = tx.db().group_roles_of(*id).await?;
+            if holds_global_admin(before.access.as_ref(), &group_roles)
+                != holds_global_admin(Some(&access), &group_roles)
+            {
+                self.may(ctx, Action::ManageGlobalAdmins)?;
+            }
             tx.db().set_access(*id, &access, now).await?;
             let user = self.partner_user_in(&mut tx.db(), ctx, *id).await?;
             self.check_roles_invariants(&mut tx.db(), ctx, &user)
@@ -464,123 +527,96 @@ impl Roster {
     }
 
     /// Edits names, UPN and groups (directory properties), roles or custom permissions
-    /// (account access), or resets the password (Global admin only).
+    /// (account access), or resets the password (Global admin only). Every PATCH, whatever it
+    /// carries, is an edit of an account user and is authorized as one before anything is
+    /// read; one that changes nothing answers the user and writes nothing.
     pub async fn update_partner_user(
         &self,
         ctx: &Ctx,
         id: UserId,
         patch: &PartnerUserPatch,
     ) -> Result<PartnerUserWithPassword> {
-        let mut r = self.store().reader().await?;
-        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
-        drop(r);
-        let directory_change = patch.user_principal_name.is_some()
-            || patch.display_name.is_some()
-            || patch.first_name.is_some()
-            || patch.last_name.is_some()
-            || patch.groups.is_some();
-        let access_change = patch.roles.is_some() || patch.custom_permissions.is_some();
-        if directory_change || access_change {
-            self.may(ctx, Action::ManageAccountUsers)?;
-        }
+        self.may(ctx, Action::ManageAccountUsers)?;
         if patch.reset_password {
             self.may(ctx, Action::ResetPartnerPasswords)?;
         }
-        let mut bad = Invalid::default();
-        let mut after = before.clone();
-        if let Some(raw) = &patch.user_principal_name {
-            if let Some(u) = bad.check("userPrincipalName", Upn::parse(raw)) {
-                after.upn = u;
-            }
-        }
-        if let Some(raw) = &patch.display_name {
-            if let Some(d) = bad.check("displayName", text::bounded(raw, 256, true)) {
-                after.display_name = d;
-            }
-        }
-        if let Some(raw) = &patch.first_name {
-            if let Some(v) = bad.check("firstName", text::optional(Some(raw), 64)) {
-                after.first_name = v;
-            }
-        }
-        if let Some(raw) = &patch.last_name {
-            if let Some(v) = bad.check("lastName", text::optional(Some(raw), 64)) {
-                after.last_name = v;
-            }
-        }
-        let new_access =
-            match parse_access(patch.roles.as_deref(), patch.custom_permissions.as_ref()) {
-                Ok(a) => a,
-                Err(e) => {
-                    bad.0.extend(e.0);
-                    None
-                }
-            };
+        // A new password is checked against the names it will sit beside, and hashed before
+        // the transaction (never inside it).
         let new_password = if patch.reset_password {
-            match patch.password.as_deref() {
-                Some(raw) => bad
-                    .check(
-                        "passwordProfile.password",
-                        password::check(
-                            raw,
-                            PersonalWords {
-                                first_name: after.first_name.as_deref(),
-                                last_name: after.last_name.as_deref(),
-                                upn_alias: Some(after.upn.alias()),
-                            },
-                        ),
-                    )
-                    .map(|p| (p, patch.force_change_password.unwrap_or(true))),
-                None => Some((
-                    password::generate_temporary(
-                        &mut OsRng,
-                        PersonalWords {
-                            first_name: after.first_name.as_deref(),
-                            last_name: after.last_name.as_deref(),
-                            upn_alias: Some(after.upn.alias()),
-                        },
-                    ),
-                    true,
-                )),
-            }
+            let mut r = self.store().reader().await?;
+            let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
+            drop(r);
+            let (mut bad, after, _) = patched(&before, patch);
+            let password = bad.check(
+                "passwordProfile.password",
+                new_partner_password(&after, patch),
+            );
+            let (Some((password, force)), true) = (password, bad.is_empty()) else {
+                return Err(bad.into());
+            };
+            let hash = self.hasher().hash(&password).await?;
+            Some((password, force, hash))
         } else {
             None
         };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
+        let before = self.partner_user_in(&mut tx.db(), ctx, id).await?;
+        let (bad, after, new_access) = patched(&before, patch);
         if !bad.is_empty() {
             return Err(bad.into());
         }
-        if let Some(access) = &new_access {
-            self.may_touch_global_admin(ctx, before.access.as_ref(), Some(access))?;
-        }
-        if after.upn.key() != before.upn.key() {
-            let mut r = self.store().reader().await?;
-            let tenant = r.db().tenant_of_domain(&after.upn.domain()).await?;
-            if tenant.as_deref() != Some(ctx.actor.partner.to_string().as_str()) {
-                return Err(Invalid::one(
-                    "userPrincipalName",
-                    format!(
-                        "the domain '{}' is not a domain of the partner's tenant",
-                        after.upn.domain()
-                    ),
-                )
-                .into());
-            }
-        }
-        let hash = match &new_password {
-            Some((p, _)) => Some(self.hasher().hash(p).await?),
-            None => None,
-        };
-        let now = self.now();
-        let mut tx = self.store().write().await?;
         let groups = match &patch.groups {
             Some(g) => Some(self.ensure_groups(&mut tx.db(), ctx, g).await?),
             None => None,
         };
-        if after.upn != before.upn
+        let directory_change = after.upn != before.upn
             || after.display_name != before.display_name
             || after.first_name != before.first_name
-            || after.last_name != before.last_name
-        {
+            || after.last_name != before.last_name;
+        let groups_change = groups.as_ref().is_some_and(|groups| {
+            let mut new: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+            let mut old: Vec<&str> = before.groups.iter().map(String::as_str).collect();
+            new.sort_unstable();
+            new.dedup();
+            old.sort_unstable();
+            new != old
+        });
+        let access_change = new_access
+            .as_ref()
+            .is_some_and(|a| Some(a) != before.access.as_ref());
+        if !directory_change && !groups_change && !access_change && new_password.is_none() {
+            return Ok(PartnerUserWithPassword {
+                user: before,
+                password: None,
+            });
+        }
+        // Global admin, held directly or through a group, is granted, removed and edited by
+        // Global admins only (a renamed Global admin signs in under the new name).
+        let group_roles = tx.db().group_roles_of(id).await?;
+        let was_global_admin = holds_global_admin(before.access.as_ref(), &group_roles);
+        let after_group_roles: Vec<PartnerRole> = match &groups {
+            Some(groups) => groups
+                .iter()
+                .flat_map(|g| g.roles.iter().copied())
+                .collect(),
+            None => group_roles,
+        };
+        let is_global_admin = holds_global_admin(
+            new_access.as_ref().or(before.access.as_ref()),
+            &after_group_roles,
+        );
+        if was_global_admin != is_global_admin || (was_global_admin && directory_change) {
+            self.may(ctx, Action::ManageGlobalAdmins)?;
+        }
+        if after.upn.key() != before.upn.key() {
+            let tenant = tx.db().tenant_of_domain(&after.upn.domain()).await?;
+            if tenant.as_deref() != Some(ctx.actor.partner.to_string().as_str()) {
+                return Err(not_a_partner_domain(&after.upn));
+            }
+        }
+        if directory_change {
             if tx
                 .db()
                 .upn_taken(&ctx.actor.partner.to_string(), &after.upn, Some(id))
@@ -588,6 +624,7 @@ impl Roster {
             {
                 return Err(ServiceError::UpnTaken(after.upn.to_string()));
             }
+            let mut after = after;
             after.version = before.version + 1;
             match tx
                 .db()
@@ -602,28 +639,26 @@ impl Roster {
                 Err(e) => return Err(e.into()),
             }
         }
-        if let Some(groups) = &groups {
+        if let (Some(groups), true) = (&groups, groups_change) {
             for old in &before.groups {
                 tx.db().remove_group_member(old, id).await?;
             }
             for g in groups {
-                if g.roles.contains(&PartnerRole::GlobalAdmin) && !before.groups.contains(&g.id) {
-                    self.may(ctx, Action::ManageGlobalAdmins)?;
-                }
                 tx.db().add_group_member(&g.id, id).await?;
             }
         }
-        if let Some(access) = &new_access {
+        if let (Some(access), true) = (&new_access, access_change) {
             tx.db().set_access(id, access, now).await?;
         }
-        if let (Some(hash), Some((_, force))) = (&hash, &new_password) {
+        if let Some((_, force, hash)) = &new_password {
             tx.db().set_password(id, hash, &new_stamp()).await?;
             tx.db().set_force_change_password(id, *force).await?;
         }
         let user = self.partner_user_in(&mut tx.db(), ctx, id).await?;
         self.check_roles_invariants(&mut tx.db(), ctx, &user)
             .await?;
-        let op = if new_password.is_some() && !directory_change && !access_change {
+        let op = if new_password.is_some() && !directory_change && !groups_change && !access_change
+        {
             OperationType::ResetPartnerUserPassword
         } else {
             OperationType::UpdatePartnerUser
@@ -640,7 +675,7 @@ impl Roster {
         tx.commit().await?;
         Ok(PartnerUserWithPassword {
             user,
-            password: new_password,
+            password: new_password.map(|(p, force, _)| (p, force)),
         })
     }
 
@@ -648,11 +683,17 @@ impl Roster {
     pub async fn remove_partner_user_access(&self, ctx: &Ctx, id: UserId) -> Result<()> {
         self.may(ctx, Action::ManageAccountUsers)?;
         let mut tx = self.store().write().await?;
+        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
         let before = self.partner_user_in(&mut tx.db(), ctx, id).await?;
-        let Some(access) = &before.access else {
+        if before.access.is_none() {
             return Err(ServiceError::UserNotFound);
-        };
-        self.may_touch_global_admin(ctx, Some(access), None)?;
+        }
+        // Without account access a user cannot sign in, so this removes Global admin held
+        // through a group as well as Global admin held directly.
+        let group_roles = tx.db().group_roles_of(id).await?;
+        if holds_global_admin(before.access.as_ref(), &group_roles) {
+            self.may(ctx, Action::ManageGlobalAdmins)?;
+        }
         tx.db().remove_access(id).await?;
         tx.db().revoke_sessions(id, &new_stamp()).await?;
         if tx.db().global_admin_count(ctx.actor.partner).await? < 1 {
@@ -820,6 +861,7 @@ impl Roster {
     ) -> Result<()> {
         self.may(ctx, Action::ManageAccountUsers)?;
         let mut tx = self.store().write().await?;
+        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
         let g = tx
             .db()
             .group(ctx.actor.partner, group.trim())

@@ -80,6 +80,21 @@ impl Db<'_> {
         }
     }
 
+    /// Serialises the changes of one partner's account access until this transaction ends,
+    /// so that rules over all its users ("one active Global admin remains") hold when several
+    /// servers change them at once (PostgreSQL; SQLite's writers are serialised already).
+    pub async fn lock_partner_accounts(&mut self, partner: PartnerId) -> Result<()> {
+        let sql = format!(
+            "SELECT id FROM tenants WHERE id = $1 AND kind = 'partner'{}",
+            crate::dialect::for_update(self.backend)
+        );
+        sqlx::query(&sql)
+            .bind(partner.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
     pub async fn partner_country(&mut self, partner: PartnerId) -> Result<Option<CountryCode>> {
         let row = sqlx::query("SELECT country FROM tenants WHERE id = $1 AND kind = 'partner'")
             .bind(partner.to_string())

@@ -361,6 +361,55 @@ impl TestApp {
     }
 }
 
+/// The password of the partner users that [`member`] creates.
+pub const MEMBER_PASSWORD: &str = "Tq7#vLm2xR-member";
+
+/// Creates a partner account user `alias@partner.local` with this access (`{"roles": [..]}`
+/// or `{"customPermissions": {..}}`, or more properties) and [`MEMBER_PASSWORD`]; its body.
+pub async fn member(app: &TestApp, alias: &str, access: Value) -> Value {
+    let mut body = json!({
+        "userPrincipalName": format!("{alias}@partner.local"),
+        "firstName": alias,
+        "lastName": "Tester",
+        "passwordProfile": {"password": MEMBER_PASSWORD, "forceChangePassword": false}
+    });
+    for (k, v) in access.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (s, b) = app.post("/v1/users", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    b
+}
+
+/// An access token of the partner user `alias` that [`member`] created.
+pub async fn as_member(app: &TestApp, alias: &str) -> String {
+    app.sign_in(&format!("{alias}@partner.local"), MEMBER_PASSWORD)
+        .await
+        .expect("signs in")
+}
+
+/// Registers an application and returns an App-only token of it (client credentials).
+pub async fn app_only_token(app: &TestApp) -> String {
+    let (s, b) = app
+        .post("/v1/applications", json!({"displayName": "A script"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let r = app
+        .client
+        .post(app.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", b["clientId"].as_str().unwrap()),
+            ("client_secret", b["clientSecret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (s, t) = into_parts(r).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    t["access_token"].as_str().unwrap().to_string()
+}
+
 /// Whether `haystack` contains `needle`.
 pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
     haystack

@@ -9,30 +9,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-const PASSWORD: &str = "Tq7#vLm2xR-delegated";
-
-/// Creates a partner user with these properties (roles, groups) and a known password.
-async fn member(app: &TestApp, alias: &str, access: Value) -> Value {
-    let mut body = json!({
-        "userPrincipalName": format!("{alias}@partner.local"),
-        "firstName": alias,
-        "lastName": "Tester",
-        "passwordProfile": {"password": PASSWORD, "forceChangePassword": false}
-    });
-    for (k, v) in access.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let (s, b) = app.post("/v1/users", body).await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    b
-}
-
-async fn as_user(app: &TestApp, alias: &str) -> String {
-    app.sign_in(&format!("{alias}@partner.local"), PASSWORD)
-        .await
-        .expect("signs in")
-}
-
 fn ids(roles: &[DirectoryRole]) -> Value {
     json!(roles.iter().map(|r| r.id()).collect::<Vec<_>>())
 }
@@ -149,7 +125,7 @@ async fn create_approve_assign_terminate() {
 
     // Admin agents manage relationships, but only a Global admin records an approval.
     member(&app, "agent", json!({"roles": ["Admin agent"]})).await;
-    let agent = as_user(&app, "agent").await;
+    let agent = as_member(&app, "agent").await;
     let (s, r2) = call(&app, &agent, Method::POST, &base, Some(json!({"displayName": "By agent", "duration": "P10D", "roles": ids(&roles)}))).await;
     assert_eq!(s, StatusCode::CREATED, "{r2}");
     let rid2 = r2["id"].as_str().unwrap();
@@ -166,7 +142,7 @@ async fn a_group_with_user_administrator_acts_in_that_customer_only() {
     let gid = group(&app, "Helpers").await;
     member(&app, "plain", json!({"roles": [], "groups": [gid]})).await;
     active_relationship(&app, &a, "Helpers", "P90D", "PT0S", &[DirectoryRole::UserAdministrator], &gid, &[DirectoryRole::UserAdministrator]).await;
-    let plain = as_user(&app, "plain").await;
+    let plain = as_member(&app, "plain").await;
     let (s, u) = call(&app, &plain, Method::POST, &format!("/v1/customers/{a}/users"), Some(new_user("made@granted.example.com"))).await;
     assert_eq!(s, StatusCode::CREATED, "{u}");
     assert_eq!(call(&app, &plain, Method::GET, &format!("/v1/customers/{a}/users"), None).await.0, StatusCode::OK);
@@ -190,7 +166,7 @@ async fn granular_wins_over_legacy() {
     let gid = group(&app, "Readers").await;
     member(&app, "agent", json!({"roles": ["Admin agent"], "groups": [gid]})).await;
     active_relationship(&app, &a, "Readers", "P90D", "PT0S", &[DirectoryRole::DirectoryReaders, DirectoryRole::UserAdministrator], &gid, &[DirectoryRole::DirectoryReaders]).await;
-    let agent = as_user(&app, "agent").await;
+    let agent = as_member(&app, "agent").await;
     assert_eq!(call(&app, &agent, Method::GET, &format!("/v1/customers/{a}/users"), None).await.0, StatusCode::OK);
     assert_error(&call(&app, &agent, Method::POST, &format!("/v1/customers/{a}/users"), Some(new_user("n@readers.example.com"))).await, StatusCode::FORBIDDEN, 900150);
     // Where no relationship applies, legacy access still does.
@@ -209,15 +185,15 @@ async fn expiry_under_the_clock_ends_access() {
     member(&app, "long", json!({"roles": [], "groups": [gid2]})).await;
     let rid = active_relationship(&app, &a, "Short", "P1D", "PT0S", &[DirectoryRole::UserAdministrator], &gid, &[DirectoryRole::UserAdministrator]).await;
     active_relationship(&app, &a, "Long", "P1D", "P180D", &[DirectoryRole::UserAdministrator], &gid2, &[DirectoryRole::UserAdministrator]).await;
-    let short = as_user(&app, "short").await;
+    let short = as_member(&app, "short").await;
     assert_eq!(call(&app, &short, Method::POST, &format!("/v1/customers/{a}/users"), Some(new_user("one@expiring.example.com"))).await.0, StatusCode::CREATED);
     app.advance(Duration::from_days(2)).await;
-    let short = as_user(&app, "short").await;
+    let short = as_member(&app, "short").await;
     assert_error(&call(&app, &short, Method::POST, &format!("/v1/customers/{a}/users"), Some(new_user("two@expiring.example.com"))).await, StatusCode::NOT_FOUND, 60003);
     let (_, r) = app.get(&format!("/v1/customers/{a}/delegatedadminrelationships/{rid}")).await;
     assert_eq!(r["status"], "expired", "{r}");
     // Auto-extend keeps the other one going.
-    let long = as_user(&app, "long").await;
+    let long = as_member(&app, "long").await;
     assert_eq!(call(&app, &long, Method::POST, &format!("/v1/customers/{a}/users"), Some(new_user("three@expiring.example.com"))).await.0, StatusCode::CREATED);
 }
 }
@@ -228,7 +204,7 @@ async fn turning_legacy_access_off_removes_admin_agents_rights() {
     let app = TestApp::start().await;
     let c = app.customer("switch.example.com").await;
     member(&app, "agent", json!({"roles": ["Admin agent"]})).await;
-    let agent = as_user(&app, "agent").await;
+    let agent = as_member(&app, "agent").await;
     assert_eq!(call(&app, &agent, Method::POST, &format!("/v1/customers/{c}/users"), Some(new_user("a@switch.example.com"))).await.0, StatusCode::CREATED);
     let (s, body) = app.patch(&format!("/v1/customers/{c}"), json!({"AllowDelegatedAccess": false})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -242,7 +218,7 @@ async fn turning_legacy_access_off_removes_admin_agents_rights() {
     assert_error(&app.patch(&format!("/v1/customers/{c}"), json!({"allowDelegatedAccess": "no"})).await, StatusCode::BAD_REQUEST, 800002);
     // A Sales agent may not edit customers.
     member(&app, "sales", json!({"roles": ["Sales agent"]})).await;
-    let sales = as_user(&app, "sales").await;
+    let sales = as_member(&app, "sales").await;
     assert_error(&call(&app, &sales, Method::PATCH, &format!("/v1/customers/{c}"), Some(json!({"allowDelegatedAccess": true}))).await, StatusCode::FORBIDDEN, 900150);
 }
 }
@@ -258,7 +234,7 @@ async fn a_customer_without_access_is_not_there() {
     let gid = group(&app, "Mine").await;
     member(&app, "plain", json!({"roles": [], "groups": [gid]})).await;
     active_relationship(&app, &a, "Mine", "P30D", "PT0S", &[DirectoryRole::UserAdministrator], &gid, &[DirectoryRole::UserAdministrator]).await;
-    let plain = as_user(&app, "plain").await;
+    let plain = as_member(&app, "plain").await;
     let hidden = [
         (Method::GET, format!("/v1/customers/{b}"), None),
         (Method::GET, format!("/v1/customers/{b}/users"), None),
@@ -304,7 +280,7 @@ async fn invalid_or_refused_requests_change_nothing() {
     assert_error(&app.post(&unknown, json!({"displayName": "N", "duration": "P1D", "roles": ids(&[DirectoryRole::DirectoryReaders])})).await, StatusCode::NOT_FOUND, 60003);
     // Not an Admin agent: refused.
     member(&app, "helpdesk", json!({"roles": ["Helpdesk agent"]})).await;
-    let helpdesk = as_user(&app, "helpdesk").await;
+    let helpdesk = as_member(&app, "helpdesk").await;
     assert_error(
         &call(&app, &helpdesk, Method::POST, &base, Some(json!({"displayName": "H", "duration": "P1D", "roles": ids(&[DirectoryRole::DirectoryReaders])}))).await,
         StatusCode::FORBIDDEN,

@@ -17,6 +17,7 @@ mod matrix;
 mod paging;
 mod partner;
 mod robustness;
+mod security_review;
 mod shutdown;
 mod sign_in;
 mod smtp;

@@ -6,30 +6,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-const PASSWORD: &str = "Tq7#vLm2xR-partner";
-
-/// Creates a partner user with these roles (or custom permissions) and a known password.
-async fn member(app: &TestApp, alias: &str, access: Value) -> Value {
-    let mut body = json!({
-        "userPrincipalName": format!("{alias}@partner.local"),
-        "firstName": alias,
-        "lastName": "Tester",
-        "passwordProfile": {"password": PASSWORD, "forceChangePassword": false}
-    });
-    for (k, v) in access.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let (s, b) = app.post("/v1/users", body).await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    b
-}
-
-/// A client signed in as `alias`.
-async fn as_user(app: &TestApp, alias: &str) -> String {
-    app.sign_in(&format!("{alias}@partner.local"), PASSWORD)
-        .await
-        .expect("signs in")
-}
+const PASSWORD: &str = MEMBER_PASSWORD;
 
 fn admin_id(list: &Value) -> String {
     list["items"]
@@ -94,7 +71,7 @@ async fn user_management_admins_cannot_touch_global_admin_or_passwords() {
     member(&app, "uma", json!({"roles": ["User management admin"]})).await;
     let target = member(&app, "target", json!({"roles": ["Billing admin"]})).await;
     let tid = target["id"].as_str().unwrap();
-    let uma = as_user(&app, "uma").await;
+    let uma = as_member(&app, "uma").await;
     let before = app.audit_count().await;
     // Refused: granting Global admin, creating directory users, resetting passwords.
     for (method, path, body) in [
@@ -147,7 +124,7 @@ async fn removal_and_reset_end_sessions_at_once() {
     let app = TestApp::start().await;
     let agent = member(&app, "agent", json!({"roles": ["Admin agent"]})).await;
     let id = agent["id"].as_str().unwrap();
-    let token = as_user(&app, "agent").await;
+    let token = as_member(&app, "agent").await;
     assert_eq!(call(&app, &token, Method::GET, "/v1/customers", None).await.0, StatusCode::OK);
     // A reset by a Global admin: a new temporary password, shown once; the old token is dead.
     let (s, reset) = app.patch(&format!("/v1/users/{id}"), json!({"passwordProfile": {}})).await;
@@ -158,7 +135,7 @@ async fn removal_and_reset_end_sessions_at_once() {
     assert_eq!(app.sign_in("agent@partner.local", temporary).await.unwrap_err().1["error"], "password_change_required");
     // Removal: the directory user stays, without access, and cannot sign in.
     app.patch(&format!("/v1/users/{id}"), json!({"passwordProfile": {"password": PASSWORD, "forceChangePassword": false}})).await;
-    let token = as_user(&app, "agent").await;
+    let token = as_member(&app, "agent").await;
     assert_eq!(app.delete(&format!("/v1/users/{id}")).await.0, StatusCode::NO_CONTENT);
     assert_error(&call(&app, &token, Method::GET, "/v1/customers", None).await, StatusCode::UNAUTHORIZED, 800001);
     assert_eq!(app.sign_in("agent@partner.local", PASSWORD).await.unwrap_err().1["error"], "invalid_grant");
@@ -193,7 +170,7 @@ async fn roles_members_and_groups() {
     assert_eq!(app.get("/v1/roles/not-a-role/usermembers").await.0, StatusCode::NOT_FOUND);
 
     // A group's roles reach its members: the plain user sees customers through the group.
-    let token = as_user(&app, "plain").await;
+    let token = as_member(&app, "plain").await;
     assert_error(&call(&app, &token, Method::GET, "/v1/customers", None).await, StatusCode::FORBIDDEN, 900150);
     let (s, g) = app.post("/v1/groups", json!({"displayName": "Agents", "description": "Helpdesk", "roles": ["Helpdesk agent"]})).await;
     assert_eq!(s, StatusCode::CREATED, "{g}");
@@ -225,7 +202,7 @@ async fn custom_permissions_instead_of_roles() {
     let user = member(&app, "reader", json!({"customPermissions": {"customers": "read", "AccountUsers": "Read only"}})).await;
     assert_eq!(user["customPermissions"], json!({"accountUsers": "read", "customers": "read"}));
     assert_eq!(user["roles"], json!([]));
-    let token = as_user(&app, "reader").await;
+    let token = as_member(&app, "reader").await;
     assert_eq!(call(&app, &token, Method::GET, "/v1/customers", None).await.0, StatusCode::OK);
     assert_eq!(call(&app, &token, Method::GET, "/v1/users", None).await.0, StatusCode::OK);
     let refused = call(&app, &token, Method::POST, "/v1/customers", Some(json!({"companyProfile": {"domain": "r.com", "companyName": "R"}}))).await;
@@ -246,7 +223,7 @@ async fn each_users_history_and_last_activity() {
     let m = member(&app, "busy", json!({"roles": ["Admin agent"]})).await;
     let id = m["id"].as_str().unwrap();
     assert!(m.get("lastActivity").is_none(), "no request yet: {m}");
-    let token = as_user(&app, "busy").await;
+    let token = as_member(&app, "busy").await;
     call(&app, &token, Method::GET, "/v1/customers", None).await;
     app.clock.advance(roster_domain::Duration::from_secs(5));
     call(&app, &token, Method::GET, "/v1/users", None).await;

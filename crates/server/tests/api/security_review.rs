@@ -1,0 +1,203 @@
+//! Regressions for the findings of the security review of `70e6f8c`
+//! (`../shared/research/security-review.md`): each test failed on that commit.
+
+use reqwest::{Method, StatusCode};
+use roster_domain::authz::PartnerRole;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+fn admin_id(list: &Value) -> String {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["userPrincipalName"] == ADMIN)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The ids of the Global admins, as the role's member list gives them.
+async fn global_admins(app: &TestApp) -> Vec<String> {
+    let (s, list) = app
+        .get(&format!(
+            "/v1/roles/{}/usermembers",
+            PartnerRole::GlobalAdmin.id()
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let mut ids: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+on_both_backends! {
+/// F1: a PATCH of a partner user that changes nothing is authorized like any other: no
+/// principal without the right to manage account users reads a record through it, and a
+/// no-op writes no audit record.
+#[tokio::test]
+async fn f1_an_empty_patch_of_a_partner_user_is_authorized() {
+    let app = TestApp::start().await;
+    let (_, list) = app.get("/v1/users").await;
+    let admin = admin_id(&list);
+    let cid = app.customer("contoso.onmicrosoft.com").await;
+    app.user(&cid, "plain@contoso.onmicrosoft.com", "Plain").await;
+    let mut callers = Vec::new();
+    for (alias, role) in [("sales", "Sales agent"), ("billing", "Billing admin"), ("helpdesk", "Helpdesk agent"), ("agent", "Admin agent")] {
+        member(&app, alias, json!({"roles": [role]})).await;
+        callers.push((alias.to_string(), as_member(&app, alias).await));
+    }
+    callers.push(("app-only".into(), app_only_token(&app).await));
+    callers.push(("customer user".into(), app.sign_in("plain@contoso.onmicrosoft.com", GOOD_PASSWORD).await.unwrap()));
+    let path = format!("/v1/users/{admin}");
+    let before = app.audit_count().await;
+    for (who, token) in &callers {
+        // `{}`, and what the .NET SDK sends with nothing to change.
+        for body in [json!({}), json!({"attributes": {"objectType": "PartnerUser"}}), json!({"passwordProfile": null})] {
+            let got = call(&app, token, Method::PATCH, &path, Some(body.clone())).await;
+            assert_eq!(got.0, StatusCode::FORBIDDEN, "{who} {body}: {}", got.1);
+            assert_eq!(got.1["code"], 900150, "{who}: {}", got.1);
+            assert!(got.1.get("userPrincipalName").is_none(), "{who} read the record: {}", got.1);
+        }
+        // An unknown id answers the same as a known one: no way to tell which ids exist.
+        let unknown = format!("/v1/users/{}", uuid::Uuid::new_v4());
+        let got = call(&app, token, Method::PATCH, &unknown, Some(json!({}))).await;
+        assert_eq!(got.0, StatusCode::FORBIDDEN, "{who}: {}", got.1);
+    }
+    assert_eq!(app.audit_count().await, before, "a refused PATCH writes no audit record");
+    // Those who may manage account users get the user, and a no-op still writes nothing.
+    member(&app, "uma", json!({"roles": ["User management admin"]})).await;
+    let uma = as_member(&app, "uma").await;
+    for token in [&app.token, &uma] {
+        let (s, body) = call(&app, token, Method::PATCH, &path, Some(json!({}))).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["userPrincipalName"], ADMIN);
+        // The same values again are no change either.
+        let (s, _) = call(&app, token, Method::PATCH, &path, Some(json!({"displayName": body["displayName"], "roles": body["roles"], "groups": []}))).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    assert_eq!(app.audit_count().await, before + 1, "only the creation of uma was recorded");
+}
+}
+
+on_both_backends! {
+/// F2: a User management admin may not take Global admin from a user who holds it through a
+/// security group, neither by emptying the user's groups nor by removing its access; a
+/// Global admin may, down to the last one.
+#[tokio::test]
+async fn f2_global_admin_through_a_group_is_guarded_on_every_path() {
+    let app = TestApp::start().await;
+    let (s, group) = app.post("/v1/groups", json!({"displayName": "GA group", "roles": ["Global admin"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{group}");
+    let gid = group["id"].as_str().unwrap();
+    let x = member(&app, "groupga", json!({"roles": ["Billing admin"], "groups": [gid]})).await;
+    let y = member(&app, "groupga2", json!({"roles": ["Billing admin"], "groups": [gid]})).await;
+    let (x, y) = (x["id"].as_str().unwrap().to_string(), y["id"].as_str().unwrap().to_string());
+    let admins = global_admins(&app).await;
+    assert_eq!(admins.len(), 3, "the bootstrap admin and the two group members");
+    // A directory user in the group whose access was removed: giving it access again would
+    // make it a Global admin.
+    let z = member(&app, "groupga3", json!({"roles": [], "groups": [gid]})).await;
+    let z = z["id"].as_str().unwrap().to_string();
+    let (s, b) = app.delete(&format!("/v1/users/{z}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    member(&app, "uma", json!({"roles": ["User management admin"]})).await;
+    let uma = as_member(&app, "uma").await;
+    let before = app.audit_count().await;
+    for (method, path, body) in [
+        (Method::DELETE, format!("/v1/groups/{gid}/members/{x}"), None),
+        (Method::PATCH, format!("/v1/users/{x}"), Some(json!({"groups": []}))),
+        (Method::PATCH, format!("/v1/users/{x}"), Some(json!({"groups": [], "roles": ["Billing admin"]}))),
+        (Method::DELETE, format!("/v1/users/{y}"), None),
+        (Method::POST, "/v1/users/access".to_string(), Some(json!({"userIds": [z], "roles": ["Sales agent"]}))),
+    ] {
+        let got = call(&app, &uma, method.clone(), &path, body.clone()).await;
+        assert_error(&got, StatusCode::FORBIDDEN, 900150);
+    }
+    assert_eq!(app.audit_count().await, before, "refused calls write nothing");
+    assert_eq!(global_admins(&app).await, admins, "nobody lost Global admin");
+    // Other edits of a user in the group stay open to a User management admin... but not
+    // its name: F10.
+    let (s, b) = call(&app, &uma, Method::PATCH, &format!("/v1/users/{x}"), Some(json!({"roles": ["Billing admin", "Sales agent"]}))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // A Global admin may take it away, through either path.
+    let (s, b) = app.patch(&format!("/v1/users/{x}"), json!({"groups": []})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app.delete(&format!("/v1/users/{y}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (_, list) = app.get("/v1/users").await;
+    assert_eq!(global_admins(&app).await, vec![admin_id(&list)]);
+}
+}
+
+on_both_backends! {
+/// F2, the last Global admin: when it holds the role only through a group, neither leaving
+/// the group nor losing its access may take the account's last Global admin away.
+#[tokio::test]
+async fn f2_the_last_global_admin_through_a_group_stays() {
+    let app = TestApp::start().await;
+    let (_, group) = app.post("/v1/groups", json!({"displayName": "GA group", "roles": ["Global admin"]})).await;
+    let gid = group["id"].as_str().unwrap();
+    let (_, list) = app.get("/v1/users").await;
+    let admin = admin_id(&list);
+    // The bootstrap admin holds Global admin through the group only.
+    let (s, b) = app.patch(&format!("/v1/users/{admin}"), json!({"groups": [gid]})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app.patch(&format!("/v1/users/{admin}"), json!({"roles": ["Admin agent"]})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(global_admins(&app).await, vec![admin.clone()]);
+    let before = app.audit_count().await;
+    for got in [
+        app.patch(&format!("/v1/users/{admin}"), json!({"groups": []})).await,
+        app.delete(&format!("/v1/users/{admin}")).await,
+        app.delete(&format!("/v1/groups/{gid}/members/{admin}")).await,
+    ] {
+        assert_error(&got, StatusCode::CONFLICT, 60005);
+    }
+    assert_eq!(app.audit_count().await, before);
+    assert_eq!(global_admins(&app).await, vec![admin]);
+}
+}
+
+on_both_backends! {
+/// F10: the name a Global admin signs in with (and its other directory properties) is
+/// changed by Global admins only, whether it holds the role itself or through a group.
+#[tokio::test]
+async fn f10_only_a_global_admin_renames_a_global_admin() {
+    let app = TestApp::start().await;
+    let ga = member(&app, "ga2", json!({"roles": ["Global admin"]})).await;
+    let (_, group) = app.post("/v1/groups", json!({"displayName": "GA group", "roles": ["Global admin"]})).await;
+    let by_group = member(&app, "ga3", json!({"roles": [], "groups": [group["id"]]})).await;
+    let plain = member(&app, "plain", json!({"roles": ["Sales agent"]})).await;
+    member(&app, "uma", json!({"roles": ["User management admin"]})).await;
+    let uma = as_member(&app, "uma").await;
+    let before = app.audit_count().await;
+    for target in [&ga, &by_group] {
+        let path = format!("/v1/users/{}", target["id"].as_str().unwrap());
+        for body in [
+            json!({"userPrincipalName": "renamed@partner.local"}),
+            json!({"displayName": "Someone else"}),
+            json!({"firstName": "Eve"}),
+        ] {
+            let got = call(&app, &uma, Method::PATCH, &path, Some(body.clone())).await;
+            assert_error(&got, StatusCode::FORBIDDEN, 900150);
+        }
+    }
+    assert_eq!(app.audit_count().await, before);
+    assert!(app.sign_in("ga2@partner.local", MEMBER_PASSWORD).await.is_ok(), "still signs in under its name");
+    // A user without Global admin is renamed by a User management admin; a Global admin by
+    // a Global admin.
+    let (s, b) = call(&app, &uma, Method::PATCH, &format!("/v1/users/{}", plain["id"].as_str().unwrap()), Some(json!({"displayName": "Plain Tester"}))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app.patch(&format!("/v1/users/{}", ga["id"].as_str().unwrap()), json!({"userPrincipalName": "renamed@partner.local"})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(app.sign_in("renamed@partner.local", MEMBER_PASSWORD).await.is_ok());
+}
+}
