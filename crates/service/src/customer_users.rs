@@ -37,10 +37,6 @@ pub struct PasswordEcho {
     pub force_change_password: bool,
 }
 
-/// How many times an edit is retried when another writer changed the user between our read
-/// and our write (only without `If-Match`, whose whole point is to refuse that case).
-const WRITE_ATTEMPTS: usize = 5;
-
 fn user_json(u: &CustomerUser) -> serde_json::Value {
     json!({
         "id": u.id.to_string(),
@@ -229,7 +225,95 @@ impl Roster {
         })
     }
 
+    /// What a PATCH does, decided on what `db` holds now: the caller's rights in the
+    /// customer, the user (locked until the transaction ends when `lock`), its tier and the
+    /// customer's domains.
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_patch(
+        &self,
+        db: &mut roster_store::Db<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        input: &UserInput,
+        if_match: Option<&str>,
+        lock: bool,
+    ) -> Result<PatchPlan> {
+        let (_, access) = self
+            .customer_access_for(
+                db,
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+            )
+            .await?;
+        let user = if lock {
+            db.customer_user_for_update(customer, id).await?
+        } else {
+            db.customer_user(customer, id).await?
+        }
+        .ok_or(ServiceError::UserNotFound)?;
+        let domains = db.tenant_domains(&customer.to_string()).await?;
+        let target = crate::directory_roles::tier_of_user(db, user.id).await?;
+        if !etag_matches(if_match, &user) {
+            return Err(ServiceError::PreconditionFailed);
+        }
+        let kind = patch_kind(user.state, input.state.as_deref()).map_err(|e| match e {
+            PatchRefused::Invalid(bad) => ServiceError::Invalid(bad),
+            PatchRefused::NotActive => ServiceError::NotActive,
+        })?;
+        let changes = UserChanges::validate(&user, input, &domains)?;
+        let flag_changes = changes
+            .force_change_password
+            .is_some_and(|f| f != user.force_change_password);
+        if kind == PatchKind::Restore {
+            check(ctx, &access, CustomerAction::RestoreUser { target })?;
+        }
+        if changes.upn.is_some() {
+            check(ctx, &access, CustomerAction::ChangeUpn { target })?;
+        }
+        if changes.password.is_some() || flag_changes {
+            check(ctx, &access, CustomerAction::ResetPassword { target })?;
+        }
+        if changes.edits_properties() {
+            let only_location = changes.usage_location.is_some()
+                && !UserChanges {
+                    usage_location: None,
+                    ..changes.clone()
+                }
+                .edits_properties();
+            let op = if only_location {
+                CustomerAction::EditUsageLocation { target }
+            } else {
+                CustomerAction::EditUser { target }
+            };
+            check(ctx, &access, op)?;
+        }
+        let echo = input.password_profile_given.then(|| PasswordEcho {
+            password: match &changes.password {
+                Some(PasswordChoice::Given(p)) => Some(p.clone()),
+                _ => None,
+            },
+            force_change_password: changes
+                .force_change_password
+                .unwrap_or(user.force_change_password),
+        });
+        Ok(PatchPlan {
+            user,
+            kind,
+            changes,
+            flag_changes,
+            echo,
+        })
+    }
+
     /// PATCH: edit, reset the password, or restore (rest-api.md §6, PATCH semantics).
+    ///
+    /// Decided twice: first on a reader, so that refusals and no-ops never wait for the
+    /// writer and a new password is hashed outside the transaction; then again inside the
+    /// transaction on the user as it is now (locked on PostgreSQL), so that concurrent edits
+    /// are applied one after the other and none is lost. With `If-Match`, an edit that
+    /// another one overtook answers 412.
     pub async fn update_customer_user(
         &self,
         ctx: &Ctx,
@@ -238,173 +322,128 @@ impl Roster {
         input: &UserInput,
         if_match: Option<&str>,
     ) -> Result<UpdatedUser> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let (customer_row, user, domains, target) = {
-                let mut r = self.store().reader().await?;
-                let (_, c) = self
-                    .customer_access_for(
-                        &mut r.db(),
-                        ctx,
-                        customer,
-                        Action::InCustomer(CustomerAction::ReadUsers),
-                    )
-                    .await?;
-                let u = r
-                    .db()
-                    .customer_user(customer, id)
-                    .await?
-                    .ok_or(ServiceError::UserNotFound)?;
-                let d = r.db().tenant_domains(&customer.to_string()).await?;
-                let t = crate::directory_roles::tier_of_user(&mut r.db(), u.id).await?;
-                (c, u, d, t)
-            };
-            if !etag_matches(if_match, &user) {
-                return Err(ServiceError::PreconditionFailed);
-            }
-            let kind = patch_kind(user.state, input.state.as_deref()).map_err(|e| match e {
-                PatchRefused::Invalid(bad) => ServiceError::Invalid(bad),
-                PatchRefused::NotActive => ServiceError::NotActive,
-            })?;
-            let changes = UserChanges::validate(&user, input, &domains)?;
-            let flag_changes = changes
-                .force_change_password
-                .is_some_and(|f| f != user.force_change_password);
-            if kind == PatchKind::Restore {
-                check(ctx, &customer_row, CustomerAction::RestoreUser { target })?;
-            }
-            if changes.upn.is_some() {
-                check(ctx, &customer_row, CustomerAction::ChangeUpn { target })?;
-            }
-            if changes.password.is_some() || flag_changes {
-                check(ctx, &customer_row, CustomerAction::ResetPassword { target })?;
-            }
-            if changes.edits_properties() {
-                let only_location = changes.usage_location.is_some()
-                    && !UserChanges {
-                        usage_location: None,
-                        ..changes.clone()
-                    }
-                    .edits_properties();
-                let op = if only_location {
-                    CustomerAction::EditUsageLocation { target }
-                } else {
-                    CustomerAction::EditUser { target }
-                };
-                check(ctx, &customer_row, op)?;
-            }
-            let echo = input.password_profile_given.then(|| PasswordEcho {
-                password: match &changes.password {
-                    Some(PasswordChoice::Given(p)) => Some(p.clone()),
-                    _ => None,
-                },
-                force_change_password: changes
-                    .force_change_password
-                    .unwrap_or(user.force_change_password),
-            });
-            let writes = kind == PatchKind::Restore
-                || changes.upn.is_some()
-                || changes.password.is_some()
-                || flag_changes
-                || changes.edits_properties();
-            if !writes {
-                return Ok(UpdatedUser {
-                    user,
-                    password_profile: echo,
-                });
-            }
-            let hash = match &changes.password {
-                Some(PasswordChoice::Given(p)) => Some(self.hasher().hash(p).await?),
-                _ => None,
-            };
-            let now = self.now();
-            let mut new = user.clone();
-            if kind == PatchKind::Restore {
-                new.state = UserState::Active;
-                new.soft_deleted_at = None;
-            }
-            changes.apply_to(&mut new);
-            new.version = user.version + 1;
-            new.updated_at = now;
-
-            let mut tx = self.store().write().await?;
-            let scope = customer.to_string();
-            if tx.db().upn_taken(&scope, &new.upn, Some(id)).await? {
-                return Err(if changes.upn.is_none() {
-                    ServiceError::RestoreUpnConflict(new.upn.to_string())
-                } else {
-                    ServiceError::UpnTaken(new.upn.to_string())
-                });
-            }
-            match tx.db().update_customer_user(&new, user.version).await {
-                Ok(true) => {}
-                Ok(false) if if_match.is_some() => return Err(ServiceError::PreconditionFailed),
-                Ok(false) => continue,
-                // Another server took the UPN between our check and our write.
-                Err(StoreError::Conflict)
-                    if kind == PatchKind::Restore && changes.upn.is_none() =>
-                {
-                    return Err(ServiceError::RestoreUpnConflict(new.upn.to_string()))
-                }
-                Err(StoreError::Conflict) => {
-                    return Err(ServiceError::UpnTaken(new.upn.to_string()))
-                }
-                Err(e) => return Err(e.into()),
-            }
-            if let Some(hash) = &hash {
-                tx.db().set_password(id, hash, &new_stamp()).await?;
-            }
-            let not_restored = if kind == PatchKind::Restore {
-                self.reclaim_licences(&mut tx.db(), customer, id).await?
-            } else {
-                Vec::new()
-            };
-            let mut records = Vec::new();
-            let mut record = |op: OperationType, value: serde_json::Value| {
-                records.push(self.audit(
-                    Some(ctx),
-                    ctx.actor.partner,
-                    Some(customer),
-                    op,
-                    id.to_string(),
-                    value,
-                ));
-            };
-            if kind == PatchKind::Restore {
-                let mut value = user_json(&new);
-                // Licences whose seats were taken meanwhile do not come back.
-                value["licensesNotRestored"] = json!(not_restored);
-                record(OperationType::RestoreCustomerUser, value);
-            }
-            if let Some((upn, _)) = &changes.upn {
-                record(
-                    OperationType::UpdateCustomerUserPrincipalName,
-                    json!({"userPrincipalName": upn.as_str(), "previousUserPrincipalName": user.upn.as_str()}),
-                );
-            }
-            if changes.edits_properties() {
-                record(OperationType::UpdateCustomerUser, user_json(&new));
-            }
-            if changes.password.is_some() || flag_changes {
-                record(
-                    OperationType::ResetCustomerUserPassword,
-                    json!({"passwordChanged": changes.password.is_some(), "forceChangePassword": new.force_change_password}),
-                );
-            }
-            for r in &records {
-                tx.db().insert_audit(r).await?;
-            }
-            tx.commit().await?;
+        let first = {
+            let mut r = self.store().reader().await?;
+            self.plan_patch(&mut r.db(), ctx, customer, id, input, if_match, false)
+                .await?
+        };
+        if !first.writes() {
             return Ok(UpdatedUser {
-                user: new,
-                password_profile: echo,
+                user: first.user,
+                password_profile: first.echo,
             });
         }
-        Err(ServiceError::Internal(
-            "the user kept changing while it was being edited; try again".into(),
-        ))
+        // The same input gives the same password in both plans.
+        let hash = match &first.changes.password {
+            Some(PasswordChoice::Given(p)) => Some(self.hasher().hash(p).await?),
+            _ => None,
+        };
+        drop(first);
+        let mut tx = self.store().write().await?;
+        let plan = self
+            .plan_patch(&mut tx.db(), ctx, customer, id, input, if_match, true)
+            .await?;
+        if !plan.writes() {
+            // Another edit made this one a no-op meanwhile.
+            return Ok(UpdatedUser {
+                user: plan.user,
+                password_profile: plan.echo,
+            });
+        }
+        let PatchPlan {
+            user,
+            kind,
+            changes,
+            flag_changes,
+            echo,
+        } = plan;
+        let now = self.now();
+        let mut new = user.clone();
+        if kind == PatchKind::Restore {
+            new.state = UserState::Active;
+            new.soft_deleted_at = None;
+        }
+        changes.apply_to(&mut new);
+        new.version = user.version + 1;
+        new.updated_at = now;
+        let scope = customer.to_string();
+        if tx.db().upn_taken(&scope, &new.upn, Some(id)).await? {
+            return Err(if changes.upn.is_none() {
+                ServiceError::RestoreUpnConflict(new.upn.to_string())
+            } else {
+                ServiceError::UpnTaken(new.upn.to_string())
+            });
+        }
+        match tx.db().update_customer_user(&new, user.version).await {
+            Ok(true) => {}
+            // The user was read in this transaction, locked: only a writer outside Roster's
+            // transactions can get here.
+            Ok(false) => return Err(changed_meanwhile(if_match)),
+            // Another server took the UPN between our check and our write.
+            Err(StoreError::Conflict) if kind == PatchKind::Restore && changes.upn.is_none() => {
+                return Err(ServiceError::RestoreUpnConflict(new.upn.to_string()))
+            }
+            Err(StoreError::Conflict) => return Err(ServiceError::UpnTaken(new.upn.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+        match &hash {
+            Some(hash) => tx.db().set_password(id, hash, &new_stamp()).await?,
+            // A user who must now change its password keeps no session until it has.
+            None if flag_changes && new.force_change_password => {
+                tx.db().revoke_sessions(id, &new_stamp()).await?
+            }
+            None => {}
+        }
+        let not_restored = if kind == PatchKind::Restore {
+            self.reclaim_licences(&mut tx.db(), customer, id).await?
+        } else {
+            Vec::new()
+        };
+        let mut records = Vec::new();
+        let mut record = |op: OperationType, value: serde_json::Value| {
+            records.push(self.audit(
+                Some(ctx),
+                ctx.actor.partner,
+                Some(customer),
+                op,
+                id.to_string(),
+                value,
+            ));
+        };
+        if kind == PatchKind::Restore {
+            let mut value = user_json(&new);
+            // Licences whose seats were taken meanwhile do not come back.
+            value["licensesNotRestored"] = json!(not_restored);
+            record(OperationType::RestoreCustomerUser, value);
+        }
+        if let Some((upn, _)) = &changes.upn {
+            record(
+                OperationType::UpdateCustomerUserPrincipalName,
+                json!({"userPrincipalName": upn.as_str(), "previousUserPrincipalName": user.upn.as_str()}),
+            );
+        }
+        if changes.edits_properties() {
+            record(OperationType::UpdateCustomerUser, user_json(&new));
+        }
+        if changes.password.is_some() || flag_changes {
+            record(
+                OperationType::ResetCustomerUserPassword,
+                json!({"passwordChanged": changes.password.is_some(), "forceChangePassword": new.force_change_password}),
+            );
+        }
+        for r in &records {
+            tx.db().insert_audit(r).await?;
+        }
+        tx.commit().await?;
+        Ok(UpdatedUser {
+            user: new,
+            password_profile: echo,
+        })
     }
 
-    /// Soft delete: the user becomes inactive and can be restored until the purge.
+    /// Soft delete: the user becomes inactive and can be restored until the purge; its
+    /// sessions end (a restore does not bring them back). Decided on a reader, then again on
+    /// the user as the transaction reads it (locked on PostgreSQL), as a PATCH is.
     pub async fn delete_customer_user(
         &self,
         ctx: &Ctx,
@@ -412,57 +451,103 @@ impl Roster {
         id: UserId,
         if_match: Option<&str>,
     ) -> Result<()> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let (customer_row, user, target) = {
-                let mut r = self.store().reader().await?;
-                let (_, c) = self
-                    .customer_access_for(
-                        &mut r.db(),
-                        ctx,
-                        customer,
-                        Action::InCustomer(CustomerAction::ReadUsers),
-                    )
-                    .await?;
-                let u = r.db().customer_user(customer, id).await?;
-                let t = crate::directory_roles::tier_of_user(&mut r.db(), id).await?;
-                (c, u, t)
-            };
-            let user = user
-                .filter(|u| u.state == UserState::Active)
-                .ok_or(ServiceError::UserNotFound)?;
-            check(ctx, &customer_row, CustomerAction::DeleteUser { target })?;
-            if !etag_matches(if_match, &user) {
-                return Err(ServiceError::PreconditionFailed);
-            }
-            let now = self.now();
-            let mut new = user.clone();
-            new.state = UserState::Inactive;
-            new.soft_deleted_at = Some(now);
-            new.version = user.version + 1;
-            new.updated_at = now;
-            let mut tx = self.store().write().await?;
-            match tx.db().update_customer_user(&new, user.version).await? {
-                true => {}
-                false if if_match.is_some() => return Err(ServiceError::PreconditionFailed),
-                false => continue,
-            }
-            // Its licences free their seats (and come back on restore where seats are free).
-            tx.db().release_user_licences(id, now).await?;
-            let record = self.audit(
-                Some(ctx),
-                ctx.actor.partner,
-                Some(customer),
-                OperationType::DeleteCustomerUser,
-                id.to_string(),
-                user_json(&new),
-            );
-            tx.db().insert_audit(&record).await?;
-            tx.commit().await?;
-            return Ok(());
+        {
+            let mut r = self.store().reader().await?;
+            self.plan_delete(&mut r.db(), ctx, customer, id, if_match, false)
+                .await?;
         }
-        Err(ServiceError::Internal(
-            "the user kept changing while it was being deleted; try again".into(),
-        ))
+        let mut tx = self.store().write().await?;
+        let user = self
+            .plan_delete(&mut tx.db(), ctx, customer, id, if_match, true)
+            .await?;
+        let now = self.now();
+        let mut new = user.clone();
+        new.state = UserState::Inactive;
+        new.soft_deleted_at = Some(now);
+        new.version = user.version + 1;
+        new.updated_at = now;
+        if !tx.db().update_customer_user(&new, user.version).await? {
+            return Err(changed_meanwhile(if_match));
+        }
+        tx.db().revoke_sessions(id, &new_stamp()).await?;
+        // Its licences free their seats (and come back on restore where seats are free).
+        tx.db().release_user_licences(id, now).await?;
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::DeleteCustomerUser,
+            id.to_string(),
+            user_json(&new),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The active user a DELETE may soft-delete, as `db` reads it now.
+    async fn plan_delete(
+        &self,
+        db: &mut roster_store::Db<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        if_match: Option<&str>,
+        lock: bool,
+    ) -> Result<CustomerUser> {
+        let (_, access) = self
+            .customer_access_for(
+                db,
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+            )
+            .await?;
+        let user = if lock {
+            db.customer_user_for_update(customer, id).await?
+        } else {
+            db.customer_user(customer, id).await?
+        }
+        .filter(|u| u.state == UserState::Active)
+        .ok_or(ServiceError::UserNotFound)?;
+        let target = crate::directory_roles::tier_of_user(db, id).await?;
+        check(ctx, &access, CustomerAction::DeleteUser { target })?;
+        if !etag_matches(if_match, &user) {
+            return Err(ServiceError::PreconditionFailed);
+        }
+        Ok(user)
+    }
+}
+
+/// What a PATCH of a customer user does (see [`Roster::update_customer_user`]).
+struct PatchPlan {
+    /// The user as it was read.
+    user: CustomerUser,
+    kind: PatchKind,
+    changes: UserChanges,
+    /// `forceChangePassword` changes.
+    flag_changes: bool,
+    echo: Option<PasswordEcho>,
+}
+
+impl PatchPlan {
+    fn writes(&self) -> bool {
+        self.kind == PatchKind::Restore
+            || self.changes.upn.is_some()
+            || self.changes.password.is_some()
+            || self.flag_changes
+            || self.changes.edits_properties()
+    }
+}
+
+/// A versioned write that found another version although the user was read, locked, in the
+/// same transaction.
+fn changed_meanwhile(if_match: Option<&str>) -> ServiceError {
+    match if_match {
+        Some(_) => ServiceError::PreconditionFailed,
+        None => ServiceError::Conflict(
+            "the user changed while this request was being applied: read it again and retry".into(),
+        ),
     }
 }
 

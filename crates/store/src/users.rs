@@ -180,6 +180,25 @@ impl Db<'_> {
         row.as_ref().map(user_from).transpose()
     }
 
+    /// [`Db::customer_user`], locked until the transaction ends (PostgreSQL; SQLite's writers
+    /// are serialised already), so that a read-decide-write on it cannot lose a race.
+    pub async fn customer_user_for_update(
+        &mut self,
+        customer: CustomerId,
+        id: UserId,
+    ) -> Result<Option<CustomerUser>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2{}",
+            crate::dialect::for_update(self.backend)
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(customer.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
     /// The active user of `customer` with this UPN.
     pub async fn customer_user_by_upn(
         &mut self,

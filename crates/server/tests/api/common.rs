@@ -410,6 +410,27 @@ pub async fn app_only_token(app: &TestApp) -> String {
     t["access_token"].as_str().unwrap().to_string()
 }
 
+/// Sends every request at the same moment (on tasks of their own, released together) and
+/// returns the answers in the order given.
+pub async fn all_at_once(requests: Vec<RequestBuilder>) -> Vec<(StatusCode, Value)> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                into_parts(request.send().await.unwrap()).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
 /// Whether `haystack` contains `needle`.
 pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
     haystack

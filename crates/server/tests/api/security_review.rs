@@ -201,3 +201,80 @@ async fn f10_only_a_global_admin_renames_a_global_admin() {
     assert!(app.sign_in("renamed@partner.local", MEMBER_PASSWORD).await.is_ok());
 }
 }
+
+on_both_backends! {
+/// F6: concurrent edits of one user never answer 500. Without If-Match every edit is applied,
+/// one after the other; with If-Match one wins and the others get 412.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f6_concurrent_edits_are_serialised_or_refused_never_500() {
+    let app = TestApp::start().await;
+    let cid = app.customer("contoso.onmicrosoft.com").await;
+    let user = app.user(&cid, "hot@contoso.onmicrosoft.com", "Hot").await;
+    let path = app.url(&format!("/v1/customers/{cid}/users/{}", user["id"].as_str().unwrap()));
+    let before = app.audit_count().await;
+    let n = 50;
+    let answers = all_at_once((0..n).map(|i| app.client.patch(&path).bearer_auth(&app.token).json(&json!({"phoneNumber": format!("+44 {i}")}))).collect()).await;
+    for (s, b) in &answers {
+        assert_eq!(*s, StatusCode::OK, "{b}");
+    }
+    // Every edit was applied and recorded; the last one applied is what the user holds.
+    assert_eq!(app.audit_count().await, before + n);
+    let etags: std::collections::BTreeSet<_> = answers.iter().map(|(_, b)| b["attributes"]["etag"].to_string()).collect();
+    assert_eq!(etags.len(), n as usize, "each edit made a version of its own");
+    let (_, now) = app.get(&format!("/v1/customers/{cid}/users/{}", user["id"].as_str().unwrap())).await;
+    let last = answers.iter().find(|(_, b)| b["attributes"]["etag"] == now["attributes"]["etag"]).unwrap();
+    assert_eq!(now["phoneNumber"], last.1["phoneNumber"]);
+    // With If-Match, all sent against one version: exactly one wins.
+    let etag = now["attributes"]["etag"].as_str().unwrap().to_string();
+    let answers = all_at_once((0..20).map(|i| app.client.patch(&path).bearer_auth(&app.token).header("If-Match", &etag).json(&json!({"displayName": format!("Hot {i}")}))).collect()).await;
+    let won = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(won, 1, "{answers:?}");
+    for got in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_error(got, StatusCode::PRECONDITION_FAILED, 60008);
+    }
+    // Concurrent deletes: one 204, the others find no active user.
+    let answers = all_at_once((0..10).map(|_| app.client.delete(&path).bearer_auth(&app.token)).collect()).await;
+    assert_eq!(answers.iter().filter(|(s, _)| *s == StatusCode::NO_CONTENT).count(), 1, "{answers:?}");
+    for got in answers.iter().filter(|(s, _)| *s != StatusCode::NO_CONTENT) {
+        assert_error(got, StatusCode::NOT_FOUND, 60002);
+    }
+}
+}
+
+on_both_backends! {
+/// F7: a soft delete ends the user's sessions, and a restore does not bring them back; so
+/// does requiring a password change.
+#[tokio::test]
+async fn f7_delete_ends_sessions_and_restore_does_not_revive_them() {
+    let app = TestApp::start().await;
+    let cid = app.customer("contoso.onmicrosoft.com").await;
+    let user = app.user(&cid, "back@contoso.onmicrosoft.com", "Back").await;
+    let uid = user["id"].as_str().unwrap();
+    let path = format!("/v1/customers/{cid}/users/{uid}");
+    let grant = |app: &TestApp| {
+        let r = app.client.post(app.url("/oauth2/token")).form(&[("grant_type", "password"), ("username", "back@contoso.onmicrosoft.com"), ("password", GOOD_PASSWORD)]).send();
+        async move { into_parts(r.await.unwrap()).await.1 }
+    };
+    let refresh = |app: &TestApp, token: &str| {
+        let r = app.client.post(app.url("/oauth2/token")).form(&[("grant_type", "refresh_token"), ("refresh_token", token)]).send();
+        async move { into_parts(r.await.unwrap()).await.0 }
+    };
+    let first = grant(&app).await;
+    let (access, refresh_token) = (first["access_token"].as_str().unwrap(), first["refresh_token"].as_str().unwrap());
+    assert_eq!(call(&app, access, Method::GET, "/v1/customers", None).await.0, StatusCode::OK);
+    assert_eq!(app.delete(&path).await.0, StatusCode::NO_CONTENT);
+    let (s, b) = app.patch(&path, json!({"state": "active"})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(call(&app, access, Method::GET, "/v1/customers", None).await.0, StatusCode::UNAUTHORIZED, "the old access token died with the delete");
+    assert_eq!(refresh(&app, refresh_token).await, StatusCode::BAD_REQUEST, "and so did the refresh token");
+    // The restored user signs in afresh.
+    let second = grant(&app).await;
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(call(&app, access, Method::GET, "/v1/customers", None).await.0, StatusCode::OK);
+    // Requiring a password change ends the sessions too.
+    let (s, b) = app.patch(&path, json!({"passwordProfile": {"forceChangePassword": true}})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(call(&app, access, Method::GET, "/v1/customers", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&app, second["refresh_token"].as_str().unwrap()).await, StatusCode::BAD_REQUEST);
+}
+}
