@@ -147,21 +147,37 @@ struct StoredResponse {
 /// Response headers worth replaying.
 const REPLAYED_HEADERS: [HeaderName; 2] = [header::ETAG, header::LOCATION];
 
-/// Replaces any `passwordProfile.password` in a JSON body with null.
-fn without_password(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(mut value) => {
-            if let Some(profile) = value
-                .get_mut("passwordProfile")
-                .and_then(|p| p.as_object_mut())
-            {
-                if profile.contains_key("password") {
-                    profile.insert("password".into(), serde_json::Value::Null);
+/// Properties that hold a secret shown once (a password, a client secret): the ledger never
+/// keeps their values, wherever in a response body they stand.
+const SECRET_PROPERTIES: [&str; 2] = ["password", "clientSecret"];
+
+/// The JSON body with every secret property set to null. A body that is not JSON is not
+/// kept at all: nothing could tell whether it holds a secret.
+fn without_secrets(body: &[u8]) -> String {
+    fn scrub(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    if SECRET_PROPERTIES
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(key))
+                    {
+                        *v = serde_json::Value::Null;
+                    } else {
+                        scrub(v);
+                    }
                 }
             }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            scrub(&mut value);
             value.to_string()
         }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
+        Err(_) => String::new(),
     }
 }
 
@@ -277,7 +293,7 @@ async fn run_as_owner(
         body: if body.is_empty() {
             String::new()
         } else {
-            without_password(&body)
+            without_secrets(&body)
         },
     };
     let record = serde_json::to_string(&stored).unwrap_or_default();

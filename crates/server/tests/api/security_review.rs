@@ -278,3 +278,44 @@ async fn f7_delete_ends_sessions_and_restore_does_not_revive_them() {
     assert_eq!(refresh(&app, second["refresh_token"].as_str().unwrap()).await, StatusCode::BAD_REQUEST);
 }
 }
+
+on_both_backends! {
+/// F5: a response that carries a secret (a client secret, a password) is never recorded whole
+/// in the idempotency ledger; a replay shows the secret as null (it is shown once).
+#[tokio::test]
+async fn f5_no_secret_reaches_the_idempotency_ledger() {
+    let app = TestApp::start().await;
+    let keyed = |method: Method, path: &str, key: &str, body: Value| {
+        let r = app.req(method, path).header("MS-RequestId", key).json(&body).send();
+        async move { into_parts(r.await.unwrap()).await }
+    };
+    let key = uuid::Uuid::new_v4().to_string();
+    let (s, created) = keyed(Method::POST, "/v1/applications", &key, json!({"displayName": "app"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let secret = created["clientSecret"].as_str().unwrap().to_string();
+    let (s, replay) = keyed(Method::POST, "/v1/applications", &key, json!({"displayName": "app"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(replay["clientId"], created["clientId"]);
+    assert_eq!(replay["clientSecret"], Value::Null, "shown once: {replay}");
+    let reset_path = format!("/v1/applications/{}/resetsecret", created["id"].as_str().unwrap());
+    let key2 = uuid::Uuid::new_v4().to_string();
+    let (s, reset) = keyed(Method::POST, &reset_path, &key2, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{reset}");
+    let new_secret = reset["clientSecret"].as_str().unwrap().to_string();
+    assert_eq!(keyed(Method::POST, &reset_path, &key2, json!({})).await.1["clientSecret"], Value::Null);
+    // A partner user's generated password, and a given one.
+    let key3 = uuid::Uuid::new_v4().to_string();
+    let (s, partner) = keyed(Method::POST, "/v1/users", &key3, json!({"userPrincipalName": "new@partner.local", "displayName": "New"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{partner}");
+    let generated = partner["passwordProfile"]["password"].as_str().unwrap().to_string();
+    let key4 = uuid::Uuid::new_v4().to_string();
+    let reset_user = format!("/v1/users/{}", partner["id"].as_str().unwrap());
+    let (s, b) = keyed(Method::PATCH, &reset_user, &key4, json!({"passwordProfile": {}})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let generated2 = b["passwordProfile"]["password"].as_str().unwrap().to_string();
+    let stored = app.stored_bytes().await;
+    for s in [&secret, &new_secret, &generated, &generated2] {
+        assert!(!contains_bytes(&stored, s), "a secret is stored in plaintext");
+    }
+}
+}
