@@ -202,7 +202,7 @@ async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
     let config = Config::for_database(args)?;
     let url = startup::database_url(&config.data_dir, config.database_url.as_deref());
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)?;
+        startup::create_data_dir(&config.data_dir)?;
     }
     let store = roster_store::Store::open(&url).await.with_context(|| {
         format!(
@@ -227,10 +227,14 @@ async fn backup(args: &DatabaseArgs, to: &Path) -> anyhow::Result<()> {
         to.display()
     );
     let store = open_store(args).await?;
-    store
-        .backup_to(to)
-        .await
-        .with_context(|| format!("cannot back up to {}", to.display()))?;
+    // A backup holds the signing secrets and password hashes: readable by its owner only.
+    // SQLite writes a backup into an empty file as well as into a new one.
+    roster_service::files::write_private_file(to, b"")
+        .with_context(|| format!("cannot create {}", to.display()))?;
+    if let Err(e) = store.backup_to(to).await {
+        let _ = std::fs::remove_file(to);
+        return Err(e).with_context(|| format!("cannot back up to {}", to.display()));
+    }
     store.close().await;
     let size = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
     println!("Backed up the database to {} ({size} bytes).", to.display());

@@ -28,15 +28,21 @@ fn start(data_dir: &Path, password: Option<&str>) -> Result<Server, String> {
 /// `start`, with more flags for `roster serve`.
 #[allow(clippy::zombie_processes)] // the Server waits for the child in terminate() or drop()
 fn start_with(data_dir: &Path, password: Option<&str>, flags: &[&str]) -> Result<Server, String> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
-    cmd.arg("serve")
-        .args(flags)
-        .env("ROSTER_DATA_DIR", data_dir)
-        .env("ROSTER_LISTEN", "127.0.0.1:0")
-        .env_remove("ROSTER_DATABASE_URL")
-        .env_remove("ROSTER_BOOTSTRAP_ADMIN_PASSWORD")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    // Under the umask most systems give (022), so that file modes are what Roster sets.
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "umask 022; exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_roster"),
+    ])
+    .arg("serve")
+    .args(flags)
+    .env("ROSTER_DATA_DIR", data_dir)
+    .env("ROSTER_LISTEN", "127.0.0.1:0")
+    .env_remove("ROSTER_DATABASE_URL")
+    .env_remove("ROSTER_BOOTSTRAP_ADMIN_PASSWORD")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     if let Some(p) = password {
         cmd.env("ROSTER_BOOTSTRAP_ADMIN_PASSWORD", p);
     }
@@ -254,7 +260,12 @@ async fn first_start_without_a_password_prints_a_generated_one_once() {
 
 /// Runs a `roster` command other than `serve` and returns (success, stdout + stderr).
 fn roster(args: &[&str], data_dir: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "umask 022; exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_roster"),
+        ])
         .args(args)
         .env("ROSTER_DATA_DIR", data_dir)
         .env_remove("ROSTER_DATABASE_URL")
@@ -363,6 +374,61 @@ async fn migrate_and_a_schema_newer_than_the_binary() {
     );
     let (ok, text) = roster(&["migrate"], dir.path());
     assert!(!ok && text.contains("version 99"), "{text}");
+}
+
+/// F8 of the security review: the data directory holds the signing secrets, password hashes
+/// and invitation links, so it is created 0700 and its files 0600 whatever the umask, backups
+/// too; an existing directory that others may read gets a warning.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("roster-data");
+    let mut server = start(&dir, Some(PASSWORD)).unwrap();
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &server.base).await;
+    let bearer: Value = token(&client, &server.base, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = client
+        .post(format!("{}/v1/invitations", server.base))
+        .bearer_auth(bearer["access_token"].as_str().unwrap())
+        .json(&json!({"emails": "guest@example.com", "roles": ["Sales agent"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    assert_eq!(mode(&dir), 0o700);
+    for file in ["roster.db", "roster.db-wal", "roster.db-shm"] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
+    let outbox = dir.join("outbox");
+    assert_eq!(mode(&outbox), 0o700);
+    let mails: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mode(&mails[0]), 0o600);
+    let copy = tmp.path().join("backup.db");
+    let (ok, text) = roster(&["backup", "--to", copy.to_str().unwrap()], &dir);
+    assert!(ok, "{text}");
+    assert_eq!(mode(&copy), 0o600);
+    assert!(server.terminate().success());
+    // A directory others may read is used as it is, with a warning that says what to do.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (ok, text) = roster(&["migrate"], &dir);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("others than its owner may read") && text.contains("chmod"),
+        "{text}"
+    );
+    assert_eq!(mode(&dir), 0o755);
 }
 
 #[tokio::test]

@@ -62,12 +62,10 @@ pub fn database_url(data_dir: &Path, given: Option<&str>) -> String {
 
 /// Creates what is missing and refuses what does not fit together.
 pub async fn open(options: Options) -> anyhow::Result<Opened> {
-    std::fs::create_dir_all(&options.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            options.data_dir.display()
-        )
-    })?;
+    create_data_dir(&options.data_dir)?;
+    if options.database_url.is_none() {
+        create_private_database(&options.data_dir.join(DATABASE_FILE))?;
+    }
     let url = database_url(&options.data_dir, options.database_url.as_deref());
     let store = Store::open(&url).await.with_context(|| {
         format!(
@@ -93,6 +91,40 @@ pub async fn open(options: Options) -> anyhow::Result<Opened> {
         roster,
         bootstrapped,
     })
+}
+
+/// Creates the data directory, readable by its owner only: it holds the signing secrets,
+/// password hashes and invitation links. An existing one keeps its mode, with a warning when
+/// others may read it.
+pub fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
+    roster_service::files::create_private_dir(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    warn_if_open(dir);
+    Ok(())
+}
+
+/// Creates the SQLite database file empty and readable by its owner only when it does not
+/// exist yet (SQLite gives its write-ahead log and shared-memory files the same mode).
+fn create_private_database(path: &Path) -> anyhow::Result<()> {
+    match roster_service::files::write_private_file(path, b"") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_open(path);
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+fn warn_if_open(path: &Path) {
+    if let Some(mode) = roster_service::files::open_to_others(path) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:o}"),
+            "others than its owner may read {}: it holds Roster's signing secrets and password hashes; chmod it to 700 (a directory) or 600 (a file)",
+            path.display()
+        );
+    }
 }
 
 /// The signing keys, which live in the database so that every server on it shares them.

@@ -11,6 +11,7 @@ pub mod customer_users;
 pub mod customers;
 pub mod directory_roles;
 pub mod error;
+pub mod files;
 pub mod invitations;
 pub mod keys;
 pub mod licences;

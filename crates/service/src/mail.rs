@@ -182,10 +182,11 @@ pub async fn write_to_outbox(dir: &Path, from: &Sender, message: &Message) -> Re
     let dir = dir.to_path_buf();
     let name = format!("{}-{id}.eml", message.date.unix_millis());
     let written = tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
-        std::fs::create_dir_all(&dir)?;
+        // An invitation mail holds a link that signs its reader in: owner only.
+        crate::files::create_private_dir(&dir)?;
         let tmp = dir.join(format!(".{name}.tmp"));
         let path = dir.join(&name);
-        std::fs::write(&tmp, text.as_bytes())?;
+        crate::files::write_private_file(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, &path)?;
         Ok(path)
     })

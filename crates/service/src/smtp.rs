@@ -411,7 +411,7 @@ impl Deliverer {
     async fn move_to_sent(&mut self, name: &str) {
         let sent = self.outbox.join(SENT_DIR);
         let moved = async {
-            tokio::fs::create_dir_all(&sent).await?;
+            crate::files::create_private_dir(&sent)?;
             tokio::fs::rename(self.outbox.join(name), sent.join(name)).await
         }
         .await;

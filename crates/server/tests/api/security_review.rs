@@ -319,3 +319,24 @@ async fn f5_no_secret_reaches_the_idempotency_ledger() {
     }
 }
 }
+
+on_both_backends! {
+/// F8 on both backends: the outbox (invitation links) and, on SQLite, the database are
+/// readable by their owner only (the binary's test covers the data directory and backups).
+#[tokio::test]
+async fn f8_the_outbox_and_the_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let app = TestApp::start().await;
+    let (s, b) = app.post("/v1/invitations", json!({"emails": "guest@example.com", "roles": ["Sales agent"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let outbox = app.dir.path().join("outbox");
+    assert_eq!(mode(&outbox), 0o700);
+    let mails: Vec<_> = std::fs::read_dir(&outbox).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mode(&mails[0]), 0o600);
+    if app.database_url.is_none() {
+        assert_eq!(mode(&app.dir.path().join("roster.db")), 0o600);
+    }
+}
+}
