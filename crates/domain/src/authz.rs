@@ -308,6 +308,12 @@ pub enum Action {
     ViewCustomers,
     CreateCustomer,
     EditCustomer,
+    /// Turn a customer's legacy delegated admin access back on: every Admin agent becomes a
+    /// Global Administrator there, so it takes a partner Global admin.
+    EnableLegacyAccess,
+    /// Turn it off: whoever edits the customer, and the customer's own Global Administrator
+    /// (in Partner Center it is the customer who removes a partner's admin rights).
+    DisableLegacyAccess,
     /// See the account's users, roles and groups.
     ViewAccountUsers,
     /// Give or remove access, change roles, names, groups; create groups.
@@ -364,7 +370,7 @@ fn partner_rule(action: Action) -> Rule {
             roles: &[GlobalAdmin, AdminAgent, SalesAgent],
             custom: Some((Area::Customers, Level::ReadWrite)),
         },
-        Action::EditCustomer => Rule {
+        Action::EditCustomer | Action::DisableLegacyAccess => Rule {
             roles: &[GlobalAdmin, AdminAgent, HelpdeskAgent],
             custom: Some((Area::Customers, Level::ReadWrite)),
         },
@@ -377,6 +383,7 @@ fn partner_rule(action: Action) -> Rule {
             custom: Some((Area::AccountUsers, Level::ReadWrite)),
         },
         Action::ManageGlobalAdmins
+        | Action::EnableLegacyAccess
         | Action::CreateDirectoryUsers
         | Action::ResetPartnerPasswords
         | Action::ViewUserHistory
@@ -523,7 +530,10 @@ pub fn authorize(actor: &Actor, action: Action, access: &CustomerAccess) -> Resu
         }
         // App-only: the partner's customers, and nothing that acts on or as a user.
         Principal::Application => match action {
-            Action::ViewCustomers | Action::CreateCustomer | Action::EditCustomer => Ok(()),
+            Action::ViewCustomers
+            | Action::CreateCustomer
+            | Action::EditCustomer
+            | Action::DisableLegacyAccess => Ok(()),
             _ => Err(Denied::NeedsUser),
         },
     }
@@ -570,6 +580,8 @@ fn customer_user_may(
         Action::InCustomer(op) => directory_roles_allow(roles, op),
         Action::ViewSeats => !roles.is_empty(),
         Action::ViewDelegatedAccess | Action::ApproveRelationship => global_admin,
+        // The customer removes its partner's admin rights; only the partner gives them back.
+        Action::DisableLegacyAccess => global_admin,
         _ => false,
     };
     if allowed {
@@ -748,10 +760,12 @@ mod tests {
         assert!(effective_directory_roles(&agent, &CustomerAccess::default()).is_empty());
     }
 
-    const PARTNER_ACTIONS: [Action; 16] = [
+    const PARTNER_ACTIONS: [Action; 18] = [
         Action::ViewCustomers,
         Action::CreateCustomer,
         Action::EditCustomer,
+        Action::EnableLegacyAccess,
+        Action::DisableLegacyAccess,
         Action::ViewAccountUsers,
         Action::ManageAccountUsers,
         Action::ManageGlobalAdmins,
@@ -772,49 +786,49 @@ mod tests {
     #[test]
     fn partner_level_matrix() {
         use PartnerRole::*;
-        // view create edit viewAU manAU GA mkdir reset hist audit viewDA manDA approve apps
-        // viewSeats manageSeats
-        let table: [(PartnerRole, [bool; 16]); 6] = [
+        // view create edit enableLegacy disableLegacy viewAU manAU GA mkdir reset hist audit
+        // viewDA manDA approve apps viewSeats manageSeats
+        let table: [(PartnerRole, [bool; 18]); 6] = [
             (
                 GlobalAdmin,
                 [
                     true, true, true, true, true, true, true, true, true, true, true, true, true,
-                    true, true, true,
+                    true, true, true, true, true,
                 ],
             ),
             (
                 UserManagementAdmin,
                 [
-                    false, false, false, true, true, false, false, false, false, false, false,
-                    false, false, false, false, false,
+                    false, false, false, false, false, true, true, false, false, false, false,
+                    false, false, false, false, false, false, false,
                 ],
             ),
             (
                 AdminAgent,
                 [
-                    true, true, true, false, false, false, false, false, false, false, true, true,
-                    false, false, true, true,
+                    true, true, true, false, true, false, false, false, false, false, false, false,
+                    true, true, false, false, true, true,
                 ],
             ),
             (
                 HelpdeskAgent,
                 [
-                    true, false, true, false, false, false, false, false, false, false, false,
-                    false, false, false, false, false,
+                    true, false, true, false, true, false, false, false, false, false, false,
+                    false, false, false, false, false, false, false,
                 ],
             ),
             (
                 SalesAgent,
                 [
                     true, true, false, false, false, false, false, false, false, false, false,
-                    false, false, false, false, false,
+                    false, false, false, false, false, false, false,
                 ],
             ),
             (
                 BillingAdmin,
                 [
                     true, false, false, false, false, false, false, false, false, false, false,
-                    false, false, false, true, false,
+                    false, false, false, false, false, true, false,
                 ],
             ),
         ];
@@ -845,9 +859,12 @@ mod tests {
                 for action in PARTNER_ACTIONS {
                     let expected = match (action, area) {
                         (Action::ViewCustomers, Area::Customers) => level >= Level::Read,
-                        (Action::CreateCustomer | Action::EditCustomer, Area::Customers) => {
-                            level == Level::ReadWrite
-                        }
+                        (
+                            Action::CreateCustomer
+                            | Action::EditCustomer
+                            | Action::DisableLegacyAccess,
+                            Area::Customers,
+                        ) => level == Level::ReadWrite,
                         (Action::ViewAccountUsers, Area::AccountUsers) => level >= Level::Read,
                         (Action::ManageAccountUsers, Area::AccountUsers) => {
                             level == Level::ReadWrite
@@ -1103,6 +1120,24 @@ mod tests {
             authorize(&ga, Action::ApproveRelationship, &in_customer(other)),
             Err(Denied::Hidden)
         );
+        // Its Global Administrator turns the partner's legacy admin access off, never on
+        // (F9); no other of its roles does either.
+        assert_eq!(
+            authorize(&ga, Action::DisableLegacyAccess, &in_customer(own)),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&ga, Action::EnableLegacyAccess, &in_customer(own)),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            authorize(&admin, Action::DisableLegacyAccess, &in_customer(own)),
+            Err(Denied::Forbidden)
+        );
+        assert_eq!(
+            authorize(&ga, Action::DisableLegacyAccess, &in_customer(other)),
+            Err(Denied::Hidden)
+        );
     }
 
     /// An application alone reaches customers, never users or the partner's account.
@@ -1118,6 +1153,12 @@ mod tests {
             assert_eq!(authorize(&app, action, &CustomerAccess::default()), Ok(()));
         }
         assert_eq!(authorize(&app, Action::EditCustomer, &c), Ok(()));
+        // It may turn legacy delegated access off, never back on (F9).
+        assert_eq!(authorize(&app, Action::DisableLegacyAccess, &c), Ok(()));
+        assert_eq!(
+            authorize(&app, Action::EnableLegacyAccess, &c),
+            Err(Denied::NeedsUser)
+        );
         for op in [
             CustomerAction::ReadUsers,
             CustomerAction::CreateUser,
@@ -1128,7 +1169,11 @@ mod tests {
                 Err(Denied::NeedsUser)
             );
         }
-        for action in PARTNER_ACTIONS.into_iter().skip(3) {
+        for action in PARTNER_ACTIONS
+            .into_iter()
+            .skip(3)
+            .filter(|a| *a != Action::DisableLegacyAccess)
+        {
             assert_eq!(
                 authorize(&app, action, &CustomerAccess::default()),
                 Err(Denied::NeedsUser),

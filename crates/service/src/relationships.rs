@@ -335,18 +335,24 @@ impl Roster {
         Ok(assignment)
     }
 
-    /// Changes a customer: today only whether it allows legacy delegated admin access. A
-    /// value equal to the current one is no change (no write, no audit record).
+    /// Changes a customer: today only whether it allows legacy delegated admin access.
+    /// Turning it on takes a partner Global admin (every Admin agent becomes a Global
+    /// Administrator there); turning it off, whoever edits the customer or the customer's own
+    /// Global Administrator. A value equal to the current one is no change (no write, no
+    /// audit record).
     pub async fn update_customer(
         &self,
         ctx: &Ctx,
         id: CustomerId,
         allow_delegated_access: Option<bool>,
     ) -> Result<Customer> {
+        let action = match allow_delegated_access {
+            Some(true) => Action::EnableLegacyAccess,
+            Some(false) => Action::DisableLegacyAccess,
+            None => Action::EditCustomer,
+        };
         let mut tx = self.store().write().await?;
-        let mut customer = self
-            .customer_for(&mut tx.db(), ctx, id, Action::EditCustomer)
-            .await?;
+        let mut customer = self.customer_for(&mut tx.db(), ctx, id, action).await?;
         let Some(allow) = allow_delegated_access else {
             return Ok(customer);
         };

@@ -340,3 +340,53 @@ async fn f8_the_outbox_and_the_database_are_private() {
     }
 }
 }
+
+on_both_backends! {
+/// F9: turning legacy delegated access back on (which makes every Admin agent a Global
+/// Administrator of the customer) takes a partner Global admin; turning it off, whoever edits
+/// the customer and the customer's own Global Administrator.
+#[tokio::test]
+async fn f9_only_a_global_admin_turns_legacy_access_on() {
+    let app = TestApp::start().await;
+    let cid = app.customer("contoso.onmicrosoft.com").await;
+    let path = format!("/v1/customers/{cid}");
+    let ga = app.user(&cid, "ga@contoso.onmicrosoft.com", "Customer GA").await;
+    let (s, b) = app.post(&format!("/v1/customers/{cid}/directoryroles/62e90394-69f5-4237-9190-012177145e10/usermembers"), json!({"id": ga["id"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    app.user(&cid, "plain@contoso.onmicrosoft.com", "Plain").await;
+    let customer_ga = app.sign_in("ga@contoso.onmicrosoft.com", GOOD_PASSWORD).await.unwrap();
+    let customer_plain = app.sign_in("plain@contoso.onmicrosoft.com", GOOD_PASSWORD).await.unwrap();
+    member(&app, "helpdesk", json!({"roles": ["Helpdesk agent"]})).await;
+    member(&app, "agent", json!({"roles": ["Admin agent"]})).await;
+    let helpdesk = as_member(&app, "helpdesk").await;
+    let agent = as_member(&app, "agent").await;
+    let app_only = app_only_token(&app).await;
+    let set = |token: &String, on: bool| {
+        let token = token.clone();
+        let (app, path) = (&app, &path);
+        async move { call(app, &token, Method::PATCH, path, Some(json!({"allowDelegatedAccess": on}))).await }
+    };
+    let legacy = || async { app.get(&path).await.1["allowDelegatedAccess"].clone() };
+    // Off, by each who may.
+    for token in [&helpdesk, &agent, &app_only, &customer_ga, &app.token] {
+        let (s, b) = set(token, false).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(legacy().await, false);
+        // On again, by those who may not: nothing changes and nothing is recorded.
+        let before = app.audit_count().await;
+        for refused in [&helpdesk, &agent, &app_only, &customer_ga] {
+            let got = set(refused, true).await;
+            assert_error(&got, StatusCode::FORBIDDEN, 900150);
+        }
+        assert_eq!(app.audit_count().await, before);
+        assert_eq!(legacy().await, false);
+        let (s, b) = set(&app.token, true).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(legacy().await, true);
+    }
+    // A customer user without Global Administrator may do neither.
+    for on in [false, true] {
+        assert_error(&set(&customer_plain, on).await, StatusCode::FORBIDDEN, 900150);
+    }
+}
+}
