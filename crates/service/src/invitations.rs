@@ -66,7 +66,11 @@ pub fn parse_addresses(raw: &str) -> std::result::Result<Vec<String>, Invalid> {
         if a.is_empty() {
             continue;
         }
-        if a.len() > 254 || !text::looks_like_email(a) || a.chars().any(char::is_control) {
+        if a.len() > 254
+            || !text::looks_like_email(a)
+            || a.chars().any(char::is_control)
+            || !crate::smtp::deliverable(a)
+        {
             bad.push(
                 "emails",
                 format!("'{a}' is not an email address such as ada@example.com"),
@@ -532,6 +536,28 @@ mod tests {
         assert!(parse_addresses("").is_err());
         assert!(parse_addresses("a@x.com; A@X.com").is_err());
         assert!(parse_addresses("not an address").is_err());
+        // F13: what the mail courier could not deliver to is refused when invited.
+        for bad in [
+            "a\"b<c>@example.com",
+            "(comment)foo@example.com",
+            "a<b@example.com",
+            "a>b@example.com",
+            "Ada <ada@example.com>",
+            "a..b@example.com",
+        ] {
+            assert!(parse_addresses(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "o'brien+roster@example.com",
+            "a.b-c_d@sub.example.co.uk",
+            "x!#$%&*=?^`{|}~@example.com",
+        ] {
+            assert_eq!(
+                parse_addresses(good).unwrap(),
+                vec![good.to_string()],
+                "{good}"
+            );
+        }
         let eleven: Vec<String> = (0..11).map(|i| format!("u{i}@x.com")).collect();
         assert!(parse_addresses(&eleven.join(",")).is_err());
         assert_eq!(parse_addresses(&eleven[..10].join(";")).unwrap().len(), 10);

@@ -216,28 +216,44 @@ impl Roster {
         Ok(found)
     }
 
+    /// The partner's account users (`members_of`: `None`), or the members of one role (a
+    /// list of its own: a continuation token of one role's members is refused on another's).
     pub async fn list_partner_users(
         &self,
         ctx: &Ctx,
+        members_of: Option<PartnerRole>,
         request: ListRequest<PartnerUserQuery>,
     ) -> Result<Page<PartnerUser>> {
         self.may(ctx, Action::ViewAccountUsers)?;
         let scope = ctx.actor.partner.to_string();
+        let list = match members_of {
+            None => "partner_users",
+            Some(_) => "partner_role_members",
+        };
         let (query, after) = match request {
-            ListRequest::First(q) => (q, None),
+            ListRequest::First(q) => (
+                PartnerUserQuery {
+                    role: members_of.or(q.role),
+                    ..q
+                },
+                None,
+            ),
             ListRequest::Next(token) => {
                 let key = self
                     .key_for(&token)
                     .await
                     .ok_or_else(paging::invalid_token)?;
                 let s: SealedUsers = key.open(&token).ok_or_else(paging::invalid_token)?;
-                if s.list != "partner_users" || s.scope != scope {
+                if s.list != list || s.scope != scope {
                     return Err(paging::invalid_token().into());
                 }
                 let role = match s.role {
                     None => None,
                     Some(r) => Some(PartnerRole::parse(&r).ok_or_else(paging::invalid_token)?),
                 };
+                if members_of.is_some() && role != members_of {
+                    return Err(paging::invalid_token().into());
+                }
                 let state = UserState::parse(&s.state).ok_or_else(paging::invalid_token)?;
                 (
                     PartnerUserQuery {
@@ -267,7 +283,7 @@ impl Roster {
             items.truncate(query.size as usize);
             items.last().map(|last| {
                 self.keys().current().seal(&SealedUsers {
-                    list: "partner_users".into(),
+                    list: list.into(),
                     scope: scope.clone(),
                     role: query.role.map(|r| r.as_str().to_string()),
                     state: query.state.as_str().into(),

@@ -151,6 +151,15 @@ impl Roster {
             tx.commit().await?;
             return Err(refused());
         }
+        // The same eligibility as sign-in: a partner user whose account access was removed
+        // changes nothing (and learns nothing: the answer is a wrong password's).
+        let home = {
+            let mut r = self.store().reader().await?;
+            crate::sign_in::home_of(&mut r.db(), &creds).await?
+        };
+        if home.is_none() {
+            return Err(refused());
+        }
         if new == current.expose() {
             return Err(ServiceError::Invalid(Invalid::one(
                 "newPassword",

@@ -469,6 +469,14 @@ fn wire_form(eml: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether the courier can deliver to `address`: mail to it gets a `To:` header from which
+/// [`recipient`] (lettre's address parser) reads back exactly this address. Invitations
+/// check it when they are made, so that none waits in the outbox for ever.
+pub(crate) fn deliverable(address: &str) -> bool {
+    recipient(format!("To: {address}\r\n\r\n").as_bytes())
+        .is_some_and(|found| AsRef::<str>::as_ref(&found) == address)
+}
+
 /// The one address of the message's `To:` header.
 fn recipient(eml: &[u8]) -> Option<lettre::Address> {
     let text = std::str::from_utf8(eml).ok()?;

@@ -83,7 +83,7 @@ async fn page(
         None => ListRequest::First(list_query(params, role)?),
     };
     app.roster
-        .list_partner_users(ctx, request)
+        .list_partner_users(ctx, role, request)
         .await
         .or_api(ctx)
 }

@@ -203,7 +203,7 @@ impl PartnerWorld {
             (Door::Service, PartnerOp::EditCustomer) => through_service(r.update_customer(ctx, c, Some(n % 2 == 0)).await),
             (Door::Http, PartnerOp::ViewAccountUsers) => http(Method::GET, "/v1/users".into(), None).await,
             (Door::Service, PartnerOp::ViewAccountUsers) => through_service(
-                r.list_partner_users(ctx, ListRequest::First(Default::default())).await,
+                r.list_partner_users(ctx, None, ListRequest::First(Default::default())).await,
             ),
             (Door::Http, PartnerOp::ManageAccountUsers) => http(Method::POST, "/v1/groups".into(), Some(json!({"displayName": format!("group {n}")}))).await,
             (Door::Service, PartnerOp::ManageAccountUsers) => through_service(r.create_group(ctx, Some(&format!("group {n}")), None, None).await),

@@ -390,3 +390,72 @@ async fn f9_only_a_global_admin_turns_legacy_access_on() {
     }
 }
 }
+
+on_both_backends! {
+/// F11: a continuation token of one role's members is refused on another role's list (and on
+/// the users list), instead of listing users under the wrong role.
+#[tokio::test]
+async fn f11_a_role_members_token_is_for_its_own_role_only() {
+    let app = TestApp::start().await;
+    for alias in ["sales1", "sales2"] {
+        member(&app, alias, json!({"roles": ["Sales agent"]})).await;
+    }
+    let members = |role: PartnerRole| format!("/v1/roles/{}/usermembers", role.id());
+    let (s, page) = app.get(&format!("{}?size=1", members(PartnerRole::SalesAgent))).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let token = page["continuationToken"].as_str().unwrap().to_string();
+    assert!(!token.is_empty());
+    let next = |path: String| {
+        let r = app.req(Method::GET, &format!("{path}?seekOperation=Next")).header("MS-ContinuationToken", token.clone()).send();
+        async move { into_parts(r.await.unwrap()).await }
+    };
+    let (s, second) = next(members(PartnerRole::SalesAgent)).await;
+    assert_eq!(s, StatusCode::OK, "{second}");
+    assert_eq!(second["items"][0]["roleId"], PartnerRole::SalesAgent.id());
+    for path in [members(PartnerRole::GlobalAdmin), "/v1/users".to_string()] {
+        assert_error(&next(path).await, StatusCode::BAD_REQUEST, 3000);
+    }
+}
+}
+
+on_both_backends! {
+/// F12: a partner user whose account access was removed cannot change its password either
+/// (sign-in's eligibility), and gets the answer a wrong password gets.
+#[tokio::test]
+async fn f12_a_removed_user_cannot_change_its_password() {
+    let app = TestApp::start().await;
+    let billing = member(&app, "billing", json!({"roles": ["Billing admin"]})).await;
+    let change = |current: &str| {
+        let r = app.client.post(app.url("/v1/passwordchange")).json(&json!({"userPrincipalName": "billing@partner.local", "currentPassword": current, "newPassword": "Another-Fresh-Pass-77"})).send();
+        async move { into_parts(r.await.unwrap()).await }
+    };
+    let wrong = change("Not-The-Password-1").await;
+    assert_error(&wrong, StatusCode::BAD_REQUEST, 3000);
+    assert_eq!(app.delete(&format!("/v1/users/{}", billing["id"].as_str().unwrap())).await.0, StatusCode::NO_CONTENT);
+    let removed = change(MEMBER_PASSWORD).await;
+    assert_error(&removed, StatusCode::BAD_REQUEST, 3000);
+    assert_eq!(removed.1, wrong.1, "the same answer as a wrong password");
+    // Nothing changed: given access again, it signs in with its old password.
+    let (s, b) = app.post("/v1/users/access", json!({"userIds": [billing["id"]], "roles": ["Billing admin"]})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(app.sign_in("billing@partner.local", MEMBER_PASSWORD).await.is_ok());
+    assert_eq!(change(MEMBER_PASSWORD).await.0, StatusCode::NO_CONTENT);
+}
+}
+
+on_both_backends! {
+/// F13: invitation addresses are checked by the mail courier's own parser when they are
+/// given: one it could not deliver to is refused, and no guest is made.
+#[tokio::test]
+async fn f13_undeliverable_invitation_addresses_are_refused() {
+    let app = TestApp::start().await;
+    for bad in ["a\"b<c>@example.com", "(comment)foo@example.com", "ok@example.com; a<b@example.com"] {
+        let got = app.post("/v1/invitations", json!({"emails": bad, "roles": ["Sales agent"]})).await;
+        assert_error(&got, StatusCode::BAD_REQUEST, 3000);
+    }
+    let (_, list) = app.get("/v1/invitations").await;
+    assert_eq!(list["totalCount"], 0, "{list}");
+    let (s, b) = app.post("/v1/invitations", json!({"emails": "o'brien+roster@example.com", "roles": ["Sales agent"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+}
+}
