@@ -651,6 +651,62 @@ impl Cluster {
     }
 }
 
+/// F3 of the security review across servers: a burst of guesses spread over two servers on
+/// one PostgreSQL still gets ten checks and one lockout, because the attempt is counted in
+/// the database, under a row lock, before its password is checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_count_sign_in_attempts_together() {
+    let Some(c) = cluster(&[]).await else {
+        return;
+    };
+    let cid = c.customer().await;
+    let (s, user) = c
+        .send(&c.a.base, reqwest::Method::POST, &format!("/v1/customers/{cid}/users"), Some(json!({"userPrincipalName": "victim@contoso.onmicrosoft.com", "displayName": "Victim", "passwordProfile": {"password": "Renew456*Zq9", "forceChangePassword": false}})), &[])
+        .await;
+    assert_eq!(s, 201, "{user}");
+    let guesses: Vec<_> = (0..60)
+        .map(|i| {
+            let base = if i % 2 == 0 { &c.a.base } else { &c.b.base };
+            let request = c.client.post(format!("{base}/oauth2/token")).form(&[
+                ("grant_type", "password".to_string()),
+                ("username", "victim@contoso.onmicrosoft.com".to_string()),
+                ("password", format!("Parallel-Guess-{i:03}-Xq!")),
+            ]);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    for g in guesses {
+        assert_eq!(g.await.unwrap(), 400);
+    }
+    for base in [&c.a.base, &c.b.base] {
+        let r = c
+            .client
+            .post(format!("{base}/oauth2/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "victim@contoso.onmicrosoft.com"),
+                ("password", "Renew456*Zq9"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "locked on both servers");
+    }
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(&c.url).await.unwrap();
+    let row = sqlx::query(
+        "SELECT lockouts, attempts FROM sign_in_throttles WHERE subject = $1 AND source = '*'",
+    )
+    .bind(user["id"].as_str().unwrap())
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        (row.get::<i64, _>("lockouts"), row.get::<i64, _>("attempts")),
+        (1, 10)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_share_tokens_uniqueness_idempotency_and_etags() {
     let Some(mut c) = cluster(&[]).await else {

@@ -10,6 +10,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
+/// The address of the client at the other end of a request's connection (a request
+/// extension): sign-in keeps its lockouts per account and source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// Limits on how long a client may take.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
@@ -58,7 +63,7 @@ pub async fn run<S>(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -68,7 +73,12 @@ pub async fn run<S>(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                let client = ClientAddr(peer.ip());
+                let service = tower::ServiceExt::map_request(app.clone(), move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(client);
+                    req
+                });
+                let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {

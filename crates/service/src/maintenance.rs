@@ -6,6 +6,9 @@ use serde_json::json;
 
 use crate::{Result, Roster};
 
+/// How long a sign-in lockout that locks nothing is remembered after its last attempt.
+const THROTTLE_MEMORY: Duration = Duration::from_days(1);
+
 /// Users purged per transaction, so that the purge never holds the database for long.
 const PURGE_BATCH: u32 = 200;
 /// How long an `MS-RequestId` is remembered (rest-api.md §7).
@@ -76,6 +79,11 @@ impl Roster {
             .forget_activity_before(self.now().minus(crate::activity::HISTORY_KEPT))
             .await?;
         tx.db().forget_refresh_tokens_before(self.now()).await?;
+        // Lockouts of a day's quiet that lock nothing any more: failures are forgotten after
+        // a quiet day, and so are the keyed names of unknown user names that were tried.
+        tx.db()
+            .forget_sign_in_throttles_before(self.now().minus(THROTTLE_MEMORY), self.now())
+            .await?;
         tx.commit().await?;
         report.keys_retired = self.retire_replaced_keys().await?;
         // Pick up a key that the operator or another server made since.

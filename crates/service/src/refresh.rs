@@ -115,6 +115,7 @@ impl Roster {
         username: &str,
         current: &Password,
         new: &str,
+        source: Option<std::net::IpAddr>,
     ) -> Result<(), SignInError> {
         let refused = || {
             SignInError::Service(ServiceError::Invalid(Invalid::one(
@@ -122,35 +123,23 @@ impl Roster {
             "the user name or the current password is incorrect, or the account is temporarily locked after repeated failures",
         )))
         };
-        let Some(creds) = self.find_credentials(username).await? else {
+        // Counted against the same lockout as sign-in, before the password is checked.
+        let found = self.find_credentials(username).await?;
+        let attempt = self
+            .count_attempt(username, found.as_ref().map(|c| c.user), current, source)
+            .await?;
+        let (Some(creds), Some(_)) = (found, attempt.ticket) else {
             self.hasher().verify(current, None).await?;
             return Err(refused());
         };
-        let now = self.now();
-        let throttle = {
-            let mut r = self.store().reader().await?;
-            r.db().throttle(creds.user).await?
-        };
-        if throttle.is_locked(now) {
-            self.hasher().verify(current, None).await?;
-            return Err(refused());
-        }
         let (ok, _) = self
             .hasher()
             .verify(current, creds.password_hash.as_deref())
             .await?;
         if !ok {
-            let fingerprint = self
-                .keys()
-                .current()
-                .wrong_password_fingerprint(&creds.user.to_string(), current.expose());
-            let mut tx = self.store().write().await?;
-            let mut t = tx.db().lock_throttle(creds.user).await?;
-            t.record_failure(now, fingerprint);
-            tx.db().save_throttle(creds.user, &t).await?;
-            tx.commit().await?;
             return Err(refused());
         }
+        self.password_was_right(&attempt, creds.user, None).await?;
         // The same eligibility as sign-in: a partner user whose account access was removed
         // changes nothing (and learns nothing: the answer is a wrong password's).
         let home = {
@@ -186,9 +175,6 @@ impl Roster {
             .set_password(creds.user, &hash, &new_stamp())
             .await?;
         tx.db().set_force_change_password(creds.user, false).await?;
-        let mut t = tx.db().lock_throttle(creds.user).await?;
-        t.record_success();
-        tx.db().save_throttle(creds.user, &t).await?;
         let partner = match creds.tenant.parse::<PartnerId>() {
             Ok(p) if tx.db().partner_country(p).await?.is_some() => Some(p),
             _ => match creds.tenant.parse() {

@@ -1,6 +1,9 @@
 //! Sign-in (the token endpoint's password grant) and turning a bearer token into an Actor.
 
+use std::net::IpAddr;
+
 use roster_domain::authz::{Actor, Principal};
+use roster_domain::lockout::{self, Reservation, Ticket};
 use roster_domain::password::Password;
 use roster_domain::{CustomerId, PartnerId, Upn, UserId};
 use roster_store::users::Credentials;
@@ -102,50 +105,142 @@ async fn home_with(
         .map(|partner| Home::Customer { customer, partner }))
 }
 
+/// How many of the networks a user signed in from are remembered as familiar.
+const FAMILIAR_NETWORKS: u32 = 10;
+
+/// An attempt at a user's password, counted before the password is checked (see
+/// `roster_domain::lockout`).
+pub(crate) struct Attempt {
+    /// The lockout's subject: the user's id, or a keyed name of a user name with no account.
+    subject: String,
+    /// The lockout's source: a familiar network of the user, or every other source.
+    source: String,
+    /// The network the attempt came from, when known.
+    network: Option<String>,
+    fingerprint: String,
+    /// `None`: locked, refuse without checking.
+    pub(crate) ticket: Option<Ticket>,
+}
+
 impl Roster {
-    /// The password grant: a user alone, or with `client` (App+User).
+    /// Counts an attempt at `password` for `user` (the account `username` names; `None` when
+    /// there is none) from `source`, atomically with reading the lock: one write transaction,
+    /// the same for known and unknown accounts.
+    pub(crate) async fn count_attempt(
+        &self,
+        username: &str,
+        user: Option<UserId>,
+        password: &Password,
+        source: Option<IpAddr>,
+    ) -> Result<Attempt> {
+        let keys = self.keys();
+        let key = keys.current();
+        let subject = match user {
+            Some(u) => u.to_string(),
+            None => key.unknown_account_subject(username),
+        };
+        let fingerprint = key.wrong_password_fingerprint(&subject, password.expose());
+        let network = source.map(lockout::network_of);
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let familiar = match &network {
+            Some(n) => tx.db().is_familiar_network(&subject, n).await?,
+            None => false,
+        };
+        let bucket = match (&network, familiar) {
+            (Some(n), true) => n.clone(),
+            _ => lockout::OTHER_SOURCES.to_string(),
+        };
+        let mut throttle = tx.db().lock_throttle(&subject, &bucket).await?;
+        let ticket = match throttle.reserve(now, fingerprint.clone()) {
+            Reservation::Locked => None,
+            Reservation::Check(ticket) => {
+                tx.db()
+                    .save_throttle(&subject, &bucket, &throttle, now)
+                    .await?;
+                tx.commit().await?;
+                Some(ticket)
+            }
+        };
+        Ok(Attempt {
+            subject,
+            source: bucket,
+            network,
+            fingerprint,
+            ticket,
+        })
+    }
+
+    /// The attempt's password was right: it takes its count back (and the failures before
+    /// it), its network becomes familiar, and a hash of old parameters is replaced.
+    pub(crate) async fn password_was_right(
+        &self,
+        attempt: &Attempt,
+        user: UserId,
+        new_hash: Option<(String, String)>,
+    ) -> Result<()> {
+        let Some(ticket) = attempt.ticket else {
+            return Ok(());
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let mut throttle = tx
+            .db()
+            .lock_throttle(&attempt.subject, &attempt.source)
+            .await?;
+        throttle.succeed(now, ticket, &attempt.fingerprint);
+        tx.db()
+            .save_throttle(&attempt.subject, &attempt.source, &throttle, now)
+            .await?;
+        if let Some(network) = &attempt.network {
+            tx.db()
+                .remember_sign_in_network(user, network, now, FAMILIAR_NETWORKS)
+                .await?;
+        }
+        if let Some((old, new)) = new_hash {
+            tx.db().upgrade_password_hash(user, &old, &new).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The password grant: a user alone, or with `client` (App+User), from `source` (the
+    /// client's address, when known: the lockout keeps familiar networks apart).
     pub async fn sign_in_with_password(
         &self,
         username: &str,
         password: &Password,
         client: Option<Client<'_>>,
+        source: Option<IpAddr>,
     ) -> Result<TokenGrant, SignInError> {
         let application = match client {
             Some(c) => Some(self.check_client(c.id, c.secret).await?),
             None => None,
         };
         let found = self.find_for_sign_in(username).await?;
-        let Some(creds) = found else {
-            // Spend the same effort as for a real account.
+        let attempt = self
+            .count_attempt(username, found.as_ref().map(|c| c.user), password, source)
+            .await?;
+        let (Some(creds), Some(_)) = (found, attempt.ticket) else {
+            // Unknown or locked: the same effort as for a real account.
             self.hasher().verify(password, None).await?;
             return Err(SignInError::InvalidGrant);
         };
-        let now = self.now();
-        let mut throttle = {
-            let mut r = self.store().reader().await?;
-            r.db().throttle(creds.user).await?
-        };
-        if throttle.is_locked(now) {
-            self.hasher().verify(password, None).await?;
-            return Err(SignInError::InvalidGrant);
-        }
         let (ok, rehash) = self
             .hasher()
             .verify(password, creds.password_hash.as_deref())
             .await?;
         if !ok {
-            let fingerprint = self
-                .keys()
-                .current()
-                .wrong_password_fingerprint(&creds.user.to_string(), password.expose());
-            let mut tx = self.store().write().await?;
-            // Re-read inside the transaction so that concurrent failures all count.
-            let mut current = tx.db().lock_throttle(creds.user).await?;
-            current.record_failure(now, fingerprint);
-            tx.db().save_throttle(creds.user, &current).await?;
-            tx.commit().await?;
+            // Counted already.
             return Err(SignInError::InvalidGrant);
         }
+        let new_hash = match (rehash, creds.password_hash.as_deref()) {
+            (true, Some(old)) => Some((old.to_string(), self.hasher().hash(password).await?)),
+            _ => None,
+        };
+        self.password_was_right(&attempt, creds.user, new_hash)
+            .await?;
+        let now = self.now();
         let home = {
             let mut r = self.store().reader().await?;
             home_of(&mut r.db(), &creds).await?
@@ -161,21 +256,6 @@ impl Roster {
         }
         if creds.force_change_password {
             return Err(SignInError::PasswordChangeRequired);
-        }
-        if throttle != Default::default() || rehash {
-            let new_hash = match (rehash, creds.password_hash.as_deref()) {
-                (true, Some(old)) => Some((old.to_string(), self.hasher().hash(password).await?)),
-                _ => None,
-            };
-            let mut tx = self.store().write().await?;
-            throttle.record_success();
-            tx.db().save_throttle(creds.user, &throttle).await?;
-            if let Some((old, new)) = new_hash {
-                tx.db()
-                    .upgrade_password_hash(creds.user, &old, &new)
-                    .await?;
-            }
-            tx.commit().await?;
         }
         let app_id = application.map(|a| a.id);
         let mut grant = self.issue_access_token(&creds, app_id.as_deref(), now);

@@ -105,6 +105,16 @@ impl SigningKey {
         hex(&mac.finalize().into_bytes()[..12])
     }
 
+    /// The name a sign-in lockout keeps for a user name that has no account: a keyed hash of
+    /// the name, so that guesses at it are counted (and cost) as guesses at an account are.
+    pub fn unknown_account_subject(&self, username: &str) -> String {
+        let name = username.trim().to_lowercase();
+        format!(
+            "unknown:{}",
+            self.wrong_password_fingerprint("\0unknown account", &name)
+        )
+    }
+
     fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> Vec<u8> {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
         mac.update(data);

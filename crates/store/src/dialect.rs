@@ -80,6 +80,13 @@ impl Backend {
                     "licences",
                     include_str!("../migrations/sqlite/0009_licences.sql"),
                 ),
+                (
+                    10,
+                    "sign_in_sources_and_public_clients",
+                    include_str!(
+                        "../migrations/sqlite/0010_sign_in_sources_and_public_clients.sql"
+                    ),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -128,6 +135,13 @@ impl Backend {
                     9,
                     "licences",
                     include_str!("../migrations/postgres/0009_licences.sql"),
+                ),
+                (
+                    10,
+                    "sign_in_sources_and_public_clients",
+                    include_str!(
+                        "../migrations/postgres/0010_sign_in_sources_and_public_clients.sql"
+                    ),
                 ),
             ],
         }

@@ -366,6 +366,12 @@ impl Db<'_> {
             .bind(id.to_string())
             .execute(&mut *self.conn)
             .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query("DELETE FROM sign_in_throttles WHERE subject = $1")
+                .bind(id.to_string())
+                .execute(&mut *self.conn)
+                .await?;
+        }
         Ok(done.rows_affected() == 1)
     }
 
@@ -396,35 +402,28 @@ impl Db<'_> {
         row.as_ref().map(credentials_from).transpose()
     }
 
-    pub async fn throttle(&mut self, user: UserId) -> Result<Throttle> {
-        self.read_throttle(user, "").await
-    }
-
-    /// The sign-in state, locked until the transaction ends, so that concurrent failures
-    /// on several servers all count.
-    pub async fn lock_throttle(&mut self, user: UserId) -> Result<Throttle> {
+    /// The sign-in lockout of `subject` (a user id, or a keyed name of an unknown user name)
+    /// from `source`, locked until the transaction ends, so that concurrent attempts on
+    /// several servers are counted one after the other.
+    pub async fn lock_throttle(&mut self, subject: &str, source: &str) -> Result<Throttle> {
         sqlx::query(
-            "INSERT INTO sign_in_throttle (user_id, failures, lockouts, locked_until, recent_wrong) \
-             VALUES ($1, 0, 0, NULL, '') ON CONFLICT (user_id) DO NOTHING",
+            "INSERT INTO sign_in_throttles (subject, source, failures, lockouts, locked_until, recent_wrong, attempts, updated_at) \
+             VALUES ($1, $2, 0, 0, NULL, '', 0, 0) ON CONFLICT (subject, source) DO NOTHING",
         )
-        .bind(user.to_string())
+        .bind(subject)
+        .bind(source)
         .execute(&mut *self.conn)
         .await?;
-        self.read_throttle(user, crate::dialect::for_update(self.backend))
-            .await
-    }
-
-    async fn read_throttle(&mut self, user: UserId, lock: &str) -> Result<Throttle> {
         let sql = format!(
-            "SELECT failures, lockouts, locked_until, recent_wrong FROM sign_in_throttle WHERE user_id = $1{lock}"
+            "SELECT failures, lockouts, locked_until, recent_wrong, attempts FROM sign_in_throttles \
+             WHERE subject = $1 AND source = $2{}",
+            crate::dialect::for_update(self.backend)
         );
         let row = sqlx::query(&sql)
-            .bind(user.to_string())
-            .fetch_optional(&mut *self.conn)
+            .bind(subject)
+            .bind(source)
+            .fetch_one(&mut *self.conn)
             .await?;
-        let Some(row) = row else {
-            return Ok(Throttle::default());
-        };
         let recent = rows::text(&row, "recent_wrong")?;
         Ok(Throttle {
             failures: u32::try_from(rows::int(&row, "failures")?).unwrap_or(0),
@@ -435,20 +434,86 @@ impl Db<'_> {
             } else {
                 recent.split(',').map(str::to_string).collect()
             },
+            attempts: u64::try_from(rows::int(&row, "attempts")?).unwrap_or(0),
         })
     }
 
-    pub async fn save_throttle(&mut self, user: UserId, t: &Throttle) -> Result<()> {
+    pub async fn save_throttle(
+        &mut self,
+        subject: &str,
+        source: &str,
+        t: &Throttle,
+        now: Timestamp,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sign_in_throttle (user_id, failures, lockouts, locked_until, recent_wrong) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, lockouts = excluded.lockouts, \
-             locked_until = excluded.locked_until, recent_wrong = excluded.recent_wrong",
+            "UPDATE sign_in_throttles SET failures = $1, lockouts = $2, locked_until = $3, recent_wrong = $4, \
+             attempts = $5, updated_at = $6 WHERE subject = $7 AND source = $8",
         )
-        .bind(user.to_string())
         .bind(i64::from(t.failures))
         .bind(i64::from(t.lockouts))
         .bind(t.locked_until.map(Timestamp::unix_millis))
         .bind(t.recent_wrong.join(","))
+        .bind(i64::try_from(t.attempts).unwrap_or(i64::MAX))
+        .bind(now.unix_millis())
+        .bind(subject)
+        .bind(source)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets lockouts that nobody touched since `cutoff` and that lock nothing any more.
+    pub async fn forget_sign_in_throttles_before(
+        &mut self,
+        cutoff: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sign_in_throttles WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(cutoff.unix_millis())
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Whether `user` signed in successfully from `network` before (one of the few most
+    /// recent networks it did).
+    pub async fn is_familiar_network(&mut self, user: &str, network: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM sign_in_networks WHERE user_id = $1 AND network = $2",
+        )
+        .bind(user)
+        .bind(network)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Remembers that `user` signed in from `network`, keeping the `keep` most recent.
+    pub async fn remember_sign_in_network(
+        &mut self,
+        user: UserId,
+        network: &str,
+        now: Timestamp,
+        keep: u32,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_networks (user_id, network, last_success) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, network) DO UPDATE SET last_success = excluded.last_success",
+        )
+        .bind(user.to_string())
+        .bind(network)
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        sqlx::query(
+            "DELETE FROM sign_in_networks WHERE user_id = $1 AND network NOT IN \
+             (SELECT network FROM sign_in_networks WHERE user_id = $1 ORDER BY last_success DESC, network LIMIT $2)",
+        )
+        .bind(user.to_string())
+        .bind(i64::from(keep))
         .execute(&mut *self.conn)
         .await?;
         Ok(())

@@ -5,10 +5,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use roster_domain::password::Password;
 use roster_service::sign_in::{Client, SignInError};
 
 use crate::error::FaultBody;
+use crate::serve::ClientAddr;
 use crate::wire::{json, OAuthError, TokenResponse};
 use crate::AppState;
 
@@ -61,9 +63,11 @@ pub struct TokenRequest {
     ))]
 pub async fn token(
     State(app): State<AppState>,
+    client_addr: Option<Extension<ClientAddr>>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    let source = client_addr.map(|Extension(ClientAddr(ip))| ip);
     let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -101,7 +105,7 @@ pub async fn token(
                 secret: client_secret,
             });
             app.roster
-                .sign_in_with_password(username, &Password::new(password), client)
+                .sign_in_with_password(username, &Password::new(password), client, source)
                 .await
         }
         Some("client_credentials") => {
@@ -211,6 +215,7 @@ pub struct PasswordChangeRequest {
     ))]
 pub async fn change_password(
     State(app): State<AppState>,
+    client_addr: Option<Extension<ClientAddr>>,
     crate::json::Body(req): crate::json::Body<PasswordChangeRequest>,
 ) -> Result<Response, crate::error::ApiError> {
     let ids = "(password change)";
@@ -220,6 +225,7 @@ pub async fn change_password(
             req.user_principal_name.as_deref().unwrap_or(""),
             &Password::new(req.current_password.unwrap_or_default()),
             req.new_password.as_deref().unwrap_or(""),
+            client_addr.map(|Extension(ClientAddr(ip))| ip),
         )
         .await;
     match result {

@@ -459,3 +459,158 @@ async fn f13_undeliverable_invitation_addresses_are_refused() {
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
 }
+
+/// A client whose connections come from `ip` (any 127.x.y.z reaches the server on Linux).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn grant_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> StatusCode {
+    let r = client
+        .post(app.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    r.status()
+}
+
+/// `n` distinct wrong passwords for `username` from `client`, all at once, and (when given)
+/// the right one 150 ms later: the statuses of the wrong ones and of the right one.
+async fn burst(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    n: usize,
+    right: Option<&str>,
+) -> (Vec<StatusCode>, Option<StatusCode>) {
+    let form = |p: String| {
+        vec![
+            ("grant_type".to_string(), "password".to_string()),
+            ("username".into(), username.to_string()),
+            ("password".into(), p),
+        ]
+    };
+    let wrong: Vec<_> = (0..n)
+        .map(|i| {
+            client
+                .post(app.url("/oauth2/token"))
+                .form(&form(format!("Parallel-Guess-{i:03}-Xq!")))
+        })
+        .collect();
+    let right = right.map(|p| {
+        let request = client
+            .post(app.url("/oauth2/token"))
+            .form(&form(p.to_string()));
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            request.send().await.unwrap().status()
+        })
+    });
+    let answers = all_at_once(wrong).await;
+    let right = match right {
+        Some(t) => Some(t.await.unwrap()),
+        None => None,
+    };
+    (answers.into_iter().map(|(s, _)| s).collect(), right)
+}
+
+/// The lockout of `user` from every source but its familiar networks.
+async fn throttle_of(app: &TestApp, user: &str) -> roster_domain::lockout::Throttle {
+    let mut tx = app.roster.store().write().await.unwrap();
+    tx.db()
+        .lock_throttle(user, roster_domain::lockout::OTHER_SOURCES)
+        .await
+        .unwrap()
+}
+
+on_both_backends! {
+/// F3: however many guesses arrive at once, no more than ten passwords are checked before
+/// the lockout, and a right password inside the burst is refused like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f3_a_burst_of_guesses_gets_ten_checks_and_one_lockout() {
+    let app = TestApp::start().await;
+    let cid = app.customer("contoso1.onmicrosoft.com").await;
+    let v1 = app.user(&cid, "victim1@contoso1.onmicrosoft.com", "V1").await;
+    let v2 = app.user(&cid, "victim2@contoso1.onmicrosoft.com", "V2").await;
+    let client = reqwest::Client::new();
+    let (wrong, right) = burst(&app, &client, "victim1@contoso1.onmicrosoft.com", 40, Some(GOOD_PASSWORD)).await;
+    assert!(wrong.iter().all(|s| *s == StatusCode::BAD_REQUEST), "{wrong:?}");
+    assert_eq!(right, Some(StatusCode::BAD_REQUEST), "the right password inside a burst gets no token");
+    let t = throttle_of(&app, v1["id"].as_str().unwrap()).await;
+    assert!(t.is_locked(roster_service::Clock::now(app.clock.as_ref())), "{t:?}");
+    assert_eq!(t.lockouts, 1, "{t:?}");
+    let (wrong, _) = burst(&app, &client, "victim2@contoso1.onmicrosoft.com", 120, None).await;
+    assert!(wrong.iter().all(|s| *s == StatusCode::BAD_REQUEST));
+    let t = throttle_of(&app, v2["id"].as_str().unwrap()).await;
+    assert_eq!((t.lockouts, t.attempts), (1, 10), "ten checked, one lockout of a minute: {t:?}");
+    // A minute later the owner signs in, and that clears the history.
+    app.clock.advance(roster_domain::Duration::from_mins(1));
+    assert_eq!(grant_from(&app, &client, "victim2@contoso1.onmicrosoft.com", GOOD_PASSWORD).await, StatusCode::OK);
+}
+}
+
+on_both_backends! {
+/// F3, the owner: a burst from elsewhere locks every source but the networks its owner
+/// signed in from, so the owner keeps signing in from its own; guesses from several
+/// addresses share one lockout, so spreading them gains nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f3_a_burst_from_elsewhere_does_not_lock_the_owner_out() {
+    let app = TestApp::start().await;
+    let cid = app.customer("contoso.onmicrosoft.com").await;
+    let user = app.user(&cid, "owner@contoso.onmicrosoft.com", "Owner").await;
+    let upn = "owner@contoso.onmicrosoft.com";
+    let (home, attacker, attacker2) = (client_from("127.0.0.1"), client_from("127.0.0.2"), client_from("127.0.0.3"));
+    assert_eq!(grant_from(&app, &home, upn, GOOD_PASSWORD).await, StatusCode::OK);
+    let (wrong, right) = burst(&app, &attacker, upn, 30, Some(GOOD_PASSWORD)).await;
+    assert!(wrong.iter().all(|s| *s == StatusCode::BAD_REQUEST));
+    assert_eq!(right, Some(StatusCode::BAD_REQUEST));
+    // The other address shares the attacker's lockout, even with the right password...
+    assert_eq!(grant_from(&app, &attacker2, upn, GOOD_PASSWORD).await, StatusCode::BAD_REQUEST);
+    let t = throttle_of(&app, user["id"].as_str().unwrap()).await;
+    // The owner's first sign-in (from a network not yet familiar) and ten guesses.
+    assert_eq!((t.lockouts, t.attempts), (1, 11), "{t:?}");
+    // ...while the owner, from the network it signed in from, is not locked out.
+    assert_eq!(grant_from(&app, &home, upn, GOOD_PASSWORD).await, StatusCode::OK);
+    // Its own network has a lockout of its own: ten failures from it lock it.
+    for i in 0..10 {
+        assert_eq!(grant_from(&app, &home, upn, &format!("Typo-{i}-Xq!")).await, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(grant_from(&app, &home, upn, GOOD_PASSWORD).await, StatusCode::BAD_REQUEST);
+}
+}
+
+on_both_backends! {
+/// F14: a wrong guess costs the same write whether the account exists or not (unknown user
+/// names get a lockout of their own under a keyed name), so timing tells nothing, and a
+/// scanner of user names is throttled too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f14_unknown_accounts_are_counted_like_known_ones() {
+    let app = TestApp::start().await;
+    let client = reqwest::Client::new();
+    let (wrong, right) = burst(&app, &client, "nobody@partner.local", 30, None).await;
+    assert!(wrong.iter().all(|s| *s == StatusCode::BAD_REQUEST));
+    assert_eq!(right, None);
+    let subject = app.roster.keys().current().unknown_account_subject("NOBODY@partner.local");
+    let t = throttle_of(&app, &subject).await;
+    assert_eq!((t.lockouts, t.attempts), (1, 10), "{t:?}");
+    // Nothing of the name itself is stored.
+    assert!(!contains_bytes(&app.stored_bytes().await, "nobody@partner.local"));
+    // A day later the maintenance forgets it.
+    app.clock.advance(roster_domain::Duration::from_days(2));
+    app.roster.run_maintenance().await.unwrap();
+    assert_eq!(throttle_of(&app, &subject).await, Default::default());
+}
+}

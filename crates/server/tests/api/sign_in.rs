@@ -489,7 +489,7 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
     };
     let cheap = open(HashCost::TEST).await.unwrap().roster;
     let grant = cheap
-        .sign_in_with_password(ADMIN, &Password::new(ADMIN_PASSWORD), None)
+        .sign_in_with_password(ADMIN, &Password::new(ADMIN_PASSWORD), None, None)
         .await
         .unwrap();
     let admin = cheap.authenticate(&grant.access_token).await.unwrap().user;
@@ -508,14 +508,14 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
     drop(cheap);
     let full = open(HashCost::default()).await.unwrap();
     full.roster
-        .sign_in_with_password(ADMIN, &Password::new(ADMIN_PASSWORD), None)
+        .sign_in_with_password(ADMIN, &Password::new(ADMIN_PASSWORD), None, None)
         .await
         .unwrap();
     let new = admin_hash(full.roster.clone()).await;
     assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
     // And the upgraded hash still signs in.
     full.roster
-        .sign_in_with_password(ADMIN, &Password::new(ADMIN_PASSWORD), None)
+        .sign_in_with_password(ADMIN, &Password::new(ADMIN_PASSWORD), None, None)
         .await
         .unwrap();
 }
