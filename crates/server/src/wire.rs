@@ -763,6 +763,10 @@ collection!(
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationRequest {
     pub display_name: Option<String>,
+    /// `true` for a client that cannot keep a secret (a script, a desktop tool): it signs
+    /// users in (App+User) with its client id alone. Default `false`: a confidential client
+    /// sends its `client_secret` with every password grant.
+    pub public_client: Option<bool>,
 }
 
 /// A registered application. `clientSecret` appears only in the answers that create it (the
@@ -776,6 +780,8 @@ pub struct ApplicationBody {
     pub display_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Whether it signs users in with its client id alone (see the request).
+    pub public_client: bool,
     pub created_date_time: String,
     pub attributes: Attributes,
 }
@@ -787,6 +793,7 @@ impl ApplicationBody {
             client_id: a.id.clone(),
             display_name: a.display_name.clone(),
             client_secret: secret,
+            public_client: a.public_client,
             created_date_time: a.created_at.to_rfc3339(),
             attributes: Attributes::of("Application"),
         }

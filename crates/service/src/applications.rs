@@ -27,8 +27,15 @@ fn display_name(name: Option<&str>) -> Result<String, Invalid> {
 }
 
 impl Roster {
-    /// Registers an application of the caller's partner.
-    pub async fn register_application(&self, ctx: &Ctx, name: Option<&str>) -> Result<WithSecret> {
+    /// Registers an application of the caller's partner: confidential (it must send its
+    /// secret with a user's sign-in) unless `public_client` (a script or a desktop tool that
+    /// cannot keep a secret signs users in with its client id alone).
+    pub async fn register_application(
+        &self,
+        ctx: &Ctx,
+        name: Option<&str>,
+        public_client: bool,
+    ) -> Result<WithSecret> {
         self.allow(ctx, Action::ManageApplications)?;
         let display_name = display_name(name)?;
         let (secret, secret_hash) = crate::secrets::new_secret();
@@ -40,6 +47,7 @@ impl Roster {
             security_stamp: new_stamp(),
             created_by: Some(ctx.actor.user),
             created_at: self.now(),
+            public_client,
         };
         let mut tx = self.store().write().await?;
         tx.db().insert_application(&application).await?;
@@ -49,7 +57,7 @@ impl Roster {
             None,
             OperationType::RegisterApplication,
             application.id.clone(),
-            json!({"clientId": application.id, "displayName": application.display_name}),
+            json!({"clientId": application.id, "displayName": application.display_name, "publicClient": public_client}),
         );
         tx.db().insert_audit(&record).await?;
         tx.commit().await?;

@@ -364,8 +364,12 @@ impl Roster {
         let expected = app
             .as_ref()
             .map_or_else(|| "0".repeat(64), |a| a.secret_hash.clone());
-        let secret_ok =
-            secret.is_none_or(|s| crate::secrets::same_hash(&crate::secrets::hash(s), &expected));
+        // A confidential client must send its secret; a public one may send none, but a
+        // secret it sends must be right.
+        let secret_ok = match secret {
+            Some(s) => crate::secrets::same_hash(&crate::secrets::hash(s), &expected),
+            None => app.as_ref().is_some_and(|a| a.public_client),
+        };
         match app {
             Some(app) if secret_ok => Ok(app),
             _ => Err(SignInError::InvalidClient),

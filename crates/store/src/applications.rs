@@ -17,10 +17,13 @@ pub struct Application {
     pub security_stamp: String,
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,
+    /// A public client (one that cannot keep a secret) signs users in with its client id
+    /// alone; a confidential one must send its secret.
+    pub public_client: bool,
 }
 
 const COLUMNS: &str =
-    "id, partner_id, display_name, secret_hash, security_stamp, created_by, created_at";
+    "id, partner_id, display_name, secret_hash, security_stamp, created_by, created_at, public_client";
 
 fn application(r: &sqlx::any::AnyRow) -> Result<Application> {
     Ok(Application {
@@ -31,13 +34,14 @@ fn application(r: &sqlx::any::AnyRow) -> Result<Application> {
         security_stamp: rows::text(r, "security_stamp")?,
         created_by: rows::opt_user_id(r, "created_by")?,
         created_at: rows::time(r, "created_at")?,
+        public_client: rows::int(r, "public_client")? != 0,
     })
 }
 
 impl Db<'_> {
     pub async fn insert_application(&mut self, a: &Application) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO applications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO applications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
         .bind(&a.id)
         .bind(a.partner.to_string())
@@ -46,6 +50,7 @@ impl Db<'_> {
         .bind(&a.security_stamp)
         .bind(a.created_by.map(|u| u.to_string()))
         .bind(a.created_at.unix_millis())
+        .bind(i64::from(a.public_client))
         .execute(&mut *self.conn)
         .await?;
         Ok(())

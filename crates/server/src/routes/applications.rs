@@ -22,7 +22,11 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     let created = app
         .roster
-        .register_application(&ctx, req.display_name.as_deref())
+        .register_application(
+            &ctx,
+            req.display_name.as_deref(),
+            req.public_client.unwrap_or(false),
+        )
         .await
         .or_api(&ctx)?;
     Ok(json(

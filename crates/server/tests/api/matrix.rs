@@ -258,7 +258,7 @@ impl PartnerWorld {
             (Door::Http, PartnerOp::ApproveRelationship) => http(Method::POST, format!("{relationships}/{pending}/approve"), Some(json!({}))).await,
             (Door::Service, PartnerOp::ApproveRelationship) => through_service(r.approve_relationship(ctx, c, &pending).await),
             (Door::Http, PartnerOp::RegisterApplication) => http(Method::POST, "/v1/applications".into(), Some(json!({"displayName": format!("app {n}")}))).await,
-            (Door::Service, PartnerOp::RegisterApplication) => through_service(r.register_application(ctx, Some(&format!("app {n}"))).await),
+            (Door::Service, PartnerOp::RegisterApplication) => through_service(r.register_application(ctx, Some(&format!("app {n}")), false).await),
         }
     }
 }

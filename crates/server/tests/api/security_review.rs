@@ -614,3 +614,36 @@ async fn f14_unknown_accounts_are_counted_like_known_ones() {
     assert_eq!(throttle_of(&app, &subject).await, Default::default());
 }
 }
+
+on_both_backends! {
+/// F15 of the security review: an application is confidential unless registered as a public
+/// client; a confidential one gets App+User tokens only with its secret.
+#[tokio::test]
+async fn f15_only_public_clients_sign_users_in_without_a_secret() {
+    let app = TestApp::start().await;
+    let grant = |id: String, secret: Option<String>| {
+        let mut form = vec![("grant_type", "password".to_string()), ("username", ADMIN.to_string()), ("password", ADMIN_PASSWORD.to_string()), ("client_id", id)];
+        if let Some(s) = secret {
+            form.push(("client_secret", s));
+        }
+        let r = app.client.post(app.url("/oauth2/token")).form(&form).send();
+        async move { into_parts(r.await.unwrap()).await }
+    };
+    let (s, confidential) = app.post("/v1/applications", json!({"displayName": "Sync service"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{confidential}");
+    assert_eq!(confidential["publicClient"], false);
+    let (s, public) = app.post("/v1/applications", json!({"displayName": "Admin's script", "publicClient": true})).await;
+    assert_eq!(s, StatusCode::CREATED, "{public}");
+    assert_eq!(public["publicClient"], true);
+    let id = |b: &Value| b["clientId"].as_str().unwrap().to_string();
+    let secret = |b: &Value| Some(b["clientSecret"].as_str().unwrap().to_string());
+    let (s, b) = grant(id(&confidential), None).await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{b}");
+    assert_eq!(grant(id(&confidential), secret(&confidential)).await.0, StatusCode::OK);
+    assert_eq!(grant(id(&public), None).await.0, StatusCode::OK);
+    assert_eq!(grant(id(&public), Some("wrong".into())).await.0, StatusCode::UNAUTHORIZED);
+    let (_, list) = app.get("/v1/applications").await;
+    let listed = list["items"].as_array().unwrap().iter().find(|a| a["id"] == public["id"]).unwrap();
+    assert_eq!(listed["publicClient"], true, "{list}");
+}
+}

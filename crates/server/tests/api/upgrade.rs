@@ -159,3 +159,41 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
     assert!(audit.iter().any(|a| a.resource_id == active.id.to_string() && a.correlation_id == "c"));
 }
 }
+
+on_both_backends! {
+/// Schema 10: the applications registered before it stay public clients (as they were used),
+/// and the sign-in lockouts of schema 9 become the lockouts of every other source.
+#[tokio::test]
+async fn schema_9_applications_stay_public_and_lockouts_move() {
+    let (dir, database_url) = TestApp::fresh_data().await;
+    let url = roster_server::startup::database_url(dir.path(), database_url.as_deref());
+    let store = Store::open_at(&url, Some(9)).await.unwrap();
+    store.close().await;
+    let (tenant, user, application) = (PartnerId::new_random().to_string(), UserId::new_random().to_string(), uuid::Uuid::new_v4().to_string());
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        for (sql, binds) in [
+            ("INSERT INTO tenants (id, kind, company_name, company_name_key, domain, country, billing, allow_delegated_access, created_at) \
+              VALUES ($1, 'partner', 'Old', 'old', 'old.example', 'US', '{}', 0, 0)", vec![tenant.clone()]),
+            ("INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, force_change_password, security_stamp, version, created_at, updated_at) \
+              VALUES ($1, $2, 'u@old.example', 'u@old.example', 'U', 'u', 'none', 'active', 0, 's', 1, 0, 0)", vec![user.clone(), tenant.clone()]),
+            ("INSERT INTO sign_in_throttle (user_id, failures, lockouts, locked_until, recent_wrong) VALUES ($1, 4, 2, NULL, 'a,b')", vec![user.clone()]),
+            ("INSERT INTO applications (id, partner_id, display_name, secret_hash, security_stamp, created_at) VALUES ($1, $2, 'Old app', 'h', 's', 0)", vec![application.clone(), tenant.clone()]),
+        ] {
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), roster_store::SCHEMA_VERSION);
+    let mut tx = store.write().await.unwrap();
+    assert!(tx.db().application(&application).await.unwrap().unwrap().public_client);
+    let t = tx.db().lock_throttle(&user, roster_domain::lockout::OTHER_SOURCES).await.unwrap();
+    assert_eq!((t.failures, t.lockouts, t.recent_wrong.len()), (4, 2, 2), "{t:?}");
+}
+}
