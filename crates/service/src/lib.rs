@@ -111,6 +111,9 @@ struct Inner {
     /// The products customers can have seats of.
     catalogue: roster_domain::licence::Catalogue,
     settings: Settings,
+    /// Woken whenever a request with an `MS-RequestId` records its answer or gives its key
+    /// up, so that its repeats waiting on this server answer at once.
+    requests_answered: tokio::sync::Notify,
 }
 
 /// Who is calling and under which request: what every operation receives first.
@@ -164,6 +167,7 @@ impl Roster {
                 courier,
                 catalogue,
                 settings,
+                requests_answered: tokio::sync::Notify::new(),
             }),
         })
     }

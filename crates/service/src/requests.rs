@@ -33,11 +33,18 @@ pub enum RequestClaim {
 /// A claim older than this whose owner never answered is taken to be abandoned (its server
 /// died mid-request) and may be taken over.
 const ABANDONED_AFTER: Duration = Duration::from_secs(60);
-const POLL: StdDuration = StdDuration::from_millis(20);
+/// A repeat waits for the first request's answer: woken at once when it comes from this
+/// server, and reading the key again after these waits (doubling from the first to the
+/// longest) for an answer from another server.
+const FIRST_POLL: StdDuration = StdDuration::from_millis(20);
+const LONGEST_POLL: StdDuration = StdDuration::from_millis(500);
 /// How long a repeat waits for the first request to finish before giving up.
 const WAIT_AT_MOST: StdDuration = StdDuration::from_secs(30);
 
 impl Roster {
+    /// Claims `key` for this request, or tells what became of the request that claimed it
+    /// first, waiting while that one runs. Waiting costs reads, not writes: a repeat writes
+    /// only to claim a free key, to forget an expired one, or to take over an abandoned one.
     pub async fn claim_request(&self, key: &RequestKey) -> Result<RequestClaim> {
         let claim = NewClaim {
             caller: &key.caller,
@@ -47,17 +54,12 @@ impl Roster {
             body_hash: &key.body_hash,
         };
         let started = tokio::time::Instant::now();
+        let mut poll = FIRST_POLL;
+        let mut recorded = match self.write_claim(&claim).await? {
+            Claim::Owner => return Ok(RequestClaim::Owner),
+            Claim::Taken(r) => r,
+        };
         loop {
-            let outcome = {
-                let mut tx = self.store().write().await?;
-                let outcome = tx.db().claim_request(&claim, self.now()).await?;
-                tx.commit().await?;
-                outcome
-            };
-            let recorded = match outcome {
-                Claim::Owner => return Ok(RequestClaim::Owner),
-                Claim::Taken(r) => r,
-            };
             // A key is remembered for 24 hours, whether or not the purge has run since.
             let expired = self.now().minus(crate::maintenance::REQUEST_MEMORY);
             if recorded.created_at < expired {
@@ -66,6 +68,10 @@ impl Roster {
                     .forget_request_if_before(&key.caller, &key.request_id, expired)
                     .await?;
                 tx.commit().await?;
+                match self.write_claim(&claim).await? {
+                    Claim::Owner => return Ok(RequestClaim::Owner),
+                    Claim::Taken(r) => recorded = r,
+                }
                 continue;
             }
             if recorded.method != key.method
@@ -79,19 +85,21 @@ impl Roster {
             }
             // The first request is still running: wait for its answer.
             let now = self.now();
-            let mut tx = self.store().write().await?;
-            let taken_over = tx
-                .db()
-                .take_over_request(
-                    &key.caller,
-                    &key.request_id,
-                    now.minus(ABANDONED_AFTER),
-                    now,
-                )
-                .await?;
-            tx.commit().await?;
-            if taken_over {
-                return Ok(RequestClaim::Owner);
+            if recorded.created_at < now.minus(ABANDONED_AFTER) {
+                let mut tx = self.store().write().await?;
+                let taken_over = tx
+                    .db()
+                    .take_over_request(
+                        &key.caller,
+                        &key.request_id,
+                        now.minus(ABANDONED_AFTER),
+                        now,
+                    )
+                    .await?;
+                tx.commit().await?;
+                if taken_over {
+                    return Ok(RequestClaim::Owner);
+                }
             }
             if started.elapsed() > WAIT_AT_MOST {
                 return Err(ServiceError::Internal(
@@ -99,8 +107,44 @@ impl Roster {
                         .into(),
                 ));
             }
-            tokio::time::sleep(POLL).await;
+            // Listen before reading again, so that an answer recorded in between still wakes us.
+            let answered = self.inner.requests_answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
+            let mut again = self.recorded_request(key).await?;
+            if again.as_ref().is_some_and(|r| r.status.is_none()) {
+                let _ = tokio::time::timeout(poll, answered).await;
+                poll = (poll * 2).min(LONGEST_POLL);
+                again = self.recorded_request(key).await?;
+            }
+            recorded = match again {
+                Some(r) => r,
+                // Given up after a server error: the key is free again.
+                None => match self.write_claim(&claim).await? {
+                    Claim::Owner => return Ok(RequestClaim::Owner),
+                    Claim::Taken(r) => r,
+                },
+            };
         }
+    }
+
+    async fn recorded_request(
+        &self,
+        key: &RequestKey,
+    ) -> Result<Option<roster_store::idempotency::Recorded>> {
+        let mut r = self.store().reader().await?;
+        Ok(r.db()
+            .recorded_request(&key.caller, &key.request_id)
+            .await?)
+    }
+
+    /// Claims a free key (the primary key decides among concurrent claims), or reads the
+    /// claim that holds it.
+    async fn write_claim(&self, claim: &NewClaim<'_>) -> Result<Claim> {
+        let mut tx = self.store().write().await?;
+        let outcome = tx.db().claim_request(claim, self.now()).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// Records the owner's response for replay.
@@ -110,6 +154,7 @@ impl Roster {
             .complete_request(&key.caller, &key.request_id, status, body)
             .await?;
         tx.commit().await?;
+        self.inner.requests_answered.notify_waiters();
         Ok(())
     }
 
@@ -120,6 +165,7 @@ impl Roster {
             .release_request(&key.caller, &key.request_id)
             .await?;
         tx.commit().await?;
+        self.inner.requests_answered.notify_waiters();
         Ok(())
     }
 }

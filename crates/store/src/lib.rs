@@ -75,6 +75,8 @@ pub struct Store {
     /// On SQLite a single connection, so that writers queue in the process instead of
     /// spinning on the file lock; on PostgreSQL the same pool as `readers`.
     writers: AnyPool,
+    /// Write transactions begun since the store was opened.
+    writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -98,6 +100,7 @@ impl Store {
             backend,
             readers,
             writers,
+            writes: Default::default(),
         };
         migrate::run(&store, version).await?;
         Ok(store)
@@ -128,7 +131,15 @@ impl Store {
     /// Starts a write transaction. Everything one operation changes, with its audit
     /// record, goes through one `Tx`.
     pub async fn write(&self) -> Result<Tx> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Tx(self.writers.begin().await?, self.backend))
+    }
+
+    /// How many write transactions this process has begun on the store (on SQLite they all
+    /// queue for its one writer).
+    pub fn write_transactions(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True when the database answers.

@@ -647,3 +647,49 @@ async fn f15_only_public_clients_sign_users_in_without_a_secret() {
     assert_eq!(listed["publicClient"], true, "{list}");
 }
 }
+
+on_both_backends! {
+/// F16: repeats of a request still running wait on reads, woken when its answer is recorded,
+/// instead of two write transactions each every 20 ms (which queue for SQLite's one writer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f16_waiting_repeats_do_not_write() {
+    use sha2::Digest;
+    // No maintenance pass meanwhile: it writes.
+    let app = TestApp::start_with(Builder { purge_interval: std::time::Duration::from_secs(3600), ..Default::default() }).await;
+    let cid = app.customer("contoso.onmicrosoft.com").await;
+    let caller = app.roster.authenticate(&app.token).await.unwrap().user;
+    let path = format!("/v1/customers/{cid}/users");
+    let body = json!({"userPrincipalName": "once@contoso.onmicrosoft.com", "displayName": "Once"}).to_string();
+    let key = roster_service::requests::RequestKey {
+        caller: caller.to_string(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        method: "POST".into(),
+        // As the idempotency layer sees it, inside the /v1 router.
+        path: path.trim_start_matches("/v1").to_string(),
+        body_hash: sha2::Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    // An owner that takes its time (as one on another server, or stuck behind a hash).
+    assert_eq!(app.roster.claim_request(&key).await.unwrap(), roster_service::requests::RequestClaim::Owner);
+    let n = 10;
+    let repeats: Vec<_> = (0..n)
+        .map(|_| {
+            let request = app.req(Method::POST, &path).header("MS-RequestId", &key.request_id).header("Content-Type", "application/json").body(body.clone());
+            tokio::spawn(async move { into_parts(request.send().await.unwrap()).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = app.roster.store().write_transactions();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let during = app.roster.store().write_transactions() - before;
+    // (At most the activity history's batch of the earlier requests writes meanwhile.)
+    assert!(during <= 1, "{during} write transactions while {n} repeats waited");
+    assert!(repeats.iter().all(|r| !r.is_finished()), "they wait for the answer");
+    let answer = json!({"headers": [], "body": json!({"id": "the-first-answer"}).to_string()}).to_string();
+    app.roster.finish_request(&key, 201, &answer).await.unwrap();
+    for r in repeats {
+        let (s, b) = r.await.unwrap();
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        assert_eq!(b["id"], "the-first-answer");
+    }
+}
+}
