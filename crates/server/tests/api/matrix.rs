@@ -97,7 +97,10 @@ async fn partner_user(app: &TestApp, alias: &str, access: Value) -> (String, Str
 enum PartnerOp {
     ViewCustomers,
     CreateCustomer,
-    EditCustomer,
+    /// Turn legacy delegated access off (an edit of the customer).
+    DisableLegacyAccess,
+    /// Turn it back on: Global admin only.
+    EnableLegacyAccess,
     ViewAccountUsers,
     ManageAccountUsers,
     GrantGlobalAdmin,
@@ -111,10 +114,11 @@ enum PartnerOp {
     RegisterApplication,
 }
 
-const PARTNER_OPS: [PartnerOp; 14] = [
+const PARTNER_OPS: [PartnerOp; 15] = [
     PartnerOp::ViewCustomers,
     PartnerOp::CreateCustomer,
-    PartnerOp::EditCustomer,
+    PartnerOp::DisableLegacyAccess,
+    PartnerOp::EnableLegacyAccess,
     PartnerOp::ViewAccountUsers,
     PartnerOp::ManageAccountUsers,
     PartnerOp::GrantGlobalAdmin,
@@ -137,9 +141,13 @@ fn partner_spec(role: PartnerRole, op: PartnerOp) -> bool {
         UserManagementAdmin => matches!(op, ViewAccountUsers | ManageAccountUsers),
         AdminAgent => matches!(
             op,
-            ViewCustomers | CreateCustomer | EditCustomer | ViewRelationships | CreateRelationship
+            ViewCustomers
+                | CreateCustomer
+                | DisableLegacyAccess
+                | ViewRelationships
+                | CreateRelationship
         ),
-        HelpdeskAgent => matches!(op, ViewCustomers | EditCustomer),
+        HelpdeskAgent => matches!(op, ViewCustomers | DisableLegacyAccess),
         SalesAgent => matches!(op, ViewCustomers | CreateCustomer),
         BillingAdmin => op == ViewCustomers,
     }
@@ -150,7 +158,11 @@ fn under_a_customer(op: PartnerOp) -> bool {
     use PartnerOp::*;
     matches!(
         op,
-        EditCustomer | ViewRelationships | CreateRelationship | ApproveRelationship
+        DisableLegacyAccess
+            | EnableLegacyAccess
+            | ViewRelationships
+            | CreateRelationship
+            | ApproveRelationship
     )
 }
 
@@ -199,8 +211,10 @@ impl PartnerWorld {
                 })
                 .await,
             ),
-            (Door::Http, PartnerOp::EditCustomer) => http(Method::PATCH, format!("/v1/customers/{cid}"), Some(json!({"allowDelegatedAccess": n % 2 == 0}))).await,
-            (Door::Service, PartnerOp::EditCustomer) => through_service(r.update_customer(ctx, c, Some(n % 2 == 0)).await),
+            (Door::Http, PartnerOp::DisableLegacyAccess) => http(Method::PATCH, format!("/v1/customers/{cid}"), Some(json!({"allowDelegatedAccess": false}))).await,
+            (Door::Service, PartnerOp::DisableLegacyAccess) => through_service(r.update_customer(ctx, c, Some(false)).await),
+            (Door::Http, PartnerOp::EnableLegacyAccess) => http(Method::PATCH, format!("/v1/customers/{cid}"), Some(json!({"allowDelegatedAccess": true}))).await,
+            (Door::Service, PartnerOp::EnableLegacyAccess) => through_service(r.update_customer(ctx, c, Some(true)).await),
             (Door::Http, PartnerOp::ViewAccountUsers) => http(Method::GET, "/v1/users".into(), None).await,
             (Door::Service, PartnerOp::ViewAccountUsers) => through_service(
                 r.list_partner_users(ctx, None, ListRequest::First(Default::default())).await,
