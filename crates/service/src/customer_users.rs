@@ -239,20 +239,8 @@ impl Roster {
         if_match: Option<&str>,
         lock: bool,
     ) -> Result<PatchPlan> {
-        let (_, access) = self
-            .customer_access_for(
-                db,
-                ctx,
-                customer,
-                Action::InCustomer(CustomerAction::ReadUsers),
-            )
-            .await?;
-        let user = if lock {
-            db.customer_user_for_update(customer, id).await?
-        } else {
-            db.customer_user(customer, id).await?
-        }
-        .ok_or(ServiceError::UserNotFound)?;
+        let (access, user) = self.user_to_change(db, ctx, customer, id, lock).await?;
+        let user = user.ok_or(ServiceError::UserNotFound)?;
         let domains = db.tenant_domains(&customer.to_string()).await?;
         let target = crate::directory_roles::tier_of_user(db, user.id).await?;
         if !etag_matches(if_match, &user) {
@@ -485,16 +473,16 @@ impl Roster {
         Ok(())
     }
 
-    /// The active user a DELETE may soft-delete, as `db` reads it now.
-    async fn plan_delete(
+    /// The caller's access to `customer` (which it must at least read the users of) and the
+    /// user `id` in it, locked until the transaction ends when `lock`.
+    async fn user_to_change(
         &self,
         db: &mut roster_store::Db<'_>,
         ctx: &Ctx,
         customer: CustomerId,
         id: UserId,
-        if_match: Option<&str>,
         lock: bool,
-    ) -> Result<CustomerUser> {
+    ) -> Result<(authz::CustomerAccess, Option<CustomerUser>)> {
         let (_, access) = self
             .customer_access_for(
                 db,
@@ -507,9 +495,24 @@ impl Roster {
             db.customer_user_for_update(customer, id).await?
         } else {
             db.customer_user(customer, id).await?
-        }
-        .filter(|u| u.state == UserState::Active)
-        .ok_or(ServiceError::UserNotFound)?;
+        };
+        Ok((access, user))
+    }
+
+    /// The active user a DELETE may soft-delete, as `db` reads it now.
+    async fn plan_delete(
+        &self,
+        db: &mut roster_store::Db<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        if_match: Option<&str>,
+        lock: bool,
+    ) -> Result<CustomerUser> {
+        let (access, user) = self.user_to_change(db, ctx, customer, id, lock).await?;
+        let user = user
+            .filter(|u| u.state == UserState::Active)
+            .ok_or(ServiceError::UserNotFound)?;
         let target = crate::directory_roles::tier_of_user(db, id).await?;
         check(ctx, &access, CustomerAction::DeleteUser { target })?;
         if !etag_matches(if_match, &user) {

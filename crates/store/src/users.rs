@@ -171,13 +171,7 @@ impl Db<'_> {
         customer: CustomerId,
         id: UserId,
     ) -> Result<Option<CustomerUser>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(customer.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await?;
-        row.as_ref().map(user_from).transpose()
+        self.read_customer_user(customer, id, "").await
     }
 
     /// [`Db::customer_user`], locked until the transaction ends (PostgreSQL; SQLite's writers
@@ -187,10 +181,18 @@ impl Db<'_> {
         customer: CustomerId,
         id: UserId,
     ) -> Result<Option<CustomerUser>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2{}",
-            crate::dialect::for_update(self.backend)
-        );
+        self.read_customer_user(customer, id, crate::dialect::for_update(self.backend))
+            .await
+    }
+
+    async fn read_customer_user(
+        &mut self,
+        customer: CustomerId,
+        id: UserId,
+        lock: &str,
+    ) -> Result<Option<CustomerUser>> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2{lock}");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
             .bind(customer.to_string())

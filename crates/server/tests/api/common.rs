@@ -361,6 +361,19 @@ impl TestApp {
     }
 }
 
+/// The id of the bootstrap administrator in a list of partner users.
+pub fn admin_id(list: &Value) -> String {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["userPrincipalName"] == ADMIN)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// The password of the partner users that [`member`] creates.
 pub const MEMBER_PASSWORD: &str = "Tq7#vLm2xR-member";
 

@@ -3,8 +3,6 @@
 //! request is refused with 409 60007; concurrent repeats run the operation once; keys are
 //! forgotten after 24 hours.
 
-use std::sync::Arc;
-
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use roster_domain::Duration;
@@ -219,26 +217,18 @@ async fn concurrent_creates(app: &TestApp, cid: &str, n: usize, upn: &str) {
     let key = new_key();
     let url = app.url(&users(cid));
     let body = create_body(upn);
-    let barrier = Arc::new(tokio::sync::Barrier::new(n));
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let request = app
-                .client
-                .post(&url)
-                .bearer_auth(&app.token)
-                .header("MS-RequestId", &key)
-                .json(&body);
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                into_parts(request.send().await.unwrap()).await
+    let answers = all_at_once(
+        (0..n)
+            .map(|_| {
+                app.client
+                    .post(&url)
+                    .bearer_auth(&app.token)
+                    .header("MS-RequestId", &key)
+                    .json(&body)
             })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for t in tasks {
-        answers.push(t.await.unwrap());
-    }
+            .collect(),
+    )
+    .await;
     for (status, body) in &answers {
         assert_eq!(*status, StatusCode::CREATED, "{body}");
         assert_eq!(body["id"], answers[0].1["id"], "{answers:?}");
@@ -272,24 +262,18 @@ async fn concurrent_repeats_of_a_delete_run_once() {
     let u = app.user(&cid, "del@contoso.onmicrosoft.com", "Del").await;
     let path = user(&cid, u["id"].as_str().unwrap());
     let key = new_key();
-    let n = 8;
-    let barrier = Arc::new(tokio::sync::Barrier::new(n));
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let request = app
-                .client
-                .delete(app.url(&path))
-                .bearer_auth(&app.token)
-                .header("MS-RequestId", &key);
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                into_parts(request.send().await.unwrap()).await
+    let answers = all_at_once(
+        (0..8)
+            .map(|_| {
+                app.client
+                    .delete(app.url(&path))
+                    .bearer_auth(&app.token)
+                    .header("MS-RequestId", &key)
             })
-        })
-        .collect();
-    for t in tasks {
-        let (status, body) = t.await.unwrap();
+            .collect(),
+    )
+    .await;
+    for (status, body) in answers {
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     }
     assert_eq!(audit_count(&app, "delete_customer_user").await, 1);

@@ -2,23 +2,11 @@
 
 use reqwest::{Method, StatusCode};
 use roster_domain::authz::PartnerRole;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::common::*;
 
 const PASSWORD: &str = MEMBER_PASSWORD;
-
-fn admin_id(list: &Value) -> String {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["userPrincipalName"] == ADMIN)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 on_both_backends! {
 #[tokio::test]

@@ -7,18 +7,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-fn admin_id(list: &Value) -> String {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["userPrincipalName"] == ADMIN)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// The ids of the Global admins, as the role's member list gives them.
 async fn global_admins(app: &TestApp) -> Vec<String> {
     let (s, list) = app
