@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use roster_domain::password::Password;
-use roster_server::startup::{self, Options};
+use roster_service::startup::{self, Options};
 use roster_service::{HashCost, Hasher, Settings, SystemClock};
 use roster_store::{Backend, Store};
 use serde_json::Value;

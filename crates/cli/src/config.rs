@@ -120,7 +120,10 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field(
                 "database_url",
-                &self.database_url.as_deref().map(roster_store_redact),
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(roster_service::startup::redact),
             )
             .field(
                 "soft_delete_retention",
@@ -143,10 +146,6 @@ impl std::fmt::Debug for Config {
             )
             .finish()
     }
-}
-
-fn roster_store_redact(url: &str) -> String {
-    roster_server::startup::redact(url)
 }
 
 impl Config {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use roster_server::startup::{self, Options};
 use roster_server::Timeouts;
 use roster_service::bootstrap::Bootstrapped;
+use roster_service::startup::{self, Options};
 use roster_service::{Settings, SystemClock};
 use tokio::sync::watch;
 
@@ -173,79 +173,39 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = maintenance.await;
     // The activity history gathers lines for a moment before it writes them.
     opened.roster.flush_activity().await;
-    opened.roster.store().close().await;
+    opened.roster.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Opens the database of `args` (migrating it), refusing to make a new SQLite file.
-async fn open_store(args: &DatabaseArgs) -> anyhow::Result<roster_store::Store> {
+async fn open_database(args: &DatabaseArgs) -> anyhow::Result<startup::Database> {
     let config = Config::for_database(args)?;
-    if config.database_url.is_none() {
-        let file = config.data_dir.join(startup::DATABASE_FILE);
-        anyhow::ensure!(
-            file.exists(),
-            "there is no database at {}: give --data-dir or --database-url",
-            file.display()
-        );
-    }
-    let url = startup::database_url(&config.data_dir, config.database_url.as_deref());
-    roster_store::Store::open(&url).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            roster_store::redact_url(&url)
-        )
-    })
+    startup::Database::open(&config.data_dir, config.database_url.as_deref()).await
 }
 
 async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
     let config = Config::for_database(args)?;
-    let url = startup::database_url(&config.data_dir, config.database_url.as_deref());
-    if config.database_url.is_none() {
-        startup::create_data_dir(&config.data_dir)?;
-    }
-    let store = roster_store::Store::open(&url).await.with_context(|| {
-        format!(
-            "cannot migrate the database {}",
-            roster_store::redact_url(&url)
-        )
-    })?;
+    let (url, version) = startup::migrate(&config.data_dir, config.database_url.as_deref()).await?;
     println!(
-        "The database {} is at schema version {} (this roster knows versions up to {}).",
-        roster_store::redact_url(&url),
-        store.schema_version().await?,
-        roster_store::SCHEMA_VERSION
+        "The database {url} is at schema version {version} (this roster knows versions up to {}).",
+        startup::SCHEMA_VERSION
     );
-    store.close().await;
     Ok(())
 }
 
 async fn backup(args: &DatabaseArgs, to: &Path) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !to.exists(),
-        "{} exists already: choose a new file",
-        to.display()
-    );
-    let store = open_store(args).await?;
-    // A backup holds the signing secrets and password hashes: readable by its owner only.
-    // SQLite writes a backup into an empty file as well as into a new one.
-    roster_service::files::write_private_file(to, b"")
-        .with_context(|| format!("cannot create {}", to.display()))?;
-    if let Err(e) = store.backup_to(to).await {
-        let _ = std::fs::remove_file(to);
-        return Err(e).with_context(|| format!("cannot back up to {}", to.display()));
-    }
-    store.close().await;
+    let database = open_database(args).await?;
+    database.backup_to(to).await?;
+    database.close().await;
     let size = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
     println!("Backed up the database to {} ({size} bytes).", to.display());
     Ok(())
 }
 
 async fn list_keys(args: &DatabaseArgs) -> anyhow::Result<()> {
-    let store = open_store(args).await?;
-    let mut r = store.reader().await?;
-    let keys = r.db().signing_keys().await?;
-    for (i, key) in keys.iter().enumerate() {
+    let database = open_database(args).await?;
+    for (i, key) in database.signing_keys().await?.iter().enumerate() {
         let role = if i == 0 {
             "signs and verifies"
         } else {
@@ -253,12 +213,13 @@ async fn list_keys(args: &DatabaseArgs) -> anyhow::Result<()> {
         };
         println!("{}  made {}  {role}", key.id, key.created_at);
     }
+    database.close().await;
     Ok(())
 }
 
 async fn rotate_keys(args: &DatabaseArgs, revoke_old: bool) -> anyhow::Result<()> {
-    let store = open_store(args).await?;
-    let rotated = roster_service::keys::rotate(&store, &SystemClock, revoke_old).await?;
+    let database = open_database(args).await?;
+    let rotated = database.rotate_keys(&SystemClock, revoke_old).await?;
     println!(
         "New signing key {}: servers sign with it from their next key reload.",
         rotated.new_key
@@ -269,7 +230,7 @@ async fn rotate_keys(args: &DatabaseArgs, revoke_old: bool) -> anyhow::Result<()
             rotated.revoked
         );
     }
-    store.close().await;
+    database.close().await;
     Ok(())
 }
 

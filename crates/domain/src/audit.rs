@@ -1,6 +1,9 @@
 //! The audit vocabulary: which operation changed what. Records are written by the service in
 //! the same transaction as the change they describe.
 
+use crate::ids::{CustomerId, PartnerId, UserId};
+use crate::time::Timestamp;
+
 /// Partner Center's operation type names where they exist; Roster's own in the same style.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub enum OperationType {
@@ -161,6 +164,35 @@ impl OperationType {
             _ => "customer_user",
         }
     }
+}
+
+/// A change, as the audit log keeps it: written in the transaction of the change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub partner: PartnerId,
+    pub customer: Option<CustomerId>,
+    /// The signed-in user who acted; `None` for Roster itself (bootstrap, purge).
+    pub actor: Option<UserId>,
+    pub application: Option<String>,
+    pub operation: OperationType,
+    pub resource_type: String,
+    pub resource_id: String,
+    /// The new value as JSON; never a password.
+    pub new_value: String,
+    pub correlation_id: String,
+    pub request_id: String,
+}
+
+/// Which audit records to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub operation: Option<OperationType>,
+    pub customer: Option<CustomerId>,
+    pub actor: Option<UserId>,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! for operations on another user, by that user's tier.
 
 use crate::ids::{CustomerId, PartnerId, UserId};
+use crate::upn::Upn;
 
 /// A role in the partner's Roster account.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -253,6 +254,16 @@ pub struct CustomPermissions(pub std::collections::BTreeMap<Area, Level>);
 impl CustomPermissions {
     pub fn level(&self, area: Area) -> Level {
         self.0.get(&area).copied().unwrap_or(Level::NoAccess)
+    }
+
+    /// As a JSON object `{area: level}` (how they are stored and shown in audit records).
+    pub fn to_json(&self) -> String {
+        let map: std::collections::BTreeMap<&str, &str> = self
+            .0
+            .iter()
+            .map(|(a, l)| (a.as_str(), l.as_str()))
+            .collect();
+        serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
     }
 }
 
@@ -655,6 +666,14 @@ fn delete_tier(target: Tier) -> Vec<DirectoryRole> {
         Tier::Privileged => vec![GlobalAdministrator],
         _ => vec![UserAdministrator, GlobalAdministrator],
     }
+}
+
+/// A member of a directory role, as the member list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleMember {
+    pub user: UserId,
+    pub upn: Upn,
+    pub display_name: String,
 }
 
 #[cfg(test)]

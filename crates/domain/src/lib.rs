@@ -4,11 +4,14 @@
 //! as an `Rng` argument. Value types are parsed once (`Upn::parse`, `CountryCode::parse`) so
 //! that code holding one never re-checks it.
 
+pub mod activity;
+pub mod application;
 pub mod audit;
 pub mod authz;
 pub mod country;
 pub mod customer;
 pub mod ids;
+pub mod invitation;
 pub mod licence;
 pub mod listing;
 pub mod lockout;

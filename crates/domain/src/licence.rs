@@ -350,6 +350,15 @@ impl LicenceUpdate {
     }
 }
 
+/// A customer's seats of one SKU, and how many of them licences take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscribedSku {
+    pub sku_id: String,
+    pub seats: Seats,
+    /// Licences of active users.
+    pub consumed: i64,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -7,7 +7,6 @@ pub mod layers;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
-pub mod startup;
 pub mod wire;
 
 use std::future::Future;

@@ -787,7 +787,7 @@ pub struct ApplicationBody {
 }
 
 impl ApplicationBody {
-    pub fn of(a: &roster_store::applications::Application, secret: Option<String>) -> Self {
+    pub fn of(a: &roster_domain::application::Application, secret: Option<String>) -> Self {
         Self {
             id: a.id.clone(),
             client_id: a.id.clone(),

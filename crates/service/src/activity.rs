@@ -9,9 +9,9 @@
 //! (docs/BENCHMARKS.md). Whoever reads the history flushes it first
 //! ([`Roster::flush_activity`]); the server flushes it when it stops.
 
+use roster_domain::activity::Activity;
 use roster_domain::authz::Action;
 use roster_domain::{Duration, Timestamp, UserId};
-use roster_store::activity::Activity;
 use roster_store::Store;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};

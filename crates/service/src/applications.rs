@@ -3,10 +3,10 @@
 //! (`grant_type=client_credentials`); with a user, App+User tokens (the password grant with
 //! `client_id`).
 
+use roster_domain::application::Application;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::Action;
 use roster_domain::{text, Invalid};
-use roster_store::applications::Application;
 use serde_json::json;
 
 use crate::customer_users::new_stamp;

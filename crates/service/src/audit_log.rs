@@ -1,9 +1,9 @@
 //! Reading the audit log (`GET /v1/auditrecords`).
 
 use roster_domain::audit::OperationType;
+use roster_domain::audit::{AuditQuery, AuditRecord};
 use roster_domain::authz::Action;
 use roster_domain::{CustomerId, Invalid, Timestamp, UserId};
-use roster_store::audit::{AuditQuery, AuditRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::paging::{self, ListRequest};

@@ -3,10 +3,10 @@
 //! and how privileged it is as a target (its tier).
 
 use roster_domain::audit::OperationType;
+use roster_domain::authz::RoleMember;
 use roster_domain::authz::{self, Action, CustomerAction, DirectoryRole, Tier};
 use roster_domain::user::UserState;
 use roster_domain::{CustomerId, UserId};
-use roster_store::directory_roles::RoleMember;
 use roster_store::Db;
 use serde_json::json;
 
@@ -41,7 +41,7 @@ impl Roster {
         operation: OperationType,
         role: DirectoryRole,
         user: &roster_domain::user::CustomerUser,
-    ) -> roster_store::audit::AuditRecord {
+    ) -> roster_domain::audit::AuditRecord {
         self.audit(
             Some(ctx),
             ctx.actor.partner,

@@ -6,10 +6,11 @@
 
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, PartnerRole};
+use roster_domain::invitation::{email_key, Invitation, InvitationState};
 use roster_domain::partner_user::{parse_access, Access};
 use roster_domain::password::{self, PersonalWords};
 use roster_domain::{text, Duration, Invalid, Timestamp, Upn, UserId};
-use roster_store::invitations::{email_key, Invitation, InvitationState, NewGuest};
+use roster_store::invitations::NewGuest;
 use roster_store::StoreError;
 use serde_json::json;
 

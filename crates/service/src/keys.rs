@@ -74,7 +74,7 @@ pub async fn rotate(store: &Store, clock: &dyn Clock, revoke_old: bool) -> Resul
         0
     };
     if let Some((partner, _)) = tx.db().first_partner().await? {
-        let record = roster_store::audit::AuditRecord {
+        let record = roster_domain::audit::AuditRecord {
             id: uuid::Uuid::new_v4().to_string(),
             created_at: now,
             partner,

@@ -26,15 +26,16 @@ pub mod requests;
 pub mod secrets;
 pub mod sign_in;
 pub mod smtp;
+pub mod startup;
 pub mod tokens;
 
 use std::sync::{Arc, Mutex, RwLock};
 
+use roster_domain::audit::AuditRecord;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{self, Action, Actor, CustomerAccess, Denied};
 use roster_domain::customer::Customer;
 use roster_domain::{CustomerId, Duration, PartnerId, UserId};
-use roster_store::audit::AuditRecord;
 use roster_store::{Db, Store};
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -187,8 +188,15 @@ impl Roster {
         &self.inner.activity
     }
 
+    /// The store, for tests and the benchmark's seeding; the doors call operations.
+    #[doc(hidden)]
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Closes the database's connections (after the last request).
+    pub async fn close(&self) {
+        self.inner.store.close().await;
     }
     pub fn settings(&self) -> &Settings {
         &self.inner.settings

@@ -101,7 +101,7 @@ fn user_json(u: &PartnerUser) -> serde_json::Value {
         "userPrincipalName": u.upn.as_str(),
         "displayName": u.display_name,
         "roles": u.access.as_ref().map(|a| a.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
-        "customPermissions": u.access.as_ref().and_then(|a| a.custom.as_ref()).map(roster_store::accounts::custom_to_json),
+        "customPermissions": u.access.as_ref().and_then(|a| a.custom.as_ref()).map(|c| c.to_json()),
         "groups": u.groups,
     })
 }

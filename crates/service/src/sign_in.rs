@@ -356,7 +356,7 @@ impl Roster {
         &self,
         id: &str,
         secret: Option<&str>,
-    ) -> Result<roster_store::applications::Application, SignInError> {
+    ) -> Result<roster_domain::application::Application, SignInError> {
         let app = {
             let mut r = self.store().reader().await?;
             r.db().application(id.trim()).await?

@@ -12,12 +12,6 @@ use sqlx::any::AnyRow;
 use crate::rows::{self, corrupt};
 use crate::{Db, Result};
 
-/// Custom permissions as stored: a JSON object `{area: level}`.
-pub fn custom_to_json(c: &CustomPermissions) -> String {
-    let map: BTreeMap<&str, &str> = c.0.iter().map(|(a, l)| (a.as_str(), l.as_str())).collect();
-    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
-}
-
 fn custom_from_json(text: &str) -> Result<CustomPermissions> {
     let map: BTreeMap<String, String> =
         serde_json::from_str(text).map_err(|_| corrupt("custom_permissions", text))?;
@@ -310,7 +304,7 @@ impl Db<'_> {
              ON CONFLICT (user_id) DO UPDATE SET custom_permissions = excluded.custom_permissions",
         )
         .bind(user.to_string())
-        .bind(access.custom.as_ref().map(custom_to_json))
+        .bind(access.custom.as_ref().map(CustomPermissions::to_json))
         .bind(now.unix_millis())
         .execute(&mut *self.conn)
         .await?;

@@ -1,19 +1,10 @@
 //! The activity history of partner account users.
 
+use roster_domain::activity::Activity;
 use roster_domain::{Timestamp, UserId};
 
 use crate::rows;
 use crate::{Db, Result};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Activity {
-    pub id: String,
-    pub user: UserId,
-    pub at: Timestamp,
-    pub method: String,
-    pub path: String,
-    pub status: u16,
-}
 
 impl Db<'_> {
     pub async fn insert_activity(&mut self, a: &Activity) -> Result<()> {

@@ -1,26 +1,10 @@
 //! Applications registered by a partner: their secrets are stored only as hashes.
 
-use roster_domain::{PartnerId, Timestamp, UserId};
+use roster_domain::application::Application;
+use roster_domain::PartnerId;
 
 use crate::rows;
 use crate::{Db, Result};
-
-/// A registered application. Its id is the OAuth client id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Application {
-    pub id: String,
-    pub partner: PartnerId,
-    pub display_name: String,
-    /// SHA-256 of the client secret, hexadecimal.
-    pub secret_hash: String,
-    /// Changes with every new secret: tokens issued under an older stamp stop working.
-    pub security_stamp: String,
-    pub created_by: Option<UserId>,
-    pub created_at: Timestamp,
-    /// A public client (one that cannot keep a secret) signs users in with its client id
-    /// alone; a confidential one must send its secret.
-    pub public_client: bool,
-}
 
 const COLUMNS: &str =
     "id, partner_id, display_name, secret_hash, security_stamp, created_by, created_at, public_client";

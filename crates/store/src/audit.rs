@@ -1,29 +1,11 @@
 //! Audit records: written in the transaction of the change they describe.
 
-use roster_domain::audit::OperationType;
-use roster_domain::{CustomerId, PartnerId, Timestamp, UserId};
+use roster_domain::audit::{AuditQuery, AuditRecord, OperationType};
+use roster_domain::{PartnerId, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::rows::{self, corrupt};
 use crate::{Db, Result};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditRecord {
-    pub id: String,
-    pub created_at: Timestamp,
-    pub partner: PartnerId,
-    pub customer: Option<CustomerId>,
-    /// The signed-in user who acted; `None` for Roster itself (bootstrap, purge).
-    pub actor: Option<UserId>,
-    pub application: Option<String>,
-    pub operation: OperationType,
-    pub resource_type: String,
-    pub resource_id: String,
-    /// The new value as JSON; never a password.
-    pub new_value: String,
-    pub correlation_id: String,
-    pub request_id: String,
-}
 
 fn record_from(row: &AnyRow) -> Result<AuditRecord> {
     let op = rows::text(row, "operation_type")?;
@@ -96,16 +78,6 @@ impl Db<'_> {
         .await?;
         rows.iter().map(record_from).collect()
     }
-}
-
-/// Which audit records to list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditQuery {
-    pub start: Timestamp,
-    pub end: Timestamp,
-    pub operation: Option<OperationType>,
-    pub customer: Option<CustomerId>,
-    pub actor: Option<UserId>,
 }
 
 /// A query parameter of either type the audit query binds.

@@ -1,18 +1,11 @@
 //! Members of a tenant's directory roles. Rows of soft-deleted users stay (hidden by the
 //! user's state) so that a restore brings the roles back.
 
+use roster_domain::authz::RoleMember;
 use roster_domain::{Timestamp, Upn, UserId};
 
 use crate::rows;
 use crate::{Db, Result};
-
-/// A member of a directory role, as the member list shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RoleMember {
-    pub user: UserId,
-    pub upn: Upn,
-    pub display_name: String,
-}
 
 impl Db<'_> {
     /// A new version (etag) for a user whose roles changed: an edit that read the user

@@ -2,49 +2,13 @@
 //! of the partner tenant (`is_guest`) that carries the address it was invited with; the
 //! invitation holds only the SHA-256 of its link's token.
 
+use roster_domain::invitation::{email_key, Invitation, InvitationState};
 use roster_domain::{PartnerId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
 use crate::rows::{self, corrupt};
 use crate::users::Credentials;
 use crate::{Db, Result};
-
-/// Whether the guest has redeemed its invitation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvitationState {
-    Pending,
-    Accepted,
-}
-
-impl InvitationState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "accepted" => Some(Self::Accepted),
-            _ => None,
-        }
-    }
-}
-
-/// An invitation as stored (never the token itself).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invitation {
-    pub id: String,
-    pub partner: PartnerId,
-    pub user: UserId,
-    pub email: String,
-    pub state: InvitationState,
-    pub created_at: Timestamp,
-    pub sent_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub accepted_at: Option<Timestamp>,
-}
 
 /// A new guest directory user of a partner tenant (no password until it redeems).
 #[derive(Clone, Debug)]
@@ -74,11 +38,6 @@ fn invitation_from(row: &AnyRow) -> Result<Invitation> {
         expires_at: rows::time(row, "expires_at")?,
         accepted_at: rows::opt_time(row, "accepted_at")?,
     })
-}
-
-/// The lookup key of an email address.
-pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 impl Db<'_> {

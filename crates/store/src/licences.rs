@@ -1,19 +1,10 @@
 //! Seats (subscribed SKUs) of customers and the licences of users.
 
-use roster_domain::licence::Seats;
+use roster_domain::licence::{Seats, SubscribedSku};
 use roster_domain::{CustomerId, Timestamp, UserId};
 
 use crate::rows;
 use crate::{Db, Result};
-
-/// A customer's seats of one SKU, and how many of them licences take.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SubscribedSku {
-    pub sku_id: String,
-    pub seats: Seats,
-    /// Licences of active users.
-    pub consumed: i64,
-}
 
 /// A user's licence.
 #[derive(Clone, Debug, PartialEq, Eq)]

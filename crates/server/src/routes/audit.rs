@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use roster_domain::audit::OperationType;
+use roster_domain::audit::{AuditQuery, AuditRecord};
 use roster_domain::Timestamp;
 use roster_service::audit_log::AuditRequest;
 use roster_service::paging::ListRequest;
-use roster_store::audit::{AuditQuery, AuditRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
 

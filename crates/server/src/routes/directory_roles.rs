@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use roster_domain::authz::RoleMember;
 use roster_service::paging::ListRequest;
-use roster_store::directory_roles::RoleMember;
 
 use super::{customer_id, user_id, Caller, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};

@@ -6,8 +6,8 @@ use std::time::Duration as StdDuration;
 
 use reqwest::{Method, RequestBuilder, StatusCode};
 use roster_domain::{Duration, Timestamp};
-use roster_server::startup::{self, Options};
 use roster_server::Timeouts;
+use roster_service::startup::{self, Options};
 use roster_service::{HashCost, ManualClock, Roster, Settings};
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -331,7 +331,7 @@ impl TestApp {
 
 impl TestApp {
     /// Every audit record of the partner, oldest first.
-    pub async fn audit_records(&self) -> Vec<roster_store::audit::AuditRecord> {
+    pub async fn audit_records(&self) -> Vec<roster_domain::audit::AuditRecord> {
         let mut r = self.roster.store().reader().await.unwrap();
         let partner = r.db().first_partner().await.unwrap().unwrap().0;
         r.db()

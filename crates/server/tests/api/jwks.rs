@@ -8,7 +8,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use roster_domain::Duration;
-use roster_server::startup::{self, Options};
+use roster_service::startup::{self, Options};
 use roster_service::{HashCost, Settings};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;

@@ -246,7 +246,7 @@ impl PartnerWorld {
             (Door::Http, PartnerOp::ViewAudit) => http(Method::GET, "/v1/auditrecords?startDate=2026-01-01T00:00:00Z".into(), None).await,
             (Door::Service, PartnerOp::ViewAudit) => through_service(
                 r.list_audit_records(ctx, ListRequest::First(roster_service::audit_log::AuditRequest {
-                    query: roster_store::audit::AuditQuery {
+                    query: roster_domain::audit::AuditQuery {
                         start: Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap(),
                         end: Timestamp::parse_rfc3339("2027-01-01T00:00:00Z").unwrap(),
                         operation: None,

@@ -6,7 +6,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use roster_domain::password::Password;
 use roster_domain::{Duration, Timestamp};
-use roster_server::startup::Options;
+use roster_service::startup::Options;
 use roster_service::{HashCost, Hasher, Settings};
 use serde_json::{json, Value};
 
@@ -475,7 +475,7 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
         Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap(),
     ));
     let open = |cost: HashCost| {
-        roster_server::startup::open(Options {
+        roster_service::startup::open(Options {
             data_dir: dir.path().to_path_buf(),
             database_url: None,
             partner_domain: "partner.local".into(),

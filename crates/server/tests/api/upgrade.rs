@@ -3,13 +3,13 @@
 //! every row.
 
 use reqwest::StatusCode;
+use roster_domain::audit::AuditRecord;
 use roster_domain::audit::OperationType;
 use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer};
 use roster_domain::user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::{CustomerId, DomainName, PartnerId, Timestamp, Upn, UserId};
 use roster_service::{HashCost, Hasher, SigningKey};
-use roster_store::audit::AuditRecord;
 use roster_store::tenants::NewPartner;
 use roster_store::Store;
 
@@ -46,7 +46,7 @@ on_both_backends! {
 #[tokio::test]
 async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
     let (dir, database_url) = TestApp::fresh_data().await;
-    let url = roster_server::startup::database_url(dir.path(), database_url.as_deref());
+    let url = roster_service::startup::database_url(dir.path(), database_url.as_deref());
     let now = Timestamp::parse_rfc3339("2026-01-05T08:00:00Z").unwrap();
 
     // What the first version left behind: schema 1, and the key in the data directory.
@@ -166,7 +166,7 @@ on_both_backends! {
 #[tokio::test]
 async fn schema_9_applications_stay_public_and_lockouts_move() {
     let (dir, database_url) = TestApp::fresh_data().await;
-    let url = roster_server::startup::database_url(dir.path(), database_url.as_deref());
+    let url = roster_service::startup::database_url(dir.path(), database_url.as_deref());
     let store = Store::open_at(&url, Some(9)).await.unwrap();
     store.close().await;
     let (tenant, user, application) = (PartnerId::new_random().to_string(), UserId::new_random().to_string(), uuid::Uuid::new_v4().to_string());

@@ -1,12 +1,19 @@
-//! Opening a data directory: the database, the signing key, and the first-start bootstrap.
+//! Opening a data directory, the one way in to the store for the binary: the server's start
+//! (the database, the signing key, the first-start bootstrap) and the administrator's
+//! commands (migrate, back up, list and rotate the signing keys).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use roster_service::bootstrap::Bootstrapped;
-use roster_service::{keys, Clock, KeyRing, Roster, Settings, SigningKey};
+use roster_domain::Timestamp;
 use roster_store::Store;
+
+use crate::bootstrap::Bootstrapped;
+use crate::{keys, Clock, KeyRing, Roster, Settings, SigningKey};
+
+/// The newest schema version this binary knows.
+pub use roster_store::SCHEMA_VERSION;
 
 /// What a server needs to open its data.
 #[derive(Clone)]
@@ -97,7 +104,7 @@ pub async fn open(options: Options) -> anyhow::Result<Opened> {
 /// password hashes and invitation links. An existing one keeps its mode, with a warning when
 /// others may read it.
 pub fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
-    roster_service::files::create_private_dir(dir)
+    crate::files::create_private_dir(dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     warn_if_open(dir);
     Ok(())
@@ -106,7 +113,7 @@ pub fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
 /// Creates the SQLite database file empty and readable by its owner only when it does not
 /// exist yet (SQLite gives its write-ahead log and shared-memory files the same mode).
 fn create_private_database(path: &Path) -> anyhow::Result<()> {
-    match roster_service::files::write_private_file(path, b"") {
+    match crate::files::write_private_file(path, b"") {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             warn_if_open(path);
@@ -117,7 +124,7 @@ fn create_private_database(path: &Path) -> anyhow::Result<()> {
 }
 
 fn warn_if_open(path: &Path) {
-    if let Some(mode) = roster_service::files::open_to_others(path) {
+    if let Some(mode) = crate::files::open_to_others(path) {
         tracing::warn!(
             path = %path.display(),
             mode = format!("{mode:o}"),
@@ -184,4 +191,97 @@ async fn signing_keys(dir: &Path, store: &Store, clock: &dyn Clock) -> anyhow::R
 /// A database URL with its password replaced, for messages.
 pub fn redact(url: &str) -> String {
     roster_store::redact_url(url)
+}
+
+/// Brings the database of a data directory (or at the URL `given`) to the newest schema,
+/// creating a SQLite database that is not there yet; answers the URL (redacted) and the
+/// schema version it is at now.
+pub async fn migrate(data_dir: &Path, given: Option<&str>) -> anyhow::Result<(String, i64)> {
+    if given.is_none() {
+        create_data_dir(data_dir)?;
+        create_private_database(&data_dir.join(DATABASE_FILE))?;
+    }
+    let url = database_url(data_dir, given);
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot migrate the database {}", redact(&url)))?;
+    let version = store.schema_version().await?;
+    store.close().await;
+    Ok((redact(&url), version))
+}
+
+/// An existing database, opened (and migrated) for an administrator's command.
+pub struct Database(Store);
+
+/// A signing key as `roster keys list` shows it.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub id: String,
+    pub created_at: Timestamp,
+}
+
+impl Database {
+    /// Opens the database of a data directory (or at the URL `given`); refuses to make a new
+    /// SQLite file.
+    pub async fn open(data_dir: &Path, given: Option<&str>) -> anyhow::Result<Self> {
+        if given.is_none() {
+            let file = data_dir.join(DATABASE_FILE);
+            anyhow::ensure!(
+                file.exists(),
+                "there is no database at {}: give --data-dir or --database-url",
+                file.display()
+            );
+        }
+        let url = database_url(data_dir, given);
+        let store = Store::open(&url)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+        Ok(Self(store))
+    }
+
+    /// Writes a consistent copy of a SQLite database to `to` (which must not exist), readable
+    /// by its owner only, while the database stays in use.
+    pub async fn backup_to(&self, to: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !to.exists(),
+            "{} exists already: choose a new file",
+            to.display()
+        );
+        // A backup holds the signing secrets and password hashes. SQLite writes a backup into
+        // an empty file as well as into a new one.
+        crate::files::write_private_file(to, b"")
+            .with_context(|| format!("cannot create {}", to.display()))?;
+        if let Err(e) = self.0.backup_to(to).await {
+            let _ = std::fs::remove_file(to);
+            return Err(e).with_context(|| format!("cannot back up to {}", to.display()));
+        }
+        Ok(())
+    }
+
+    /// The signing keys, the one that signs first.
+    pub async fn signing_keys(&self) -> anyhow::Result<Vec<KeyInfo>> {
+        let mut r = self.0.reader().await?;
+        Ok(r.db()
+            .signing_keys()
+            .await?
+            .into_iter()
+            .map(|k| KeyInfo {
+                id: k.id,
+                created_at: k.created_at,
+            })
+            .collect())
+    }
+
+    /// A new signing key (see [`keys::rotate`]).
+    pub async fn rotate_keys(
+        &self,
+        clock: &dyn Clock,
+        revoke_old: bool,
+    ) -> anyhow::Result<keys::Rotated> {
+        Ok(keys::rotate(&self.0, clock, revoke_old).await?)
+    }
+
+    pub async fn close(self) {
+        self.0.close().await;
+    }
 }

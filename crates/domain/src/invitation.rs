@@ -1,0 +1,47 @@
+//! Invitations of outside users (guests) to the partner account: the invitation holds only
+//! the SHA-256 of its link's token.
+
+use crate::ids::{PartnerId, UserId};
+use crate::time::Timestamp;
+
+/// Whether the guest has redeemed its invitation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+}
+
+impl InvitationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "accepted" => Some(Self::Accepted),
+            _ => None,
+        }
+    }
+}
+
+/// An invitation as stored (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub partner: PartnerId,
+    pub user: UserId,
+    pub email: String,
+    pub state: InvitationState,
+    pub created_at: Timestamp,
+    pub sent_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+}
+
+/// The lookup key of an email address.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
