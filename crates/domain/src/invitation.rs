@@ -45,3 +45,24 @@ pub struct Invitation {
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
+
+impl Invitation {
+    /// `pending`, `accepted`, or `expired` (pending past its expiry) at `now`.
+    pub fn status_at(&self, now: Timestamp) -> &'static str {
+        match self.state {
+            InvitationState::Accepted => "accepted",
+            InvitationState::Pending if self.expires_at <= now => "expired",
+            InvitationState::Pending => "pending",
+        }
+    }
+}
+
+/// An invitation with the guest's current roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationView {
+    pub invitation: Invitation,
+    pub user_principal_name: String,
+    pub roles: Vec<crate::authz::PartnerRole>,
+    /// `pending`, `accepted`, or `expired` (pending past its expiry), as of the read.
+    pub status: &'static str,
+}

@@ -359,6 +359,28 @@ pub struct SubscribedSku {
     pub consumed: i64,
 }
 
+/// A customer's seats of one product.
+#[derive(Clone, Debug)]
+pub struct SubscribedSkuView {
+    pub product: Product,
+    pub seats: Seats,
+    /// Seats taken by licences of active users.
+    pub consumed: i64,
+}
+
+impl SubscribedSkuView {
+    pub fn available(&self) -> i64 {
+        (self.seats.total - self.consumed).max(0)
+    }
+}
+
+/// A licence a user holds.
+#[derive(Clone, Debug)]
+pub struct LicenceView {
+    pub product: Product,
+    pub excluded_plans: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -291,6 +291,15 @@ pub fn roles_from_text(text: &str) -> Option<Vec<DirectoryRole>> {
         .collect()
 }
 
+/// A relationship as read at one moment: its status and end then, and its assignments.
+#[derive(Clone, Debug)]
+pub struct RelationshipView {
+    pub relationship: Relationship,
+    pub status: RelationshipStatus,
+    pub ends_at: Option<Timestamp>,
+    pub assignments: Vec<AccessAssignment>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -455,6 +455,14 @@ impl UserChanges {
     }
 }
 
+/// The password profile a PATCH answers with, when it carried one.
+#[derive(Debug)]
+pub struct PasswordEcho {
+    /// The password the caller sent, echoed; `None` when it sent only the flag.
+    pub password: Option<Password>,
+    pub force_change_password: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

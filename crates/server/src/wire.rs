@@ -4,8 +4,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use roster_domain::customer::{Customer, NewCustomerInput, TenantDomain};
+use roster_domain::user::PasswordEcho;
 use roster_domain::user::{CustomerUser, UserInput};
-use roster_service::customer_users::PasswordEcho;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -864,7 +864,7 @@ pub struct InvitationBody {
 }
 
 impl InvitationBody {
-    pub fn of(v: &roster_service::invitations::InvitationView) -> Self {
+    pub fn of(v: &roster_domain::invitation::InvitationView) -> Self {
         let i = &v.invitation;
         Self {
             id: i.id.clone(),
@@ -994,7 +994,7 @@ pub struct DelegatedAdminRelationshipBody {
 }
 
 impl DelegatedAdminRelationshipBody {
-    pub fn of(v: &roster_service::relationships::RelationshipView) -> Self {
+    pub fn of(v: &roster_domain::relationship::RelationshipView) -> Self {
         let r = &v.relationship;
         Self {
             id: r.id.clone(),
@@ -1144,7 +1144,7 @@ pub struct SubscribedSkuBody {
 }
 
 impl SubscribedSkuBody {
-    pub fn of(s: &roster_service::licences::SubscribedSkuView) -> Self {
+    pub fn of(s: &roster_domain::licence::SubscribedSkuView) -> Self {
         Self {
             available_units: s.available(),
             active_units: s.seats.active(),
@@ -1175,7 +1175,7 @@ pub struct LicenseBody {
 }
 
 impl LicenseBody {
-    pub fn of(l: &roster_service::licences::LicenceView) -> Self {
+    pub fn of(l: &roster_domain::licence::LicenceView) -> Self {
         Self {
             service_plans: l
                 .product

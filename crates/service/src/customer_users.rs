@@ -6,8 +6,8 @@ use roster_domain::authz::{self, Action, CustomerAction};
 use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
 use roster_domain::password::{self, Password, PersonalWords};
 use roster_domain::user::{
-    patch_kind, CustomerUser, NewCustomerUser, PasswordChoice, PatchKind, PatchRefused,
-    UserChanges, UserInput, UserState,
+    patch_kind, CustomerUser, NewCustomerUser, PasswordChoice, PasswordEcho, PatchKind,
+    PatchRefused, UserChanges, UserInput, UserState,
 };
 use roster_domain::{CustomerId, UserId};
 use roster_store::StoreError;
@@ -28,13 +28,6 @@ pub struct CreatedUser {
 pub struct UpdatedUser {
     pub user: CustomerUser,
     pub password_profile: Option<PasswordEcho>,
-}
-
-#[derive(Debug)]
-pub struct PasswordEcho {
-    /// The password the caller sent, echoed; `None` when it sent only the flag.
-    pub password: Option<Password>,
-    pub force_change_password: bool,
 }
 
 fn user_json(u: &CustomerUser) -> serde_json::Value {

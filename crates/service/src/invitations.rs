@@ -6,7 +6,7 @@
 
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, PartnerRole};
-use roster_domain::invitation::{email_key, Invitation, InvitationState};
+use roster_domain::invitation::{email_key, Invitation, InvitationState, InvitationView};
 use roster_domain::partner_user::{parse_access, Access};
 use roster_domain::password::{self, PersonalWords};
 use roster_domain::{text, Duration, Invalid, Timestamp, Upn, UserId};
@@ -22,25 +22,6 @@ use crate::{Ctx, Result, Roster, ServiceError};
 pub const INVITATION_LIFETIME: Duration = Duration::from_days(30);
 /// The most addresses one invitation request may name.
 pub const MAX_ADDRESSES: usize = 10;
-
-/// An invitation with the guest's current roles.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvitationView {
-    pub invitation: Invitation,
-    pub user_principal_name: String,
-    pub roles: Vec<PartnerRole>,
-    /// `pending`, `accepted`, or `expired` (pending past its expiry), as of the read.
-    pub status: &'static str,
-}
-
-/// `pending`, `accepted`, or `expired` (pending past its expiry).
-fn status_of(i: &Invitation, now: Timestamp) -> &'static str {
-    match i.state {
-        InvitationState::Accepted => "accepted",
-        InvitationState::Pending if i.expires_at <= now => "expired",
-        InvitationState::Pending => "pending",
-    }
-}
 
 /// The request ids of an unauthenticated call (redeeming), for the audit record.
 #[derive(Clone, Debug, Default)]
@@ -176,7 +157,7 @@ impl Roster {
             .await?
             .ok_or_else(|| ServiceError::Internal("an invitation without its guest".into()))?;
         Ok(InvitationView {
-            status: status_of(&invitation, self.now()),
+            status: invitation.status_at(self.now()),
             user_principal_name: user.upn.to_string(),
             roles: user.access.map(|a| a.roles).unwrap_or_default(),
             invitation,
@@ -301,7 +282,7 @@ impl Roster {
             tx.db().insert_audit(&record).await?;
             mails.push((email.clone(), token));
             out.push(InvitationView {
-                status: status_of(&invitation, now),
+                status: invitation.status_at(now),
                 invitation,
                 user_principal_name: upn.to_string(),
                 roles: access.roles.clone(),

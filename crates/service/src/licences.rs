@@ -6,7 +6,8 @@
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, CustomerAction};
 use roster_domain::licence::{
-    Assignment, LicenceUpdate, LicenceUpdateInput, LicenseGroup, Product, Seats, UpdateRefused,
+    Assignment, LicenceUpdate, LicenceUpdateInput, LicenceView, LicenseGroup, Product, Seats,
+    SubscribedSkuView, UpdateRefused,
 };
 use roster_domain::user::{CustomerUser, UserState};
 use roster_domain::{CustomerId, Invalid, Upn, UserId};
@@ -14,28 +15,6 @@ use roster_store::Db;
 use serde_json::json;
 
 use crate::{Ctx, Result, Roster, ServiceError};
-
-/// A customer's seats of one product.
-#[derive(Clone, Debug)]
-pub struct SubscribedSkuView {
-    pub product: Product,
-    pub seats: Seats,
-    /// Seats taken by licences of active users.
-    pub consumed: i64,
-}
-
-impl SubscribedSkuView {
-    pub fn available(&self) -> i64 {
-        (self.seats.total - self.consumed).max(0)
-    }
-}
-
-/// A licence a user holds.
-#[derive(Clone, Debug)]
-pub struct LicenceView {
-    pub product: Product,
-    pub excluded_plans: Vec<String>,
-}
 
 /// A user named by its id or by its user principal name (operations 16 and 17 take both).
 #[derive(Clone, Debug)]

@@ -10,22 +10,13 @@ use roster_domain::authz::Action;
 use roster_domain::customer::Customer;
 use roster_domain::relationship::{
     assignment_roles, AccessAssignment, NewRelationship, NewRelationshipInput, Relationship,
-    RelationshipStatus,
+    RelationshipStatus, RelationshipView,
 };
-use roster_domain::{CustomerId, Invalid, Timestamp};
+use roster_domain::{CustomerId, Invalid};
 use roster_store::{Db, StoreError};
 use serde_json::json;
 
 use crate::{Ctx, Result, Roster, ServiceError};
-
-/// A relationship as read at one moment: its status and end then, and its assignments.
-#[derive(Clone, Debug)]
-pub struct RelationshipView {
-    pub relationship: Relationship,
-    pub status: RelationshipStatus,
-    pub ends_at: Option<Timestamp>,
-    pub assignments: Vec<AccessAssignment>,
-}
 
 fn relationship_json(r: &Relationship) -> serde_json::Value {
     json!({

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use roster_domain::listing::{
     sort_key, SortDirection, TextFilter, UserListQuery, UserSortField, UserTextField,
 };
+use roster_domain::user::PasswordEcho;
 use roster_domain::user::{CustomerUser, UserState};
-use roster_service::customer_users::PasswordEcho;
 use roster_service::paging::ListRequest;
 
 use super::{customer_id, user_id, Caller, Filter, OrApi, Params, PathIds};
