@@ -4,21 +4,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use roster_service::ServiceError;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// Partner Center's error body.
-#[derive(Serialize, ToSchema, Debug, Clone)]
-pub struct ApiFault {
-    /// A Partner Center error code.
-    pub code: u32,
-    /// What was wrong and how to fix it; at most 1024 characters.
-    pub description: String,
-    /// The failing properties, or other details; `[]` when none.
-    pub data: Vec<String>,
-    /// Always `Roster`.
-    pub source: String,
-}
+pub use roster_wire::ApiFault;
 
 /// An error answer: a status and a Partner Center error body.
 #[derive(Debug, Clone)]

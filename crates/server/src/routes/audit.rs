@@ -3,75 +3,15 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use roster_domain::audit::OperationType;
-use roster_domain::audit::{AuditQuery, AuditRecord};
+use roster_domain::audit::{AuditQuery, OperationType};
 use roster_domain::Timestamp;
 use roster_service::audit_log::AuditRequest;
 use roster_service::paging::ListRequest;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{customer_id, user_id, Caller, OrApi, Params};
 use crate::error::{ApiError, ApiFault};
-use crate::wire::{json, paged_links, Attributes};
+use crate::wire::{json, AuditRecordBody, AuditRecordCollection};
 use crate::AppState;
-
-/// One change, as the audit log keeps it (Partner Center's AuditRecord names).
-#[derive(Serialize, ToSchema, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditRecordBody {
-    pub id: String,
-    pub partner_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<String>,
-    /// The signed-in user who acted; absent for Roster itself (bootstrap, purge).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub application_id: Option<String>,
-    pub operation_type: String,
-    /// Always `succeeded`: refused and failed calls change nothing and leave no record.
-    pub operation_status: String,
-    pub operation_date: String,
-    pub resource_type: String,
-    pub resource_id: String,
-    /// The new value as JSON text; never a password.
-    pub resource_new_value: String,
-    pub original_correlation_id: String,
-    pub request_id: String,
-    pub attributes: Attributes,
-}
-
-impl AuditRecordBody {
-    fn of(r: &AuditRecord) -> Self {
-        Self {
-            id: r.id.clone(),
-            partner_id: r.partner.to_string(),
-            customer_id: r.customer.map(|c| c.to_string()),
-            user_id: r.actor.map(|u| u.to_string()),
-            application_id: r.application.clone(),
-            operation_type: r.operation.as_str().into(),
-            operation_status: "succeeded".into(),
-            operation_date: r.created_at.to_rfc3339(),
-            resource_type: r.resource_type.clone(),
-            resource_id: r.resource_id.clone(),
-            resource_new_value: r.new_value.clone(),
-            original_correlation_id: r.correlation_id.clone(),
-            request_id: r.request_id.clone(),
-            attributes: Attributes::of("AuditRecord"),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditRecordCollection {
-    pub total_count: usize,
-    pub items: Vec<AuditRecordBody>,
-    pub continuation_token: String,
-    pub links: crate::wire::CollectionLinks,
-    pub attributes: Attributes,
-}
 
 fn time(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
     params
@@ -139,15 +79,9 @@ pub async fn list(
         .list_audit_records(&ctx, request)
         .await
         .or_api(&ctx)?;
-    let items: Vec<AuditRecordBody> = page.items.iter().map(AuditRecordBody::of).collect();
+    let items = page.items.iter().map(AuditRecordBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &AuditRecordCollection {
-            total_count: items.len(),
-            items,
-            links: paged_links("/auditrecords", "/auditrecords".into(), &page.continuation),
-            continuation_token: page.continuation.unwrap_or_default(),
-            attributes: Attributes::of("Collection"),
-        },
+        &AuditRecordCollection::paged(items, "/auditrecords", page.continuation),
     ))
 }

@@ -16,7 +16,7 @@ use super::{user_id, Caller, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, paged_links, Attributes, CollectionLinks, GrantAccessRequest, GroupMemberRequest,
+    json, ActivityBody, ActivityCollection, Attributes, GrantAccessRequest, GroupMemberRequest,
     PartnerRoleBody, PartnerRoleCollection, PartnerUserBody, PartnerUserCollection,
     PartnerUserRequest, PasswordProfile, SecurityGroupBody, SecurityGroupCollection,
     SecurityGroupRequest, UserMemberBody, UserMemberCollection, UserMemberRequest,
@@ -399,27 +399,6 @@ pub async fn remove_group_member(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// One request of a partner user.
-#[derive(serde::Serialize, utoipa::ToSchema, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct ActivityBody {
-    pub date: String,
-    pub method: String,
-    pub path: String,
-    pub status: u16,
-}
-
-/// A page of a user's history.
-#[derive(serde::Serialize, utoipa::ToSchema, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct ActivityCollection {
-    pub total_count: usize,
-    pub items: Vec<ActivityBody>,
-    pub continuation_token: String,
-    pub links: CollectionLinks,
-    pub attributes: Attributes,
-}
-
 #[utoipa::path(get, path = "/v1/users/{userId}/activity", tag = "partner users",
     params(("userId" = String, Path), crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader),
     responses((status = 200, description = "The user's requests of the last 30 days, newest first", body = ActivityCollection),
@@ -442,25 +421,9 @@ pub async fn activity(
         .user_activity(&ctx, id, request)
         .await
         .or_api(&ctx)?;
-    let items: Vec<ActivityBody> = page
-        .items
-        .iter()
-        .map(|a| ActivityBody {
-            date: a.at.to_rfc3339(),
-            method: a.method.clone(),
-            path: a.path.clone(),
-            status: a.status,
-        })
-        .collect();
-    let base = format!("/users/{id}/activity");
+    let items = page.items.iter().map(ActivityBody::of).collect();
     Ok(json(
         StatusCode::OK,
-        &ActivityCollection {
-            total_count: items.len(),
-            items,
-            links: paged_links(&base, base.clone(), &page.continuation),
-            continuation_token: page.continuation.unwrap_or_default(),
-            attributes: Attributes::of("Collection"),
-        },
+        &ActivityCollection::paged(items, &format!("/users/{id}/activity"), page.continuation),
     ))
 }

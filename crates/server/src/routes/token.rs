@@ -11,7 +11,7 @@ use roster_service::sign_in::{Client, SignInError};
 
 use crate::error::FaultBody;
 use crate::serve::ClientAddr;
-use crate::wire::{json, OAuthError, TokenResponse};
+use crate::wire::{json, OAuthError, PasswordChangeRequest, TokenRequest, TokenResponse};
 use crate::AppState;
 
 /// RFC 6749 §5.1: a response that may carry a token must not be cached.
@@ -32,26 +32,6 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
     );
     r.extensions_mut().insert(FaultBody);
     no_store(r)
-}
-
-/// The form fields of a token request.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct TokenRequest {
-    /// `password`, `client_credentials` or `refresh_token`.
-    grant_type: String,
-    /// An application's client id: required with `client_credentials`; with `password` it
-    /// makes the token App+User. May come instead as HTTP Basic authentication.
-    client_id: Option<String>,
-    /// The application's secret: required with `client_credentials`; optional with
-    /// `password` (a public client sends none), but checked when sent.
-    client_secret: Option<String>,
-    /// With `password`: the user principal name.
-    username: Option<String>,
-    /// With `password`.
-    password: Option<String>,
-    /// With `refresh_token`: the refresh token of the last answer (each works once).
-    refresh_token: Option<String>,
 }
 
 #[utoipa::path(post, path = "/oauth2/token", tag = "sign-in",
@@ -195,16 +175,6 @@ fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)
             .map(|(_, v)| v)
     };
     Some((unescape(id)?, unescape(secret)?))
-}
-
-/// A new password for a user who knows the current one (a temporary password must be
-/// changed this way before the user can sign in).
-#[derive(serde::Deserialize, utoipa::ToSchema, Debug, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct PasswordChangeRequest {
-    pub user_principal_name: Option<String>,
-    pub current_password: Option<String>,
-    pub new_password: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/passwordchange", tag = "sign-in", security(()),

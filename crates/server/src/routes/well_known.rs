@@ -31,7 +31,10 @@ pub async fn jwks(State(app): State<AppState>) -> Response {
     cacheable(json(
         StatusCode::OK,
         &JsonWebKeySet {
-            keys: ring.iter().map(JsonWebKey::of).collect(),
+            keys: ring
+                .iter()
+                .map(|k| JsonWebKey::ed25519(k.id(), &k.public_key()))
+                .collect(),
         },
     ))
 }
