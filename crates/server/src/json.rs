@@ -5,75 +5,20 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::LazyLock;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde::Deserializer;
 use serde_json::{Map, Number, Value};
-use utoipa::openapi::{RefOr, Schema};
-use utoipa::OpenApi;
 
 use crate::error::ApiError;
 
-/// The property names of every schema the API publishes, by their lower-case spelling: the
-/// OpenAPI document is the one list of names, so a new property needs no second list here.
-static CANONICAL: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
-    let doc = crate::openapi::ApiDoc::openapi();
-    let mut names = HashMap::new();
-    if let Some(components) = doc.components {
-        for schema in components.schemas.values() {
-            collect_names(schema, &mut names);
-        }
-    }
-    names
-});
-
-fn collect_names(schema: &RefOr<Schema>, names: &mut HashMap<String, String>) {
-    let RefOr::T(schema) = schema else { return };
-    match schema {
-        Schema::Object(object) => {
-            for (name, property) in &object.properties {
-                names
-                    .entry(name.to_lowercase())
-                    .or_insert_with(|| name.clone());
-                collect_names(property, names);
-            }
-        }
-        Schema::Array(array) => {
-            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &array.items {
-                collect_names(items, names);
-            }
-        }
-        Schema::OneOf(one) => one.items.iter().for_each(|s| collect_names(s, names)),
-        Schema::AllOf(all) => all.items.iter().for_each(|s| collect_names(s, names)),
-        Schema::AnyOf(any) => any.items.iter().for_each(|s| collect_names(s, names)),
-        _ => {}
-    }
-}
-
-/// Rewrites every object key to its canonical spelling, recursively.
-pub fn canonicalize(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut out = Map::with_capacity(map.len());
-            for (key, v) in map {
-                let name = CANONICAL.get(&key.to_lowercase()).cloned().unwrap_or(key);
-                // `parse_value` refused a property named twice; this only guards the invariant.
-                if !out.contains_key(&name) {
-                    out.insert(name, canonicalize(v));
-                }
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(canonicalize).collect()),
-        other => other,
-    }
-}
-
-/// Parses a request body into `T`.
+/// Parses a request body into `T`: property names match `T`'s field names (nested ones
+/// too) case-insensitively, so the names come from the types, with no list of them here.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_input(
@@ -81,54 +26,107 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             vec![],
         ));
     }
-    let value = parse_value(bytes)?;
+    let (value, repeated) = parse_value(bytes)?;
     if !value.is_object() {
         return Err(ApiError::bad_input(
             "The request body must be a JSON object.",
             vec![],
         ));
     }
-    serde_path_to_error::deserialize(canonicalize(value)).map_err(|e| {
+    if let Some(raw) = repeated {
+        let path = canonical_path::<T>(&raw);
+        return Err(ApiError::bad_input(
+            format!("{path} is given more than once (property names match case-insensitively): send each property once."),
+            vec![path],
+        ));
+    }
+    serde_path_to_error::deserialize(Canonical(value)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         ApiError::bad_input(format!("{path}: {inner}."), vec![path])
     })
 }
 
-/// Parses JSON text, refusing an object that names one property twice: names match
+/// One step of a path into a JSON body.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// What stands where a property was named twice, in [`canonical_path`]'s probe.
+const REPEATED: &str = "\u{0}roster: named twice";
+
+/// The path of a property named twice, spelt as `T` names its fields: `T` is deserialized
+/// from a probe that holds only that path, ending in a marker that fails where it is read, and
+/// the path the failure reports is in `T`'s spelling. Array indexes are the body's own.
+fn canonical_path<T: DeserializeOwned>(raw: &[Step]) -> String {
+    let mut probe = Value::String(REPEATED.into());
+    for step in raw.iter().rev() {
+        probe = match step {
+            Step::Key(k) => Value::Object(Map::from_iter([(k.clone(), probe)])),
+            Step::Index(_) => Value::Array(vec![probe]),
+        };
+    }
+    let named: Vec<String> = match serde_path_to_error::deserialize::<_, T>(Canonical(probe)) {
+        Err(e) => e
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                _ => None,
+            })
+            .collect(),
+        Ok(_) => Vec::new(),
+    };
+    let mut keys = named.into_iter();
+    let mut out = String::new();
+    for step in raw {
+        match step {
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&keys.next().unwrap_or_else(|| k.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Parses JSON text, and notes the first property named twice in one object: names match
 /// case-insensitively, so `displayName` and `DisplayName` are the same property, and neither
 /// spelling may silently win.
-fn parse_value(bytes: &[u8]) -> Result<Value, ApiError> {
+fn parse_value(bytes: &[u8]) -> Result<(Value, Option<Vec<Step>>), ApiError> {
     let repeated = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed = UniqueNames {
-        path: String::new(),
+        path: Vec::new(),
         repeated: &repeated,
     }
     .deserialize(&mut deserializer)
     .and_then(|value| deserializer.end().map(|()| value));
-    parsed.map_err(|e| match repeated.take() {
-        Some(path) => ApiError::bad_input(
-            format!("{path} is given more than once (property names match case-insensitively): send each property once."),
-            vec![path],
-        ),
-        None => ApiError::bad_input(format!("The request body is not valid JSON: {e}."), vec![]),
-    })
+    match parsed {
+        Ok(value) => Ok((value, None)),
+        Err(_) if repeated.borrow().is_some() => Ok((Value::Object(Map::new()), repeated.take())),
+        Err(e) => Err(ApiError::bad_input(
+            format!("The request body is not valid JSON: {e}."),
+            vec![],
+        )),
+    }
 }
 
 /// Builds a [`Value`] and notes the path of the first property named twice in one object.
 struct UniqueNames<'a> {
-    path: String,
-    repeated: &'a RefCell<Option<String>>,
+    path: Vec<Step>,
+    repeated: &'a RefCell<Option<Vec<Step>>>,
 }
 
 impl UniqueNames<'_> {
-    fn child(&self, segment: &str) -> Self {
-        let path = if self.path.is_empty() || segment.starts_with('[') {
-            format!("{}{segment}", self.path)
-        } else {
-            format!("{}.{segment}", self.path)
-        };
+    fn child(&self, step: Step) -> Self {
+        let mut path = self.path.clone();
+        path.push(step);
         UniqueNames {
             path,
             repeated: self.repeated,
@@ -173,30 +171,218 @@ impl<'de> Visitor<'de> for UniqueNames<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self.child(&format!("[{}]", items.len())))? {
+        while let Some(item) = seq.next_element_seed(self.child(Step::Index(items.len())))? {
             items.push(item);
         }
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        // Each name by its lower-case spelling, as the canonical or the first spelling sent.
+        // Each name by its lower-case spelling, as it was first sent.
         let mut seen: HashMap<String, String> = HashMap::new();
         while let Some(key) = map.next_key::<String>()? {
             let lower = key.to_lowercase();
-            if let Some(name) = seen.get(&lower) {
-                *self.repeated.borrow_mut() = Some(self.child(name).path);
+            if let Some(first) = seen.get(&lower) {
+                *self.repeated.borrow_mut() = Some(self.child(Step::Key(first.clone())).path);
                 return Err(de::Error::custom("a property is given more than once"));
             }
-            let name = CANONICAL
-                .get(&lower)
-                .cloned()
-                .unwrap_or_else(|| key.clone());
-            let value = map.next_value_seed(self.child(&name))?;
-            seen.insert(lower, name);
+            let value = map.next_value_seed(self.child(Step::Key(key.clone())))?;
+            seen.insert(lower, key.clone());
             out.insert(key, value);
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// A JSON value that deserializes with its objects' property names matched
+/// case-insensitively to the names of the fields of the struct they become.
+struct Canonical(Value);
+
+impl Canonical {
+    fn refuse_marker(&self) -> Result<(), serde_json::Error> {
+        match &self.0 {
+            Value::String(s) if s == REPEATED => Err(de::Error::custom("named twice")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Deserializer methods that reach a scalar: the value's own, unless it is the marker.
+macro_rules! scalars {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, serde_json::Error> {
+                self.refuse_marker()?;
+                self.0.$method(visitor)
+            }
+        )*
+    };
+}
+
+impl<'de> Deserializer<'de> for Canonical {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.refuse_marker()?;
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(Properties::new(map, None)),
+            Value::Array(items) => visitor.visit_seq(Items(items.into_iter())),
+            other => other.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.refuse_marker()?;
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(Properties::new(map, Some(fields))),
+            other => other.deserialize_struct(name, fields, visitor),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.refuse_marker()?;
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(Properties::new(map, None)),
+            other => other.deserialize_map(visitor),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.refuse_marker()?;
+        match self.0 {
+            Value::Array(items) => visitor.visit_seq(Items(items.into_iter())),
+            other => other.deserialize_seq(visitor),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            other => visitor.visit_some(Canonical(other)),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.refuse_marker()?;
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    /// Walked, not dropped: a property named twice inside an unknown property is refused too.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_any(visitor)
+    }
+
+    scalars! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str
+        deserialize_string deserialize_bytes deserialize_byte_buf deserialize_unit
+        deserialize_identifier
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.refuse_marker()?;
+        self.0.deserialize_unit_struct(name, visitor)
+    }
+}
+
+/// An object's properties, each named as the struct's field it matches (case-insensitively).
+struct Properties {
+    entries: serde_json::map::IntoIter,
+    fields: Option<&'static [&'static str]>,
+    value: Option<Value>,
+}
+
+impl Properties {
+    fn new(map: Map<String, Value>, fields: Option<&'static [&'static str]>) -> Self {
+        Self {
+            entries: map.into_iter(),
+            fields,
+            value: None,
+        }
+    }
+}
+
+impl<'de> MapAccess<'de> for Properties {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        let name = self
+            .fields
+            .and_then(|fields| fields.iter().find(|f| f.eq_ignore_ascii_case(&key)))
+            .map_or(key, |f| (*f).to_string());
+        seed.deserialize(name.into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let value = self.value.take().unwrap_or(Value::Null);
+        seed.deserialize(Canonical(value))
+    }
+}
+
+/// An array's items.
+struct Items(std::vec::IntoIter<Value>);
+
+impl<'de> SeqAccess<'de> for Items {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        match self.0.next() {
+            Some(value) => seed.deserialize(Canonical(value)).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
