@@ -11,12 +11,13 @@ pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use roster_service::Roster;
 use tokio::net::TcpListener;
@@ -25,6 +26,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use serve::Timeouts;
 
@@ -36,143 +38,50 @@ pub struct AppState {
     pub roster: Roster,
 }
 
+/// Whether a route takes an access token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The caller is authenticated, and its writes are idempotent by `MS-RequestId`.
+    Token,
+    /// Sign-in, the password change, redeeming an invitation, health, discovery.
+    Open,
+}
+
+/// Every route, once: the router and the OpenAPI document are both built from this table,
+/// in this order (the document's). Each module's router holds its handlers, whose
+/// `#[utoipa::path]` gives the method, the path and the documentation.
+fn route_table() -> Vec<(Access, OpenApiRouter<AppState>)> {
+    use Access::{Open, Token};
+    vec![
+        (Open, routes::health::public_router()),
+        (Open, routes::token::public_router()),
+        (Open, routes::well_known::public_router()),
+        (Token, routes::customers::router()),
+        (Token, routes::users::router()),
+        (Token, routes::audit::router()),
+        (Token, routes::partner::router()),
+        (Token, routes::invitations::router()),
+        (Open, routes::invitations::public_router()),
+        (Token, routes::relationships::router()),
+        (Token, routes::directory_roles::router()),
+        (Token, routes::licences::router()),
+        (Token, routes::applications::router()),
+    ]
+}
+
 /// The whole HTTP application.
 pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
     let state = AppState { roster };
-    let v1 = Router::new()
-        .route(
-            "/customers",
-            post(routes::customers::create).get(routes::customers::list),
-        )
-        .route(
-            "/customers/{cid}",
-            get(routes::customers::get).patch(routes::relationships::update_customer),
-        )
-        .route(
-            "/customers/{cid}/delegatedadminrelationships",
-            get(routes::relationships::list).post(routes::relationships::create),
-        )
-        .route(
-            "/customers/{cid}/delegatedadminrelationships/{rid}",
-            get(routes::relationships::get),
-        )
-        .route(
-            "/customers/{cid}/delegatedadminrelationships/{rid}/approve",
-            post(routes::relationships::approve),
-        )
-        .route(
-            "/customers/{cid}/delegatedadminrelationships/{rid}/terminate",
-            post(routes::relationships::terminate),
-        )
-        .route(
-            "/customers/{cid}/delegatedadminrelationships/{rid}/accessassignments",
-            post(routes::relationships::assign),
-        )
-        .route(
-            "/customers/{cid}/domains",
-            get(routes::customers::list_domains).post(routes::customers::add_domain),
-        )
-        .route(
-            "/customers/{cid}/users",
-            post(routes::users::create).get(routes::users::list),
-        )
-        .route(
-            "/customers/{cid}/users/{uid}",
-            get(routes::users::get)
-                .patch(routes::users::update)
-                .delete(routes::users::delete),
-        )
-        .route(
-            "/customers/{cid}/users/{uid}/directoryroles",
-            get(routes::directory_roles::of_user),
-        )
-        .route(
-            "/customers/{cid}/directoryroles",
-            get(routes::directory_roles::catalogue),
-        )
-        .route(
-            "/customers/{cid}/directoryroles/{rid}/usermembers",
-            get(routes::directory_roles::members).post(routes::directory_roles::add_member),
-        )
-        .route(
-            "/customers/{cid}/directoryroles/{rid}/usermembers/{uid}",
-            axum::routing::delete(routes::directory_roles::remove_member),
-        )
-        .route("/productskus", get(routes::licences::catalogue))
-        .route(
-            "/customers/{cid}/subscribedskus",
-            get(routes::licences::subscribed),
-        )
-        .route(
-            "/customers/{cid}/subscribedskus/{sku}",
-            axum::routing::put(routes::licences::set_seats),
-        )
-        .route(
-            "/customers/{cid}/users/{uid}/licenses",
-            get(routes::licences::of_user),
-        )
-        .route(
-            "/customers/{cid}/users/{uid}/licenseupdates",
-            post(routes::licences::update),
-        )
-        .route(
-            "/applications",
-            get(routes::applications::list).post(routes::applications::register),
-        )
-        .route(
-            "/applications/{aid}",
-            axum::routing::delete(routes::applications::delete),
-        )
-        .route(
-            "/applications/{aid}/resetsecret",
-            post(routes::applications::reset_secret),
-        )
-        .route(
-            "/users",
-            get(routes::partner::list).post(routes::partner::create),
-        )
-        .route("/users/access", post(routes::partner::grant))
-        .route(
-            "/users/{uid}",
-            get(routes::partner::get)
-                .patch(routes::partner::update)
-                .delete(routes::partner::remove),
-        )
-        .route("/auditrecords", get(routes::audit::list))
-        .route("/users/{uid}/activity", get(routes::partner::activity))
-        .route("/roles", get(routes::partner::roles))
-        .route(
-            "/roles/{rid}/usermembers",
-            get(routes::partner::role_members).post(routes::partner::add_role_member),
-        )
-        .route(
-            "/roles/{rid}/usermembers/{uid}",
-            axum::routing::delete(routes::partner::remove_role_member),
-        )
-        .route(
-            "/groups",
-            get(routes::partner::groups).post(routes::partner::create_group),
-        )
-        .route(
-            "/groups/{gid}/members",
-            post(routes::partner::add_group_member),
-        )
-        .route(
-            "/groups/{gid}/members/{uid}",
-            axum::routing::delete(routes::partner::remove_group_member),
-        )
-        .route(
-            "/invitations",
-            get(routes::invitations::list).post(routes::invitations::invite),
-        )
-        .route(
-            "/invitations/{iid}",
-            get(routes::invitations::get).delete(routes::invitations::delete),
-        )
-        .route(
-            "/invitations/{iid}/resend",
-            post(routes::invitations::resend),
-        )
+    let mut authenticated = Router::new();
+    let mut open = Router::new();
+    for (access, routes) in route_table() {
+        let (router, _) = routes.split_for_parts();
+        match access {
+            Access::Token => authenticated = authenticated.merge(router),
+            Access::Open => open = open.merge(router),
+        }
+    }
+    let authenticated = authenticated
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::idempotency,
@@ -181,19 +90,8 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
             state.clone(),
             layers::authenticate,
         ));
-    Router::new()
-        .nest("/v1", v1)
-        // Redeeming an invitation link needs no access token.
-        .route("/v1/invitations/redeem", post(routes::invitations::redeem))
-        .route("/oauth2/token", post(routes::token::token))
-        .route("/v1/passwordchange", post(routes::token::change_password))
-        .route("/healthz", get(routes::health::healthz))
-        // What a resource server needs to verify access tokens itself; no token needed.
-        .route("/.well-known/jwks.json", get(routes::well_known::jwks))
-        .route(
-            "/.well-known/openid-configuration",
-            get(routes::well_known::openid_configuration),
-        )
+    authenticated
+        .merge(open)
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -211,13 +109,24 @@ async fn not_found() -> Response {
     error::ApiError::for_status(StatusCode::NOT_FOUND).into_response()
 }
 
+/// The OpenAPI document, built once from the route table.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+    route_table()
+        .into_iter()
+        .fold(
+            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()),
+            |doc, (_, routes)| doc.merge(routes),
+        )
+        .into_openapi()
+});
+
 async fn openapi_json() -> Response {
-    wire::json(StatusCode::OK, &openapi::ApiDoc::openapi())
+    wire::json(StatusCode::OK, &*DOCUMENT)
 }
 
 /// The OpenAPI document as the server publishes it.
 pub fn openapi_document() -> serde_json::Value {
-    serde_json::to_value(openapi::ApiDoc::openapi()).unwrap_or_default()
+    serde_json::to_value(&*DOCUMENT).unwrap_or_default()
 }
 
 /// Serves until `stop` completes; trailing slashes are accepted on every path.

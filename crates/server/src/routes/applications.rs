@@ -9,6 +9,16 @@ use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{json, ApplicationBody, ApplicationCollection, ApplicationRequest};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The application routes. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register, list))
+        .routes(routes!(delete))
+        .routes(routes!(reset_secret))
+}
 
 #[utoipa::path(post, path = "/v1/applications", tag = "applications",
     params(crate::openapi::RequestHeaders), request_body = ApplicationRequest,
@@ -35,7 +45,7 @@ pub async fn register(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/applications", tag = "applications",
+#[utoipa::path(get, path = "/v1/applications", operation_id = "list_applications", tag = "applications",
     params(crate::openapi::RequestHeaders),
     responses((status = 200, description = "The partner's applications, oldest first, without secrets", body = ApplicationCollection),
         (status = 401, body = ApiFault), (status = 403, description = "900150: Global admin only", body = ApiFault)))]
@@ -69,7 +79,7 @@ pub async fn reset_secret(
     ))
 }
 
-#[utoipa::path(delete, path = "/v1/applications/{applicationId}", tag = "applications",
+#[utoipa::path(delete, path = "/v1/applications/{applicationId}", operation_id = "delete_application", tag = "applications",
     params(("applicationId" = String, Path), crate::openapi::RequestHeaders),
     responses((status = 204, description = "Deleted: every token issued to it stops working"),
         (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault),

@@ -12,6 +12,13 @@ use super::{customer_id, user_id, Caller, OrApi, Params};
 use crate::error::{ApiError, ApiFault};
 use crate::wire::{json, AuditRecordBody, AuditRecordCollection};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The audit log route. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
 
 fn time(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
     params
@@ -23,7 +30,7 @@ fn time(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
         .transpose()
 }
 
-#[utoipa::path(get, path = "/v1/auditrecords", tag = "audit",
+#[utoipa::path(get, path = "/v1/auditrecords", operation_id = "list_audit_records", tag = "audit",
     params(crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader,
         ("startDate" = String, Query, description = "Required on the first page. RFC 3339 (2026-11-30T20:04:39Z), a date (2026-11-30: its midnight) or MM/dd/yyyy HH:mm:ss (11/30/2026 20:04:39, as the .NET SDK sends); without an offset, UTC"),
         ("endDate" = Option<String>, Query, description = "Exclusive; default now. The same forms as startDate"),

@@ -1,4 +1,5 @@
-//! Customers: operations 1–2 of rest-api.md, and Roster's domains endpoints.
+//! Customers: operations 1–2 of rest-api.md, PATCH of a customer (legacy delegated access on
+//! or off), and Roster's domains endpoints.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,12 +11,22 @@ use super::{customer_id, Caller, Filter, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, CustomerBody, CustomerCollection, CustomerRequest, DomainBody, DomainCollection,
-    DomainRequest,
+    json, CustomerBody, CustomerCollection, CustomerPatchRequest, CustomerRequest, DomainBody,
+    DomainCollection, DomainRequest,
 };
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[utoipa::path(post, path = "/v1/customers", tag = "customers",
+/// The customers routes. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get, update))
+        .routes(routes!(list_domains, add_domain))
+}
+
+#[utoipa::path(post, path = "/v1/customers", operation_id = "create_customer", tag = "customers",
     params(crate::openapi::RequestHeaders),
     request_body = CustomerRequest,
     responses(
@@ -37,7 +48,7 @@ pub async fn create(
     Ok(json(StatusCode::CREATED, &CustomerBody::of(&customer)))
 }
 
-#[utoipa::path(get, path = "/v1/customers", tag = "customers",
+#[utoipa::path(get, path = "/v1/customers", operation_id = "list_customers", tag = "customers",
     params(crate::openapi::RequestHeaders, crate::openapi::ListParams, crate::openapi::ContinuationHeader),
     responses(
         (status = 200, body = CustomerCollection),
@@ -98,7 +109,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}", tag = "customers",
+#[utoipa::path(get, path = "/v1/customers/{customerId}", operation_id = "get_customer", tag = "customers",
     params(("customerId" = String, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = CustomerBody),
@@ -163,4 +174,28 @@ pub async fn add_domain(
         .await
         .or_api(&ctx)?;
     Ok(json(StatusCode::CREATED, &DomainBody::of(&domain)))
+}
+
+#[utoipa::path(patch, path = "/v1/customers/{customerId}", operation_id = "update_customer", tag = "customers",
+    params(("customerId" = String, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
+    request_body = CustomerPatchRequest,
+    responses(
+        (status = 200, body = CustomerBody),
+        (status = 400, description = "800002 malformed body; 2000 the id is not a GUID", body = ApiFault),
+        (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003", body = ApiFault),
+    ))]
+pub async fn update(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds(cid): PathIds<String>,
+    Body(req): Body<CustomerPatchRequest>,
+) -> Result<Response, ApiError> {
+    let cid = customer_id(&cid)?;
+    let customer = app
+        .roster
+        .update_customer(&ctx, cid, req.allow_delegated_access)
+        .await
+        .or_api(&ctx)?;
+    Ok(json(StatusCode::OK, &CustomerBody::of(&customer)))
 }

@@ -14,6 +14,17 @@ use crate::wire::{
     UserMemberCollection, UserMemberRequest,
 };
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The directory roles routes. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(catalogue))
+        .routes(routes!(of_user))
+        .routes(routes!(members, add_member))
+        .routes(routes!(remove_member))
+}
 
 fn roles_body(roles: &[roster_domain::authz::DirectoryRole], self_uri: String) -> Response {
     let items: Vec<DirectoryRoleBody> = roles.iter().copied().map(DirectoryRoleBody::of).collect();
@@ -33,7 +44,7 @@ fn member(m: &RoleMember, role_id: &str) -> UserMemberBody {
     }
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}/directoryroles", tag = "directory roles",
+#[utoipa::path(get, path = "/v1/customers/{customerId}/directoryroles", operation_id = "list_directory_roles", tag = "directory roles",
     params(("customerId" = String, Path), crate::openapi::RequestHeaders),
     responses((status = 200, description = "The fixed catalogue of directory roles", body = DirectoryRoleCollection),
         (status = 400, description = "2000", body = ApiFault), (status = 401, body = ApiFault),
@@ -51,7 +62,7 @@ pub async fn catalogue(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}/directoryroles", tag = "directory roles",
+#[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}/directoryroles", operation_id = "list_user_directory_roles", tag = "directory roles",
     params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
     responses((status = 200, description = "The roles the user holds", body = DirectoryRoleCollection),
         (status = 400, description = "2000", body = ApiFault), (status = 401, body = ApiFault),

@@ -5,6 +5,13 @@ use axum::response::Response;
 use crate::error::ApiError;
 use crate::wire::{json, Health};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Health.
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz))
+}
 
 /// Ready when the database answers.
 #[utoipa::path(get, path = "/healthz", tag = "health",

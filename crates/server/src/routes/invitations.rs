@@ -16,6 +16,21 @@ use crate::wire::{
     Link, RedeemInvitationRequest,
 };
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The invitation routes that take an access token. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(invite, list))
+        .routes(routes!(get, delete))
+        .routes(routes!(resend))
+}
+
+/// The one that takes none: redeeming a link.
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(redeem))
+}
 
 fn collection(items: Vec<InvitationBody>) -> InvitationCollection {
     InvitationCollection {
@@ -51,7 +66,7 @@ pub async fn invite(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/invitations", tag = "partner users",
+#[utoipa::path(get, path = "/v1/invitations", operation_id = "list_invitations", tag = "partner users",
     params(crate::openapi::RequestHeaders),
     responses((status = 200, description = "The partner's invitations, newest first", body = InvitationCollection),
         (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault)))]
@@ -63,7 +78,7 @@ pub async fn list(State(app): State<AppState>, Caller(ctx): Caller) -> Result<Re
     ))
 }
 
-#[utoipa::path(get, path = "/v1/invitations/{invitationId}", tag = "partner users",
+#[utoipa::path(get, path = "/v1/invitations/{invitationId}", operation_id = "get_invitation", tag = "partner users",
     params(("invitationId" = String, Path), crate::openapi::RequestHeaders),
     responses((status = 200, body = InvitationBody), (status = 401, body = ApiFault),
         (status = 403, description = "900150", body = ApiFault), (status = 404, description = "1000", body = ApiFault)))]
@@ -90,7 +105,7 @@ pub async fn resend(
     Ok(json(StatusCode::OK, &InvitationBody::of(&sent)))
 }
 
-#[utoipa::path(delete, path = "/v1/invitations/{invitationId}", tag = "partner users",
+#[utoipa::path(delete, path = "/v1/invitations/{invitationId}", operation_id = "delete_invitation", tag = "partner users",
     params(("invitationId" = String, Path), crate::openapi::RequestHeaders),
     responses((status = 204, description = "Withdrawn: a pending invitation's link stops working and its guest user is removed; an accepted one's record is removed (the guest keeps its access)"),
         (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault), (status = 404, description = "1000", body = ApiFault)))]

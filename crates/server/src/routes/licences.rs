@@ -15,6 +15,18 @@ use crate::wire::{
     SubscribedSkuCollection,
 };
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The licence routes. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(catalogue))
+        .routes(routes!(subscribed))
+        .routes(routes!(set_seats))
+        .routes(routes!(of_user))
+        .routes(routes!(update))
+}
 
 /// `licenseGroupIds` (repeatable, any casing; `Group1` when absent, as Partner Center does).
 fn license_groups(query: Option<&str>) -> Result<Vec<LicenseGroup>, ApiError> {
@@ -45,7 +57,7 @@ fn license_groups(query: Option<&str>) -> Result<Vec<LicenseGroup>, ApiError> {
     Ok(groups)
 }
 
-#[utoipa::path(get, path = "/v1/productskus", tag = "licences",
+#[utoipa::path(get, path = "/v1/productskus", operation_id = "list_product_skus", tag = "licences",
     params(crate::openapi::RequestHeaders),
     responses((status = 200, description = "Every product of the catalogue with its service plans (Roster's own)", body = CatalogueCollection),
         (status = 401, body = ApiFault)))]
@@ -109,7 +121,7 @@ pub async fn set_seats(
     Ok(json(StatusCode::OK, &SubscribedSkuBody::of(&view)))
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}/licenses", tag = "licences",
+#[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}/licenses", operation_id = "list_user_licenses", tag = "licences",
     params(("customerId" = String, Path), ("userId" = String, Path, description = "The user's id or user principal name"),
         ("licenseGroupIds" = Option<Vec<String>>, Query, description = "Group1 and/or Group2, repeatable; Group1 when absent"), crate::openapi::RequestHeaders),
     responses((status = 200, description = "The user's licences", body = LicenseCollection),
@@ -135,7 +147,7 @@ pub async fn of_user(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/customers/{customerId}/users/{userId}/licenseupdates", tag = "licences",
+#[utoipa::path(post, path = "/v1/customers/{customerId}/users/{userId}/licenseupdates", operation_id = "update_user_licenses", tag = "licences",
     params(("customerId" = String, Path), ("userId" = String, Path, description = "The user's id or user principal name"), crate::openapi::RequestHeaders),
     request_body(content = LicenseUpdateRequest, description = "licensesToAssign and licensesToRemove, all of one licence group; done together or not at all"),
     responses((status = 201, description = "Done", body = LicenseUpdateBody),

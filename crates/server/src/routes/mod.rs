@@ -68,7 +68,7 @@ pub fn user_id(raw: &str) -> Result<UserId, ApiError> {
     raw.parse().map_err(|_| bad_id("User Id must be a GUID."))
 }
 
-/// The path's parameters (`{cid}`, `{uid}`) as text, for [`customer_id`] and [`user_id`] to
+/// The path's parameters (`{customerId}`, `{userId}`) as text, for [`customer_id`] and [`user_id`] to
 /// check. A parameter whose percent-encoding is not even UTF-8 (`%FF`) is not a GUID either,
 /// and gets the same answer (code 2000) instead of axum's bare 400.
 pub struct PathIds<T>(pub T);
@@ -81,7 +81,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathIds
             Ok(Path(ids)) => Ok(PathIds(ids)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => match e.into_kind() {
                 ErrorKind::InvalidUtf8InPathParam { key } => Err(bad_id(match key.as_str() {
-                    "uid" => "User Id must be a GUID.",
+                    "userId" => "User Id must be a GUID.",
                     _ => "Tenant Id must be a GUID.",
                 })),
                 kind => {

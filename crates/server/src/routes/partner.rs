@@ -22,6 +22,23 @@ use crate::wire::{
     SecurityGroupRequest, UserMemberBody, UserMemberCollection, UserMemberRequest,
 };
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The partner account routes. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(activity))
+        .routes(routes!(list, create))
+        .routes(routes!(grant))
+        .routes(routes!(get, update, remove))
+        .routes(routes!(roles))
+        .routes(routes!(role_members, add_role_member))
+        .routes(routes!(remove_role_member))
+        .routes(routes!(create_group, groups))
+        .routes(routes!(add_group_member))
+        .routes(routes!(remove_group_member))
+}
 
 fn user_response(status: StatusCode, u: PartnerUserWithPassword) -> Response {
     let mut body = PartnerUserBody::of(&u.user);
@@ -88,7 +105,7 @@ async fn page(
         .or_api(ctx)
 }
 
-#[utoipa::path(get, path = "/v1/users", tag = "partner users",
+#[utoipa::path(get, path = "/v1/users", operation_id = "list_partner_users", tag = "partner users",
     params(crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader,
         ("role" = Option<String>, Query, description = "Only users holding this role (name or id), themselves or through a group"),
         ("state" = Option<String>, Query, description = "`active` (default) or `inactive`")),
@@ -107,7 +124,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/users", tag = "partner users",
+#[utoipa::path(post, path = "/v1/users", operation_id = "create_partner_user", tag = "partner users",
     params(crate::openapi::RequestHeaders), request_body = PartnerUserRequest,
     responses((status = 201, description = "Created; passwordProfile shows the password this once", body = PartnerUserBody),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, description = "900150 (Global admin only)", body = ApiFault),
@@ -171,7 +188,7 @@ pub async fn grant(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/users/{userId}", tag = "partner users",
+#[utoipa::path(get, path = "/v1/users/{userId}", operation_id = "get_partner_user", tag = "partner users",
     params(("userId" = String, Path), crate::openapi::RequestHeaders),
     responses((status = 200, body = PartnerUserBody), (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, body = ApiFault), (status = 404, description = "60002", body = ApiFault)))]
 pub async fn get(
@@ -193,7 +210,7 @@ pub async fn get(
     ))
 }
 
-#[utoipa::path(patch, path = "/v1/users/{userId}", tag = "partner users",
+#[utoipa::path(patch, path = "/v1/users/{userId}", operation_id = "update_partner_user", tag = "partner users",
     params(("userId" = String, Path), crate::openapi::RequestHeaders), request_body = PartnerUserRequest,
     responses((status = 200, description = "Updated; passwordProfile shows a reset password this once", body = PartnerUserBody),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, description = "900150 (granting or removing Global admin, or resetting a password, takes a Global admin)", body = ApiFault),

@@ -1,5 +1,5 @@
 //! Granular delegated admin relationships of a customer (Roster's own endpoints, in Partner
-//! Center's style), and PATCH of a customer (legacy delegated access on or off).
+//! Center's style).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,37 +9,24 @@ use super::{customer_id, Caller, OrApi, PathIds};
 use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{
-    json, AccessAssignmentBody, AccessAssignmentRequest, CustomerBody, CustomerPatchRequest,
-    DelegatedAdminRelationshipBody, DelegatedAdminRelationshipCollection,
-    DelegatedAdminRelationshipRequest,
+    json, AccessAssignmentBody, AccessAssignmentRequest, DelegatedAdminRelationshipBody,
+    DelegatedAdminRelationshipCollection, DelegatedAdminRelationshipRequest,
 };
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[utoipa::path(patch, path = "/v1/customers/{customerId}", tag = "customers",
-    params(("customerId" = String, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
-    request_body = CustomerPatchRequest,
-    responses(
-        (status = 200, body = CustomerBody),
-        (status = 400, description = "800002 malformed body; 2000 the id is not a GUID", body = ApiFault),
-        (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault),
-        (status = 404, description = "60003", body = ApiFault),
-    ))]
-pub async fn update_customer(
-    State(app): State<AppState>,
-    Caller(ctx): Caller,
-    PathIds(cid): PathIds<String>,
-    Body(req): Body<CustomerPatchRequest>,
-) -> Result<Response, ApiError> {
-    let cid = customer_id(&cid)?;
-    let customer = app
-        .roster
-        .update_customer(&ctx, cid, req.allow_delegated_access)
-        .await
-        .or_api(&ctx)?;
-    Ok(json(StatusCode::OK, &CustomerBody::of(&customer)))
+/// The delegated admin relationships routes. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get))
+        .routes(routes!(approve))
+        .routes(routes!(terminate))
+        .routes(routes!(assign))
 }
 
-#[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships", tag = "delegated access",
+#[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships", operation_id = "create_relationship", tag = "delegated access",
     params(("customerId" = String, Path), crate::openapi::RequestHeaders),
     request_body = DelegatedAdminRelationshipRequest,
     responses(
@@ -67,7 +54,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships", tag = "delegated access",
+#[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships", operation_id = "list_relationships", tag = "delegated access",
     params(("customerId" = String, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = DelegatedAdminRelationshipCollection),
@@ -98,7 +85,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}", tag = "delegated access",
+#[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}", operation_id = "get_relationship", tag = "delegated access",
     params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = DelegatedAdminRelationshipBody),

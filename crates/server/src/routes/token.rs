@@ -13,6 +13,15 @@ use crate::error::FaultBody;
 use crate::serve::ClientAddr;
 use crate::wire::{json, OAuthError, PasswordChangeRequest, TokenRequest, TokenResponse};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The token endpoint and the password change: no access token.
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(change_password))
+}
 
 /// RFC 6749 §5.1: a response that may carry a token must not be cached.
 fn no_store(mut r: Response) -> Response {

@@ -15,6 +15,15 @@ use crate::error::{ApiError, ApiFault};
 use crate::json::Body;
 use crate::wire::{json, CustomerUserBody, CustomerUserCollection, CustomerUserRequest};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The customer users routes. Each `routes!` holds the handlers of one path.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get, update, delete))
+}
 
 fn user_response(status: StatusCode, user: &CustomerUser, echo: Option<PasswordEcho>) -> Response {
     let mut response = json(status, &CustomerUserBody::of(user).with_password(echo));
@@ -24,7 +33,7 @@ fn user_response(status: StatusCode, user: &CustomerUser, echo: Option<PasswordE
     response
 }
 
-#[utoipa::path(post, path = "/v1/customers/{customerId}/users", tag = "customer users",
+#[utoipa::path(post, path = "/v1/customers/{customerId}/users", operation_id = "create_customer_user", tag = "customer users",
     params(("customerId" = String, Path), crate::openapi::RequestHeaders),
     request_body(content = CustomerUserRequest, description = "userPrincipalName and displayName are required; without passwordProfile.password Roster generates a temporary password and returns it once"),
     responses(
@@ -58,7 +67,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}", tag = "customer users",
+#[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}", operation_id = "get_customer_user", tag = "customer users",
     params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, description = "The user, active or soft-deleted", body = CustomerUserBody,
@@ -144,7 +153,7 @@ fn list_query(params: &Params) -> Result<UserListQuery, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/customers/{customerId}/users", tag = "customer users",
+#[utoipa::path(get, path = "/v1/customers/{customerId}/users", operation_id = "list_customer_users", tag = "customer users",
     params(("customerId" = String, Path), crate::openapi::RequestHeaders, crate::openapi::ListParams, crate::openapi::ContinuationHeader, crate::openapi::UserSortParams),
     responses(
         (status = 200, description = "A page of users; follow links.next (or send seekOperation=Next with the MS-ContinuationToken header) for the next", body = CustomerUserCollection),
@@ -176,7 +185,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(patch, path = "/v1/customers/{customerId}/users/{userId}", tag = "customer users",
+#[utoipa::path(patch, path = "/v1/customers/{customerId}/users/{userId}", operation_id = "update_customer_user", tag = "customer users",
     params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders,
         ("If-Match" = Option<String>, Header, description = "The etag from the last read; the PATCH is refused with 412 when the user changed since")),
     request_body(content = CustomerUserRequest, description = "Edit (any subset of properties), reset the password (passwordProfile), or restore a soft-deleted user (state: active, with optional other properties)"),
@@ -209,7 +218,7 @@ pub async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/v1/customers/{customerId}/users/{userId}", tag = "customer users",
+#[utoipa::path(delete, path = "/v1/customers/{customerId}/users/{userId}", operation_id = "delete_customer_user", tag = "customer users",
     params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders,
         ("If-Match" = Option<String>, Header, description = "Optional etag precondition")),
     responses(

@@ -7,6 +7,15 @@ use axum::response::Response;
 
 use crate::wire::{json, JsonWebKey, JsonWebKeySet, OpenIdConfiguration};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What resource servers fetch to verify tokens: no access token.
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(jwks))
+        .routes(routes!(openid_configuration))
+}
 
 /// How long clients and proxies may keep both documents. A rotated key signs within a
 /// minute (the servers' key reload), so a consumer that holds the set longer must fetch it
