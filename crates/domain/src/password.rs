@@ -131,6 +131,43 @@ const TEMP_DIGITS: &[u8] = b"23456789";
 const TEMP_SYMBOLS: &[u8] = b"!#$%*+-=?@^_";
 pub const TEMP_LEN: usize = 16;
 
+/// The password part of a valid create or reset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PasswordChoice {
+    /// The caller gave this password.
+    Given(Password),
+    /// Roster must generate a temporary password.
+    Generate,
+}
+
+impl PasswordChoice {
+    /// The password a client gave, checked against the policy and the user's own words, or
+    /// (none given) a temporary one to generate.
+    pub fn of(given: Option<&str>, personal: PersonalWords<'_>) -> Result<Self, String> {
+        match given {
+            Some(raw) => check(raw, personal).map(Self::Given),
+            None => Ok(Self::Generate),
+        }
+    }
+
+    pub fn is_generated(&self) -> bool {
+        matches!(self, Self::Generate)
+    }
+
+    /// The password itself: the given one, or a new temporary one for this user. `rng`
+    /// must be a cryptographically secure generator.
+    pub fn into_password<R: Rng + CryptoRng>(
+        self,
+        personal: PersonalWords<'_>,
+        rng: &mut R,
+    ) -> Password {
+        match self {
+            Self::Given(p) => p,
+            Self::Generate => generate_temporary(rng, personal),
+        }
+    }
+}
+
 /// A fresh 16-character temporary password that meets the policy for this user. `rng` must be
 /// a cryptographically secure generator (the service passes the operating system's).
 pub fn generate_temporary<R: Rng + CryptoRng>(

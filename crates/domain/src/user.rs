@@ -3,7 +3,7 @@
 use crate::country::CountryCode;
 use crate::customer::{DomainKind, TenantDomain};
 use crate::ids::{CustomerId, UserId};
-use crate::password::{self, Password, PersonalWords};
+use crate::password::{self, Password, PasswordChoice, PersonalWords};
 use crate::text;
 use crate::time::Timestamp;
 use crate::upn::Upn;
@@ -112,15 +112,6 @@ pub struct UserInput {
     pub state: Option<String>,
 }
 
-/// The password part of a valid create or reset.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PasswordChoice {
-    /// The caller gave this password.
-    Given(Password),
-    /// Roster must generate a temporary password.
-    Generate,
-}
-
 /// A valid new customer user.
 #[derive(Clone, Debug)]
 pub struct NewCustomerUser {
@@ -162,12 +153,10 @@ impl NewCustomerUser {
             last_name: props.last_name.as_deref(),
             upn_alias: upn.as_ref().map(Upn::alias),
         };
-        let password = match input.password.as_deref() {
-            None => Some(PasswordChoice::Generate),
-            Some(raw) => bad
-                .check("passwordProfile.password", password::check(raw, personal))
-                .map(PasswordChoice::Given),
-        };
+        let password = bad.check(
+            "passwordProfile.password",
+            PasswordChoice::of(input.password.as_deref(), personal),
+        );
         // A generated password is temporary by definition; a given one is as the caller says.
         let force_change_password = matches!(password, Some(PasswordChoice::Generate))
             || input.force_change_password.unwrap_or(false);

@@ -4,7 +4,7 @@ use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::PartnerRole;
 use roster_domain::country::CountryCode;
-use roster_domain::password::{self, Password, PersonalWords};
+use roster_domain::password::{Password, PasswordChoice, PersonalWords};
 use roster_domain::{DomainName, Invalid, PartnerId, Upn, UserId};
 use roster_store::tenants::NewPartner;
 use roster_store::users::NewPartnerUser;
@@ -53,14 +53,10 @@ impl Roster {
                 return Ok(Bootstrapped::AlreadyDone);
             }
         }
-        let (password, generated) = match admin_password {
-            Some(raw) => (
-                password::check(raw, personal)
-                    .map_err(|m| Invalid::one("ROSTER_BOOTSTRAP_ADMIN_PASSWORD", m))?,
-                false,
-            ),
-            None => (password::generate_temporary(&mut OsRng, personal), true),
-        };
+        let choice = PasswordChoice::of(admin_password, personal)
+            .map_err(|m| Invalid::one("ROSTER_BOOTSTRAP_ADMIN_PASSWORD", m))?;
+        let generated = choice.is_generated();
+        let password = choice.into_password(personal, &mut OsRng);
         let hash = self.hasher().hash(&password).await?;
         let now = self.now();
         let partner = PartnerId::new_random();

@@ -4,10 +4,10 @@ use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{self, Action, CustomerAction};
 use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
-use roster_domain::password::{self, Password, PersonalWords};
+use roster_domain::password::{Password, PasswordChoice, PersonalWords};
 use roster_domain::user::{
-    patch_kind, CustomerUser, NewCustomerUser, PasswordChoice, PasswordEcho, PatchKind,
-    PatchRefused, UserChanges, UserInput, UserState,
+    patch_kind, CustomerUser, NewCustomerUser, PasswordEcho, PatchKind, PatchRefused, UserChanges,
+    UserInput, UserState,
 };
 use roster_domain::{CustomerId, UserId};
 use roster_store::StoreError;
@@ -77,17 +77,14 @@ impl Roster {
             r.db().tenant_domains(&customer.to_string()).await?
         };
         let new = NewCustomerUser::validate(input, &domains)?;
-        let password = match new.password {
-            PasswordChoice::Given(p) => p,
-            PasswordChoice::Generate => password::generate_temporary(
-                &mut OsRng,
-                PersonalWords {
-                    first_name: new.first_name.as_deref(),
-                    last_name: new.last_name.as_deref(),
-                    upn_alias: Some(new.upn.alias()),
-                },
-            ),
-        };
+        let password = new.password.clone().into_password(
+            PersonalWords {
+                first_name: new.first_name.as_deref(),
+                last_name: new.last_name.as_deref(),
+                upn_alias: Some(new.upn.alias()),
+            },
+            &mut OsRng,
+        );
         let hash = self.hasher().hash(&password).await?;
         let now = self.now();
         let user = CustomerUser {

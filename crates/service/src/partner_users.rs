@@ -1,5 +1,5 @@
 //! The partner account's users: list, create, give access, edit, reset passwords, remove
-//! access; partner roles and their members; security groups.
+//! access. Their roles are in `partner_roles`, their security groups in `security_groups`.
 
 use std::collections::BTreeMap;
 
@@ -7,10 +7,13 @@ use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, PartnerRole};
 use roster_domain::listing::{After, DEFAULT_PAGE_SIZE};
-use roster_domain::partner_user::{parse_access, Access, PartnerUser, SecurityGroup};
-use roster_domain::password::{self, Password, PersonalWords};
+use roster_domain::partner_user::{
+    parse_access, Access, NewPartnerUser, NewPartnerUserInput, PartnerUser, PartnerUserChanges,
+    PartnerUserPatch, SecurityGroup,
+};
+use roster_domain::password::{Password, PersonalWords};
 use roster_domain::user::UserState;
-use roster_domain::{text, Invalid, Upn, UserId};
+use roster_domain::{Invalid, Upn, UserId};
 use roster_store::{Db, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,39 +21,6 @@ use serde_json::json;
 use crate::customer_users::new_stamp;
 use crate::paging::{self, ListRequest};
 use crate::{Ctx, Page, Result, Roster, ServiceError};
-
-/// A new directory user with account access, as a client asks for it.
-#[derive(Clone, Debug, Default)]
-pub struct NewPartnerUserInput {
-    pub user_principal_name: Option<String>,
-    pub display_name: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub roles: Option<Vec<String>>,
-    pub custom_permissions: Option<BTreeMap<String, String>>,
-    pub groups: Option<Vec<String>>,
-    pub is_directory_global_admin: bool,
-    pub password_recovery_email: Option<String>,
-    pub password: Option<String>,
-    pub force_change_password: Option<bool>,
-}
-
-/// A change to a partner user; `None` leaves a property as it is.
-#[derive(Clone, Debug, Default)]
-pub struct PartnerUserPatch {
-    pub user_principal_name: Option<String>,
-    pub display_name: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub roles: Option<Vec<String>>,
-    pub custom_permissions: Option<BTreeMap<String, String>>,
-    pub groups: Option<Vec<String>>,
-    /// A `passwordProfile` was sent: reset the password (a temporary one is generated when
-    /// `password` is `None`).
-    pub reset_password: bool,
-    pub password: Option<String>,
-    pub force_change_password: Option<bool>,
-}
 
 /// A partner user and, after a create or a reset, its password (shown this once).
 #[derive(Debug)]
@@ -108,93 +78,46 @@ fn user_json(u: &PartnerUser) -> serde_json::Value {
 
 /// Whether a user with this account access, in groups carrying `group_roles`, is a Global
 /// admin. Without account access a user cannot sign in, so its groups give it nothing.
-fn holds_global_admin(access: Option<&Access>, group_roles: &[PartnerRole]) -> bool {
+pub(crate) fn holds_global_admin(access: Option<&Access>, group_roles: &[PartnerRole]) -> bool {
     access.is_some_and(|a| {
         a.roles.contains(&PartnerRole::GlobalAdmin)
             || group_roles.contains(&PartnerRole::GlobalAdmin)
     })
 }
 
-fn not_a_partner_domain(upn: &Upn) -> ServiceError {
-    Invalid::one(
-        "userPrincipalName",
-        format!(
-            "the domain '{}' is not a domain of the partner's tenant",
-            upn.domain()
-        ),
-    )
-    .into()
-}
-
-/// The user as `patch` would leave its names and UPN, the access it gives (`None`: the
-/// access stays), and every problem with them.
-fn patched(
-    before: &PartnerUser,
-    patch: &PartnerUserPatch,
-) -> (Invalid, PartnerUser, Option<Access>) {
-    let mut bad = Invalid::default();
-    let mut after = before.clone();
-    if let Some(raw) = &patch.user_principal_name {
-        if let Some(u) = bad.check("userPrincipalName", Upn::parse(raw)) {
-            after.upn = u;
-        }
-    }
-    if let Some(raw) = &patch.display_name {
-        if let Some(d) = bad.check("displayName", text::bounded(raw, 256, true)) {
-            after.display_name = d;
-        }
-    }
-    if let Some(raw) = &patch.first_name {
-        if let Some(v) = bad.check("firstName", text::optional(Some(raw), 64)) {
-            after.first_name = v;
-        }
-    }
-    if let Some(raw) = &patch.last_name {
-        if let Some(v) = bad.check("lastName", text::optional(Some(raw), 64)) {
-            after.last_name = v;
-        }
-    }
-    let access = match parse_access(patch.roles.as_deref(), patch.custom_permissions.as_ref()) {
-        Ok(a) => a,
-        Err(e) => {
-            bad.0.extend(e.0);
-            None
-        }
-    };
-    (bad, after, access)
-}
-
-/// The password a reset gives `user`: the one sent (checked against the policy) or a
-/// generated temporary one, and whether it must be changed at the next sign-in.
-fn new_partner_password(
-    user: &PartnerUser,
-    patch: &PartnerUserPatch,
-) -> std::result::Result<(Password, bool), String> {
-    let personal = PersonalWords {
-        first_name: user.first_name.as_deref(),
-        last_name: user.last_name.as_deref(),
-        upn_alias: Some(user.upn.alias()),
-    };
-    match patch.password.as_deref() {
-        Some(raw) => {
-            password::check(raw, personal).map(|p| (p, patch.force_change_password.unwrap_or(true)))
-        }
-        None => Ok((password::generate_temporary(&mut OsRng, personal), true)),
-    }
-}
-
 impl Roster {
-    fn may(&self, ctx: &Ctx, action: Action) -> Result<()> {
+    pub(crate) fn may(&self, ctx: &Ctx, action: Action) -> Result<()> {
         self.allow(ctx, action)
     }
 
-    async fn partner_user_in(&self, db: &mut Db<'_>, ctx: &Ctx, id: UserId) -> Result<PartnerUser> {
+    /// A partner user's UPN must be on one of the partner's own domains.
+    async fn check_partner_domain(&self, db: &mut Db<'_>, ctx: &Ctx, upn: &Upn) -> Result<()> {
+        let tenant = db.tenant_of_domain(&upn.domain()).await?;
+        if tenant.as_deref() == Some(ctx.actor.partner.to_string().as_str()) {
+            return Ok(());
+        }
+        Err(Invalid::one(
+            "userPrincipalName",
+            format!(
+                "the domain '{}' is not a domain of the partner's tenant",
+                upn.domain()
+            ),
+        )
+        .into())
+    }
+
+    pub(crate) async fn partner_user_in(
+        &self,
+        db: &mut Db<'_>,
+        ctx: &Ctx,
+        id: UserId,
+    ) -> Result<PartnerUser> {
         db.partner_user(ctx.actor.partner, id)
             .await?
             .ok_or(ServiceError::UserNotFound)
     }
 
-    async fn ensure_groups(
+    pub(crate) async fn ensure_groups(
         &self,
         db: &mut Db<'_>,
         ctx: &Ctx,
@@ -316,107 +239,31 @@ impl Roster {
         input: &NewPartnerUserInput,
     ) -> Result<PartnerUserWithPassword> {
         self.may(ctx, Action::CreateDirectoryUsers)?;
-        let mut bad = Invalid::default();
-        let upn = bad.check(
-            "userPrincipalName",
-            Upn::parse(input.user_principal_name.as_deref().unwrap_or("")),
-        );
-        let first = bad
-            .check("firstName", text::optional(input.first_name.as_deref(), 64))
-            .flatten();
-        let last = bad
-            .check("lastName", text::optional(input.last_name.as_deref(), 64))
-            .flatten();
-        let display_source = input.display_name.clone().or_else(|| {
-            let joined = [first.as_deref(), last.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            (!joined.is_empty()).then_some(joined)
-        });
-        let display = bad.check(
-            "displayName",
-            text::bounded(display_source.as_deref().unwrap_or(""), 256, true),
-        );
-        let access = match parse_access(input.roles.as_deref(), input.custom_permissions.as_ref()) {
-            Ok(a) => a.unwrap_or_default(),
-            Err(e) => {
-                bad.0.extend(e.0);
-                Access::default()
-            }
-        };
-        let recovery = if input.is_directory_global_admin {
-            match input.password_recovery_email.as_deref().map(str::trim) {
-                Some(e) if text::looks_like_email(e) => Some(e.to_string()),
-                _ => {
-                    bad.push("passwordRecoveryEmail", "is required for a directory Global administrator: give an email address outside this tenant");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        let password = match (&upn, input.password.as_deref()) {
-            (_, Some(raw)) => bad
-                .check(
-                    "passwordProfile.password",
-                    password::check(
-                        raw,
-                        PersonalWords {
-                            first_name: first.as_deref(),
-                            last_name: last.as_deref(),
-                            upn_alias: upn.as_ref().map(Upn::alias),
-                        },
-                    ),
-                )
-                .map(|p| (p, input.force_change_password.unwrap_or(true))),
-            (Some(u), None) => Some((
-                password::generate_temporary(
-                    &mut OsRng,
-                    PersonalWords {
-                        first_name: first.as_deref(),
-                        last_name: last.as_deref(),
-                        upn_alias: Some(u.alias()),
-                    },
-                ),
-                true,
-            )),
-            (None, None) => None,
-        };
-        let (Some(upn), Some(display), Some((password, force))) = (upn, display, password) else {
-            return Err(bad.into());
-        };
-        if !bad.is_empty() {
-            return Err(bad.into());
-        }
-        if holds_global_admin(Some(&access), &[]) {
+        let new = NewPartnerUser::validate(input)?;
+        if holds_global_admin(Some(&new.access), &[]) {
             self.may(ctx, Action::ManageGlobalAdmins)?;
         }
         {
             let mut r = self.store().reader().await?;
-            let tenant = r.db().tenant_of_domain(&upn.domain()).await?;
-            if tenant.as_deref() != Some(ctx.actor.partner.to_string().as_str()) {
-                return Err(not_a_partner_domain(&upn));
-            }
+            self.check_partner_domain(&mut r.db(), ctx, &new.upn)
+                .await?;
         }
+        let force = new.force_change_password;
+        let password = new
+            .password
+            .clone()
+            .into_password(new.personal_words(), &mut OsRng);
         let hash = self.hasher().hash(&password).await?;
         let now = self.now();
         let id = UserId::new_random();
         let mut tx = self.store().write().await?;
-        let groups = self
-            .ensure_groups(
-                &mut tx.db(),
-                ctx,
-                input.groups.as_deref().unwrap_or_default(),
-            )
-            .await?;
+        let groups = self.ensure_groups(&mut tx.db(), ctx, &new.groups).await?;
         if tx
             .db()
-            .upn_taken(&ctx.actor.partner.to_string(), &upn, None)
+            .upn_taken(&ctx.actor.partner.to_string(), &new.upn, None)
             .await?
         {
-            return Err(ServiceError::UpnTaken(upn.to_string()));
+            return Err(ServiceError::UpnTaken(new.upn.to_string()));
         }
         match tx
             .db()
@@ -424,24 +271,24 @@ impl Roster {
                 &roster_store::accounts::NewDirectoryUser {
                     id,
                     partner: ctx.actor.partner,
-                    upn: upn.clone(),
-                    display_name: display,
-                    first_name: first,
-                    last_name: last,
+                    upn: new.upn.clone(),
+                    display_name: new.display_name.clone(),
+                    first_name: new.first_name.clone(),
+                    last_name: new.last_name.clone(),
                     password_hash: hash,
                     force_change_password: force,
                     security_stamp: new_stamp(),
-                    is_directory_global_admin: input.is_directory_global_admin,
-                    password_recovery_email: recovery,
+                    is_directory_global_admin: new.is_directory_global_admin,
+                    password_recovery_email: new.password_recovery_email.clone(),
                 },
                 now,
             )
             .await
         {
-            Err(StoreError::Conflict) => return Err(ServiceError::UpnTaken(upn.to_string())),
+            Err(StoreError::Conflict) => return Err(ServiceError::UpnTaken(new.upn.to_string())),
             other => other?,
         }
-        tx.db().set_access(id, &access, now).await?;
+        tx.db().set_access(id, &new.access, now).await?;
         for g in &groups {
             tx.db().add_group_member(&g.id, id).await?;
         }
@@ -466,7 +313,7 @@ impl Roster {
 
     /// Guests may not hold Global admin (directly or through a group); one active Global
     /// admin must remain.
-    async fn check_roles_invariants(
+    pub(crate) async fn check_roles_invariants(
         &self,
         db: &mut Db<'_>,
         ctx: &Ctx,
@@ -562,16 +409,23 @@ impl Roster {
             let mut r = self.store().reader().await?;
             let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
             drop(r);
-            let (mut bad, after, _) = patched(&before, patch);
-            let password = bad.check(
-                "passwordProfile.password",
-                new_partner_password(&after, patch),
-            );
-            let (Some((password, force)), true) = (password, bad.is_empty()) else {
-                return Err(bad.into());
-            };
-            let hash = self.hasher().hash(&password).await?;
-            Some((password, force, hash))
+            let changes = PartnerUserChanges::validate(&before, patch)?;
+            match changes.password {
+                Some((choice, force)) => {
+                    let user = &changes.user;
+                    let password = choice.into_password(
+                        PersonalWords {
+                            first_name: user.first_name.as_deref(),
+                            last_name: user.last_name.as_deref(),
+                            upn_alias: Some(user.upn.alias()),
+                        },
+                        &mut OsRng,
+                    );
+                    let hash = self.hasher().hash(&password).await?;
+                    Some((password, force, hash))
+                }
+                None => None,
+            }
         } else {
             None
         };
@@ -579,10 +433,11 @@ impl Roster {
         let mut tx = self.store().write().await?;
         tx.db().lock_partner_accounts(ctx.actor.partner).await?;
         let before = self.partner_user_in(&mut tx.db(), ctx, id).await?;
-        let (bad, after, new_access) = patched(&before, patch);
-        if !bad.is_empty() {
-            return Err(bad.into());
-        }
+        let PartnerUserChanges {
+            user: after,
+            access: new_access,
+            ..
+        } = PartnerUserChanges::validate(&before, patch)?;
         let groups = match &patch.groups {
             Some(g) => Some(self.ensure_groups(&mut tx.db(), ctx, g).await?),
             None => None,
@@ -627,10 +482,8 @@ impl Roster {
             self.may(ctx, Action::ManageGlobalAdmins)?;
         }
         if after.upn.key() != before.upn.key() {
-            let tenant = tx.db().tenant_of_domain(&after.upn.domain()).await?;
-            if tenant.as_deref() != Some(ctx.actor.partner.to_string().as_str()) {
-                return Err(not_a_partner_domain(&after.upn));
-            }
+            self.check_partner_domain(&mut tx.db(), ctx, &after.upn)
+                .await?;
         }
         if directory_change {
             if tx
@@ -722,194 +575,6 @@ impl Roster {
             OperationType::RemovePartnerUserAccess,
             id.to_string(),
             json!({"id": id.to_string()}),
-        );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The partner roles (the catalogue).
-    pub fn partner_roles(&self, ctx: &Ctx) -> Result<Vec<PartnerRole>> {
-        self.may(ctx, Action::ViewAccountUsers)?;
-        Ok(PartnerRole::ALL.to_vec())
-    }
-
-    /// Gives a user one more role (giving it access when it had none).
-    pub async fn add_partner_role_member(
-        &self,
-        ctx: &Ctx,
-        role: PartnerRole,
-        id: UserId,
-    ) -> Result<PartnerUser> {
-        self.may(ctx, Action::ManageAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
-        drop(r);
-        let mut access = before.access.clone().unwrap_or_default();
-        if access.custom.is_some() {
-            return Err(Invalid::one("roles", "this user has custom permissions: replace them with roles through PATCH /v1/users/{id}").into());
-        }
-        if !access.roles.contains(&role) {
-            access.roles.push(role);
-        }
-        let names: Vec<String> = access
-            .roles
-            .iter()
-            .map(|r| r.as_str().to_string())
-            .collect();
-        self.update_partner_user(
-            ctx,
-            id,
-            &PartnerUserPatch {
-                roles: Some(names),
-                ..Default::default()
-            },
-        )
-        .await
-        .map(|u| u.user)
-    }
-
-    /// Takes a role from a user.
-    pub async fn remove_partner_role_member(
-        &self,
-        ctx: &Ctx,
-        role: PartnerRole,
-        id: UserId,
-    ) -> Result<()> {
-        self.may(ctx, Action::ManageAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
-        drop(r);
-        let Some(mut access) = before.access.clone().filter(|a| a.roles.contains(&role)) else {
-            return Err(ServiceError::NotFound("the user among the role's members"));
-        };
-        access.roles.retain(|r| *r != role);
-        let names: Vec<String> = access
-            .roles
-            .iter()
-            .map(|r| r.as_str().to_string())
-            .collect();
-        self.update_partner_user(
-            ctx,
-            id,
-            &PartnerUserPatch {
-                roles: Some(names),
-                ..Default::default()
-            },
-        )
-        .await?;
-        Ok(())
-    }
-
-    pub async fn create_group(
-        &self,
-        ctx: &Ctx,
-        name: Option<&str>,
-        description: Option<&str>,
-        roles: Option<&[String]>,
-    ) -> Result<SecurityGroup> {
-        self.may(ctx, Action::ManageAccountUsers)?;
-        let mut bad = Invalid::default();
-        let display = bad.check("displayName", text::bounded(name.unwrap_or(""), 256, true));
-        let description = bad
-            .check("description", text::optional(description, 1024))
-            .flatten();
-        let roles = match parse_access(roles, None) {
-            Ok(a) => a.map(|a| a.roles).unwrap_or_default(),
-            Err(e) => {
-                bad.0.extend(e.0);
-                Vec::new()
-            }
-        };
-        let Some(display) = display else {
-            return Err(bad.into());
-        };
-        if !bad.is_empty() {
-            return Err(bad.into());
-        }
-        if roles.contains(&PartnerRole::GlobalAdmin) {
-            self.may(ctx, Action::ManageGlobalAdmins)?;
-        }
-        let group = SecurityGroup {
-            id: uuid::Uuid::new_v4().to_string(),
-            partner: ctx.actor.partner,
-            display_name: display,
-            description,
-            roles,
-            created_at: self.now(),
-        };
-        let mut tx = self.store().write().await?;
-        match tx.db().insert_group(&group).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(format!(
-                    "a group named '{}' exists already",
-                    group.display_name
-                )))
-            }
-            other => other?,
-        }
-        let record = self.audit(Some(ctx), ctx.actor.partner, None, OperationType::CreateSecurityGroup, group.id.clone(), json!({"displayName": group.display_name, "roles": group.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}));
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(group)
-    }
-
-    pub async fn list_groups(&self, ctx: &Ctx) -> Result<Vec<SecurityGroup>> {
-        self.may(ctx, Action::ViewAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        Ok(r.db().groups(ctx.actor.partner).await?)
-    }
-
-    pub async fn add_group_member(&self, ctx: &Ctx, group: &str, user: UserId) -> Result<()> {
-        self.change_group_member(ctx, group, user, true).await
-    }
-
-    pub async fn remove_group_member(&self, ctx: &Ctx, group: &str, user: UserId) -> Result<()> {
-        self.change_group_member(ctx, group, user, false).await
-    }
-
-    async fn change_group_member(
-        &self,
-        ctx: &Ctx,
-        group: &str,
-        user: UserId,
-        add: bool,
-    ) -> Result<()> {
-        self.may(ctx, Action::ManageAccountUsers)?;
-        let mut tx = self.store().write().await?;
-        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
-        let g = tx
-            .db()
-            .group(ctx.actor.partner, group.trim())
-            .await?
-            .ok_or(ServiceError::NotFound("the security group"))?;
-        if g.roles.contains(&PartnerRole::GlobalAdmin) {
-            self.may(ctx, Action::ManageGlobalAdmins)?;
-        }
-        let member = self.partner_user_in(&mut tx.db(), ctx, user).await?;
-        let changed = if add {
-            tx.db().add_group_member(&g.id, user).await?
-        } else {
-            tx.db().remove_group_member(&g.id, user).await?
-        };
-        if !add && !changed {
-            return Err(ServiceError::NotFound("the user among the group's members"));
-        }
-        let member = self.partner_user_in(&mut tx.db(), ctx, member.id).await?;
-        self.check_roles_invariants(&mut tx.db(), ctx, &member)
-            .await?;
-        let op = if add {
-            OperationType::AddGroupMember
-        } else {
-            OperationType::RemoveGroupMember
-        };
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            None,
-            op,
-            g.id.clone(),
-            json!({"groupId": g.id, "userId": user.to_string()}),
         );
         tx.db().insert_audit(&record).await?;
         tx.commit().await?;

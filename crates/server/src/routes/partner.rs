@@ -5,12 +5,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use roster_domain::authz::PartnerRole;
-use roster_domain::partner_user::PartnerUser;
+use roster_domain::partner_user::{NewPartnerUserInput, PartnerUser, PartnerUserPatch};
 use roster_domain::user::UserState;
 use roster_service::paging::ListRequest;
-use roster_service::partner_users::{
-    NewPartnerUserInput, PartnerUserPatch, PartnerUserQuery, PartnerUserWithPassword,
-};
+use roster_service::partner_users::{PartnerUserQuery, PartnerUserWithPassword};
 
 use super::{user_id, Caller, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};

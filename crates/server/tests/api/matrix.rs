@@ -225,7 +225,7 @@ impl PartnerWorld {
             (Door::Service, PartnerOp::GrantGlobalAdmin) => through_service(r.add_partner_role_member(ctx, PartnerRole::GlobalAdmin, v).await),
             (Door::Http, PartnerOp::CreateDirectoryUser) => http(Method::POST, "/v1/users".into(), Some(json!({"userPrincipalName": format!("new{n}@partner.local"), "displayName": "New", "roles": ["Sales agent"]}))).await,
             (Door::Service, PartnerOp::CreateDirectoryUser) => through_service(
-                r.create_partner_user(ctx, &roster_service::partner_users::NewPartnerUserInput {
+                r.create_partner_user(ctx, &roster_domain::partner_user::NewPartnerUserInput {
                     user_principal_name: Some(format!("new{n}@partner.local")),
                     display_name: Some("New".into()),
                     roles: Some(vec!["Sales agent".into()]),
@@ -235,7 +235,7 @@ impl PartnerWorld {
             ),
             (Door::Http, PartnerOp::ResetPartnerPassword) => http(Method::PATCH, format!("/v1/users/{vid}"), Some(json!({"passwordProfile": {}}))).await,
             (Door::Service, PartnerOp::ResetPartnerPassword) => through_service(
-                r.update_partner_user(ctx, v, &roster_service::partner_users::PartnerUserPatch {
+                r.update_partner_user(ctx, v, &roster_domain::partner_user::PartnerUserPatch {
                     reset_password: true,
                     ..Default::default()
                 })
