@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer};
-use roster_domain::user::{CustomerUser, UserDomainType, UserState};
+use roster_domain::customer_user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::{CustomerId, DomainName, PartnerId, Upn, UserId};
 use roster_service::{Clock, SystemClock};
 use roster_store::bulk::BulkUser;

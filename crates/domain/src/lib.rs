@@ -10,6 +10,7 @@ pub mod audit;
 pub mod authz;
 pub mod country;
 pub mod customer;
+pub mod customer_user;
 pub mod ids;
 pub mod invitation;
 pub mod licence;
@@ -21,7 +22,6 @@ pub mod relationship;
 pub mod text;
 pub mod time;
 pub mod upn;
-pub mod user;
 pub mod validation;
 
 pub use crate::time::{Duration, Timestamp};

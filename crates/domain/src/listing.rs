@@ -1,6 +1,6 @@
 //! How lists are asked for: sort, filter, page size, and where the next page starts.
 
-use crate::user::UserState;
+use crate::customer_user::UserState;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum SortDirection {

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::authz::{Area, CustomPermissions, Level, PartnerRole};
+use crate::customer_user::UserState;
 use crate::ids::{PartnerId, UserId};
 use crate::password::{PasswordChoice, PersonalWords};
 use crate::text;
 use crate::time::Timestamp;
 use crate::upn::Upn;
-use crate::user::UserState;
 use crate::validation::Invalid;
 
 /// What a partner user may do in the Roster account: roles, or custom permissions.

@@ -6,8 +6,8 @@ use roster_domain::authz::PartnerRole;
 use roster_domain::country::CountryCode;
 use roster_domain::password::{Password, PasswordChoice, PersonalWords};
 use roster_domain::{DomainName, Invalid, PartnerId, Upn, UserId};
-use roster_store::tenants::NewPartner;
-use roster_store::users::NewPartnerUser;
+use roster_store::customers::NewPartner;
+use roster_store::partner_users::NewPartnerUser;
 use serde_json::json;
 
 use crate::customer_users::new_stamp;

@@ -3,12 +3,12 @@
 use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{self, Action, CustomerAction};
-use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
-use roster_domain::password::{Password, PasswordChoice, PersonalWords};
-use roster_domain::user::{
+use roster_domain::customer_user::{
     patch_kind, CustomerUser, NewCustomerUser, PasswordEcho, PatchKind, PatchRefused, UserChanges,
     UserInput, UserState,
 };
+use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
+use roster_domain::password::{Password, PasswordChoice, PersonalWords};
 use roster_domain::{CustomerId, UserId};
 use roster_store::StoreError;
 use serde_json::json;

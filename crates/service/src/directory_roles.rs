@@ -5,7 +5,7 @@
 use roster_domain::audit::OperationType;
 use roster_domain::authz::RoleMember;
 use roster_domain::authz::{self, Action, CustomerAction, DirectoryRole, Tier};
-use roster_domain::user::UserState;
+use roster_domain::customer_user::UserState;
 use roster_domain::{CustomerId, UserId};
 use roster_store::Db;
 use serde_json::json;
@@ -40,7 +40,7 @@ impl Roster {
         customer: CustomerId,
         operation: OperationType,
         role: DirectoryRole,
-        user: &roster_domain::user::CustomerUser,
+        user: &roster_domain::customer_user::CustomerUser,
     ) -> roster_domain::audit::AuditRecord {
         self.audit(
             Some(ctx),
@@ -64,7 +64,7 @@ impl Roster {
         ctx: &Ctx,
         customer: CustomerId,
         user: UserId,
-    ) -> Result<roster_domain::user::CustomerUser> {
+    ) -> Result<roster_domain::customer_user::CustomerUser> {
         self.customer_for(
             db,
             ctx,

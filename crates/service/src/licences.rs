@@ -5,11 +5,11 @@
 
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, CustomerAction};
+use roster_domain::customer_user::{CustomerUser, UserState};
 use roster_domain::licence::{
     Assignment, LicenceUpdate, LicenceUpdateInput, LicenceView, LicenseGroup, Product, Seats,
     SubscribedSkuView, UpdateRefused,
 };
-use roster_domain::user::{CustomerUser, UserState};
 use roster_domain::{CustomerId, Invalid, Upn, UserId};
 use roster_store::Db;
 use serde_json::json;

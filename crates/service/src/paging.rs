@@ -1,11 +1,11 @@
 //! Continuation tokens: the query and the position after the last item, sealed with the
 //! server's key. Clients send only the token for the next page, so it carries everything.
 
+use roster_domain::customer_user::UserState;
 use roster_domain::listing::{
     After, CustomerListQuery, CustomerTextField, SortDirection, TextFilter, TextMatch,
     UserListQuery, UserSortField, UserTextField,
 };
-use roster_domain::user::UserState;
 use roster_domain::Invalid;
 use serde::{Deserialize, Serialize};
 

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, PartnerRole};
+use roster_domain::customer_user::UserState;
 use roster_domain::listing::{After, DEFAULT_PAGE_SIZE};
 use roster_domain::partner_user::{
     parse_access, Access, NewPartnerUser, NewPartnerUserInput, PartnerUser, PartnerUserChanges,
     PartnerUserPatch, SecurityGroup,
 };
 use roster_domain::password::{Password, PersonalWords};
-use roster_domain::user::UserState;
 use roster_domain::{Invalid, Upn, UserId};
 use roster_store::{Db, StoreError};
 use serde::{Deserialize, Serialize};
@@ -268,7 +268,7 @@ impl Roster {
         match tx
             .db()
             .insert_partner_directory_user(
-                &roster_store::accounts::NewDirectoryUser {
+                &roster_store::partner_users::NewDirectoryUser {
                     id,
                     partner: ctx.actor.partner,
                     upn: new.upn.clone(),

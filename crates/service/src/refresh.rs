@@ -4,8 +4,8 @@
 use roster_domain::audit::OperationType;
 use roster_domain::password::{self, Password, PersonalWords};
 use roster_domain::{Duration, Invalid, PartnerId, Timestamp, Upn};
+use roster_store::credentials::Credentials;
 use roster_store::refresh::RefreshToken;
-use roster_store::users::Credentials;
 use serde_json::json;
 
 use crate::customer_users::new_stamp;

@@ -6,7 +6,7 @@ use roster_domain::authz::{Actor, Principal};
 use roster_domain::lockout::{self, Reservation, Ticket};
 use roster_domain::password::Password;
 use roster_domain::{CustomerId, PartnerId, Upn, UserId};
-use roster_store::users::Credentials;
+use roster_store::credentials::Credentials;
 use roster_store::Db;
 
 use crate::tokens::AccessClaims;

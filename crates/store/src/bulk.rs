@@ -9,8 +9,8 @@
 //! are much faster than many small ones, and one huge one makes a huge write-ahead log.
 
 use roster_domain::customer::{Customer, DomainKind};
+use roster_domain::customer_user::CustomerUser;
 use roster_domain::listing::sort_key;
-use roster_domain::user::CustomerUser;
 use roster_domain::Timestamp;
 
 use crate::rows::corrupt;

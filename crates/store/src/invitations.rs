@@ -6,8 +6,8 @@ use roster_domain::invitation::{email_key, Invitation, InvitationState};
 use roster_domain::{PartnerId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
+use crate::credentials::Credentials;
 use crate::rows::{self, corrupt};
-use crate::users::Credentials;
 use crate::{Db, Result};
 
 /// A new guest directory user of a partner tenant (no password until it redeems).

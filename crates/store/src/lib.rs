@@ -12,22 +12,23 @@ mod dialect;
 mod migrate;
 mod rows;
 
-pub mod accounts;
 pub mod activity;
 pub mod applications;
 pub mod audit;
 pub mod bulk;
+pub mod credentials;
+pub mod customer_users;
+pub mod customers;
 pub mod directory_roles;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod licences;
+pub mod partner_users;
 pub mod refresh;
 pub mod relationships;
 pub mod settings;
-pub mod tenants;
 pub mod testing;
-pub mod users;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::pool::PoolConnection;

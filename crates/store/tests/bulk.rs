@@ -5,13 +5,13 @@
 
 use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer, DomainKind};
+use roster_domain::customer_user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::listing::{
     After, CustomerListQuery, SortDirection, UserListQuery, UserSortField,
 };
-use roster_domain::user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::{CustomerId, DomainName, PartnerId, Timestamp, Upn, UserId};
 use roster_store::bulk::BulkUser;
-use roster_store::tenants::NewPartner;
+use roster_store::customers::NewPartner;
 use roster_store::{Store, StoreError};
 
 const CUSTOMERS: usize = 3;

@@ -1,6 +1,6 @@
 //! Customer users (Partner Center's CustomerUser) and the bodies that create and change them.
 
-use roster_domain::user::{CustomerUser, PasswordEcho, UserInput};
+use roster_domain::customer_user::{CustomerUser, PasswordEcho, UserInput};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use roster_domain::country::CountryCode;
-use roster_domain::user::{CustomerUser, PasswordEcho, UserDomainType, UserState};
+use roster_domain::customer_user::{CustomerUser, PasswordEcho, UserDomainType, UserState};
 use roster_domain::{CustomerId, Timestamp, Upn, UserId};
 use roster_wire::*;
 use serde_json::{json, Value};

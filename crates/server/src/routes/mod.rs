@@ -2,15 +2,15 @@
 
 pub mod applications;
 pub mod audit;
+pub mod customer_users;
 pub mod customers;
 pub mod directory_roles;
 pub mod health;
 pub mod invitations;
 pub mod licences;
-pub mod partner;
+pub mod partner_users;
 pub mod relationships;
 pub mod token;
-pub mod users;
 pub mod well_known;
 
 use std::collections::HashMap;

@@ -9,7 +9,7 @@
 
 use reqwest::{Method, StatusCode};
 use roster_domain::authz::{DirectoryRole, PartnerRole};
-use roster_domain::user::UserInput;
+use roster_domain::customer_user::UserInput;
 use roster_domain::{CustomerId, Timestamp, UserId};
 use roster_service::paging::ListRequest;
 use roster_service::{Ctx, ServiceError};

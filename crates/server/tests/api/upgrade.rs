@@ -7,10 +7,10 @@ use roster_domain::audit::AuditRecord;
 use roster_domain::audit::OperationType;
 use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer};
-use roster_domain::user::{CustomerUser, UserDomainType, UserState};
+use roster_domain::customer_user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::{CustomerId, DomainName, PartnerId, Timestamp, Upn, UserId};
 use roster_service::{HashCost, Hasher, SigningKey};
-use roster_store::tenants::NewPartner;
+use roster_store::customers::NewPartner;
 use roster_store::Store;
 
 use crate::common::*;

@@ -1,4 +1,4 @@
-//! Tenants (partners and customers) and their domains.
+//! Customers, and the partner's own tenant: both are rows of `tenants`, with their domains.
 
 use roster_domain::country::CountryCode;
 use roster_domain::customer::{BillingProfile, Customer, DomainKind, TenantDomain};

@@ -3,11 +3,11 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use roster_domain::customer_user::PasswordEcho;
+use roster_domain::customer_user::{CustomerUser, UserState};
 use roster_domain::listing::{
     sort_key, SortDirection, TextFilter, UserListQuery, UserSortField, UserTextField,
 };
-use roster_domain::user::PasswordEcho;
-use roster_domain::user::{CustomerUser, UserState};
 use roster_service::paging::ListRequest;
 
 use super::{customer_id, user_id, Caller, Filter, OrApi, Params, PathIds};

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use roster_domain::authz::{Area, CustomPermissions, Level, PartnerRole};
+use roster_domain::customer_user::UserState;
 use roster_domain::partner_user::{Access, PartnerUser, SecurityGroup};
-use roster_domain::user::UserState;
 use roster_domain::{PartnerId, Timestamp, Upn, UserId};
 use sqlx::any::AnyRow;
 
@@ -28,7 +28,7 @@ fn custom_from_json(text: &str) -> Result<CustomPermissions> {
 /// What [`Db::signed_in`] finds.
 #[derive(Debug)]
 pub struct SignedIn {
-    pub credentials: crate::users::Credentials,
+    pub credentials: crate::credentials::Credentials,
     /// The user's own account access (its roles, or its custom permissions).
     pub access: Option<Access>,
     /// The roles its security groups carry, in their natural order, without repeats.
@@ -79,6 +79,18 @@ pub struct NewDirectoryUser {
     pub security_stamp: String,
     pub is_directory_global_admin: bool,
     pub password_recovery_email: Option<String>,
+}
+
+/// A user of a partner's own tenant, with its account roles.
+#[derive(Clone, Debug)]
+pub struct NewPartnerUser {
+    pub id: UserId,
+    pub partner: PartnerId,
+    pub upn: Upn,
+    pub display_name: String,
+    pub password_hash: String,
+    pub security_stamp: String,
+    pub roles: Vec<PartnerRole>,
 }
 
 impl Db<'_> {
@@ -259,7 +271,7 @@ impl Db<'_> {
             }),
         };
         Ok(Some(SignedIn {
-            credentials: crate::users::credentials_from(&row)?,
+            credentials: crate::credentials::credentials_from(&row)?,
             access,
             group_roles: roles_from_words(rows::opt_text(&row, "group_roles")?)?,
             in_security_groups: rows::int(&row, "memberships")? > 0,
@@ -486,5 +498,37 @@ impl Db<'_> {
                 .fetch_all(&mut *self.conn)
                 .await?;
         found.iter().map(|r| rows::text(r, "group_id")).collect()
+    }
+
+    pub async fn insert_partner_user(&mut self, u: &NewPartnerUser, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, \
+             password_hash, force_change_password, security_stamp, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'none', 'active', $7, 0, $8, 1, $9, $9)",
+        )
+        .bind(u.id.to_string())
+        .bind(u.partner.to_string())
+        .bind(u.upn.as_str())
+        .bind(u.upn.key())
+        .bind(&u.display_name)
+        .bind(roster_domain::listing::sort_key(&u.display_name))
+        .bind(&u.password_hash)
+        .bind(&u.security_stamp)
+        .bind(now.unix_millis())
+        .execute(&mut *self.conn)
+        .await?;
+        let access = roster_domain::partner_user::Access {
+            roles: u.roles.clone(),
+            custom: None,
+        };
+        self.set_access(u.id, &access, now).await
+    }
+
+    pub async fn partner_roles(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
+        let rows = sqlx::query("SELECT role FROM partner_roles WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_all(&mut *self.conn)
+            .await?;
+        crate::partner_users::roles_from(&rows)
     }
 }

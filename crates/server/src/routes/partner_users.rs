@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use roster_domain::authz::PartnerRole;
+use roster_domain::customer_user::UserState;
 use roster_domain::partner_user::{NewPartnerUserInput, PartnerUser, PartnerUserPatch};
-use roster_domain::user::UserState;
 use roster_service::paging::ListRequest;
 use roster_service::partner_users::{PartnerUserQuery, PartnerUserWithPassword};
 
