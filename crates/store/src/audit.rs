@@ -80,12 +80,6 @@ impl Db<'_> {
     }
 }
 
-/// A query parameter of either type the audit query binds.
-enum Param {
-    Text(String),
-    Int(i64),
-}
-
 impl Db<'_> {
     /// One page (plus one row) of a partner's audit records in `[start, end)`, newest first,
     /// strictly after the record at `after` = (time in ms, id).
@@ -96,13 +90,12 @@ impl Db<'_> {
         after: Option<(i64, String)>,
         size: u32,
     ) -> Result<Vec<AuditRecord>> {
-        let mut params = vec![
-            Param::Text(partner.to_string()),
-            Param::Int(q.start.unix_millis()),
-            Param::Int(q.end.unix_millis()),
-        ];
-        let mut sql = String::from(
-            "SELECT * FROM audit_records WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3",
+        let mut params = rows::Params::default();
+        let mut sql = format!(
+            "SELECT * FROM audit_records WHERE partner_id = {} AND created_at >= {} AND created_at < {}",
+            params.add(partner.to_string()),
+            params.add(q.start.unix_millis()),
+            params.add(q.end.unix_millis())
         );
         for (column, value) in [
             (
@@ -113,31 +106,21 @@ impl Db<'_> {
             ("actor_user_id", q.actor.map(|u| u.to_string())),
         ] {
             if let Some(v) = value {
-                params.push(Param::Text(v));
-                sql.push_str(&format!(" AND {column} = ${}", params.len()));
+                sql.push_str(&format!(" AND {column} = {}", params.add(v)));
             }
         }
         if let Some((at, id)) = after {
-            params.push(Param::Int(at));
-            params.push(Param::Text(id));
             sql.push_str(&format!(
-                " AND (created_at, id) < (${}, ${})",
-                params.len() - 1,
-                params.len()
+                " AND (created_at, id) < ({}, {})",
+                params.add(at),
+                params.add(id)
             ));
         }
-        params.push(Param::Int(i64::from(size) + 1));
         sql.push_str(&format!(
-            " ORDER BY created_at DESC, id DESC LIMIT ${}",
-            params.len()
+            " ORDER BY created_at DESC, id DESC LIMIT {}",
+            params.add(i64::from(size) + 1)
         ));
-        let mut query = sqlx::query(&sql);
-        for p in params {
-            query = match p {
-                Param::Text(t) => query.bind(t),
-                Param::Int(i) => query.bind(i),
-            };
-        }
+        let query = params.bind(sqlx::query(&sql));
         let rows = query.fetch_all(&mut *self.conn).await?;
         rows.iter().map(record_from).collect()
     }

@@ -7,6 +7,7 @@ use roster_domain::listing::{After, UserListQuery, UserSortField, UserTextField}
 use roster_domain::{CustomerId, Timestamp, Upn, UserId};
 
 use crate::rows::{self, corrupt};
+use crate::user_rows::UserRow;
 use crate::{Db, Result};
 
 const USER_COLUMNS: &str =
@@ -55,35 +56,31 @@ impl Db<'_> {
         password_hash: &str,
         security_stamp: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
-             usage_location, immutable_id, phone_number, domain_type, state, soft_deleted_at, password_hash, \
-             force_change_password, security_stamp, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-        )
-        .bind(u.id.to_string())
-        .bind(u.customer.to_string())
-        .bind(u.upn.as_str())
-        .bind(u.upn.key())
-        .bind(&u.display_name)
-        .bind(roster_domain::listing::sort_key(&u.display_name))
-        .bind(u.first_name.clone())
-        .bind(u.last_name.clone())
-        .bind(u.usage_location.map(|c| c.as_str().to_string()))
-        .bind(u.immutable_id.clone())
-        .bind(u.phone_number.clone())
-        .bind(u.domain_type.as_str())
-        .bind(u.state.as_str())
-        .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
-        .bind(password_hash)
-        .bind(i64::from(u.force_change_password))
-        .bind(security_stamp)
-        .bind(u.version)
-        .bind(u.created_at.unix_millis())
-        .bind(u.updated_at.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(())
+        self.insert_user_row(&UserRow {
+            id: u.id,
+            tenant: u.customer.to_string(),
+            upn: &u.upn,
+            display_name: &u.display_name,
+            first_name: u.first_name.as_deref(),
+            last_name: u.last_name.as_deref(),
+            usage_location: u.usage_location.as_ref().map(|c| c.as_str()),
+            immutable_id: u.immutable_id.as_deref(),
+            phone_number: u.phone_number.as_deref(),
+            domain_type: u.domain_type.as_str(),
+            state: u.state.as_str(),
+            soft_deleted_at: u.soft_deleted_at,
+            password_hash: Some(password_hash),
+            force_change_password: u.force_change_password,
+            security_stamp,
+            version: u.version,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            is_guest: false,
+            guest_email: None,
+            password_recovery_email: None,
+            is_directory_global_admin: false,
+        })
+        .await
     }
 
     /// A user of `customer` by id, active or soft-deleted.
@@ -208,11 +205,13 @@ impl Db<'_> {
             UserTextField::UserPrincipalName => "upn_key",
             UserTextField::DisplayName => "display_name_key",
         };
-        let mut page = rows::PageQuery::new(
-            USER_COLUMNS,
-            "FROM users WHERE tenant_id = $1 AND state = $2".to_string(),
-            vec![customer.to_string(), q.state.as_str().to_string()],
+        let mut params = rows::Params::default();
+        let from_where = format!(
+            "FROM users WHERE tenant_id = {} AND state = {}",
+            params.add(customer.to_string()),
+            params.add(q.state.as_str().to_string())
         );
+        let mut page = rows::PageQuery::new(USER_COLUMNS, from_where, params);
         if let Some(f) = &q.search {
             page.search(column(f.field), f.op, &f.value);
         }

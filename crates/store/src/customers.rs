@@ -165,11 +165,12 @@ impl Db<'_> {
         q: &CustomerListQuery,
         after: Option<&After>,
     ) -> Result<Vec<Customer>> {
-        let mut page = rows::PageQuery::new(
-            CUSTOMER_COLUMNS,
-            "FROM tenants WHERE kind = 'customer' AND partner_id = $1".to_string(),
-            vec![partner.to_string()],
+        let mut params = rows::Params::default();
+        let from_where = format!(
+            "FROM tenants WHERE kind = 'customer' AND partner_id = {}",
+            params.add(partner.to_string())
         );
+        let mut page = rows::PageQuery::new(CUSTOMER_COLUMNS, from_where, params);
         if let Some(f) = &q.search {
             let column = match f.field {
                 CustomerTextField::CompanyName => "company_name_key",

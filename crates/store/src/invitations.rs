@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::credentials::Credentials;
 use crate::rows::{self, corrupt};
+use crate::user_rows::UserRow;
 use crate::{Db, Result};
 
 /// A new guest directory user of a partner tenant (no password until it redeems).
@@ -43,25 +44,19 @@ fn invitation_from(row: &AnyRow) -> Result<Invitation> {
 impl Db<'_> {
     /// Inserts a guest directory user: no password, so it cannot sign in before it redeems.
     pub async fn insert_guest(&mut self, g: &NewGuest, now: Timestamp) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, \
-             password_hash, force_change_password, security_stamp, version, created_at, updated_at, is_guest, \
-             is_directory_global_admin, guest_email, guest_email_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'none', 'active', NULL, 0, $7, 1, $8, $8, 1, 0, $9, $10)",
-        )
-        .bind(g.id.to_string())
-        .bind(g.partner.to_string())
-        .bind(g.upn.as_str())
-        .bind(g.upn.key())
-        .bind(&g.display_name)
-        .bind(roster_domain::listing::sort_key(&g.display_name))
-        .bind(&g.security_stamp)
-        .bind(now.unix_millis())
-        .bind(&g.email)
-        .bind(email_key(&g.email))
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(())
+        self.insert_user_row(&UserRow {
+            is_guest: true,
+            guest_email: Some(&g.email),
+            ..UserRow::partner(
+                g.id,
+                g.partner.to_string(),
+                &g.upn,
+                &g.display_name,
+                &g.security_stamp,
+                now,
+            )
+        })
+        .await
     }
 
     /// Whether the partner has an active guest with this address.

@@ -29,6 +29,7 @@ pub mod refresh;
 pub mod relationships;
 pub mod settings;
 pub mod testing;
+mod user_rows;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::pool::PoolConnection;

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::collections::HashMap;
+
 use roster_domain::authz::{Area, CustomPermissions, Level, PartnerRole};
 use roster_domain::customer_user::UserState;
 use roster_domain::partner_user::{Access, PartnerUser, SecurityGroup};
@@ -10,6 +12,7 @@ use roster_domain::{PartnerId, Timestamp, Upn, UserId};
 use sqlx::any::AnyRow;
 
 use crate::rows::{self, corrupt};
+use crate::user_rows::UserRow;
 use crate::{Db, Result};
 
 fn custom_from_json(text: &str) -> Result<CustomPermissions> {
@@ -100,29 +103,23 @@ impl Db<'_> {
         u: &NewDirectoryUser,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
-             domain_type, state, password_hash, force_change_password, security_stamp, version, created_at, updated_at, \
-             is_guest, password_recovery_email, is_directory_global_admin) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'none', 'active', $9, $10, $11, 1, $12, $12, 0, $13, $14)",
-        )
-        .bind(u.id.to_string())
-        .bind(u.partner.to_string())
-        .bind(u.upn.as_str())
-        .bind(u.upn.key())
-        .bind(&u.display_name)
-        .bind(roster_domain::listing::sort_key(&u.display_name))
-        .bind(u.first_name.clone())
-        .bind(u.last_name.clone())
-        .bind(&u.password_hash)
-        .bind(i64::from(u.force_change_password))
-        .bind(&u.security_stamp)
-        .bind(now.unix_millis())
-        .bind(u.password_recovery_email.clone())
-        .bind(i64::from(u.is_directory_global_admin))
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(())
+        self.insert_user_row(&UserRow {
+            first_name: u.first_name.as_deref(),
+            last_name: u.last_name.as_deref(),
+            password_hash: Some(&u.password_hash),
+            force_change_password: u.force_change_password,
+            password_recovery_email: u.password_recovery_email.as_deref(),
+            is_directory_global_admin: u.is_directory_global_admin,
+            ..UserRow::partner(
+                u.id,
+                u.partner.to_string(),
+                &u.upn,
+                &u.display_name,
+                &u.security_stamp,
+                now,
+            )
+        })
+        .await
     }
 
     /// Sets whether the user must change its password before it may sign in.
@@ -135,35 +132,97 @@ impl Db<'_> {
         Ok(())
     }
 
-    async fn complete(&mut self, row: &AnyRow) -> Result<PartnerUser> {
-        let id = rows::user_id(row, "id")?;
-        let upn = rows::text(row, "upn")?;
-        let state = rows::text(row, "state")?;
-        let access = match rows::opt_text(row, "access_user")? {
-            None => None,
-            Some(_) => Some(Access {
-                roles: self.partner_roles(id).await?,
-                custom: rows::opt_text(row, "custom_permissions")?
-                    .map(|t| custom_from_json(&t))
-                    .transpose()?,
-            }),
+    /// Partner users from their rows, with their roles, groups and last activity: three
+    /// queries for the whole page, whatever its size.
+    async fn complete(&mut self, found: &[AnyRow]) -> Result<Vec<PartnerUser>> {
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = found
+            .iter()
+            .map(|r| rows::text(r, "id"))
+            .collect::<Result<Vec<_>>>()?;
+        let per_user = |sql: &str, ids: &[String]| {
+            let mut params = rows::Params::default();
+            let list = params.add_all(ids.iter().cloned());
+            (sql.replace("{ids}", &list), params)
         };
-        Ok(PartnerUser {
-            id,
-            partner: rows::partner_id(row, "tenant_id")?,
-            upn: Upn::parse(&upn).map_err(|_| corrupt("users.upn", &upn))?,
-            display_name: rows::text(row, "display_name")?,
-            first_name: rows::opt_text(row, "first_name")?,
-            last_name: rows::opt_text(row, "last_name")?,
-            state: UserState::parse(&state).ok_or_else(|| corrupt("users.state", &state))?,
-            is_guest: rows::flag(row, "is_guest")?,
-            is_directory_global_admin: rows::flag(row, "is_directory_global_admin")?,
-            access,
-            groups: self.user_groups(id).await?,
-            last_activity: self.last_activity(id).await?,
-            version: rows::int(row, "version")?,
-            created_at: rows::time(row, "created_at")?,
-        })
+        let mut roles: HashMap<String, Vec<String>> = HashMap::new();
+        let (sql, params) = per_user(
+            "SELECT user_id, role FROM partner_roles WHERE user_id IN ({ids})",
+            &ids,
+        );
+        for r in params
+            .bind(sqlx::query(&sql))
+            .fetch_all(&mut *self.conn)
+            .await?
+        {
+            roles
+                .entry(rows::text(&r, "user_id")?)
+                .or_default()
+                .push(rows::text(&r, "role")?);
+        }
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        let (sql, params) = per_user(
+            "SELECT user_id, group_id FROM group_members WHERE user_id IN ({ids}) ORDER BY group_id",
+            &ids,
+        );
+        for r in params
+            .bind(sqlx::query(&sql))
+            .fetch_all(&mut *self.conn)
+            .await?
+        {
+            groups
+                .entry(rows::text(&r, "user_id")?)
+                .or_default()
+                .push(rows::text(&r, "group_id")?);
+        }
+        let mut last: HashMap<String, Timestamp> = HashMap::new();
+        let (sql, params) = per_user(
+            "SELECT user_id, MAX(at) AS at FROM activity WHERE user_id IN ({ids}) GROUP BY user_id",
+            &ids,
+        );
+        for r in params
+            .bind(sqlx::query(&sql))
+            .fetch_all(&mut *self.conn)
+            .await?
+        {
+            if let Some(at) = rows::opt_time(&r, "at")? {
+                last.insert(rows::text(&r, "user_id")?, at);
+            }
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for row in found {
+            let key = rows::text(row, "id")?;
+            let upn = rows::text(row, "upn")?;
+            let state = rows::text(row, "state")?;
+            let access = match rows::opt_text(row, "access_user")? {
+                None => None,
+                Some(_) => Some(Access {
+                    roles: roles_named(roles.remove(&key).unwrap_or_default())?,
+                    custom: rows::opt_text(row, "custom_permissions")?
+                        .map(|t| custom_from_json(&t))
+                        .transpose()?,
+                }),
+            };
+            out.push(PartnerUser {
+                id: rows::user_id(row, "id")?,
+                partner: rows::partner_id(row, "tenant_id")?,
+                upn: Upn::parse(&upn).map_err(|_| corrupt("users.upn", &upn))?,
+                display_name: rows::text(row, "display_name")?,
+                first_name: rows::opt_text(row, "first_name")?,
+                last_name: rows::opt_text(row, "last_name")?,
+                state: UserState::parse(&state).ok_or_else(|| corrupt("users.state", &state))?,
+                is_guest: rows::flag(row, "is_guest")?,
+                is_directory_global_admin: rows::flag(row, "is_directory_global_admin")?,
+                access,
+                groups: groups.remove(&key).unwrap_or_default(),
+                last_activity: last.remove(&key),
+                version: rows::int(row, "version")?,
+                created_at: rows::time(row, "created_at")?,
+            });
+        }
+        Ok(out)
     }
 
     /// A directory user of the partner tenant, with its access (if any) and groups.
@@ -182,7 +241,7 @@ impl Db<'_> {
             .fetch_optional(&mut *self.conn)
             .await?;
         match row {
-            Some(r) => Ok(Some(self.complete(&r).await?)),
+            Some(r) => Ok(self.complete(&[r]).await?.pop()),
             None => Ok(None),
         }
     }
@@ -197,46 +256,37 @@ impl Db<'_> {
         after: Option<&roster_domain::listing::After>,
         size: u32,
     ) -> Result<Vec<PartnerUser>> {
-        let mut binds = vec![partner.to_string(), state.as_str().to_string()];
+        let mut params = rows::Params::default();
         let mut sql = format!(
             "SELECT {PARTNER_USER_COLUMNS} FROM users u JOIN account_access a ON a.user_id = u.id \
-             WHERE u.tenant_id = $1 AND u.state = $2"
+             WHERE u.tenant_id = {} AND u.state = {}",
+            params.add(partner.to_string()),
+            params.add(state.as_str().to_string())
         );
         if let Some(role) = role {
-            binds.push(role.as_str().to_string());
-            let n = binds.len();
+            let n = params.add(role.as_str().to_string());
             sql.push_str(&format!(
-                " AND (EXISTS (SELECT 1 FROM partner_roles r WHERE r.user_id = u.id AND r.role = ${n}) \
+                " AND (EXISTS (SELECT 1 FROM partner_roles r WHERE r.user_id = u.id AND r.role = {n}) \
                  OR EXISTS (SELECT 1 FROM group_members m JOIN group_roles g ON g.group_id = m.group_id \
-                 WHERE m.user_id = u.id AND g.role = ${n}))"
+                 WHERE m.user_id = u.id AND g.role = {n}))"
             ));
         }
         if let Some(a) = after {
-            binds.push(a.key.clone());
-            binds.push(a.id.clone());
             sql.push_str(&format!(
-                " AND (u.upn_key, u.id) > (${}, ${})",
-                binds.len() - 1,
-                binds.len()
+                " AND (u.upn_key, u.id) > ({}, {})",
+                params.add(a.key.clone()),
+                params.add(a.id.clone())
             ));
         }
         sql.push_str(&format!(
-            " ORDER BY u.upn_key, u.id LIMIT ${}",
-            binds.len() + 1
+            " ORDER BY u.upn_key, u.id LIMIT {}",
+            params.add(i64::from(size) + 1)
         ));
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = q.bind(b);
-        }
-        let found = q
-            .bind(i64::from(size) + 1)
+        let found = params
+            .bind(sqlx::query(&sql))
             .fetch_all(&mut *self.conn)
             .await?;
-        let mut out = Vec::with_capacity(found.len());
-        for r in &found {
-            out.push(self.complete(r).await?);
-        }
-        Ok(out)
+        self.complete(&found).await
     }
 
     /// Everything authenticating a request needs to know of a user, in one query (this runs
@@ -490,32 +540,18 @@ impl Db<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The ids of the groups a user belongs to.
-    pub async fn user_groups(&mut self, user: UserId) -> Result<Vec<String>> {
-        let found =
-            sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id")
-                .bind(user.to_string())
-                .fetch_all(&mut *self.conn)
-                .await?;
-        found.iter().map(|r| rows::text(r, "group_id")).collect()
-    }
-
     pub async fn insert_partner_user(&mut self, u: &NewPartnerUser, now: Timestamp) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, \
-             password_hash, force_change_password, security_stamp, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'none', 'active', $7, 0, $8, 1, $9, $9)",
-        )
-        .bind(u.id.to_string())
-        .bind(u.partner.to_string())
-        .bind(u.upn.as_str())
-        .bind(u.upn.key())
-        .bind(&u.display_name)
-        .bind(roster_domain::listing::sort_key(&u.display_name))
-        .bind(&u.password_hash)
-        .bind(&u.security_stamp)
-        .bind(now.unix_millis())
-        .execute(&mut *self.conn)
+        self.insert_user_row(&UserRow {
+            password_hash: Some(&u.password_hash),
+            ..UserRow::partner(
+                u.id,
+                u.partner.to_string(),
+                &u.upn,
+                &u.display_name,
+                &u.security_stamp,
+                now,
+            )
+        })
         .await?;
         let access = roster_domain::partner_user::Access {
             roles: u.roles.clone(),

@@ -138,29 +138,80 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
+/// The `$n` parameters of a query written piece by piece: each value added gets the next
+/// number, and [`Params::bind`] binds them in that order. (sqlx's `QueryBuilder<Any>` writes
+/// `?`, which PostgreSQL refuses.)
+#[derive(Default)]
+pub(crate) struct Params(Vec<Param>);
+
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl Params {
+    /// Adds a value and answers its placeholder, `$n`.
+    pub(crate) fn add(&mut self, value: impl Into<Param>) -> String {
+        self.0.push(value.into());
+        format!("${}", self.0.len())
+    }
+
+    /// Placeholders for every value, separated by commas (for `IN (…)`).
+    pub(crate) fn add_all<T: Into<Param>>(
+        &mut self,
+        values: impl IntoIterator<Item = T>,
+    ) -> String {
+        values
+            .into_iter()
+            .map(|v| self.add(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub(crate) fn bind<'q>(
+        self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for p in self.0 {
+            query = match p {
+                Param::Text(t) => query.bind(t),
+                Param::Int(i) => query.bind(i),
+            };
+        }
+        query
+    }
+}
+
 /// A `SELECT` of one keyset page: the columns, the `FROM … WHERE` of a base query and its
 /// text parameters, to which a search, a start position and the order are added in the SQL
 /// both dialects accept.
 pub(crate) struct PageQuery {
     columns: &'static str,
     from_where: String,
-    binds: Vec<String>,
+    params: Params,
 }
 
 impl PageQuery {
     /// `columns` are plain column names separated by `", "`; `from_where` ends with a
-    /// `WHERE` clause whose `$n` parameters are `binds`, in order.
-    pub(crate) fn new(columns: &'static str, from_where: String, binds: Vec<String>) -> Self {
+    /// `WHERE` clause whose placeholders `params` numbered.
+    pub(crate) fn new(columns: &'static str, from_where: String, params: Params) -> Self {
         Self {
             columns,
             from_where,
-            binds,
+            params,
         }
-    }
-
-    fn bind(&mut self, value: String) -> usize {
-        self.binds.push(value);
-        self.binds.len()
     }
 
     /// A case-insensitive search on a lower-cased `column`.
@@ -170,9 +221,9 @@ impl PageQuery {
             TextMatch::StartsWith => format!("{escaped}%"),
             TextMatch::Substring => format!("%{escaped}%"),
         };
-        let n = self.bind(pattern);
+        let n = self.params.add(pattern);
         self.from_where
-            .push_str(&format!(" AND {column} LIKE ${n} ESCAPE '\\'"));
+            .push_str(&format!(" AND {column} LIKE {n} ESCAPE '\\'"));
     }
 
     /// Runs the query, ordered by (`key`, id), starting strictly after `after`; fetches one
@@ -197,14 +248,14 @@ impl PageQuery {
             SortDirection::Descending => ("<", "DESC"),
         };
         if let Some(a) = after {
-            let k = self.bind(a.key.clone());
-            let i = self.bind(a.id.clone());
+            let k = self.params.add(a.key.clone());
+            let i = self.params.add(a.id.clone());
             self.from_where
-                .push_str(&format!(" AND ({key}, id) {cmp} (${k}, ${i})"));
+                .push_str(&format!(" AND ({key}, id) {cmp} ({k}, {i})"));
         }
-        let limit = self.binds.len() + 1;
+        let limit = self.params.add(i64::from(size) + 1);
         let page = format!(
-            "SELECT {}, {key} AS page_key {} ORDER BY {key} {dir}, id {dir} LIMIT ${limit}",
+            "SELECT {}, {key} AS page_key {} ORDER BY {key} {dir}, id {dir} LIMIT {limit}",
             self.columns, self.from_where
         );
         let as_json = crate::dialect::pages_as_json(backend);
@@ -214,11 +265,7 @@ impl PageQuery {
         } else {
             page
         };
-        let mut query = sqlx::query(&sql);
-        for b in self.binds {
-            query = query.bind(b);
-        }
-        let query = query.bind(i64::from(size) + 1);
+        let query = self.params.bind(sqlx::query(&sql));
         if !as_json {
             let rows = query.fetch_all(conn).await?;
             return Ok(rows.into_iter().map(PageRow::Driver).collect());

@@ -85,8 +85,6 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         .await
         .unwrap();
         db.insert_customer(&customer).await.unwrap();
-        db.insert_customer_user(&active, &hash, "s1").await.unwrap();
-        db.insert_customer_user(&deleted, &hash, "s2").await.unwrap();
         db.insert_audit(&AuditRecord {
             id: uuid::Uuid::new_v4().to_string(),
             created_at: now,
@@ -106,10 +104,42 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         tx.commit().await.unwrap();
     }
     store.close().await;
-    // The administrator as schema 1 kept it: a user row and its roles, nothing more.
+    // The administrator and the customer's users as schema 1 kept them: user rows (with the
+    // columns schema 1 had) and roles, nothing more.
     {
         use sqlx::Connection;
         let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        for (u, stamp) in [(&active, "s1"), (&deleted, "s2")] {
+            sqlx::query(
+                "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
+                 usage_location, immutable_id, phone_number, domain_type, state, soft_deleted_at, password_hash, \
+                 force_change_password, security_stamp, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            )
+            .bind(u.id.to_string())
+            .bind(u.customer.to_string())
+            .bind(u.upn.as_str())
+            .bind(u.upn.key())
+            .bind(&u.display_name)
+            .bind(roster_domain::listing::sort_key(&u.display_name))
+            .bind(u.first_name.clone())
+            .bind(u.last_name.clone())
+            .bind(u.usage_location.map(|c| c.as_str().to_string()))
+            .bind(u.immutable_id.clone())
+            .bind(u.phone_number.clone())
+            .bind(u.domain_type.as_str())
+            .bind(u.state.as_str())
+            .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
+            .bind(&hash)
+            .bind(i64::from(u.force_change_password))
+            .bind(stamp)
+            .bind(u.version)
+            .bind(u.created_at.unix_millis())
+            .bind(u.updated_at.unix_millis())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
         let admin = UserId::new_random().to_string();
         sqlx::query(
             "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, domain_type, state, \
