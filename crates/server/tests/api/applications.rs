@@ -50,8 +50,6 @@ async fn app_only(app: &TestApp, id: &str, secret: &str) -> String {
     b["access_token"].as_str().unwrap().to_string()
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn app_only_tokens_reach_customers_but_never_users() {
     let app = TestApp::start().await;
     let cid = app.customer("contoso.onmicrosoft.com").await;
@@ -83,7 +81,9 @@ async fn app_only_tokens_reach_customers_but_never_users() {
         .audit_records()
         .await
         .into_iter()
-        .find(|r| r.operation.as_str() == "create_customer" && r.resource_id == b["id"].as_str().unwrap())
+        .find(|r| {
+            r.operation.as_str() == "create_customer" && r.resource_id == b["id"].as_str().unwrap()
+        })
         .expect("audit record");
     assert_eq!(record.application.as_deref(), Some(id.as_str()));
     assert_eq!(record.actor, None);
@@ -92,16 +92,32 @@ async fn app_only_tokens_reach_customers_but_never_users() {
     let before = app.audit_records().await.len();
     for (method, path, body) in [
         (Method::GET, format!("/v1/customers/{cid}/users"), None),
-        (Method::GET, format!("/v1/customers/{cid}/users/{uid}"), None),
+        (
+            Method::GET,
+            format!("/v1/customers/{cid}/users/{uid}"),
+            None,
+        ),
         (
             Method::POST,
             format!("/v1/customers/{cid}/users"),
             Some(json!({"userPrincipalName": "x@contoso.onmicrosoft.com", "displayName": "X"})),
         ),
-        (Method::DELETE, format!("/v1/customers/{cid}/users/{uid}"), None),
-        (Method::GET, format!("/v1/customers/{cid}/directoryroles"), None),
+        (
+            Method::DELETE,
+            format!("/v1/customers/{cid}/users/{uid}"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/v1/customers/{cid}/directoryroles"),
+            None,
+        ),
         (Method::GET, "/v1/users".to_string(), None),
-        (Method::GET, "/v1/auditrecords?startDate=2026-01-01T00:00:00Z".to_string(), None),
+        (
+            Method::GET,
+            "/v1/auditrecords?startDate=2026-01-01T00:00:00Z".to_string(),
+            None,
+        ),
         (Method::GET, "/v1/applications".to_string(), None),
         (
             Method::POST,
@@ -122,10 +138,8 @@ async fn app_only_tokens_reach_customers_but_never_users() {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["state"], "active");
 }
-}
+on_both_backends!(app_only_tokens_reach_customers_but_never_users);
 
-on_both_backends! {
-#[tokio::test]
 async fn only_a_global_admin_registers_applications() {
     let app = TestApp::start().await;
     let (s, b) = app
@@ -137,7 +151,10 @@ async fn only_a_global_admin_registers_applications() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
-    let uma = app.sign_in("uma@partner.local", GOOD_PASSWORD).await.unwrap();
+    let uma = app
+        .sign_in("uma@partner.local", GOOD_PASSWORD)
+        .await
+        .unwrap();
     let got = call(
         &app,
         &uma,
@@ -150,35 +167,47 @@ async fn only_a_global_admin_registers_applications() {
     let got = call(&app, &uma, Method::GET, "/v1/applications", None).await;
     assert_error(&got, StatusCode::FORBIDDEN, 900150);
     // A name is required.
-    let got = app.post("/v1/applications", json!({"displayName": "  "})).await;
+    let got = app
+        .post("/v1/applications", json!({"displayName": "  "}))
+        .await;
     assert_error(&got, StatusCode::BAD_REQUEST, 3000);
     assert_eq!(got.1["data"], json!(["displayName"]));
     let (s, list) = app.get("/v1/applications").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["totalCount"], 0);
 }
-}
+on_both_backends!(only_a_global_admin_registers_applications);
 
-on_both_backends! {
-#[tokio::test]
 async fn client_credentials_are_checked() {
     let app = TestApp::start().await;
     let (id, secret) = register(&app, "Sync").await;
     for (case, form) in [
         (
             "wrong secret",
-            vec![("grant_type", "client_credentials"), ("client_id", id.as_str()), ("client_secret", "nope")],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_secret", "nope"),
+            ],
         ),
         (
             "unknown client",
-            vec![("grant_type", "client_credentials"), ("client_id", "5e7c9b1e-0000-4000-8000-000000000000"), ("client_secret", secret.as_str())],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "5e7c9b1e-0000-4000-8000-000000000000"),
+                ("client_secret", secret.as_str()),
+            ],
         ),
     ] {
         let (s, b) = token_request(&app, &form).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{case}: {b}");
         assert_eq!(b["error"], "invalid_client", "{case}");
     }
-    let (s, b) = token_request(&app, &[("grant_type", "client_credentials"), ("client_id", &id)]).await;
+    let (s, b) = token_request(
+        &app,
+        &[("grant_type", "client_credentials"), ("client_id", &id)],
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(b["error"], "invalid_request");
     // HTTP Basic authentication of the client (RFC 6749 §2.3.1) works as the form does.
@@ -207,25 +236,36 @@ async fn client_credentials_are_checked() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, b) = token_request(
         &app,
-        &[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
     )
     .await;
-    assert_eq!((s, b["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
     let fresh = app_only(&app, &id, new_secret).await;
     let (s, _) = call(&app, &fresh, Method::GET, "/v1/customers", None).await;
     assert_eq!(s, StatusCode::OK);
     let got = app
-        .post("/v1/applications/5e7c9b1e-0000-4000-8000-000000000000/resetsecret", json!({}))
+        .post(
+            "/v1/applications/5e7c9b1e-0000-4000-8000-000000000000/resetsecret",
+            json!({}),
+        )
         .await;
     assert_error(&got, StatusCode::NOT_FOUND, 1000);
     let ops = app.audit_operations().await;
     assert!(ops.contains(&"register_application".to_string()), "{ops:?}");
-    assert!(ops.contains(&"reset_application_secret".to_string()), "{ops:?}");
+    assert!(
+        ops.contains(&"reset_application_secret".to_string()),
+        "{ops:?}"
+    );
 }
-}
+on_both_backends!(client_credentials_are_checked);
 
-on_both_backends! {
-#[tokio::test]
 async fn app_plus_user_tokens_act_as_the_user_and_die_with_the_application() {
     let app = TestApp::start().await;
     let cid = app.customer("contoso.onmicrosoft.com").await;
@@ -234,13 +274,29 @@ async fn app_plus_user_tokens_act_as_the_user_and_die_with_the_application() {
     // right.
     let (s, b) = token_request(
         &app,
-        &[("grant_type", "password"), ("username", ADMIN), ("password", ADMIN_PASSWORD), ("client_id", &id), ("client_secret", "wrong")],
+        &[
+            ("grant_type", "password"),
+            ("username", ADMIN),
+            ("password", ADMIN_PASSWORD),
+            ("client_id", &id),
+            ("client_secret", "wrong"),
+        ],
     )
     .await;
-    assert_eq!((s, b["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "{b}"
+    );
     let (s, b) = token_request(
         &app,
-        &[("grant_type", "password"), ("username", ADMIN), ("password", ADMIN_PASSWORD), ("client_id", &id), ("client_secret", &secret)],
+        &[
+            ("grant_type", "password"),
+            ("username", ADMIN),
+            ("password", ADMIN_PASSWORD),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -265,11 +321,22 @@ async fn app_plus_user_tokens_act_as_the_user_and_die_with_the_application() {
     assert_eq!(record.application.as_deref(), Some(id.as_str()));
     assert!(record.actor.is_some());
     // A refresh keeps the application.
-    let (s, b) = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    let (s, b) = token_request(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let refreshed = b["access_token"].as_str().unwrap().to_string();
     let refresh = b["refresh_token"].as_str().unwrap().to_string();
-    let (s, _) = call(&app, &refreshed, Method::GET, &format!("/v1/customers/{cid}/users"), None).await;
+    let (s, _) = call(
+        &app,
+        &refreshed,
+        Method::GET,
+        &format!("/v1/customers/{cid}/users"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     // Deleting the application ends its App+User tokens and refresh tokens at once; the
     // user's own sign-in is untouched.
@@ -279,12 +346,23 @@ async fn app_plus_user_tokens_act_as_the_user_and_die_with_the_application() {
         let (s, _) = call(&app, t, Method::GET, "/v1/customers", None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    let (s, b) = token_request(&app, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
-    assert_eq!((s, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{b}");
+    let (s, b) = token_request(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{b}"
+    );
     let (s, _) = app.get("/v1/customers").await;
     assert_eq!(s, StatusCode::OK);
     let got = app.delete(&format!("/v1/applications/{id}")).await;
     assert_error(&got, StatusCode::NOT_FOUND, 1000);
-    assert!(app.audit_operations().await.contains(&"delete_application".to_string()));
+    assert!(app
+        .audit_operations()
+        .await
+        .contains(&"delete_application".to_string()));
 }
-}
+on_both_backends!(app_plus_user_tokens_act_as_the_user_and_die_with_the_application);

@@ -37,28 +37,34 @@ impl Backend {
     }
 }
 
-/// Turns each `#[tokio::test] async fn name() { .. }` into a module `name` with two tests,
-/// `sqlite` and `postgres`, that run the same body on each backend.
+/// Runs each named `async fn` as two tests, `name::sqlite` and `name::postgres`, one on each
+/// backend: `on_both_backends!(name)`, or with the test attribute to use,
+/// `on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] name)`.
+/// The functions are ordinary ones, so rustfmt formats them.
 macro_rules! on_both_backends {
-    ($( $(#[doc = $doc:literal])* #[tokio::test $( ( $($args:tt)* ) )?] async fn $name:ident() $body:block )*) => {
-        $(
-            $(#[doc = $doc])*
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                #[tokio::test $( ( $($args)* ) )?]
-                async fn sqlite() {
-                    $crate::common::BACKEND.scope($crate::common::Backend::Sqlite, async $body).await
-                }
-
-                #[tokio::test $( ( $($args)* ) )?]
-                async fn postgres() {
-                    let Some(backend) = $crate::common::Backend::postgres() else { return };
-                    $crate::common::BACKEND.scope(backend, async $body).await
-                }
+    (@one #[$test:meta] $name:ident) => {
+        mod $name {
+            #[$test]
+            async fn sqlite() {
+                $crate::common::BACKEND
+                    .scope($crate::common::Backend::Sqlite, super::$name())
+                    .await
             }
-        )*
+
+            #[$test]
+            async fn postgres() {
+                let Some(backend) = $crate::common::Backend::postgres() else {
+                    return;
+                };
+                $crate::common::BACKEND.scope(backend, super::$name()).await
+            }
+        }
+    };
+    (@one $name:ident) => {
+        on_both_backends!(@one #[tokio::test] $name);
+    };
+    ($($(#[$test:meta])? $name:ident),+ $(,)?) => {
+        $(on_both_backends!(@one $(#[$test])? $name);)+
     };
 }
 

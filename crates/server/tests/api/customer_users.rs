@@ -22,8 +22,6 @@ async fn audit_ops(app: &TestApp) -> Vec<String> {
     app.audit_operations().await
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn create_with_a_generated_password_shows_it_once() {
     let (app, cid) = setup().await;
     let (status, body) = app
@@ -51,15 +49,16 @@ async fn create_with_a_generated_password_shows_it_once() {
     assert!(got.get("passwordProfile").is_none(), "{got}");
     let (_, list) = app.get(&users(&cid)).await;
     assert!(!list.to_string().contains(&password));
-    assert!(!contains_bytes(&app.stored_bytes().await, &password), "plaintext password stored");
+    assert!(
+        !contains_bytes(&app.stored_bytes().await, &password),
+        "plaintext password stored"
+    );
     assert!(audit_ops(&app)
         .await
         .contains(&"create_customer_user".to_string()));
 }
-}
+on_both_backends!(create_with_a_generated_password_shows_it_once);
 
-on_both_backends! {
-#[tokio::test]
 async fn dotnet_sdk_shaped_bodies() {
     let (app, cid) = setup().await;
     let create = json!({"UsageLocation":"US","Id":null,"UserPrincipalName":"grace@contoso.onmicrosoft.com","FirstName":"Grace",
@@ -106,10 +105,8 @@ async fn dotnet_sdk_shaped_bodies() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
-}
+on_both_backends!(dotnet_sdk_shaped_bodies);
 
-on_both_backends! {
-#[tokio::test]
 async fn validation_reports_every_property() {
     let (app, cid) = setup().await;
     let got = app
@@ -130,10 +127,8 @@ async fn validation_reports_every_property() {
         ])
     );
 }
-}
+on_both_backends!(validation_reports_every_property);
 
-on_both_backends! {
-#[tokio::test]
 async fn upn_is_unique_among_active_users_case_insensitively() {
     let (app, cid) = setup().await;
     let first = app.user(&cid, "sam@contoso.onmicrosoft.com", "Sam").await;
@@ -161,10 +156,8 @@ async fn upn_is_unique_among_active_users_case_insensitively() {
         .await;
     assert_error(&rename, StatusCode::CONFLICT, 60004);
 }
-}
+on_both_backends!(upn_is_unique_among_active_users_case_insensitively);
 
-on_both_backends! {
-#[tokio::test]
 async fn patch_edits_clears_and_changes_upn() {
     let (app, cid) = setup().await;
     let u = app.user(&cid, "lee@contoso.onmicrosoft.com", "Lee").await;
@@ -200,10 +193,8 @@ async fn patch_edits_clears_and_changes_upn() {
         3000,
     );
 }
-}
+on_both_backends!(patch_edits_clears_and_changes_upn);
 
-on_both_backends! {
-#[tokio::test]
 async fn reset_password_and_the_flag_alone() {
     let (app, cid) = setup().await;
     let u = app.user(&cid, "pat@contoso.onmicrosoft.com", "Pat").await;
@@ -246,10 +237,8 @@ async fn reset_password_and_the_flag_alone() {
         .iter()
         .all(|a| !a.new_value.contains("Fresh-Start-77x") && !a.new_value.contains(GOOD_PASSWORD)));
 }
-}
+on_both_backends!(reset_password_and_the_flag_alone);
 
-on_both_backends! {
-#[tokio::test]
 async fn delete_restore_round_trip() {
     let (app, cid) = setup().await;
     let u = app.user(&cid, "rob@contoso.onmicrosoft.com", "Rob").await;
@@ -291,10 +280,8 @@ async fn delete_restore_round_trip() {
         assert!(ops.contains(&op.to_string()), "{op} in {ops:?}");
     }
 }
-}
+on_both_backends!(delete_restore_round_trip);
 
-on_both_backends! {
-#[tokio::test]
 async fn restore_when_the_upn_was_taken() {
     let (app, cid) = setup().await;
     let old = app.user(&cid, "max@contoso.onmicrosoft.com", "Max").await;
@@ -316,10 +303,8 @@ async fn restore_when_the_upn_was_taken() {
     assert_eq!(b["userPrincipalName"], "max.old@contoso.onmicrosoft.com");
     assert_eq!(b["state"], "active");
 }
-}
+on_both_backends!(restore_when_the_upn_was_taken);
 
-on_both_backends! {
-#[tokio::test]
 async fn etag_and_if_match() {
     let (app, cid) = setup().await;
     let u = app.user(&cid, "eve@contoso.onmicrosoft.com", "Eve").await;
@@ -377,10 +362,8 @@ async fn etag_and_if_match() {
         .unwrap();
     assert_eq!(any.status(), StatusCode::NO_CONTENT);
 }
-}
+on_both_backends!(etag_and_if_match);
 
-on_both_backends! {
-#[tokio::test]
 async fn not_found_and_bad_ids() {
     let (app, cid) = setup().await;
     let missing = uuid::Uuid::new_v4();
@@ -425,10 +408,8 @@ async fn not_found_and_bad_ids() {
         60002,
     );
 }
-}
+on_both_backends!(not_found_and_bad_ids);
 
-on_both_backends! {
-#[tokio::test]
 async fn purge_after_the_retention_under_the_injected_clock() {
     let (mut app, cid) = setup().await;
     let keep = app.user(&cid, "keep@contoso.onmicrosoft.com", "Keep").await;
@@ -464,10 +445,8 @@ async fn purge_after_the_retention_under_the_injected_clock() {
         .await
         .contains(&"purge_customer_user".to_string()));
 }
-}
+on_both_backends!(purge_after_the_retention_under_the_injected_clock);
 
-on_both_backends! {
-#[tokio::test]
 async fn concurrent_creates_of_one_upn_make_exactly_one_user() {
     let (app, cid) = setup().await;
     let app = std::sync::Arc::new(app);
@@ -493,4 +472,4 @@ async fn concurrent_creates_of_one_upn_make_exactly_one_user() {
     let (_, list) = app.get(&users(&cid)).await;
     assert_eq!(list["totalCount"], 1);
 }
-}
+on_both_backends!(concurrent_creates_of_one_upn_make_exactly_one_user);

@@ -3,8 +3,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-on_both_backends! {
-#[tokio::test]
 async fn create_get_and_list_customers() {
     let app = TestApp::start().await;
     let (status, body) = app
@@ -35,10 +33,8 @@ async fn create_get_and_list_customers() {
     assert_eq!(list["continuationToken"], "");
     assert_eq!(list["attributes"]["objectType"], "Collection");
 }
-}
+on_both_backends!(create_get_and_list_customers);
 
-on_both_backends! {
-#[tokio::test]
 async fn customer_errors() {
     let app = TestApp::start().await;
     app.customer("fabrikam.com").await;
@@ -78,10 +74,8 @@ async fn customer_errors() {
         60003,
     );
 }
-}
+on_both_backends!(customer_errors);
 
-on_both_backends! {
-#[tokio::test]
 async fn customer_filter_and_paging() {
     let app = TestApp::start().await;
     for d in ["alpha.com", "beta.com", "alpine.com", "gamma.com"] {
@@ -113,10 +107,8 @@ async fn customer_filter_and_paging() {
     assert_eq!(second["totalCount"], 1);
     assert_eq!(second["continuationToken"], "");
 }
-}
+on_both_backends!(customer_filter_and_paging);
 
-on_both_backends! {
-#[tokio::test]
 async fn domains_and_user_domain_types() {
     let app = TestApp::start().await;
     let cid = app.customer("contoso.onmicrosoft.com").await;
@@ -183,4 +175,4 @@ async fn domains_and_user_domain_types() {
         .await;
     assert_error(&foreign, StatusCode::BAD_REQUEST, 3000);
 }
-}
+on_both_backends!(domains_and_user_domain_types);

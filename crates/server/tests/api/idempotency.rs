@@ -66,8 +66,6 @@ fn create_body(upn: &str) -> Value {
     json!({"userPrincipalName": upn, "displayName": "Idem Potent", "passwordProfile": {"password": GOOD_PASSWORD, "forceChangePassword": false}})
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn a_repeated_create_gets_the_first_response_and_creates_once() {
     let (app, cid) = setup().await;
     let key = new_key();
@@ -102,10 +100,8 @@ async fn a_repeated_create_gets_the_first_response_and_creates_once() {
     assert_eq!(list[0]["id"], b1["id"]);
     assert_eq!(audit_count(&app, "create_customer_user").await, 1);
 }
-}
+on_both_backends!(a_repeated_create_gets_the_first_response_and_creates_once);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_replayed_create_with_a_generated_password_shows_no_password() {
     let (app, cid) = setup().await;
     let key = new_key();
@@ -138,12 +134,13 @@ async fn a_replayed_create_with_a_generated_password_shows_no_password() {
     assert_eq!(active_users(&app, &cid).await.len(), 1);
 
     // The database holds no plaintext.
-    assert!(!contains_bytes(&app.stored_bytes().await, &password), "plaintext password stored");
+    assert!(
+        !contains_bytes(&app.stored_bytes().await, &password),
+        "plaintext password stored"
+    );
 }
-}
+on_both_backends!(a_replayed_create_with_a_generated_password_shows_no_password);
 
-on_both_backends! {
-#[tokio::test]
 async fn the_same_key_with_another_request_is_refused_and_changes_nothing() {
     let (app, cid) = setup().await;
     let key = new_key();
@@ -210,7 +207,7 @@ async fn the_same_key_with_another_request_is_refused_and_changes_nothing() {
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(again, first);
 }
-}
+on_both_backends!(the_same_key_with_another_request_is_refused_and_changes_nothing);
 
 /// `n` identical creates with one key, all started at once: one user, `n` identical 201s.
 async fn concurrent_creates(app: &TestApp, cid: &str, n: usize, upn: &str) {
@@ -244,8 +241,6 @@ async fn concurrent_creates(app: &TestApp, cid: &str, n: usize, upn: &str) {
     assert_eq!(matching[0]["id"], answers[0].1["id"]);
 }
 
-on_both_backends! {
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_repeats_run_the_operation_once() {
     let (app, cid) = setup().await;
     concurrent_creates(&app, &cid, 2, "two@contoso.onmicrosoft.com").await;
@@ -253,10 +248,11 @@ async fn concurrent_repeats_run_the_operation_once() {
     assert_eq!(audit_count(&app, "create_customer_user").await, 2);
     assert_eq!(active_users(&app, &cid).await.len(), 2);
 }
-}
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    concurrent_repeats_run_the_operation_once
+);
 
-on_both_backends! {
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_repeats_of_a_delete_run_once() {
     let (app, cid) = setup().await;
     let u = app.user(&cid, "del@contoso.onmicrosoft.com", "Del").await;
@@ -278,10 +274,11 @@ async fn concurrent_repeats_of_a_delete_run_once() {
     }
     assert_eq!(audit_count(&app, "delete_customer_user").await, 1);
 }
-}
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    concurrent_repeats_of_a_delete_run_once
+);
 
-on_both_backends! {
-#[tokio::test]
 async fn delete_and_patch_replays_answer_as_the_first_time() {
     let (app, cid) = setup().await;
     let u = app.user(&cid, "dee@contoso.onmicrosoft.com", "Dee").await;
@@ -378,10 +375,8 @@ async fn delete_and_patch_replays_answer_as_the_first_time() {
     assert_eq!(now["state"], "active");
     assert_eq!(audit_count(&app, "delete_customer_user").await, 1);
 }
-}
+on_both_backends!(delete_and_patch_replays_answer_as_the_first_time);
 
-on_both_backends! {
-#[tokio::test]
 async fn requests_without_a_key_are_not_deduplicated() {
     let (app, cid) = setup().await;
     let (s1, a) = app
@@ -426,10 +421,8 @@ async fn requests_without_a_key_are_not_deduplicated() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
-}
+on_both_backends!(requests_without_a_key_are_not_deduplicated);
 
-on_both_backends! {
-#[tokio::test]
 async fn an_error_is_replayed_as_the_same_error() {
     let (app, cid) = setup().await;
     // A validation error.
@@ -492,10 +485,8 @@ async fn an_error_is_replayed_as_the_same_error() {
     let (s, b, _) = keyed(&app, Method::POST, &users(&cid), &new_key(), Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
-}
+on_both_backends!(an_error_is_replayed_as_the_same_error);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_key_is_forgotten_after_24_hours() {
     let (mut app, cid) = setup().await;
     let key = new_key();
@@ -532,10 +523,8 @@ async fn a_key_is_forgotten_after_24_hours() {
     .await;
     assert_error(&(other.0, other.1), StatusCode::CONFLICT, 60007);
 }
-}
+on_both_backends!(a_key_is_forgotten_after_24_hours);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_way() {
     // The scenario of §7: the server answers 408 while the operation is under way, and the
     // client (the .NET SDK does this by itself) retries with the same MS-RequestId.
@@ -593,7 +582,9 @@ async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_wa
             use sqlx::{Connection, Executor};
             let mut lock = sqlx::AnyConnection::connect(url).await.unwrap();
             lock.execute("BEGIN").await.unwrap();
-            lock.execute("LOCK TABLE users IN EXCLUSIVE MODE").await.unwrap();
+            lock.execute("LOCK TABLE users IN EXCLUSIVE MODE")
+                .await
+                .unwrap();
             let (status, b) = into_parts(send().await.unwrap().unwrap()).await;
             assert_error(&(status, b), StatusCode::REQUEST_TIMEOUT, 408);
             check_claimed().await;
@@ -609,4 +600,4 @@ async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_wa
     assert_eq!(active_users(&app, &cid).await.len(), 1);
     assert_eq!(audit_count(&app, "create_customer_user").await, 1);
 }
-}
+on_both_backends!(a_retry_after_a_server_time_out_replays_the_operation_that_was_under_way);

@@ -125,29 +125,42 @@ async fn status_with(app: &TestApp, base: &str, token: &str) -> StatusCode {
         .status()
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn a_resource_server_verifies_access_tokens_with_the_published_keys() {
     let app = start().await;
 
     let discovery = public_document(&app.base, "/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], PUBLIC_URL);
-    assert_eq!(discovery["token_endpoint"], format!("{PUBLIC_URL}/oauth2/token"));
-    assert_eq!(discovery["jwks_uri"], format!("{PUBLIC_URL}/.well-known/jwks.json"));
+    assert_eq!(
+        discovery["token_endpoint"],
+        format!("{PUBLIC_URL}/oauth2/token")
+    );
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("{PUBLIC_URL}/.well-known/jwks.json")
+    );
     assert_eq!(
         discovery["grant_types_supported"],
         json!(["password", "client_credentials", "refresh_token"])
     );
-    assert_eq!(discovery["id_token_signing_alg_values_supported"], json!(["EdDSA"]));
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        json!(["EdDSA"])
+    );
 
     let keys = jwks(&app.base).await;
     assert_eq!(keys.len(), 1);
     let first_kid = keys[0]["kid"].as_str().unwrap().to_string();
     let header = header_of(&app.token);
-    assert_eq!(header, json!({"alg": "EdDSA", "typ": "JWT", "kid": first_kid}));
+    assert_eq!(
+        header,
+        json!({"alg": "EdDSA", "typ": "JWT", "kid": first_kid})
+    );
     let claims = verify(&app.token, &keys).unwrap();
     assert_eq!(claims["iss"], discovery["issuer"]);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
 
     // A token whose claims were changed does not verify, nor with another key under its kid.
     let parts: Vec<&str> = app.token.split('.').collect();
@@ -159,8 +172,13 @@ async fn a_resource_server_verifies_access_tokens_with_the_published_keys() {
         B64.encode(forged_claims.to_string()),
         parts[2]
     );
-    assert!(verify(&forged, &keys).unwrap_err().starts_with("bad signature"));
-    assert_eq!(status_with(&app, &app.base, &forged).await, StatusCode::UNAUTHORIZED);
+    assert!(verify(&forged, &keys)
+        .unwrap_err()
+        .starts_with("bad signature"));
+    assert_eq!(
+        status_with(&app, &app.base, &forged).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     // A rotation, a while later: both keys are published; the new one signs, the old token
     // still verifies (for clients and for Roster) with the key being rotated out.
@@ -172,14 +190,19 @@ async fn a_resource_server_verifies_access_tokens_with_the_published_keys() {
     let keys = jwks(&app.base).await;
     assert_eq!(kids(&keys), [rotated.new_key.as_str(), first_kid.as_str()]);
     assert_eq!(verify(&app.token, &keys).unwrap(), claims);
-    assert_eq!(status_with(&app, &app.base, &app.token).await, StatusCode::OK);
+    assert_eq!(
+        status_with(&app, &app.base, &app.token).await,
+        StatusCode::OK
+    );
     let fresh = app.sign_in(ADMIN, ADMIN_PASSWORD).await.unwrap();
     assert_eq!(header_of(&fresh)["kid"], rotated.new_key);
     verify(&fresh, &keys).unwrap();
     // The new key's token does not verify with the old key's public key.
     let mut swapped = keys.clone();
     swapped[0]["x"] = keys[1]["x"].clone();
-    assert!(verify(&fresh, &swapped).unwrap_err().starts_with("bad signature"));
+    assert!(verify(&fresh, &swapped)
+        .unwrap_err()
+        .starts_with("bad signature"));
 
     // A rotation that revokes the old keys unpublishes them; their tokens stop working.
     app.clock.advance(Duration::from_secs(600));
@@ -191,10 +214,12 @@ async fn a_resource_server_verifies_access_tokens_with_the_published_keys() {
     assert_eq!(kids(&keys), [revoking.new_key.as_str()]);
     assert!(verify(&app.token, &keys).is_err());
     assert!(verify(&fresh, &keys).is_err());
-    assert_eq!(status_with(&app, &app.base, &fresh).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status_with(&app, &app.base, &fresh).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
-
-#[tokio::test]
+on_both_backends!(a_resource_server_verifies_access_tokens_with_the_published_keys);
 async fn only_eddsa_tokens_signed_by_a_published_key_are_accepted() {
     let app = start().await;
     let keys = jwks(&app.base).await;
@@ -219,19 +244,39 @@ async fn only_eddsa_tokens_signed_by_a_published_key_are_accepted() {
     let signature = B64.decode(app.token.split('.').nth(2).unwrap()).unwrap();
     let replayed = |_: &[u8]| signature.clone();
     for (case, forged) in [
-        ("HS256 with the public key", token(json!({"alg": "HS256", "typ": "JWT", "kid": kid}), &hs256)),
-        ("none", token(json!({"alg": "none", "typ": "JWT", "kid": kid}), &|_| Vec::new())),
-        ("none, no kid", token(json!({"alg": "none"}), &|_| Vec::new())),
+        (
+            "HS256 with the public key",
+            token(json!({"alg": "HS256", "typ": "JWT", "kid": kid}), &hs256),
+        ),
+        (
+            "none",
+            token(json!({"alg": "none", "typ": "JWT", "kid": kid}), &|_| {
+                Vec::new()
+            }),
+        ),
+        (
+            "none, no kid",
+            token(json!({"alg": "none"}), &|_| Vec::new()),
+        ),
         // The real signature under a header that says something else.
-        ("another alg", token(json!({"alg": "ES256", "typ": "JWT", "kid": kid}), &replayed)),
+        (
+            "another alg",
+            token(json!({"alg": "ES256", "typ": "JWT", "kid": kid}), &replayed),
+        ),
     ] {
-        assert_eq!(status_with(&app, &app.base, &forged).await, StatusCode::UNAUTHORIZED, "{case}");
+        assert_eq!(
+            status_with(&app, &app.base, &forged).await,
+            StatusCode::UNAUTHORIZED,
+            "{case}"
+        );
     }
     // The control: the real token is accepted.
-    assert_eq!(status_with(&app, &app.base, &app.token).await, StatusCode::OK);
+    assert_eq!(
+        status_with(&app, &app.base, &app.token).await,
+        StatusCode::OK
+    );
 }
-
-#[tokio::test]
+on_both_backends!(only_eddsa_tokens_signed_by_a_published_key_are_accepted);
 async fn servers_on_one_database_with_one_public_url_accept_each_others_tokens() {
     let app = start().await;
     // Two more servers on the same database: one under the same public URL, one under
@@ -240,11 +285,18 @@ async fn servers_on_one_database_with_one_public_url_accept_each_others_tokens()
     let elsewhere = Other::start(&app, "https://staging.example.com").await;
 
     assert_eq!(jwks(&same.base).await, jwks(&app.base).await);
-    assert_eq!(status_with(&app, &same.base, &app.token).await, StatusCode::OK);
+    assert_eq!(
+        status_with(&app, &same.base, &app.token).await,
+        StatusCode::OK
+    );
     let (status, body) = into_parts(
         app.client
             .post(format!("{}/oauth2/token", same.base))
-            .form(&[("grant_type", "password"), ("username", ADMIN), ("password", ADMIN_PASSWORD)])
+            .form(&[
+                ("grant_type", "password"),
+                ("username", ADMIN),
+                ("password", ADMIN_PASSWORD),
+            ])
             .send()
             .await
             .unwrap(),
@@ -252,20 +304,29 @@ async fn servers_on_one_database_with_one_public_url_accept_each_others_tokens()
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let from_same = body["access_token"].as_str().unwrap();
-    assert_eq!(status_with(&app, &app.base, from_same).await, StatusCode::OK);
+    assert_eq!(
+        status_with(&app, &app.base, from_same).await,
+        StatusCode::OK
+    );
 
     // The token names the issuer it came from; a server under another one refuses it.
     assert_eq!(
         public_document(&elsewhere.base, "/.well-known/openid-configuration").await["issuer"],
         "https://staging.example.com"
     );
-    assert_eq!(status_with(&app, &elsewhere.base, &app.token).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status_with(&app, &elsewhere.base, from_same).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status_with(&app, &elsewhere.base, &app.token).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_with(&app, &elsewhere.base, from_same).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     same.stop().await;
     elsewhere.stop().await;
 }
-}
+on_both_backends!(servers_on_one_database_with_one_public_url_accept_each_others_tokens);
 
 /// Another server on the database of a [`TestApp`], with its own public URL.
 struct Other {

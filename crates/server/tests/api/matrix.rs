@@ -277,13 +277,15 @@ impl PartnerWorld {
     }
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn every_partner_role_and_operation_through_both_doors() {
     let app = TestApp::start().await;
     let cid = app.customer("partners.onmicrosoft.com").await;
     let (_, victim) = partner_user(&app, "victim", json!({"roles": ["Billing admin"]})).await;
-    let mut world = PartnerWorld { customer: cid, victim, n: 0 };
+    let mut world = PartnerWorld {
+        customer: cid,
+        victim,
+        n: 0,
+    };
     for (i, role) in PartnerRole::ALL.into_iter().enumerate() {
         let (upn, _) = partner_user(&app, &format!("p{i}"), json!({"roles": [role.name()]})).await;
         let who = caller(&app, &upn).await;
@@ -301,18 +303,31 @@ async fn every_partner_role_and_operation_through_both_doors() {
                 let got = world.run(&app, &who, door, op).await;
                 assert_eq!(got, expected, "{role:?} {op:?} through {door:?}");
                 if got != Outcome::Allowed {
-                    let writes = if op == PartnerOp::ApproveRelationship { 1 } else { 0 };
-                    assert_eq!(app.audit_count().await, before + writes, "{role:?} {op:?} through {door:?} wrote an audit record");
+                    let writes = if op == PartnerOp::ApproveRelationship {
+                        1
+                    } else {
+                        0
+                    };
+                    assert_eq!(
+                        app.audit_count().await,
+                        before + writes,
+                        "{role:?} {op:?} through {door:?} wrote an audit record"
+                    );
                 }
                 if op == PartnerOp::GrantGlobalAdmin && got == Outcome::Allowed {
-                    let (s, b) = app.patch(&format!("/v1/users/{}", world.victim), json!({"roles": ["Billing admin"]})).await;
+                    let (s, b) = app
+                        .patch(
+                            &format!("/v1/users/{}", world.victim),
+                            json!({"roles": ["Billing admin"]}),
+                        )
+                        .await;
                     assert_eq!(s, StatusCode::OK, "{b}");
                 }
             }
         }
     }
 }
-}
+on_both_backends!(every_partner_role_and_operation_through_both_doors);
 
 // ------------------------------------------------------------------ customer users
 
@@ -788,14 +803,13 @@ async fn granular_world(app: &TestApp) -> (CustomerWorld, Vec<(DirectoryRole, Ca
     (world, callers)
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn every_directory_role_operation_and_tier_through_both_doors() {
     let app = TestApp::start().await;
     let (mut world, callers) = granular_world(&app).await;
     for (role, who) in &callers {
         for op in USER_OPS {
-            let tiers: &[(Tier, Option<DirectoryRole>)] = if op.has_target() { &TIERS } else { &TIERS[..1] };
+            let tiers: &[(Tier, Option<DirectoryRole>)] =
+                if op.has_target() { &TIERS } else { &TIERS[..1] };
             for (tier, tier_role) in tiers {
                 for door in DOORS {
                     let expected = if directory_spec(*role, op, *tier) {
@@ -804,16 +818,17 @@ async fn every_directory_role_operation_and_tier_through_both_doors() {
                         Outcome::Forbidden
                     };
                     let got = world.case(&app, who, door, op, *tier_role, expected).await;
-                    assert_eq!(got, expected, "{role:?} {op:?} on {tier:?} through {door:?}");
+                    assert_eq!(
+                        got, expected,
+                        "{role:?} {op:?} on {tier:?} through {door:?}"
+                    );
                 }
             }
         }
     }
 }
-}
+on_both_backends!(every_directory_role_operation_and_tier_through_both_doors);
 
-on_both_backends! {
-#[tokio::test]
 async fn every_partner_role_under_legacy_delegated_access_through_both_doors() {
     let app = TestApp::start().await;
     let cid = app.customer("legacy.onmicrosoft.com").await;
@@ -836,12 +851,15 @@ async fn every_partner_role_under_legacy_delegated_access_through_both_doors() {
         let (upn, _) = partner_user(&app, &format!("l{i}"), json!({"roles": [role.name()]})).await;
         let who = caller(&app, &upn).await;
         let acts_as = match role {
-            PartnerRole::GlobalAdmin | PartnerRole::AdminAgent => Some(DirectoryRole::GlobalAdministrator),
+            PartnerRole::GlobalAdmin | PartnerRole::AdminAgent => {
+                Some(DirectoryRole::GlobalAdministrator)
+            }
             PartnerRole::HelpdeskAgent => Some(DirectoryRole::HelpdeskAdministrator),
             _ => None,
         };
         for op in USER_OPS {
-            let tiers: &[(Tier, Option<DirectoryRole>)] = if op.has_target() { &TIERS } else { &TIERS[..1] };
+            let tiers: &[(Tier, Option<DirectoryRole>)] =
+                if op.has_target() { &TIERS } else { &TIERS[..1] };
             for (tier, tier_role) in tiers {
                 for door in DOORS {
                     let expected = match acts_as {
@@ -851,10 +869,13 @@ async fn every_partner_role_under_legacy_delegated_access_through_both_doors() {
                         None => Outcome::Forbidden,
                     };
                     let got = world.case(&app, &who, door, op, *tier_role, expected).await;
-                    assert_eq!(got, expected, "{role:?} {op:?} on {tier:?} through {door:?}");
+                    assert_eq!(
+                        got, expected,
+                        "{role:?} {op:?} on {tier:?} through {door:?}"
+                    );
                 }
             }
         }
     }
 }
-}
+on_both_backends!(every_partner_role_under_legacy_delegated_access_through_both_doors);

@@ -196,10 +196,8 @@ fn key_of(u: &Value, by: &str) -> (String, String) {
 
 // ------------------------------------------------------------------------------ paging
 
-on_both_backends! {
 /// A page arrives from the database as one JSON document: every property of a listed user,
 /// text that JSON must escape, nulls and numbers included, equals the user read by id.
-#[tokio::test]
 async fn listed_users_equal_the_users_read_by_id() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -227,8 +225,14 @@ async fn listed_users_equal_the_users_read_by_id() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(item, &one);
     }
-    let quoted = listed.iter().find(|u| u["userPrincipalName"] == upn("quote")).unwrap();
-    assert_eq!(quoted["displayName"], "O'Brien \"Q\" \\ back/slash \u{1F600} 漢字 <b>&amp;");
+    let quoted = listed
+        .iter()
+        .find(|u| u["userPrincipalName"] == upn("quote"))
+        .unwrap();
+    assert_eq!(
+        quoted["displayName"],
+        "O'Brien \"Q\" \\ back/slash \u{1F600} 漢字 <b>&amp;"
+    );
     assert_eq!(quoted["lastName"], "\\\"");
     // The soft-deleted list reads its rows the same way (a time where null was).
     let id = quoted["id"].as_str().unwrap().to_string();
@@ -245,10 +249,8 @@ async fn listed_users_equal_the_users_read_by_id() {
     let (_, one) = app.get(&user(&cid, &id)).await;
     assert_eq!(deleted[0], one);
 }
-}
+on_both_backends!(listed_users_equal_the_users_read_by_id);
 
-on_both_backends! {
-#[tokio::test]
 async fn pages_follow_links_next_the_header_and_the_query_token_alike() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -328,10 +330,8 @@ async fn pages_follow_links_next_the_header_and_the_query_token_alike() {
         assert_eq!(second["continuationToken"], seconds[0]["continuationToken"]);
     }
 }
-}
+on_both_backends!(pages_follow_links_next_the_header_and_the_query_token_alike);
 
-on_both_backends! {
-#[tokio::test]
 async fn keyset_paging_neither_skips_nor_repeats_after_deletes_and_inserts() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -369,7 +369,7 @@ async fn keyset_paging_neither_skips_nor_repeats_after_deletes_and_inserts() {
         assert_eq!(third["continuationToken"], "");
     }
 }
-}
+on_both_backends!(keyset_paging_neither_skips_nor_repeats_after_deletes_and_inserts);
 
 /// The display name of user number `k` of a concurrent walk.
 fn churn_display_name(k: u32) -> String {
@@ -537,8 +537,6 @@ async fn walk_all(app: &TestApp, cid: &str, first: &str) -> Vec<Value> {
     walk(app, cid, first, Follow::Header).await.concat()
 }
 
-on_both_backends! {
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paging_under_concurrent_inserts_and_deletes_sees_every_lasting_user_once_in_order() {
     let app = Arc::new(TestApp::start().await);
     let walks = [
@@ -567,12 +565,13 @@ async fn paging_under_concurrent_inserts_and_deletes_sees_every_lasting_user_onc
         concurrent_round(&app, round, walk).await;
     }
 }
-}
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    paging_under_concurrent_inserts_and_deletes_sees_every_lasting_user_once_in_order
+);
 
 // ------------------------------------------------------------------------------ sorting
 
-on_both_backends! {
-#[tokio::test]
 async fn sort_by_display_name_or_upn_in_either_direction() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -687,12 +686,10 @@ async fn sort_by_display_name_or_upn_in_either_direction() {
         );
     }
 }
-}
+on_both_backends!(sort_by_display_name_or_upn_in_either_direction);
 
 // ------------------------------------------------------------------------------ filters
 
-on_both_backends! {
-#[tokio::test]
 async fn user_state_filter_lists_soft_deleted_users() {
     let mut app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -779,7 +776,7 @@ async fn user_state_filter_lists_soft_deleted_users() {
         assert_eq!(got.1["data"], json!(["filter"]), "{bad}");
     }
 }
-}
+on_both_backends!(user_state_filter_lists_soft_deleted_users);
 
 /// A user as `GET` returns it, which is how the list shows it too (the create response
 /// also carries `passwordProfile`).
@@ -789,8 +786,6 @@ async fn as_got(app: &TestApp, cid: &str, created: &Value) -> Value {
     got
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn text_filters_search_active_users_case_insensitively() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -912,10 +907,8 @@ async fn text_filters_search_active_users_case_insensitively() {
         );
     }
 }
-}
+on_both_backends!(text_filters_search_active_users_case_insensitively);
 
-on_both_backends! {
-#[tokio::test]
 async fn like_metacharacters_in_a_filter_match_literally() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -970,10 +963,8 @@ async fn like_metacharacters_in_a_filter_match_literally() {
         );
     }
 }
-}
+on_both_backends!(like_metacharacters_in_a_filter_match_literally);
 
-on_both_backends! {
-#[tokio::test]
 async fn bad_filters_are_400_3000() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1006,12 +997,10 @@ async fn bad_filters_are_400_3000() {
         assert_eq!(got.1["data"], json!(["filter"]), "{raw}");
     }
 }
-}
+on_both_backends!(bad_filters_are_400_3000);
 
 // ------------------------------------------------------------------------------ page size
 
-on_both_backends! {
-#[tokio::test]
 async fn page_size_zero_or_absent_is_100_and_at_most_500() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1057,7 +1046,7 @@ async fn page_size_zero_or_absent_is_100_and_at_most_500() {
         3000,
     );
 }
-}
+on_both_backends!(page_size_zero_or_absent_is_100_and_at_most_500);
 
 // ------------------------------------------------------------------------------ tokens
 
@@ -1128,8 +1117,6 @@ async fn refused(app: &TestApp, cid: &str, token: &str) {
     }
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn forged_foreign_and_garbage_tokens_are_400_3000() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1217,7 +1204,7 @@ async fn forged_foreign_and_garbage_tokens_are_400_3000() {
         3000,
     );
 }
-}
+on_both_backends!(forged_foreign_and_garbage_tokens_are_400_3000);
 
 /// A 200 collection of any kind.
 fn checked_any((status, body): (StatusCode, Value)) -> Value {
@@ -1226,8 +1213,6 @@ fn checked_any((status, body): (StatusCode, Value)) -> Value {
     body
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn a_token_alone_carries_filter_sort_and_size() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1298,4 +1283,4 @@ async fn a_token_alone_carries_filter_sort_and_size() {
     );
     assert_eq!(sizes(&pages), vec![1, 1, 1, 1]);
 }
-}
+on_both_backends!(a_token_alone_carries_filter_sort_and_size);

@@ -736,8 +736,6 @@ async fn run_cases(app: &TestApp, method: Method, path: &str, cases: &[Case]) ->
     failures
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn malformed_bodies_get_400_on_every_endpoint_that_takes_a_body() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -792,10 +790,8 @@ async fn malformed_bodies_get_400_on_every_endpoint_that_takes_a_body() {
     let (_, domains) = app.get(&format!("/v1/customers/{cid}/domains")).await;
     assert_eq!(domains["totalCount"], 1, "{domains}");
 }
-}
+on_both_backends!(malformed_bodies_get_400_on_every_endpoint_that_takes_a_body);
 
-on_both_backends! {
-#[tokio::test]
 async fn odd_but_valid_unicode_is_kept_exactly() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -825,12 +821,10 @@ async fn odd_but_valid_unicode_is_kept_exactly() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["firstName"], "Ada");
 }
-}
+on_both_backends!(odd_but_valid_unicode_is_kept_exactly);
 
 // ------------------------------------------------------------------ path ids
 
-on_both_backends! {
-#[tokio::test]
 async fn path_ids_must_be_guids() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -949,7 +943,7 @@ async fn path_ids_must_be_guids() {
     let a = answer(app.req(Method::GET, &format!("/v1/customers/{cid}/users/{nil}"))).await;
     assert_fault(&a, StatusCode::NOT_FOUND, 60002);
 }
-}
+on_both_backends!(path_ids_must_be_guids);
 
 // ------------------------------------------------------------------ body size
 
@@ -1063,8 +1057,6 @@ fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
     out
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn bodies_over_one_mebibyte_get_413() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1155,12 +1147,10 @@ async fn bodies_over_one_mebibyte_get_413() {
     assert_fault(&a, StatusCode::BAD_REQUEST, 3000);
     assert_eq!(a.body["data"], json!(["displayName"]));
 }
-}
+on_both_backends!(bodies_over_one_mebibyte_get_413);
 
 // ------------------------------------------------------------------ routing
 
-on_both_backends! {
-#[tokio::test]
 async fn unknown_paths_get_404_and_wrong_methods_get_405_with_a_body() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1209,12 +1199,10 @@ async fn unknown_paths_get_404_and_wrong_methods_get_405_with_a_body() {
         );
     }
 }
-}
+on_both_backends!(unknown_paths_get_404_and_wrong_methods_get_405_with_a_body);
 
 // ------------------------------------------------------------------ authentication
 
-on_both_backends! {
-#[tokio::test]
 async fn bad_tokens_get_401_with_www_authenticate() {
     let app = TestApp::start().await;
     let token = app.token.clone();
@@ -1312,12 +1300,10 @@ async fn bad_tokens_get_401_with_www_authenticate() {
         assert_eq!(a.status, StatusCode::OK, "{scheme}: {}", a.body);
     }
 }
-}
+on_both_backends!(bad_tokens_get_401_with_www_authenticate);
 
 // ------------------------------------------------------------------ request ids
 
-on_both_backends! {
-#[tokio::test]
 async fn request_and_correlation_ids_are_echoed_or_generated() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1413,12 +1399,10 @@ async fn request_and_correlation_ids_are_echoed_or_generated() {
     assert!(is_guid(a.header("ms-requestid").unwrap()));
     assert!(is_guid(a.header("ms-correlationid").unwrap()));
 }
-}
+on_both_backends!(request_and_correlation_ids_are_echoed_or_generated);
 
 // ------------------------------------------------------------------ tolerance
 
-on_both_backends! {
-#[tokio::test]
 async fn unknown_query_parameters_and_extra_headers_are_accepted() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;
@@ -1505,7 +1489,7 @@ async fn unknown_query_parameters_and_extra_headers_are_accepted() {
         assert_eq!(a.status, StatusCode::OK, "{content_type:?}: {}", a.body);
     }
 }
-}
+on_both_backends!(unknown_query_parameters_and_extra_headers_are_accepted);
 
 // ------------------------------------------------------------------ slow clients
 
@@ -1535,8 +1519,6 @@ async fn still_serves(app: &TestApp) {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn a_client_that_stops_in_the_request_line_is_cut_off() {
     let app = impatient_app().await;
     let mut stream = connect(&app).await;
@@ -1550,10 +1532,8 @@ async fn a_client_that_stops_in_the_request_line_is_cut_off() {
     }
     still_serves(&app).await;
 }
-}
+on_both_backends!(a_client_that_stops_in_the_request_line_is_cut_off);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_client_that_stops_in_the_headers_is_cut_off() {
     let app = impatient_app().await;
     let mut stream = connect(&app).await;
@@ -1566,10 +1546,8 @@ async fn a_client_that_stops_in_the_headers_is_cut_off() {
     assert!(closed);
     still_serves(&app).await;
 }
-}
+on_both_backends!(a_client_that_stops_in_the_headers_is_cut_off);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_client_that_drips_its_headers_is_cut_off() {
     let app = impatient_app().await;
     let stream = connect(&app).await;
@@ -1598,10 +1576,8 @@ async fn a_client_that_drips_its_headers_is_cut_off() {
     assert!(closed.is_ok(), "a dripping client kept its connection");
     still_serves(&app).await;
 }
-}
+on_both_backends!(a_client_that_drips_its_headers_is_cut_off);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_silent_connection_is_cut_off() {
     let app = impatient_app().await;
     let mut stream = connect(&app).await;
@@ -1612,10 +1588,8 @@ async fn a_silent_connection_is_cut_off() {
     }
     still_serves(&app).await;
 }
-}
+on_both_backends!(a_silent_connection_is_cut_off);
 
-on_both_backends! {
-#[tokio::test]
 async fn an_idle_keep_alive_connection_is_cut_off() {
     let app = impatient_app().await;
     let mut stream = connect(&app).await;
@@ -1629,10 +1603,8 @@ async fn an_idle_keep_alive_connection_is_cut_off() {
     assert_eq!(a.status, 200, "{a:?}");
     assert!(closed, "an idle keep-alive connection stays open");
 }
-}
+on_both_backends!(an_idle_keep_alive_connection_is_cut_off);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_client_that_stops_in_the_body_gets_408_or_is_cut_off() {
     let app = impatient_app().await;
     let cid = app.customer(DOMAIN).await;
@@ -1667,10 +1639,8 @@ async fn a_client_that_stops_in_the_body_gets_408_or_is_cut_off() {
     }
     still_serves(&app).await;
 }
-}
+on_both_backends!(a_client_that_stops_in_the_body_gets_408_or_is_cut_off);
 
-on_both_backends! {
-#[tokio::test]
 async fn garbage_on_the_wire_gets_a_4xx_or_a_close_never_a_hang() {
     let app = TestApp::start().await;
     let auth = format!("Authorization: Bearer {}\r\n", app.token);
@@ -1718,4 +1688,4 @@ async fn garbage_on_the_wire_gets_a_4xx_or_a_close_never_a_hang() {
     }
     still_serves(&app).await;
 }
-}
+on_both_backends!(garbage_on_the_wire_gets_a_4xx_or_a_close_never_a_hang);

@@ -87,8 +87,6 @@ fn secs(s: i64) -> Duration {
     Duration::from_secs(s)
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn the_password_grant_issues_a_bearer_token_that_works() {
     let app = TestApp::start().await;
     let (status, body, headers) = token_request(
@@ -117,10 +115,8 @@ async fn the_password_grant_issues_a_bearer_token_that_works() {
     let (status, body) = password_grant(&app, &ADMIN.to_uppercase(), ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
-}
+on_both_backends!(the_password_grant_issues_a_bearer_token_that_works);
 
-on_both_backends! {
-#[tokio::test]
 async fn every_failure_gives_the_same_answer() {
     let app = TestApp::start().await;
     // A directory user of the partner's tenant, with a known password, whose access to the
@@ -165,10 +161,8 @@ async fn every_failure_gives_the_same_answer() {
         StatusCode::OK
     );
 }
-}
+on_both_backends!(every_failure_gives_the_same_answer);
 
-on_both_backends! {
-#[tokio::test]
 async fn ten_distinct_failures_lock_for_a_minute_then_two() {
     let app = TestApp::start().await;
     let wrong = password_grant(&app, ADMIN, "Wrong-first-try-1").await;
@@ -209,10 +203,8 @@ async fn ten_distinct_failures_lock_for_a_minute_then_two() {
     let (status, body) = password_grant(&app, ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "works after one minute: {body}");
 }
-}
+on_both_backends!(ten_distinct_failures_lock_for_a_minute_then_two);
 
-on_both_backends! {
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_failures_all_count() {
     let app = TestApp::start().await;
     let description = assert_oauth_error(
@@ -238,10 +230,11 @@ async fn concurrent_failures_all_count() {
     let (status, body) = password_grant(&app, ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
-}
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    concurrent_failures_all_count
+);
 
-on_both_backends! {
-#[tokio::test]
 async fn repeating_the_same_wrong_password_does_not_lock() {
     let app = TestApp::start().await;
     for _ in 0..30 {
@@ -263,10 +256,8 @@ async fn repeating_the_same_wrong_password_does_not_lock() {
     let (status, body) = password_grant(&app, ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
-}
+on_both_backends!(repeating_the_same_wrong_password_does_not_lock);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_successful_sign_in_resets_the_failure_count() {
     let app = TestApp::start().await;
     distinct_failures(&app, "a", 9).await;
@@ -288,10 +279,8 @@ async fn a_successful_sign_in_resets_the_failure_count() {
     );
     assert_locked(&app, &d).await;
 }
-}
+on_both_backends!(a_successful_sign_in_resets_the_failure_count);
 
-on_both_backends! {
-#[tokio::test]
 async fn an_access_token_expires_after_an_hour() {
     let app = TestApp::start().await;
     let token = app.token.clone();
@@ -327,10 +316,8 @@ async fn an_access_token_expires_after_an_hour() {
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
     assert_error(&into_parts(r).await, StatusCode::UNAUTHORIZED, 800001);
 }
-}
+on_both_backends!(an_access_token_expires_after_an_hour);
 
-on_both_backends! {
-#[tokio::test]
 async fn malformed_token_requests_are_client_errors() {
     let app = TestApp::start().await;
     let got = token_request(
@@ -409,10 +396,8 @@ async fn malformed_token_requests_are_client_errors() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
-}
+on_both_backends!(malformed_token_requests_are_client_errors);
 
-on_both_backends! {
-#[tokio::test]
 async fn the_default_argon2_cost_works_end_to_end() {
     let app = TestApp::start_with(Builder {
         settings: Settings {
@@ -463,10 +448,8 @@ async fn the_default_argon2_cost_works_end_to_end() {
         .unwrap();
     assert!(!ok);
 }
-}
+on_both_backends!(the_default_argon2_cost_works_end_to_end);
 
-on_both_backends! {
-#[tokio::test]
 async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
     // Bootstrap with the cheap test cost, then start again over the same data with the
     // default cost: the admin's next successful sign-in rehashes the password.
@@ -519,10 +502,8 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
         .await
         .unwrap();
 }
-}
+on_both_backends!(a_hash_made_with_old_parameters_is_upgraded_at_sign_in);
 
-on_both_backends! {
-#[tokio::test]
 async fn no_password_or_token_reaches_the_audit_records_or_the_database() {
     let app = TestApp::start().await;
     let cid = app.customer("contoso.onmicrosoft.com").await;
@@ -585,4 +566,4 @@ async fn no_password_or_token_reaches_the_audit_records_or_the_database() {
         assert!(!contains_bytes(&stored, secret), "a secret in the database");
     }
 }
-}
+on_both_backends!(no_password_or_token_reaches_the_audit_records_or_the_database);

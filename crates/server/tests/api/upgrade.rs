@@ -42,8 +42,6 @@ fn user(
     }
 }
 
-on_both_backends! {
-#[tokio::test]
 async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
     let (dir, database_url) = TestApp::fresh_data().await;
     let url = roster_service::startup::database_url(dir.path(), database_url.as_deref());
@@ -54,7 +52,11 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
     assert_eq!(store.schema_version().await.unwrap(), 1);
     let (v1_key, secret) = SigningKey::generate();
     std::fs::write(dir.path().join("signing.key"), format!("{secret}\n")).unwrap();
-    let hash = Hasher::new(HashCost::TEST).unwrap().hash(&roster_domain::password::Password::new(ADMIN_PASSWORD)).await.unwrap();
+    let hash = Hasher::new(HashCost::TEST)
+        .unwrap()
+        .hash(&roster_domain::password::Password::new(ADMIN_PASSWORD))
+        .await
+        .unwrap();
     let partner = PartnerId::new_random();
     let customer = Customer {
         id: CustomerId::new_random(),
@@ -62,17 +64,38 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         company_name: "Contoso".into(),
         domain: DomainName::parse("contoso.onmicrosoft.com").unwrap(),
         country: CountryCode::parse("DE").unwrap(),
-        billing: BillingProfile { email: Some("billing@contoso.com".into()), ..Default::default() },
+        billing: BillingProfile {
+            email: Some("billing@contoso.com".into()),
+            ..Default::default()
+        },
         allow_delegated_access: true,
         created_at: now,
     };
-    let active = user(customer.id, "ada@contoso.onmicrosoft.com", "Ada", UserState::Active, now);
-    let deleted = user(customer.id, "bob@contoso.onmicrosoft.com", "Bob", UserState::Inactive, now);
+    let active = user(
+        customer.id,
+        "ada@contoso.onmicrosoft.com",
+        "Ada",
+        UserState::Active,
+        now,
+    );
+    let deleted = user(
+        customer.id,
+        "bob@contoso.onmicrosoft.com",
+        "Bob",
+        UserState::Inactive,
+        now,
+    );
     {
         let mut tx = store.write().await.unwrap();
         let mut db = tx.db();
-        assert!(db.set_setting_once("bootstrapped_partner", &partner.to_string()).await.unwrap());
-        assert!(db.set_setting_once("signing_key_id", v1_key.id()).await.unwrap());
+        assert!(db
+            .set_setting_once("bootstrapped_partner", &partner.to_string())
+            .await
+            .unwrap());
+        assert!(db
+            .set_setting_once("signing_key_id", v1_key.id())
+            .await
+            .unwrap());
         db.insert_partner(
             &NewPartner {
                 id: partner,
@@ -166,40 +189,69 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
 
     // This binary opens it: the schema moves to the newest version, the key moves into the
     // database, and every row is still there.
-    let app = TestApp::start_with(Builder { existing: Some((dir, database_url)), ..Default::default() }).await;
-    assert_eq!(app.roster.store().schema_version().await.unwrap(), roster_store::SCHEMA_VERSION);
+    let app = TestApp::start_with(Builder {
+        existing: Some((dir, database_url)),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        app.roster.store().schema_version().await.unwrap(),
+        roster_store::SCHEMA_VERSION
+    );
     assert_eq!(app.roster.keys().ids(), vec![v1_key.id()]);
     let cid = customer.id;
     let (s, c) = app.get(&format!("/v1/customers/{cid}")).await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!(c["billingProfile"]["email"], "billing@contoso.com");
-    let (_, got) = app.get(&format!("/v1/customers/{cid}/users/{}", active.id)).await;
+    let (_, got) = app
+        .get(&format!("/v1/customers/{cid}/users/{}", active.id))
+        .await;
     assert_eq!(got["userPrincipalName"], "ada@contoso.onmicrosoft.com");
     assert_eq!(got["phoneNumber"], "+49 30 1234");
     assert_eq!(got["usageLocation"], "DE");
     assert_eq!(got["attributes"]["etag"], "\"3\"");
     let filter = urlencode(r#"{"Field":"UserState","Value":"Inactive","Operator":"equals"}"#);
-    let (_, gone) = app.get(&format!("/v1/customers/{cid}/users?filter={filter}")).await;
+    let (_, gone) = app
+        .get(&format!("/v1/customers/{cid}/users?filter={filter}"))
+        .await;
     assert_eq!(gone["items"][0]["id"], deleted.id.to_string());
     // The soft-deleted user restores as before (and the admin signed in with its old hash).
-    let (s, _) = app.patch(&format!("/v1/customers/{cid}/users/{}", deleted.id), serde_json::json!({"state": "active"})).await;
+    let (s, _) = app
+        .patch(
+            &format!("/v1/customers/{cid}/users/{}", deleted.id),
+            serde_json::json!({"state": "active"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let mut r = app.roster.store().reader().await.unwrap();
-    let audit = r.db().audit_records(partner, Timestamp::from_unix_millis(0), Timestamp::from_unix_millis(i64::MAX), 100).await.unwrap();
-    assert!(audit.iter().any(|a| a.resource_id == active.id.to_string() && a.correlation_id == "c"));
+    let audit = r
+        .db()
+        .audit_records(
+            partner,
+            Timestamp::from_unix_millis(0),
+            Timestamp::from_unix_millis(i64::MAX),
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.resource_id == active.id.to_string() && a.correlation_id == "c"));
 }
-}
+on_both_backends!(a_database_of_the_first_schema_is_migrated_and_keeps_its_data);
 
-on_both_backends! {
 /// Schema 10: the applications registered before it stay public clients (as they were used),
 /// and the sign-in lockouts of schema 9 become the lockouts of every other source.
-#[tokio::test]
 async fn schema_9_applications_stay_public_and_lockouts_move() {
     let (dir, database_url) = TestApp::fresh_data().await;
     let url = roster_service::startup::database_url(dir.path(), database_url.as_deref());
     let store = Store::open_at(&url, Some(9)).await.unwrap();
     store.close().await;
-    let (tenant, user, application) = (PartnerId::new_random().to_string(), UserId::new_random().to_string(), uuid::Uuid::new_v4().to_string());
+    let (tenant, user, application) = (
+        PartnerId::new_random().to_string(),
+        UserId::new_random().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
     {
         use sqlx::Connection;
         let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
@@ -220,10 +272,28 @@ async fn schema_9_applications_stay_public_and_lockouts_move() {
         conn.close().await.unwrap();
     }
     let store = Store::open(&url).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), roster_store::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        roster_store::SCHEMA_VERSION
+    );
     let mut tx = store.write().await.unwrap();
-    assert!(tx.db().application(&application).await.unwrap().unwrap().public_client);
-    let t = tx.db().lock_throttle(&user, roster_domain::lockout::OTHER_SOURCES).await.unwrap();
-    assert_eq!((t.failures, t.lockouts, t.recent_wrong.len()), (4, 2, 2), "{t:?}");
+    assert!(
+        tx.db()
+            .application(&application)
+            .await
+            .unwrap()
+            .unwrap()
+            .public_client
+    );
+    let t = tx
+        .db()
+        .lock_throttle(&user, roster_domain::lockout::OTHER_SOURCES)
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.failures, t.lockouts, t.recent_wrong.len()),
+        (4, 2, 2),
+        "{t:?}"
+    );
 }
-}
+on_both_backends!(schema_9_applications_stay_public_and_lockouts_move);
