@@ -123,7 +123,7 @@ impl std::fmt::Debug for Config {
                 &self
                     .database_url
                     .as_deref()
-                    .map(roster_service::startup::redact),
+                    .map(roster_service::startup::redact_url),
             )
             .field(
                 "soft_delete_retention",

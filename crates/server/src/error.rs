@@ -210,8 +210,16 @@ impl ApiError {
                 vec!["licensesToAssign".into(), "licensesToRemove".into()],
             ),
             ServiceError::Unauthorized(message) => Self::unauthorized(message),
-            ServiceError::Internal(detail) => {
-                tracing::error!(correlation_id, error = %detail, "unexpected error");
+            ServiceError::Internal(cause) => {
+                // The whole chain of causes (the database's own message, the I/O error).
+                let mut chain = cause.to_string();
+                let mut next = cause.source();
+                while let Some(e) = next {
+                    chain.push_str(": ");
+                    chain.push_str(&e.to_string());
+                    next = e.source();
+                }
+                tracing::error!(correlation_id, error = %chain, "unexpected error");
                 Self::unexpected(correlation_id)
             }
         }

@@ -29,9 +29,7 @@ impl Roster {
             r.db()
                 .partner_country(ctx.actor.partner)
                 .await?
-                .ok_or(ServiceError::Internal(
-                    "the caller's partner is missing".into(),
-                ))?
+                .ok_or(ServiceError::internal("the caller's partner is missing"))?
         };
         let new = NewCustomer::validate(input, country)?;
         let customer = Customer {

@@ -37,15 +37,24 @@ pub enum ServiceError {
     /// One request mixed SKUs of two licence groups (400 60014).
     #[error("a licence update may hold SKUs of one licence group only (group1 or group2): send two requests")]
     MixedLicenceGroups,
+    /// What should not happen: a bug, or the database or the disk failing. Its causes are
+    /// kept (the server logs the whole chain); the client sees only a correlation id.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         // A conflict the operation did not expect is still an internal error; operations
         // that can conflict map `StoreError::Conflict` themselves.
-        Self::Internal(e.to_string())
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl ServiceError {
+    /// An internal error that says what went wrong.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(message.into().into())
     }
 }
 

@@ -86,7 +86,7 @@ fn guest_upn(email: &str, domain: &str, id: UserId) -> Result<Upn> {
         .take(12)
         .collect();
     Upn::parse(&format!("guest_{short}#EXT#@{domain}"))
-        .map_err(|e| ServiceError::Internal(format!("cannot make a guest UPN: {e}")))
+        .map_err(|e| ServiceError::internal(format!("cannot make a guest UPN: {e}")))
 }
 
 impl Roster {
@@ -105,8 +105,8 @@ impl Roster {
         now: Timestamp,
     ) -> Result<std::path::PathBuf> {
         let Some(dir) = self.settings().outbox_dir.clone() else {
-            return Err(ServiceError::Internal(
-                "mail is not configured: no outbox directory".into(),
+            return Err(ServiceError::internal(
+                "mail is not configured: no outbox directory",
             ));
         };
         let link = self.invitation_link(token);
@@ -155,7 +155,7 @@ impl Roster {
         let user = db
             .partner_user(invitation.partner, invitation.user)
             .await?
-            .ok_or_else(|| ServiceError::Internal("an invitation without its guest".into()))?;
+            .ok_or_else(|| ServiceError::internal("an invitation without its guest"))?;
         Ok(InvitationView {
             status: invitation.status_at(self.now()),
             user_principal_name: user.upn.to_string(),
@@ -217,7 +217,7 @@ impl Roster {
             domains
                 .first()
                 .map(|t| t.name.to_string())
-                .ok_or_else(|| ServiceError::Internal("the partner tenant has no domain".into()))?
+                .ok_or_else(|| ServiceError::internal("the partner tenant has no domain"))?
         };
         let now = self.now();
         let mut tx = self.store().write().await?;

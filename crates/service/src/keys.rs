@@ -23,16 +23,14 @@ pub async fn load(store: &Store) -> Result<Option<KeyRing>> {
         .iter()
         .map(|k| SigningKey::from_hex(&k.secret))
         .collect();
-    let keys =
-        keys.ok_or_else(|| ServiceError::Internal("a stored signing key is damaged".into()))?;
+    let keys = keys.ok_or_else(|| ServiceError::internal("a stored signing key is damaged"))?;
     Ok(KeyRing::new(keys))
 }
 
 /// Stores `secret` (hexadecimal) as a signing key made at `now`, unless one with its id exists.
 pub async fn add(store: &Store, secret: &str, now: Timestamp) -> Result<SigningKey> {
-    let key = SigningKey::from_hex(secret).ok_or_else(|| {
-        ServiceError::Internal("a signing key must be 64 hexadecimal digits".into())
-    })?;
+    let key = SigningKey::from_hex(secret)
+        .ok_or_else(|| ServiceError::internal("a signing key must be 64 hexadecimal digits"))?;
     let mut tx = store.write().await?;
     tx.db()
         .insert_signing_key(&StoredKey {

@@ -136,7 +136,7 @@ impl Roster {
     ) -> Result<Self> {
         let hasher = Hasher::new(settings.hash_cost)?;
         let mut catalogue =
-            roster_domain::licence::Catalogue::shipped().map_err(ServiceError::Internal)?;
+            roster_domain::licence::Catalogue::shipped().map_err(ServiceError::internal)?;
         if let Some(extra) = settings.extra_catalogue.clone() {
             catalogue = catalogue.extended_with(extra);
         }
@@ -150,11 +150,11 @@ impl Roster {
                     settings.mail_from.address().clone(),
                     settings.mail_retry,
                 )
-                .map_err(ServiceError::Internal)?,
+                .map_err(ServiceError::internal)?,
             ),
             (Some(_), None) => {
-                return Err(ServiceError::Internal(
-                    "SMTP delivery needs an outbox directory".into(),
+                return Err(ServiceError::internal(
+                    "SMTP delivery needs an outbox directory",
                 ))
             }
         };

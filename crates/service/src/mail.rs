@@ -191,8 +191,8 @@ pub async fn write_to_outbox(dir: &Path, from: &Sender, message: &Message) -> Re
         Ok(path)
     })
     .await
-    .map_err(|e| ServiceError::Internal(format!("the mail writer stopped: {e}")))?;
-    written.map_err(|e| ServiceError::Internal(format!("cannot write to the mail outbox: {e}")))
+    .map_err(|e| ServiceError::internal(format!("the mail writer stopped: {e}")))?;
+    written.map_err(|e| ServiceError::internal(format!("cannot write to the mail outbox: {e}")))
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ impl Workers {
                     }
                 })
                 .map_err(|e| {
-                    ServiceError::Internal(format!("cannot start a hashing thread: {e}"))
+                    ServiceError::internal(format!("cannot start a hashing thread: {e}"))
                 })?;
         }
         Ok(Self { jobs, threads })
@@ -105,13 +105,13 @@ impl Workers {
 impl Hasher {
     pub fn new(cost: HashCost) -> Result<Self> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.lanes, None)
-            .map_err(|e| ServiceError::Internal(format!("invalid Argon2 cost {cost:?}: {e}")))?;
+            .map_err(|e| ServiceError::internal(format!("invalid Argon2 cost {cost:?}: {e}")))?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let salt = SaltString::generate(&mut OsRng);
         let decoy = argon
             .hash_password(b"roster decoy password", &salt)
-            .map_err(|e| ServiceError::Internal(format!("hashing failed: {e}")))?
+            .map_err(|e| ServiceError::internal(format!("hashing failed: {e}")))?
             .to_string();
         Ok(Self {
             cost,
@@ -145,7 +145,7 @@ impl Hasher {
                     &salt,
                 )
                 .map(|h| h.to_string())
-                .map_err(|e| ServiceError::Internal(format!("hashing failed: {e}")))
+                .map_err(|e| ServiceError::internal(format!("hashing failed: {e}")))
         })
         .await
     }
@@ -192,10 +192,10 @@ impl Hasher {
         self.workers
             .jobs
             .send(job)
-            .map_err(|_| ServiceError::Internal("the hasher is shut down".into()))?;
+            .map_err(|_| ServiceError::internal("the hasher is shut down"))?;
         answered
             .await
-            .map_err(|_| ServiceError::Internal("a hashing job failed".into()))?
+            .map_err(|_| ServiceError::internal("a hashing job failed"))?
     }
 }
 

@@ -102,9 +102,8 @@ impl Roster {
                 }
             }
             if started.elapsed() > WAIT_AT_MOST {
-                return Err(ServiceError::Internal(
-                    "an earlier request with this MS-RequestId is still running; retry later"
-                        .into(),
+                return Err(ServiceError::internal(
+                    "an earlier request with this MS-RequestId is still running; retry later",
                 ));
             }
             // Listen before reading again, so that an answer recorded in between still wakes us.

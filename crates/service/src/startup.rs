@@ -33,7 +33,7 @@ impl std::fmt::Debug for Options {
             .field("data_dir", &self.data_dir)
             .field(
                 "database_url",
-                &self.database_url.as_deref().map(roster_store::redact_url),
+                &self.database_url.as_deref().map(redact_url),
             )
             .field("partner_domain", &self.partner_domain)
             .field(
@@ -74,12 +74,9 @@ pub async fn open(options: Options) -> anyhow::Result<Opened> {
         create_private_database(&options.data_dir.join(DATABASE_FILE))?;
     }
     let url = database_url(&options.data_dir, options.database_url.as_deref());
-    let store = Store::open(&url).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            roster_store::redact_url(&url)
-        )
-    })?;
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
     let keys = signing_keys(&options.data_dir, &store, options.clock.as_ref()).await?;
     let mut settings = options.settings;
     if settings.outbox_dir.is_none() {
@@ -189,9 +186,7 @@ async fn signing_keys(dir: &Path, store: &Store, clock: &dyn Clock) -> anyhow::R
 }
 
 /// A database URL with its password replaced, for messages.
-pub fn redact(url: &str) -> String {
-    roster_store::redact_url(url)
-}
+pub use roster_store::redact_url;
 
 /// Brings the database of a data directory (or at the URL `given`) to the newest schema,
 /// creating a SQLite database that is not there yet; answers the URL (redacted) and the
@@ -204,10 +199,10 @@ pub async fn migrate(data_dir: &Path, given: Option<&str>) -> anyhow::Result<(St
     let url = database_url(data_dir, given);
     let store = Store::open(&url)
         .await
-        .with_context(|| format!("cannot migrate the database {}", redact(&url)))?;
+        .with_context(|| format!("cannot migrate the database {}", redact_url(&url)))?;
     let version = store.schema_version().await?;
     store.close().await;
-    Ok((redact(&url), version))
+    Ok((redact_url(&url), version))
 }
 
 /// An existing database, opened (and migrated) for an administrator's command.
@@ -235,7 +230,7 @@ impl Database {
         let url = database_url(data_dir, given);
         let store = Store::open(&url)
             .await
-            .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+            .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
         Ok(Self(store))
     }
 
