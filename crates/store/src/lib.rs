@@ -28,6 +28,7 @@ pub mod partner_users;
 pub mod refresh;
 pub mod relationships;
 pub mod settings;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod user_rows;
 
