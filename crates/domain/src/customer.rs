@@ -157,7 +157,7 @@ impl NewCustomer {
             ),
         };
         if let Some(email) = &billing.email {
-            if !text::looks_like_email(email) {
+            if !crate::upn::looks_like_email(email) {
                 bad.push(
                     "billingProfile.email",
                     format!("'{email}' is not an email address such as billing@contoso.com"),

@@ -220,7 +220,7 @@ impl NewPartnerUser {
         };
         let recovery = if input.is_directory_global_admin {
             match input.password_recovery_email.as_deref().map(str::trim) {
-                Some(e) if text::looks_like_email(e) => Some(e.to_string()),
+                Some(e) if crate::upn::looks_like_email(e) => Some(e.to_string()),
                 _ => {
                     bad.push("passwordRecoveryEmail", "is required for a directory Global administrator: give an email address outside this tenant");
                     None

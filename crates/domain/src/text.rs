@@ -32,16 +32,6 @@ pub fn optional(raw: Option<&str>, max: usize) -> Result<Option<String>, String>
     }
 }
 
-/// A plausible email address: `local@domain` with a valid domain name and no spaces.
-pub fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && !s.contains(' ') && crate::upn::DomainName::parse(domain).is_ok()
-        }
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

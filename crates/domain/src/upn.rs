@@ -150,6 +150,16 @@ impl fmt::Display for Upn {
     }
 }
 
+/// A plausible email address: `local@domain` with a valid domain name and no spaces.
+pub fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && !s.contains(' ') && DomainName::parse(domain).is_ok()
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,7 +49,7 @@ pub fn parse_addresses(raw: &str) -> std::result::Result<Vec<String>, Invalid> {
             continue;
         }
         if a.len() > 254
-            || !text::looks_like_email(a)
+            || !roster_domain::upn::looks_like_email(a)
             || a.chars().any(char::is_control)
             || !crate::smtp::deliverable(a)
         {
