@@ -4,8 +4,8 @@
 //! [`Hasher::threads`] long-lived threads (one per core), not on tokio's blocking pool:
 //! glibc gives each thread that allocates a malloc arena of its own and keeps a freed 19 MiB
 //! block in it for the next allocation, so hashing on the blocking pool's ever-changing
-//! threads left such blocks in each of up to 8 × cores arenas (a server peaked at 880 MiB
-//! after a minute of creating users; docs/BENCHMARKS.md). Each of the few threads keeps its
+//! threads left such blocks in each of up to 8 × cores arenas (the peak memory this cost is
+//! in docs/BENCHMARKS.md). Each of the few threads keeps its
 //! block from one hash to the next ([`InThreadMemory`]) instead of asking the allocator for
 //! 19 MiB of fresh pages each time: one block per thread, and no page faults on the way.
 

@@ -206,8 +206,7 @@ pub(crate) fn reader_connections(backend: Backend) -> u32 {
 /// The most bind parameters one multi-row `INSERT` of a bulk load gets. PostgreSQL takes
 /// up to 65,535 and many rows per statement save round trips. SQLite takes up to 32,766,
 /// but binding costs it time quadratic in a statement's parameters (it finds the name of
-/// each `$n` by a linear scan): 30,000 parameters loaded 1,200 users/s, 600 load more than
-/// ten times as many.
+/// each `$n` by a linear scan); docs/BENCHMARKS.md has the loading rates at both sizes.
 pub(crate) fn bulk_parameters(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => 600,

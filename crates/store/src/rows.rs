@@ -231,8 +231,8 @@ impl PageQuery {
     ///
     /// On SQLite the database sends the whole page as one JSON array of row objects: one
     /// value instead of a hundred rows, each of which sqlx would pass from its SQLite
-    /// thread on its own and convert to its `Any` form column by column (most of a list's
-    /// time before). PostgreSQL's rows arrive together on the connection already, and
+    /// thread on its own and convert to its `Any` form column by column (docs/BENCHMARKS.md
+    /// has what that cost). PostgreSQL's rows arrive together on the connection already, and
     /// building and parsing the JSON cost it more than it saved: it gets the rows.
     pub(crate) async fn fetch(
         mut self,
