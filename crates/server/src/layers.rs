@@ -222,10 +222,15 @@ pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) 
         caller: ctx.actor.user.to_string(),
         request_id: ids.request_id.clone(),
         method: parts.method.to_string(),
-        path: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.path().to_string(), |p| p.to_string()),
+        // Recorded without the `/v1` prefix, as the keys recorded before the route table
+        // (under a router nested at /v1) were: a retry across an upgrade still matches.
+        path: {
+            let full = parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| parts.uri.path().to_string(), |p| p.to_string());
+            full.strip_prefix("/v1").map_or(full.clone(), str::to_string)
+        },
         body_hash: crate::hex(&Sha256::digest(&bytes)),
     };
     match app.roster.claim_request(&key).await {
