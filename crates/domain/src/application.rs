@@ -1,12 +1,12 @@
 //! Applications a partner registers: an OAuth client of the partner's account.
 
-use crate::ids::{PartnerId, UserId};
+use crate::ids::{ApplicationId, PartnerId, UserId};
 use crate::time::Timestamp;
 
 /// A registered application. Its id is the OAuth client id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Application {
-    pub id: String,
+    pub id: ApplicationId,
     pub partner: PartnerId,
     pub display_name: String,
     /// SHA-256 of the client secret, hexadecimal.

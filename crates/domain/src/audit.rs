@@ -1,7 +1,7 @@
 //! The audit vocabulary: which operation changed what. Records are written by the service in
 //! the same transaction as the change they describe.
 
-use crate::ids::{CustomerId, PartnerId, UserId};
+use crate::ids::{ApplicationId, CustomerId, PartnerId, UserId};
 use crate::time::Timestamp;
 
 /// Partner Center's operation type names where they exist; Roster's own in the same style.
@@ -175,7 +175,7 @@ pub struct AuditRecord {
     pub customer: Option<CustomerId>,
     /// The signed-in user who acted; `None` for Roster itself (bootstrap, purge).
     pub actor: Option<UserId>,
-    pub application: Option<String>,
+    pub application: Option<ApplicationId>,
     pub operation: OperationType,
     pub resource_type: String,
     pub resource_id: String,

@@ -5,7 +5,7 @@
 //! do is decided by its *effective directory roles* there (access.md, Delegated access) and,
 //! for operations on another user, by that user's tier.
 
-use crate::ids::{CustomerId, PartnerId, UserId};
+use crate::ids::{ApplicationId, CustomerId, PartnerId, UserId};
 use crate::upn::Upn;
 
 /// A role in the partner's Roster account.
@@ -280,7 +280,7 @@ pub struct Actor {
     pub custom: Option<CustomPermissions>,
     pub principal: Principal,
     /// The application the token was issued to (App-only and App+User tokens).
-    pub application: Option<String>,
+    pub application: Option<ApplicationId>,
     /// Whether the partner user belongs to any security group. Delegated access to
     /// customers (granular, GDAP) reaches a user only through its groups: without any,
     /// there is none to look up.
@@ -1164,7 +1164,7 @@ mod tests {
     fn app_only_reaches_customers_and_nothing_that_needs_a_user() {
         let app = Actor {
             principal: Principal::Application,
-            application: Some("app".into()),
+            application: Some(ApplicationId::new_random()),
             ..actor(&[PartnerRole::GlobalAdmin])
         };
         let c = in_customer(CustomerId::new_random());

@@ -31,6 +31,13 @@ macro_rules! id_type {
             }
         }
 
+        /// As its canonical text (audit records hold ids as JSON strings).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
         impl FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -51,6 +58,22 @@ id_type!(
 id_type!(
     /// The object id of a directory user, in a partner's or a customer's tenant.
     UserId
+);
+id_type!(
+    /// A security group of a partner tenant.
+    GroupId
+);
+id_type!(
+    /// An application a partner registered: its OAuth client id.
+    ApplicationId
+);
+id_type!(
+    /// An invitation of an outside user.
+    InvitationId
+);
+id_type!(
+    /// A granular delegated admin relationship.
+    RelationshipId
 );
 
 /// Parses a GUID as clients send it: hyphenated, any case, optionally in braces

@@ -1,7 +1,7 @@
 //! Invitations of outside users (guests) to the partner account: the invitation holds only
 //! the SHA-256 of its link's token.
 
-use crate::ids::{PartnerId, UserId};
+use crate::ids::{InvitationId, PartnerId, UserId};
 use crate::time::Timestamp;
 
 /// Whether the guest has redeemed its invitation.
@@ -30,7 +30,7 @@ impl InvitationState {
 /// An invitation as stored (never the token itself).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitation {
-    pub id: String,
+    pub id: InvitationId,
     pub partner: PartnerId,
     pub user: UserId,
     pub email: String,

@@ -25,6 +25,8 @@ pub mod upn;
 pub mod validation;
 
 pub use crate::time::{Duration, Timestamp};
-pub use ids::{CustomerId, PartnerId, UserId};
+pub use ids::{
+    ApplicationId, CustomerId, GroupId, InvitationId, PartnerId, RelationshipId, UserId,
+};
 pub use upn::{DomainName, Upn};
 pub use validation::{FieldError, Invalid};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::authz::{Area, CustomPermissions, Level, PartnerRole};
 use crate::customer_user::UserState;
-use crate::ids::{PartnerId, UserId};
+use crate::ids::{GroupId, PartnerId, UserId};
 use crate::password::{PasswordChoice, PersonalWords};
 use crate::text;
 use crate::time::Timestamp;
@@ -35,7 +35,7 @@ pub struct PartnerUser {
     /// `None`: a directory user without access to the Roster account.
     pub access: Option<Access>,
     /// Ids of the security groups the user belongs to.
-    pub groups: Vec<String>,
+    pub groups: Vec<GroupId>,
     /// The user's last request to Roster (in the 30 days of history kept).
     pub last_activity: Option<Timestamp>,
     pub version: i64,
@@ -51,7 +51,7 @@ impl PartnerUser {
 /// A security group of a partner tenant, with the account roles its members get.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurityGroup {
-    pub id: String,
+    pub id: GroupId,
     pub partner: PartnerId,
     pub display_name: String,
     pub description: Option<String>,

@@ -7,7 +7,7 @@
 //! [`Relationship::end_at`] take `now` as an argument.
 
 use crate::authz::DirectoryRole;
-use crate::ids::{CustomerId, PartnerId};
+use crate::ids::{CustomerId, GroupId, PartnerId, RelationshipId};
 use crate::time::{Duration, Timestamp};
 use crate::validation::Invalid;
 
@@ -56,7 +56,7 @@ impl RelationshipStatus {
 /// A delegated admin relationship.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Relationship {
-    pub id: String,
+    pub id: RelationshipId,
     pub partner: PartnerId,
     pub customer: CustomerId,
     pub display_name: String,
@@ -103,8 +103,8 @@ impl Relationship {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessAssignment {
     pub id: String,
-    pub relationship: String,
-    pub group: String,
+    pub relationship: RelationshipId,
+    pub group: GroupId,
     pub roles: Vec<DirectoryRole>,
     pub created_at: Timestamp,
 }
@@ -441,7 +441,7 @@ mod tests {
 
     fn relationship(days: i64, auto_extend: bool) -> Relationship {
         Relationship {
-            id: "r".into(),
+            id: RelationshipId::new_random(),
             partner: PartnerId::new_random(),
             customer: CustomerId::new_random(),
             display_name: "r".into(),

@@ -229,7 +229,8 @@ pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) 
                 .uri
                 .path_and_query()
                 .map_or_else(|| parts.uri.path().to_string(), |p| p.to_string());
-            full.strip_prefix("/v1").map_or(full.clone(), str::to_string)
+            full.strip_prefix("/v1")
+                .map_or(full.clone(), str::to_string)
         },
         body_hash: crate::hex(&Sha256::digest(&bytes)),
     };

@@ -6,7 +6,7 @@
 use roster_domain::application::Application;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::Action;
-use roster_domain::{text, Invalid};
+use roster_domain::{text, ApplicationId, Invalid};
 use serde_json::json;
 
 use crate::customer_users::new_stamp;
@@ -40,7 +40,7 @@ impl Roster {
         let display_name = display_name(name)?;
         let (secret, secret_hash) = crate::secrets::new_secret();
         let application = Application {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ApplicationId::new_random(),
             partner: ctx.actor.partner,
             display_name,
             secret_hash,
@@ -56,7 +56,7 @@ impl Roster {
             ctx.actor.partner,
             None,
             OperationType::RegisterApplication,
-            application.id.clone(),
+            application.id,
             json!({"clientId": application.id, "displayName": application.display_name, "publicClient": public_client}),
         );
         tx.db().insert_audit(&record).await?;
@@ -78,19 +78,20 @@ impl Roster {
     /// App-only tokens issued with it.
     pub async fn reset_application_secret(&self, ctx: &Ctx, id: &str) -> Result<WithSecret> {
         self.allow(ctx, Action::ManageApplications)?;
+        let id: ApplicationId = Self::id_of(id, "the application")?;
         let (secret, secret_hash) = crate::secrets::new_secret();
         let stamp = new_stamp();
         let mut tx = self.store().write().await?;
         if !tx
             .db()
-            .set_application_secret(ctx.actor.partner, id.trim(), &secret_hash, &stamp)
+            .set_application_secret(ctx.actor.partner, id, &secret_hash, &stamp)
             .await?
         {
             return Err(ServiceError::NotFound("the application"));
         }
         let application = tx
             .db()
-            .application(id.trim())
+            .application(id)
             .await?
             .ok_or(ServiceError::NotFound("the application"))?;
         let record = self.audit(
@@ -98,7 +99,7 @@ impl Roster {
             ctx.actor.partner,
             None,
             OperationType::ResetApplicationSecret,
-            application.id.clone(),
+            application.id,
             json!({"clientId": application.id}),
         );
         tx.db().insert_audit(&record).await?;
@@ -113,12 +114,9 @@ impl Roster {
     /// refresh token issued through it, stops working at once.
     pub async fn delete_application(&self, ctx: &Ctx, id: &str) -> Result<()> {
         self.allow(ctx, Action::ManageApplications)?;
+        let id: ApplicationId = Self::id_of(id, "the application")?;
         let mut tx = self.store().write().await?;
-        if !tx
-            .db()
-            .delete_application(ctx.actor.partner, id.trim())
-            .await?
-        {
+        if !tx.db().delete_application(ctx.actor.partner, id).await? {
             return Err(ServiceError::NotFound("the application"));
         }
         let record = self.audit(
@@ -126,8 +124,8 @@ impl Roster {
             ctx.actor.partner,
             None,
             OperationType::DeleteApplication,
-            id.trim().to_string(),
-            json!({"clientId": id.trim()}),
+            id,
+            json!({"clientId": id}),
         );
         tx.db().insert_audit(&record).await?;
         tx.commit().await?;

@@ -9,6 +9,7 @@ use roster_domain::authz::{Action, PartnerRole};
 use roster_domain::invitation::{email_key, Invitation, InvitationState, InvitationView};
 use roster_domain::partner_user::{parse_access, Access};
 use roster_domain::password::{self, PersonalWords};
+use roster_domain::InvitationId;
 use roster_domain::{text, Duration, Invalid, Timestamp, Upn, UserId};
 use roster_store::invitations::NewGuest;
 use roster_store::StoreError;
@@ -253,7 +254,7 @@ impl Roster {
             tx.db().set_access(id, &access, now).await?;
             let (token, hash) = crate::secrets::new_secret();
             let invitation = Invitation {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: InvitationId::new_random(),
                 partner,
                 user: id,
                 email: email.clone(),
@@ -269,7 +270,7 @@ impl Roster {
                 partner,
                 None,
                 OperationType::InvitePartnerUser,
-                invitation.id.clone(),
+                invitation.id,
                 json!({
                     "id": invitation.id,
                     "email": email,
@@ -324,7 +325,7 @@ impl Roster {
         let mut r = self.store().reader().await?;
         let mut db = r.db();
         let i = db
-            .invitation(ctx.actor.partner, id.trim())
+            .invitation(ctx.actor.partner, Self::id_of(id, "the invitation")?)
             .await?
             .ok_or(ServiceError::NotFound("the invitation"))?;
         self.view_of(&mut db, i).await
@@ -337,7 +338,7 @@ impl Roster {
         let mut tx = self.store().write().await?;
         let before = tx
             .db()
-            .invitation(ctx.actor.partner, id.trim())
+            .invitation(ctx.actor.partner, Self::id_of(id, "the invitation")?)
             .await?
             .ok_or(ServiceError::NotFound("the invitation"))?;
         if before.state != InvitationState::Pending {
@@ -349,7 +350,7 @@ impl Roster {
         let expires = now.plus(INVITATION_LIFETIME);
         if !tx
             .db()
-            .renew_invitation(&before.id, &hash, now, expires)
+            .renew_invitation(before.id, &hash, now, expires)
             .await?
         {
             return Err(ServiceError::Conflict(
@@ -361,7 +362,7 @@ impl Roster {
             ctx.actor.partner,
             None,
             OperationType::ResendInvitation,
-            before.id.clone(),
+            before.id,
             json!({"id": before.id, "email": before.email, "expiresAt": expires.to_rfc3339()}),
         );
         tx.db().insert_audit(&record).await?;
@@ -386,7 +387,7 @@ impl Roster {
         let mut tx = self.store().write().await?;
         let found = tx
             .db()
-            .invitation(ctx.actor.partner, id.trim())
+            .invitation(ctx.actor.partner, Self::id_of(id, "the invitation")?)
             .await?
             .ok_or(ServiceError::NotFound("the invitation"))?;
         let guest_removed = match found.state {
@@ -397,13 +398,13 @@ impl Roster {
             }
             InvitationState::Accepted => false,
         };
-        tx.db().delete_invitation(&found.id).await?;
+        tx.db().delete_invitation(found.id).await?;
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
             None,
             OperationType::DeleteInvitation,
-            found.id.clone(),
+            found.id,
             json!({"id": found.id, "email": found.email, "userId": found.user.to_string(), "guestRemoved": guest_removed}),
         );
         tx.db().insert_audit(&record).await?;
@@ -470,7 +471,7 @@ impl Roster {
             Some(i) if i.id == invitation.id && i.expires_at > now => {}
             _ => return Err(bad_link()),
         }
-        if !tx.db().accept_invitation(&invitation.id, now).await? {
+        if !tx.db().accept_invitation(invitation.id, now).await? {
             return Err(bad_link());
         }
         tx.db()
@@ -487,7 +488,7 @@ impl Roster {
             invitation.partner,
             None,
             OperationType::RedeemInvitation,
-            invitation.id.clone(),
+            invitation.id,
             json!({"id": invitation.id, "email": invitation.email, "userId": invitation.user.to_string()}),
         );
         record.actor = Some(invitation.user);

@@ -257,6 +257,11 @@ impl Roster {
         &self.inner.hasher
     }
 
+    /// The id in a path: one that is not even an id of its kind names nothing here.
+    pub(crate) fn id_of<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T> {
+        raw.trim().parse().map_err(|_| ServiceError::NotFound(what))
+    }
+
     /// True when the database answers.
     pub async fn ready(&self) -> bool {
         self.inner.store.ping().await
@@ -269,7 +274,7 @@ impl Roster {
         partner: PartnerId,
         customer: Option<CustomerId>,
         operation: OperationType,
-        resource_id: String,
+        resource_id: impl std::fmt::Display,
         new_value: serde_json::Value,
     ) -> AuditRecord {
         AuditRecord {
@@ -280,10 +285,10 @@ impl Roster {
             actor: ctx
                 .filter(|c| c.actor.principal != authz::Principal::Application)
                 .map(|c| c.actor.user),
-            application: ctx.and_then(|c| c.actor.application.clone()),
+            application: ctx.and_then(|c| c.actor.application),
             operation,
             resource_type: operation.resource_type().to_string(),
-            resource_id,
+            resource_id: resource_id.to_string(),
             new_value: new_value.to_string(),
             correlation_id: ctx.map_or_else(String::new, |c| c.correlation_id.clone()),
             request_id: ctx.map_or_else(String::new, |c| c.request_id.clone()),

@@ -13,7 +13,7 @@ use roster_domain::partner_user::{
     PartnerUserPatch, SecurityGroup,
 };
 use roster_domain::password::{Password, PersonalWords};
-use roster_domain::{Invalid, Upn, UserId};
+use roster_domain::{GroupId, Invalid, Upn, UserId};
 use roster_store::{Db, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -125,7 +125,11 @@ impl Roster {
     ) -> Result<Vec<SecurityGroup>> {
         let mut found = Vec::new();
         for g in groups {
-            match db.group(ctx.actor.partner, g.trim()).await? {
+            let group = match g.trim().parse() {
+                Ok(id) => db.group(ctx.actor.partner, id).await?,
+                Err(_) => None,
+            };
+            match group {
                 Some(group) => found.push(group),
                 None => {
                     return Err(Invalid::one(
@@ -290,7 +294,7 @@ impl Roster {
         }
         tx.db().set_access(id, &new.access, now).await?;
         for g in &groups {
-            tx.db().add_group_member(&g.id, id).await?;
+            tx.db().add_group_member(g.id, id).await?;
         }
         let user = self.partner_user_in(&mut tx.db(), ctx, id).await?;
         self.check_roles_invariants(&mut tx.db(), ctx, &user)
@@ -447,8 +451,8 @@ impl Roster {
             || after.first_name != before.first_name
             || after.last_name != before.last_name;
         let groups_change = groups.as_ref().is_some_and(|groups| {
-            let mut new: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
-            let mut old: Vec<&str> = before.groups.iter().map(String::as_str).collect();
+            let mut new: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
+            let mut old: Vec<GroupId> = before.groups.clone();
             new.sort_unstable();
             new.dedup();
             old.sort_unstable();
@@ -510,10 +514,10 @@ impl Roster {
         }
         if let (Some(groups), true) = (&groups, groups_change) {
             for old in &before.groups {
-                tx.db().remove_group_member(old, id).await?;
+                tx.db().remove_group_member(*old, id).await?;
             }
             for g in groups {
-                tx.db().add_group_member(&g.id, id).await?;
+                tx.db().add_group_member(g.id, id).await?;
             }
         }
         if let (Some(access), true) = (&new_access, access_change) {

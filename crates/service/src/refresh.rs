@@ -74,7 +74,10 @@ impl Roster {
                     && !c.force_change_password
                     && crate::sign_in::home_of(&mut tx.db(), c).await?.is_some()
                     && match &stored.application {
-                        Some(app) => tx.db().application(app).await?.is_some(),
+                        Some(app) => match app.parse() {
+                            Ok(app) => tx.db().application(app).await?.is_some(),
+                            Err(_) => false,
+                        },
                         None => true,
                     }
             }

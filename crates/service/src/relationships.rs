@@ -12,7 +12,7 @@ use roster_domain::relationship::{
     assignment_roles, AccessAssignment, NewRelationship, NewRelationshipInput, Relationship,
     RelationshipStatus, RelationshipView,
 };
-use roster_domain::{CustomerId, Invalid};
+use roster_domain::{CustomerId, Invalid, RelationshipId};
 use roster_store::{Db, StoreError};
 use serde_json::json;
 
@@ -38,7 +38,7 @@ impl Roster {
 
     async fn view(&self, db: &mut Db<'_>, relationship: Relationship) -> Result<RelationshipView> {
         let now = self.now();
-        let assignments = db.access_assignments(&relationship.id).await?;
+        let assignments = db.access_assignments(relationship.id).await?;
         Ok(RelationshipView {
             status: relationship.status_at(now),
             ends_at: relationship.end_at(now),
@@ -55,9 +55,13 @@ impl Roster {
         id: &str,
     ) -> Result<Relationship> {
         self.own_customer(db, ctx, customer).await?;
-        db.relationship(ctx.actor.partner, customer, id.trim())
-            .await?
-            .ok_or(ServiceError::NotFound("the delegated admin relationship"))
+        db.relationship(
+            ctx.actor.partner,
+            customer,
+            Self::id_of(id, "the relationship")?,
+        )
+        .await?
+        .ok_or(ServiceError::NotFound("the delegated admin relationship"))
     }
 
     /// Creates a relationship, waiting for approval (`approval_pending`).
@@ -74,7 +78,7 @@ impl Roster {
         }
         let new = NewRelationship::validate(input)?;
         let relationship = Relationship {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: RelationshipId::new_random(),
             partner: ctx.actor.partner,
             customer,
             display_name: new.display_name,
@@ -101,7 +105,7 @@ impl Roster {
             ctx.actor.partner,
             Some(customer),
             OperationType::CreateDelegatedAdminRelationship,
-            relationship.id.clone(),
+            relationship.id,
             relationship_json(&relationship),
         );
         tx.db().insert_audit(&record).await?;
@@ -168,7 +172,7 @@ impl Roster {
         }
         if !tx
             .db()
-            .set_relationship_status(&rel.id, from, RelationshipStatus::Active, now)
+            .set_relationship_status(rel.id, from, RelationshipStatus::Active, now)
             .await?
         {
             return Err(ServiceError::Conflict(
@@ -180,7 +184,7 @@ impl Roster {
             ctx.actor.partner,
             Some(customer),
             OperationType::ApproveDelegatedAdminRelationship,
-            rel.id.clone(),
+            rel.id,
             json!({"id": rel.id, "status": RelationshipStatus::Active.as_str()}),
         );
         tx.db().insert_audit(&record).await?;
@@ -218,7 +222,7 @@ impl Roster {
         }
         if !tx
             .db()
-            .set_relationship_status(&rel.id, from, RelationshipStatus::Terminated, now)
+            .set_relationship_status(rel.id, from, RelationshipStatus::Terminated, now)
             .await?
         {
             return Err(ServiceError::Conflict(
@@ -230,7 +234,7 @@ impl Roster {
             ctx.actor.partner,
             Some(customer),
             OperationType::TerminateDelegatedAdminRelationship,
-            rel.id.clone(),
+            rel.id,
             json!({"id": rel.id, "status": RelationshipStatus::Terminated.as_str()}),
         );
         tx.db().insert_audit(&record).await?;
@@ -266,7 +270,10 @@ impl Roster {
                 );
                 None
             }
-            Some(g) => match tx.db().group(ctx.actor.partner, g).await? {
+            Some(g) => match match g.parse() {
+                Ok(id) => tx.db().group(ctx.actor.partner, id).await?,
+                Err(_) => None,
+            } {
                 Some(found) => Some(found),
                 None => {
                     bad.push(
@@ -296,8 +303,8 @@ impl Roster {
         }
         let assignment = AccessAssignment {
             id: uuid::Uuid::new_v4().to_string(),
-            relationship: rel.id.clone(),
-            group: group.id.clone(),
+            relationship: rel.id,
+            group: group.id,
             roles,
             created_at: self.now(),
         };

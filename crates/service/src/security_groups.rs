@@ -3,7 +3,7 @@
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, PartnerRole};
 use roster_domain::partner_user::{parse_access, SecurityGroup};
-use roster_domain::{text, Invalid, UserId};
+use roster_domain::{text, GroupId, Invalid, UserId};
 use roster_store::StoreError;
 use serde_json::json;
 
@@ -40,7 +40,7 @@ impl Roster {
             self.may(ctx, Action::ManageGlobalAdmins)?;
         }
         let group = SecurityGroup {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: GroupId::new_random(),
             partner: ctx.actor.partner,
             display_name: display,
             description,
@@ -57,7 +57,7 @@ impl Roster {
             }
             other => other?,
         }
-        let record = self.audit(Some(ctx), ctx.actor.partner, None, OperationType::CreateSecurityGroup, group.id.clone(), json!({"displayName": group.display_name, "roles": group.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}));
+        let record = self.audit(Some(ctx), ctx.actor.partner, None, OperationType::CreateSecurityGroup, group.id, json!({"displayName": group.display_name, "roles": group.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}));
         tx.db().insert_audit(&record).await?;
         tx.commit().await?;
         Ok(group)
@@ -89,7 +89,7 @@ impl Roster {
         tx.db().lock_partner_accounts(ctx.actor.partner).await?;
         let g = tx
             .db()
-            .group(ctx.actor.partner, group.trim())
+            .group(ctx.actor.partner, Self::id_of(group, "the security group")?)
             .await?
             .ok_or(ServiceError::NotFound("the security group"))?;
         if g.roles.contains(&PartnerRole::GlobalAdmin) {
@@ -97,9 +97,9 @@ impl Roster {
         }
         let member = self.partner_user_in(&mut tx.db(), ctx, user).await?;
         let changed = if add {
-            tx.db().add_group_member(&g.id, user).await?
+            tx.db().add_group_member(g.id, user).await?
         } else {
-            tx.db().remove_group_member(&g.id, user).await?
+            tx.db().remove_group_member(g.id, user).await?
         };
         if !add && !changed {
             return Err(ServiceError::NotFound("the user among the group's members"));
@@ -117,7 +117,7 @@ impl Roster {
             ctx.actor.partner,
             None,
             op,
-            g.id.clone(),
+            g.id,
             json!({"groupId": g.id, "userId": user.to_string()}),
         );
         tx.db().insert_audit(&record).await?;

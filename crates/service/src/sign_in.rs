@@ -257,7 +257,7 @@ impl Roster {
         if creds.force_change_password {
             return Err(SignInError::PasswordChangeRequired);
         }
-        let app_id = application.map(|a| a.id);
+        let app_id = application.map(|a| a.id.to_string());
         let mut grant = self.issue_access_token(&creds, app_id.as_deref(), now);
         grant.refresh_token = Some(
             self.start_refresh_family(&creds, app_id.as_deref(), now)
@@ -339,12 +339,12 @@ impl Roster {
         Ok(self.sign_access_token(
             AccessClaims {
                 iss: self.settings().issuer().into(),
-                sub: app.id.clone(),
+                sub: app.id.to_string(),
                 tid: app.partner.to_string(),
                 iat: 0,
                 exp: 0,
                 sst: app.security_stamp,
-                azp: Some(app.id),
+                azp: Some(app.id.to_string()),
                 idtyp: Some(APP_TOKEN.into()),
             },
             self.now(),
@@ -359,7 +359,10 @@ impl Roster {
     ) -> Result<roster_domain::application::Application, SignInError> {
         let app = {
             let mut r = self.store().reader().await?;
-            r.db().application(id.trim()).await?
+            match id.trim().parse() {
+                Ok(id) => r.db().application(id).await?,
+                Err(_) => None,
+            }
         };
         let expected = app
             .as_ref()
@@ -406,7 +409,10 @@ impl Roster {
         let app_only = claims.idtyp.as_deref() == Some(APP_TOKEN);
         // The application the token names must still exist.
         let application = match &claims.azp {
-            Some(id) => Some(r.db().application(id).await?.ok_or_else(unauthorized)?),
+            Some(id) => {
+                let id = id.parse().map_err(|_| unauthorized())?;
+                Some(r.db().application(id).await?.ok_or_else(unauthorized)?)
+            }
             None if app_only => return Err(unauthorized()),
             None => None,
         };
@@ -417,7 +423,7 @@ impl Roster {
             }
             return Ok(Actor {
                 partner: app.partner,
-                user: app.id.parse().map_err(|_| unauthorized())?,
+                user: UserId::from_uuid(app.id.as_uuid()),
                 roles: Vec::new(),
                 custom: None,
                 principal: Principal::Application,

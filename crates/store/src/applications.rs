@@ -1,6 +1,7 @@
 //! Applications registered by a partner: their secrets are stored only as hashes.
 
 use roster_domain::application::Application;
+use roster_domain::ApplicationId;
 use roster_domain::PartnerId;
 
 use crate::rows;
@@ -11,7 +12,7 @@ const COLUMNS: &str =
 
 fn application(r: &sqlx::any::AnyRow) -> Result<Application> {
     Ok(Application {
-        id: rows::text(r, "id")?,
+        id: rows::application_id(r, "id")?,
         partner: rows::partner_id(r, "partner_id")?,
         display_name: rows::text(r, "display_name")?,
         secret_hash: rows::text(r, "secret_hash")?,
@@ -27,7 +28,7 @@ impl Db<'_> {
         sqlx::query(&format!(
             "INSERT INTO applications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
-        .bind(&a.id)
+        .bind(a.id.to_string())
         .bind(a.partner.to_string())
         .bind(&a.display_name)
         .bind(&a.secret_hash)
@@ -41,9 +42,9 @@ impl Db<'_> {
     }
 
     /// The application with this client id, of any partner.
-    pub async fn application(&mut self, id: &str) -> Result<Option<Application>> {
+    pub async fn application(&mut self, id: ApplicationId) -> Result<Option<Application>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM applications WHERE id = $1"))
-            .bind(id)
+            .bind(id.to_string())
             .fetch_optional(&mut *self.conn)
             .await?;
         row.as_ref().map(application).transpose()
@@ -64,7 +65,7 @@ impl Db<'_> {
     pub async fn set_application_secret(
         &mut self,
         partner: PartnerId,
-        id: &str,
+        id: ApplicationId,
         secret_hash: &str,
         security_stamp: &str,
     ) -> Result<bool> {
@@ -74,7 +75,7 @@ impl Db<'_> {
         .bind(secret_hash)
         .bind(security_stamp)
         .bind(partner.to_string())
-        .bind(id)
+        .bind(id.to_string())
         .execute(&mut *self.conn)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -82,14 +83,18 @@ impl Db<'_> {
 
     /// Deletes an application and the refresh tokens issued through it; false when it does
     /// not exist.
-    pub async fn delete_application(&mut self, partner: PartnerId, id: &str) -> Result<bool> {
+    pub async fn delete_application(
+        &mut self,
+        partner: PartnerId,
+        id: ApplicationId,
+    ) -> Result<bool> {
         sqlx::query("DELETE FROM refresh_tokens WHERE application_id = $1")
-            .bind(id)
+            .bind(id.to_string())
             .execute(&mut *self.conn)
             .await?;
         let done = sqlx::query("DELETE FROM applications WHERE partner_id = $1 AND id = $2")
             .bind(partner.to_string())
-            .bind(id)
+            .bind(id.to_string())
             .execute(&mut *self.conn)
             .await?;
         Ok(done.rows_affected() == 1)

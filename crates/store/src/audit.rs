@@ -15,7 +15,7 @@ fn record_from(row: &AnyRow) -> Result<AuditRecord> {
         partner: rows::partner_id(row, "partner_id")?,
         customer: rows::opt_customer_id(row, "customer_id")?,
         actor: rows::opt_user_id(row, "actor_user_id")?,
-        application: rows::opt_text(row, "application_id")?,
+        application: rows::opt_application_id(row, "application_id")?,
         operation: OperationType::parse(&op)
             .ok_or_else(|| corrupt("audit_records.operation_type", &op))?,
         resource_type: rows::text(row, "resource_type")?,
@@ -38,7 +38,7 @@ impl Db<'_> {
         .bind(r.partner.to_string())
         .bind(r.customer.map(|c| c.to_string()))
         .bind(r.actor.map(|u| u.to_string()))
-        .bind(r.application.clone())
+        .bind(r.application.map(|a| a.to_string()))
         .bind(r.operation.as_str())
         .bind(&r.resource_type)
         .bind(&r.resource_id)

@@ -3,6 +3,7 @@
 //! invitation holds only the SHA-256 of its link's token.
 
 use roster_domain::invitation::{email_key, Invitation, InvitationState};
+use roster_domain::InvitationId;
 use roster_domain::{PartnerId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
@@ -28,7 +29,7 @@ const COLUMNS: &str =
 fn invitation_from(row: &AnyRow) -> Result<Invitation> {
     let state = rows::text(row, "state")?;
     Ok(Invitation {
-        id: rows::text(row, "id")?,
+        id: rows::invitation_id(row, "id")?,
         partner: rows::partner_id(row, "partner_id")?,
         user: rows::user_id(row, "user_id")?,
         email: rows::text(row, "email")?,
@@ -76,7 +77,7 @@ impl Db<'_> {
             "INSERT INTO invitations (id, partner_id, user_id, email, token_hash, state, created_at, sent_at, expires_at, accepted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
         )
-        .bind(&i.id)
+        .bind(i.id.to_string())
         .bind(i.partner.to_string())
         .bind(i.user.to_string())
         .bind(&i.email)
@@ -101,11 +102,15 @@ impl Db<'_> {
         found.iter().map(invitation_from).collect()
     }
 
-    pub async fn invitation(&mut self, partner: PartnerId, id: &str) -> Result<Option<Invitation>> {
+    pub async fn invitation(
+        &mut self,
+        partner: PartnerId,
+        id: InvitationId,
+    ) -> Result<Option<Invitation>> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM invitations WHERE id = $1 AND partner_id = $2"
         ))
-        .bind(id)
+        .bind(id.to_string())
         .bind(partner.to_string())
         .fetch_optional(&mut *self.conn)
         .await?;
@@ -126,7 +131,7 @@ impl Db<'_> {
     /// A new link for a pending invitation: the old token stops working.
     pub async fn renew_invitation(
         &mut self,
-        id: &str,
+        id: InvitationId,
         token_hash: &str,
         sent_at: Timestamp,
         expires_at: Timestamp,
@@ -137,7 +142,7 @@ impl Db<'_> {
         .bind(token_hash)
         .bind(sent_at.unix_millis())
         .bind(expires_at.unix_millis())
-        .bind(id)
+        .bind(id.to_string())
         .execute(&mut *self.conn)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -145,12 +150,12 @@ impl Db<'_> {
 
     /// Marks a pending invitation accepted; `false` when it was not pending any more (the
     /// link is single-use).
-    pub async fn accept_invitation(&mut self, id: &str, now: Timestamp) -> Result<bool> {
+    pub async fn accept_invitation(&mut self, id: InvitationId, now: Timestamp) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE invitations SET state = 'accepted', accepted_at = $1 WHERE id = $2 AND state = 'pending'",
         )
         .bind(now.unix_millis())
-        .bind(id)
+        .bind(id.to_string())
         .execute(&mut *self.conn)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -195,9 +200,9 @@ impl Db<'_> {
     }
 
     /// Deletes an invitation record (the guest stays).
-    pub async fn delete_invitation(&mut self, id: &str) -> Result<bool> {
+    pub async fn delete_invitation(&mut self, id: InvitationId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM invitations WHERE id = $1")
-            .bind(id)
+            .bind(id.to_string())
             .execute(&mut *self.conn)
             .await?;
         Ok(done.rows_affected() == 1)

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use roster_domain::authz::{Area, CustomPermissions, Level, PartnerRole};
 use roster_domain::customer_user::UserState;
 use roster_domain::partner_user::{Access, PartnerUser, SecurityGroup};
+use roster_domain::GroupId;
 use roster_domain::{PartnerId, Timestamp, Upn, UserId};
 use sqlx::any::AnyRow;
 
@@ -162,7 +163,7 @@ impl Db<'_> {
                 .or_default()
                 .push(rows::text(&r, "role")?);
         }
-        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        let mut groups: HashMap<String, Vec<GroupId>> = HashMap::new();
         let (sql, params) = per_user(
             "SELECT user_id, group_id FROM group_members WHERE user_id IN ({ids}) ORDER BY group_id",
             &ids,
@@ -175,7 +176,7 @@ impl Db<'_> {
             groups
                 .entry(rows::text(&r, "user_id")?)
                 .or_default()
-                .push(rows::text(&r, "group_id")?);
+                .push(rows::group_id(&r, "group_id")?);
         }
         let mut last: HashMap<String, Timestamp> = HashMap::new();
         let (sql, params) = per_user(
@@ -457,7 +458,7 @@ impl Db<'_> {
             "INSERT INTO security_groups (id, partner_id, display_name, display_name_key, description, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&g.id)
+        .bind(g.id.to_string())
         .bind(g.partner.to_string())
         .bind(&g.display_name)
         .bind(roster_domain::listing::sort_key(&g.display_name))
@@ -467,7 +468,7 @@ impl Db<'_> {
         .await?;
         for role in &g.roles {
             sqlx::query("INSERT INTO group_roles (group_id, role) VALUES ($1, $2)")
-                .bind(&g.id)
+                .bind(g.id.to_string())
                 .bind(role.as_str())
                 .execute(&mut *self.conn)
                 .await?;
@@ -476,9 +477,9 @@ impl Db<'_> {
     }
 
     async fn group_from(&mut self, row: &AnyRow) -> Result<SecurityGroup> {
-        let id = rows::text(row, "id")?;
+        let id = rows::group_id(row, "id")?;
         let roles = sqlx::query("SELECT role FROM group_roles WHERE group_id = $1")
-            .bind(&id)
+            .bind(id.to_string())
             .fetch_all(&mut *self.conn)
             .await?;
         Ok(SecurityGroup {
@@ -506,11 +507,15 @@ impl Db<'_> {
         Ok(out)
     }
 
-    pub async fn group(&mut self, partner: PartnerId, id: &str) -> Result<Option<SecurityGroup>> {
+    pub async fn group(
+        &mut self,
+        partner: PartnerId,
+        id: GroupId,
+    ) -> Result<Option<SecurityGroup>> {
         let row = sqlx::query(
             "SELECT id, partner_id, display_name, description, created_at FROM security_groups WHERE id = $1 AND partner_id = $2",
         )
-        .bind(id)
+        .bind(id.to_string())
         .bind(partner.to_string())
         .fetch_optional(&mut *self.conn)
         .await?;
@@ -521,9 +526,9 @@ impl Db<'_> {
     }
 
     /// Adds a member; returns whether it was new.
-    pub async fn add_group_member(&mut self, group: &str, user: UserId) -> Result<bool> {
+    pub async fn add_group_member(&mut self, group: GroupId, user: UserId) -> Result<bool> {
         let done = sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT (group_id, user_id) DO NOTHING")
-            .bind(group)
+            .bind(group.to_string())
             .bind(user.to_string())
             .execute(&mut *self.conn)
             .await?;
@@ -531,9 +536,9 @@ impl Db<'_> {
     }
 
     /// Removes a member; returns whether it was one.
-    pub async fn remove_group_member(&mut self, group: &str, user: UserId) -> Result<bool> {
+    pub async fn remove_group_member(&mut self, group: GroupId, user: UserId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-            .bind(group)
+            .bind(group.to_string())
             .bind(user.to_string())
             .execute(&mut *self.conn)
             .await?;

@@ -4,6 +4,7 @@ use roster_domain::authz::DirectoryRole;
 use roster_domain::relationship::{
     roles_from_text, roles_to_text, AccessAssignment, Relationship, RelationshipStatus,
 };
+use roster_domain::RelationshipId;
 use roster_domain::{CustomerId, PartnerId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 
@@ -22,7 +23,7 @@ fn roles_of(row: &AnyRow, table: &str) -> Result<Vec<DirectoryRole>> {
 fn relationship_from(row: &AnyRow) -> Result<Relationship> {
     let status = rows::text(row, "status")?;
     Ok(Relationship {
-        id: rows::text(row, "id")?,
+        id: rows::relationship_id(row, "id")?,
         partner: rows::partner_id(row, "partner_id")?,
         customer: rows::customer_id(row, "customer_id")?,
         display_name: rows::text(row, "display_name")?,
@@ -40,8 +41,8 @@ fn relationship_from(row: &AnyRow) -> Result<Relationship> {
 fn assignment_from(row: &AnyRow) -> Result<AccessAssignment> {
     Ok(AccessAssignment {
         id: rows::text(row, "id")?,
-        relationship: rows::text(row, "relationship_id")?,
-        group: rows::text(row, "group_id")?,
+        relationship: rows::relationship_id(row, "relationship_id")?,
+        group: rows::group_id(row, "group_id")?,
         roles: roles_of(row, "delegated_access_assignments")?,
         created_at: rows::time(row, "created_at")?,
     })
@@ -71,7 +72,7 @@ impl Db<'_> {
              duration_days, roles, auto_extend, status, created_at, activated_at, terminated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
-        .bind(&r.id)
+        .bind(r.id.to_string())
         .bind(r.partner.to_string())
         .bind(r.customer.to_string())
         .bind(&r.display_name)
@@ -93,13 +94,13 @@ impl Db<'_> {
         &mut self,
         partner: PartnerId,
         customer: CustomerId,
-        id: &str,
+        id: RelationshipId,
     ) -> Result<Option<Relationship>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM delegated_relationships WHERE id = $1 AND partner_id = $2 AND customer_id = $3"
         );
         let row = sqlx::query(&sql)
-            .bind(id)
+            .bind(id.to_string())
             .bind(partner.to_string())
             .bind(customer.to_string())
             .fetch_optional(&mut *self.conn)
@@ -129,7 +130,7 @@ impl Db<'_> {
     /// is still in `from`; `false` when it was not.
     pub async fn set_relationship_status(
         &mut self,
-        id: &str,
+        id: RelationshipId,
         from: RelationshipStatus,
         status: RelationshipStatus,
         at: Timestamp,
@@ -145,7 +146,7 @@ impl Db<'_> {
         let done = sqlx::query(sql)
             .bind(status.as_str())
             .bind(at.unix_millis())
-            .bind(id)
+            .bind(id.to_string())
             .bind(from.as_str())
             .execute(&mut *self.conn)
             .await?;
@@ -159,8 +160,8 @@ impl Db<'_> {
              VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&a.id)
-        .bind(&a.relationship)
-        .bind(&a.group)
+        .bind(a.relationship.to_string())
+        .bind(a.group.to_string())
         .bind(roles_to_text(&a.roles))
         .bind(a.created_at.unix_millis())
         .execute(&mut *self.conn)
@@ -171,13 +172,13 @@ impl Db<'_> {
     /// The access assignments of a relationship, oldest first.
     pub async fn access_assignments(
         &mut self,
-        relationship: &str,
+        relationship: RelationshipId,
     ) -> Result<Vec<AccessAssignment>> {
         let found = sqlx::query(
             "SELECT id, relationship_id, group_id, roles, created_at FROM delegated_access_assignments \
              WHERE relationship_id = $1 ORDER BY created_at, id",
         )
-        .bind(relationship)
+        .bind(relationship.to_string())
         .fetch_all(&mut *self.conn)
         .await?;
         found.iter().map(assignment_from).collect()

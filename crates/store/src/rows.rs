@@ -125,6 +125,22 @@ macro_rules! id_reader {
 id_reader!(user_id, opt_user_id, UserId);
 id_reader!(customer_id, opt_customer_id, CustomerId);
 id_reader!(partner_id, opt_partner_id, PartnerId);
+id_reader!(group_id, opt_group_id, roster_domain::GroupId);
+id_reader!(
+    application_id,
+    opt_application_id,
+    roster_domain::ApplicationId
+);
+id_reader!(
+    invitation_id,
+    opt_invitation_id,
+    roster_domain::InvitationId
+);
+id_reader!(
+    relationship_id,
+    opt_relationship_id,
+    roster_domain::RelationshipId
+);
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
 pub(crate) fn like_escape(s: &str) -> String {

@@ -36,8 +36,8 @@ pub struct ApplicationBody {
 impl ApplicationBody {
     pub fn of(a: &roster_domain::application::Application, secret: Option<String>) -> Self {
         Self {
-            id: a.id.clone(),
-            client_id: a.id.clone(),
+            id: a.id.to_string(),
+            client_id: a.id.to_string(),
             display_name: a.display_name.clone(),
             client_secret: secret,
             public_client: a.public_client,

@@ -39,7 +39,7 @@ impl AuditRecordBody {
             partner_id: r.partner.to_string(),
             customer_id: r.customer.map(|c| c.to_string()),
             user_id: r.actor.map(|u| u.to_string()),
-            application_id: r.application.clone(),
+            application_id: r.application.map(|a| a.to_string()),
             operation_type: r.operation.as_str().into(),
             operation_status: "succeeded".into(),
             operation_date: r.created_at.to_rfc3339(),

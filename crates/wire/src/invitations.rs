@@ -57,7 +57,7 @@ impl InvitationBody {
     pub fn of(v: &roster_domain::invitation::InvitationView) -> Self {
         let i = &v.invitation;
         Self {
-            id: i.id.clone(),
+            id: i.id.to_string(),
             email: i.email.clone(),
             user_id: i.user.to_string(),
             user_principal_name: v.user_principal_name.clone(),

@@ -64,7 +64,7 @@ impl PartnerUserBody {
                     .map(|(a, l)| (a.as_str().to_string(), l.as_str().to_string()))
                     .collect()
             }),
-            groups: u.groups.clone(),
+            groups: u.groups.iter().map(ToString::to_string).collect(),
             last_activity: u.last_activity.map(|t| t.to_rfc3339()),
             password_profile: None,
             links: SelfLinks {
@@ -157,7 +157,7 @@ pub struct SecurityGroupBody {
 impl SecurityGroupBody {
     pub fn of(g: &roster_domain::partner_user::SecurityGroup) -> Self {
         Self {
-            id: g.id.clone(),
+            id: g.id.to_string(),
             display_name: g.display_name.clone(),
             description: g.description.clone(),
             roles: g.roles.iter().map(|r| r.name().to_string()).collect(),

@@ -69,8 +69,8 @@ impl AccessAssignmentBody {
     pub fn of(a: &roster_domain::relationship::AccessAssignment) -> Self {
         Self {
             id: a.id.clone(),
-            relationship_id: a.relationship.clone(),
-            group_id: a.group.clone(),
+            relationship_id: a.relationship.to_string(),
+            group_id: a.group.to_string(),
             roles: role_refs(&a.roles),
             created_date_time: a.created_at.to_rfc3339(),
             attributes: Attributes::of("DelegatedAdminAccessAssignment"),
@@ -112,7 +112,7 @@ impl DelegatedAdminRelationshipBody {
     pub fn of(v: &roster_domain::relationship::RelationshipView) -> Self {
         let r = &v.relationship;
         Self {
-            id: r.id.clone(),
+            id: r.id.to_string(),
             customer_id: r.customer.to_string(),
             display_name: r.display_name.clone(),
             duration: format!("P{}D", r.duration_days),

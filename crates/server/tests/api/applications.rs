@@ -85,7 +85,7 @@ async fn app_only_tokens_reach_customers_but_never_users() {
             r.operation.as_str() == "create_customer" && r.resource_id == b["id"].as_str().unwrap()
         })
         .expect("audit record");
-    assert_eq!(record.application.as_deref(), Some(id.as_str()));
+    assert_eq!(record.application.map(|a| a.to_string()), Some(id.clone()));
     assert_eq!(record.actor, None);
     // Customer users, directory roles, the partner's account: 403 900150, and nothing
     // changes.
@@ -318,7 +318,7 @@ async fn app_plus_user_tokens_act_as_the_user_and_die_with_the_application() {
         .into_iter()
         .find(|r| r.operation.as_str() == "create_customer_user")
         .unwrap();
-    assert_eq!(record.application.as_deref(), Some(id.as_str()));
+    assert_eq!(record.application.map(|a| a.to_string()), Some(id.clone()));
     assert!(record.actor.is_some());
     // A refresh keeps the application.
     let (s, b) = token_request(

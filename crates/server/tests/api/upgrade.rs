@@ -279,7 +279,7 @@ async fn schema_9_applications_stay_public_and_lockouts_move() {
     let mut tx = store.write().await.unwrap();
     assert!(
         tx.db()
-            .application(&application)
+            .application(application.parse().unwrap())
             .await
             .unwrap()
             .unwrap()
