@@ -133,6 +133,16 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// The rows of `sql` for these users, `{ids}` in it standing for their ids.
+    async fn rows_of_users(&mut self, sql: &str, ids: &[String]) -> Result<Vec<AnyRow>> {
+        let mut params = rows::Params::default();
+        let sql = sql.replace("{ids}", &params.add_all(ids.iter().cloned()));
+        Ok(params
+            .bind(sqlx::query(&sql))
+            .fetch_all(&mut *self.conn)
+            .await?)
+    }
+
     /// Partner users from their rows, with their roles, groups and last activity: three
     /// queries for the whole page, whatever its size.
     async fn complete(&mut self, found: &[AnyRow]) -> Result<Vec<PartnerUser>> {
@@ -143,49 +153,34 @@ impl Db<'_> {
             .iter()
             .map(|r| rows::text(r, "id"))
             .collect::<Result<Vec<_>>>()?;
-        let per_user = |sql: &str, ids: &[String]| {
-            let mut params = rows::Params::default();
-            let list = params.add_all(ids.iter().cloned());
-            (sql.replace("{ids}", &list), params)
-        };
         let mut roles: HashMap<String, Vec<String>> = HashMap::new();
-        let (sql, params) = per_user(
-            "SELECT user_id, role FROM partner_roles WHERE user_id IN ({ids})",
-            &ids,
-        );
-        for r in params
-            .bind(sqlx::query(&sql))
-            .fetch_all(&mut *self.conn)
+        for r in self
+            .rows_of_users(
+                "SELECT user_id, role FROM partner_roles WHERE user_id IN ({ids})",
+                &ids,
+            )
             .await?
         {
-            roles
-                .entry(rows::text(&r, "user_id")?)
-                .or_default()
-                .push(rows::text(&r, "role")?);
+            let user = rows::text(&r, "user_id")?;
+            roles.entry(user).or_default().push(rows::text(&r, "role")?);
         }
         let mut groups: HashMap<String, Vec<GroupId>> = HashMap::new();
-        let (sql, params) = per_user(
-            "SELECT user_id, group_id FROM group_members WHERE user_id IN ({ids}) ORDER BY group_id",
-            &ids,
-        );
-        for r in params
-            .bind(sqlx::query(&sql))
-            .fetch_all(&mut *self.conn)
+        for r in self
+            .rows_of_users(
+                "SELECT user_id, group_id FROM group_members WHERE user_id IN ({ids}) ORDER BY group_id",
+                &ids,
+            )
             .await?
         {
-            groups
-                .entry(rows::text(&r, "user_id")?)
-                .or_default()
-                .push(rows::group_id(&r, "group_id")?);
+            let user = rows::text(&r, "user_id")?;
+            groups.entry(user).or_default().push(rows::group_id(&r, "group_id")?);
         }
         let mut last: HashMap<String, Timestamp> = HashMap::new();
-        let (sql, params) = per_user(
-            "SELECT user_id, MAX(at) AS at FROM activity WHERE user_id IN ({ids}) GROUP BY user_id",
-            &ids,
-        );
-        for r in params
-            .bind(sqlx::query(&sql))
-            .fetch_all(&mut *self.conn)
+        for r in self
+            .rows_of_users(
+                "SELECT user_id, MAX(at) AS at FROM activity WHERE user_id IN ({ids}) GROUP BY user_id",
+                &ids,
+            )
             .await?
         {
             if let Some(at) = rows::opt_time(&r, "at")? {
