@@ -227,7 +227,10 @@ fn domain_kind(upn: &Upn, domains: &[TenantDomain]) -> Result<DomainKind, String
         .ok_or_else(|| format!("the domain '{domain}' is not a domain of this customer"))
 }
 
-fn domain_type_for_new(upn: &Upn, domains: &[TenantDomain]) -> Result<UserDomainType, String> {
+pub(crate) fn domain_type_for_new(
+    upn: &Upn,
+    domains: &[TenantDomain],
+) -> Result<UserDomainType, String> {
     match domain_kind(upn, domains)? {
         DomainKind::Federated => Err("user domain can't be a federated domain".into()),
         kind => Ok(UserDomainType::of(kind)),

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod application;
 pub mod audit;
 pub mod authz;
+pub mod bulk_upload;
 pub mod country;
 pub mod customer;
 pub mod customer_user;

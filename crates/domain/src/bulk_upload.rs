@@ -1,0 +1,569 @@
+//! Bulk upload of customer users from a CSV file (directory.md, "Bulk upload"): the file's
+//! format, every rule a row must meet, and the result file with the temporary passwords.
+//!
+//! Rows are counted as a spreadsheet counts them: the header is row 1, the first user row 2.
+
+use std::collections::HashMap;
+
+use crate::customer::TenantDomain;
+use crate::customer_user::{domain_type_for_new, UserDomainType};
+use crate::text;
+use crate::upn::Upn;
+
+/// The header row, exactly, in this order (names compared case-insensitively and trimmed).
+pub const COLUMNS: [&str; 5] = [
+    "First name",
+    "Last name",
+    "Display name",
+    "Email",
+    "Status update",
+];
+/// The column the result file adds.
+pub const PASSWORD_COLUMN: &str = "Temporary password";
+/// The most user rows one upload may hold.
+pub const MAX_ROWS: usize = 100;
+/// The longest first, last and display name in an upload.
+pub const NAME_MAX: usize = 50;
+/// What `Status update` says of a created user in the result file.
+pub const CREATED: &str = "Created";
+
+/// One problem of a file, as the answer lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkProblem {
+    /// The spreadsheet row (the header is row 1); `None` for the file or the upload as a
+    /// whole.
+    pub row: Option<usize>,
+    /// The column, by its header name; `None` when the problem is the row's or the file's.
+    pub column: Option<String>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl BulkProblem {
+    pub fn file(message: impl Into<String>) -> Self {
+        Self {
+            row: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+    pub fn at(row: usize, column: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            row: Some(row),
+            column: column.map(str::to_string),
+            message: message.into(),
+        }
+    }
+}
+
+/// A valid user row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkRow {
+    /// Its spreadsheet row.
+    pub row: usize,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: String,
+    /// The `Email` column: the user's UPN.
+    pub upn: Upn,
+    pub domain_type: UserDomainType,
+}
+
+/// A valid file: its rows, and the separator it uses (the result file uses it too, so that a
+/// spreadsheet that saved `;` opens the result as it opened the input).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkFile {
+    pub delimiter: u8,
+    pub rows: Vec<BulkRow>,
+}
+
+const SAVE_AS_UTF8: &str = "the file is not UTF-8 text: in Excel, save it with \"Save as\" and the type \"CSV UTF-8 (Comma delimited) (*.csv)\", then upload that file";
+
+/// Reads and checks a whole file against the customer's domains; every problem is reported
+/// together. Whether an address is already taken by an active user only the store knows: the
+/// caller checks that.
+pub fn parse(bytes: &[u8], domains: &[TenantDomain]) -> Result<BulkFile, Vec<BulkProblem>> {
+    let text = decode(bytes).map_err(|p| vec![p])?;
+    if text.trim().is_empty() {
+        return Err(vec![BulkProblem::file(format!(
+            "the file is empty: give a header row ({}) and one row per user",
+            COLUMNS.join(",")
+        ))]);
+    }
+    let delimiter = delimiter_of(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        match record {
+            Ok(r) => records.push(r.iter().map(str::to_string).collect::<Vec<_>>()),
+            Err(e) => {
+                return Err(vec![BulkProblem::at(
+                    index + 1,
+                    None,
+                    format!("is not well-formed CSV ({e}): a field with a quote must be quoted as a whole, its quotes doubled"),
+                )])
+            }
+        }
+    }
+    // A spreadsheet often saves trailing rows of empty fields: they are not users.
+    while records.last().is_some_and(|r| is_blank(r)) {
+        records.pop();
+    }
+    let Some((header, rows)) = records.split_first() else {
+        return Err(vec![BulkProblem::file("the file is empty")]);
+    };
+    let mut problems = check_header(header);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if rows.is_empty() {
+        return Err(vec![BulkProblem::file(
+            "the file has a header row but no users: add one row per user below it",
+        )]);
+    }
+    if rows.len() > MAX_ROWS {
+        problems.push(BulkProblem::file(format!(
+            "the file has {} users: an upload holds at most {MAX_ROWS} (split the file, or use `roster users upload`, which uploads any number in batches of {MAX_ROWS})",
+            rows.len()
+        )));
+    }
+    let mut valid = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, fields) in rows.iter().enumerate() {
+        let row = index + 2;
+        if let Some(r) = check_row(row, fields, domains, &mut seen, &mut problems) {
+            valid.push(r);
+        }
+    }
+    if problems.is_empty() {
+        Ok(BulkFile {
+            delimiter,
+            rows: valid,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// UTF-8, with or without its byte-order mark; anything else is refused with how to fix it.
+fn decode(bytes: &[u8]) -> Result<&str, BulkProblem> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Excel's "Unicode text" is UTF-16 (with a byte-order mark, and a NUL beside each ASCII
+    // character), which is valid UTF-8 byte for byte often enough to slip through.
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") || bytes.contains(&0) {
+        return Err(BulkProblem::file(SAVE_AS_UTF8));
+    }
+    std::str::from_utf8(bytes).map_err(|_| BulkProblem::file(SAVE_AS_UTF8))
+}
+
+/// `;` when the header row uses it (Excel in many European locales), `,` otherwise.
+fn delimiter_of(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    if header.matches(';').count() > header.matches(',').count() {
+        b';'
+    } else {
+        b','
+    }
+}
+
+fn is_blank(fields: &[String]) -> bool {
+    fields.iter().all(|f| f.trim().is_empty())
+}
+
+fn check_header(header: &[String]) -> Vec<BulkProblem> {
+    let expected = COLUMNS.join(",");
+    let mut problems = Vec::new();
+    for (i, want) in COLUMNS.iter().enumerate() {
+        match header.get(i) {
+            None => problems.push(BulkProblem::at(
+                1,
+                Some(want),
+                format!("the column '{want}' is missing: the header row must be exactly {expected}"),
+            )),
+            Some(got) if !got.trim().eq_ignore_ascii_case(want) => {
+                problems.push(BulkProblem::at(
+                    1,
+                    Some(want),
+                    format!(
+                        "column {} is '{}' where '{want}' belongs: the header row must be exactly {expected}",
+                        i + 1,
+                        got.trim()
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for extra in header.iter().skip(COLUMNS.len()) {
+        problems.push(BulkProblem::at(
+            1,
+            None,
+            format!(
+                "the extra column '{}' is not allowed: the header row must be exactly {expected}",
+                extra.trim()
+            ),
+        ));
+    }
+    problems
+}
+
+fn check_row(
+    row: usize,
+    fields: &[String],
+    domains: &[TenantDomain],
+    seen: &mut HashMap<String, usize>,
+    problems: &mut Vec<BulkProblem>,
+) -> Option<BulkRow> {
+    if is_blank(fields) {
+        problems.push(BulkProblem::at(
+            row,
+            None,
+            "is empty: remove the blank row, or fill it in",
+        ));
+        return None;
+    }
+    if fields.len() != COLUMNS.len() {
+        problems.push(BulkProblem::at(
+            row,
+            None,
+            format!(
+                "has {} fields where the header has {}: give First name, Last name, Display name, Email and an empty Status update, separated as in the header (quote a field that holds the separator)",
+                fields.len(),
+                COLUMNS.len()
+            ),
+        ));
+        return None;
+    }
+    let before = problems.len();
+    let mut check = |column: &str, result: Result<Option<String>, String>| match result {
+        Ok(v) => v,
+        Err(message) => {
+            problems.push(BulkProblem::at(row, Some(column), message));
+            None
+        }
+    };
+    let first_name = check(COLUMNS[0], text::optional(Some(&fields[0]), NAME_MAX));
+    let last_name = check(COLUMNS[1], text::optional(Some(&fields[1]), NAME_MAX));
+    let display_name = check(
+        COLUMNS[2],
+        text::bounded(&fields[2], NAME_MAX, true).map(Some),
+    );
+    let upn = match Upn::parse(&fields[3]) {
+        Ok(u) => Some(u),
+        Err(message) => {
+            problems.push(BulkProblem::at(row, Some(COLUMNS[3]), message));
+            None
+        }
+    };
+    let domain_type = upn
+        .as_ref()
+        .and_then(|u| match domain_type_for_new(u, domains) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                problems.push(BulkProblem::at(row, Some(COLUMNS[3]), message));
+                None
+            }
+        });
+    if let Some(u) = &upn {
+        match seen.get(&u.key()) {
+            Some(first) => problems.push(BulkProblem::at(
+                row,
+                Some(COLUMNS[3]),
+                format!("'{u}' is in row {first} already (addresses are compared without regard to case): give each user once"),
+            )),
+            None => {
+                seen.insert(u.key(), row);
+            }
+        }
+    }
+    if !fields[4].trim().is_empty() {
+        problems.push(BulkProblem::at(
+            row,
+            Some(COLUMNS[4]),
+            "must be empty: Roster fills it in the result file",
+        ));
+    }
+    match (display_name, upn, domain_type) {
+        (Some(display_name), Some(upn), Some(domain_type)) if problems.len() == before => {
+            Some(BulkRow {
+                row,
+                first_name,
+                last_name,
+                display_name,
+                upn,
+                domain_type,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// One line of the result file.
+pub struct ResultRow<'a> {
+    pub row: &'a BulkRow,
+    /// The temporary password; `None` where it is not shown (a replay of the upload).
+    pub password: Option<&'a str>,
+}
+
+/// The result file: the input's columns with `Status update` filled, and the temporary
+/// passwords, in the input's order and with its separator; a UTF-8 byte-order mark first, so
+/// that Excel reads the file as UTF-8; CRLF line ends; quoted where a field needs it.
+pub fn result_csv(delimiter: u8, rows: &[ResultRow<'_>]) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let header = COLUMNS.iter().copied().chain([PASSWORD_COLUMN]);
+    let mut records: Vec<Vec<String>> = vec![header.map(str::to_string).collect()];
+    for r in rows {
+        records.push(vec![
+            r.row.first_name.clone().unwrap_or_default(),
+            r.row.last_name.clone().unwrap_or_default(),
+            r.row.display_name.clone(),
+            r.row.upn.to_string(),
+            CREATED.to_string(),
+            r.password.unwrap_or_default().to_string(),
+        ]);
+    }
+    for record in records {
+        // Writing to a Vec cannot fail.
+        let _ = writer.write_record(&record);
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
+}
+
+/// The header row alone, as a template to fill in.
+pub fn template_csv() -> String {
+    format!("\u{feff}{}\r\n", COLUMNS.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::customer::DomainKind;
+    use crate::upn::DomainName;
+
+    fn domains() -> Vec<TenantDomain> {
+        vec![
+            TenantDomain {
+                name: DomainName::parse("contoso.onmicrosoft.com").unwrap(),
+                kind: DomainKind::Initial,
+            },
+            TenantDomain {
+                name: DomainName::parse("contoso.com").unwrap(),
+                kind: DomainKind::Managed,
+            },
+            TenantDomain {
+                name: DomainName::parse("fed.contoso.com").unwrap(),
+                kind: DomainKind::Federated,
+            },
+        ]
+    }
+
+    const HEADER: &str = "First name,Last name,Display name,Email,Status update";
+
+    fn file(rows: &[&str]) -> String {
+        std::iter::once(HEADER)
+            .chain(rows.iter().copied())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn problems(text: &str) -> Vec<(Option<usize>, Option<String>, String)> {
+        parse(text.as_bytes(), &domains())
+            .unwrap_err()
+            .into_iter()
+            .map(|p| (p.row, p.column, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn the_forms_a_file_comes_in() {
+        let rows = "Ada,Lovelace,\"Lovelace, Ada \"\"the Countess\"\"\",ada@contoso.com,";
+        for (name, text) in [
+            ("plain", format!("{HEADER}\n{rows}\n")),
+            ("BOM and CRLF", format!("\u{feff}{HEADER}\r\n{rows}\r\n")),
+            (
+                "header in other case, padded",
+                format!(" first NAME ,LAST name,display name , EMAIL,status update\n{rows}"),
+            ),
+            (
+                "trailing blank lines",
+                format!("{HEADER}\n{rows}\n\n\n,,,,\n"),
+            ),
+            (
+                "semicolons",
+                format!(
+                    "{}\n{}",
+                    HEADER.replace(',', ";"),
+                    "Ada;Lovelace;\"Lovelace; Ada \"\"the Countess\"\"\";ada@contoso.com;"
+                ),
+            ),
+        ] {
+            let f = parse(text.as_bytes(), &domains()).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+            assert_eq!(f.rows.len(), 1, "{name}");
+            let r = &f.rows[0];
+            assert_eq!(r.row, 2);
+            assert_eq!(r.first_name.as_deref(), Some("Ada"));
+            assert!(
+                r.display_name.contains("the Countess\""),
+                "{name}: {}",
+                r.display_name
+            );
+            assert_eq!(r.upn.as_str(), "ada@contoso.com");
+            assert_eq!(f.delimiter, if name == "semicolons" { b';' } else { b',' });
+        }
+    }
+
+    #[test]
+    fn every_problem_with_its_row_and_column() {
+        let long = "x".repeat(51);
+        let text = file(&[
+            &format!("{long},Ok,Name,a@contoso.com,"),
+            "Ok,Ok,,b@contoso.com,",
+            "Ok,Ok,Name,not an address,",
+            "Ok,Ok,Name,c@fabrikam.com,",
+            "Ok,Ok,Name,d@fed.contoso.com,",
+            "Ok,Ok,Name,A@CONTOSO.COM,",
+            "Ok,Ok,Name,e@contoso.com,done",
+            "Ok,Ok,Name",
+            "Ok,Ok,Name,f@contoso.com,,extra",
+            "Ok,O\u{7}k,Name,g@contoso.com,",
+        ]);
+        let got = problems(&text);
+        let at = |row: usize, column: Option<&str>| {
+            got.iter()
+                .find(|(r, c, _)| *r == Some(row) && c.as_deref() == column)
+                .unwrap_or_else(|| panic!("row {row} {column:?} in {got:?}"))
+                .2
+                .clone()
+        };
+        assert!(at(2, Some("First name")).contains("at most 50"));
+        assert!(at(3, Some("Display name")).contains("is required"));
+        assert!(at(4, Some("Email")).contains("alias@domain"), "{got:?}");
+        assert!(at(5, Some("Email")).contains("not a domain of this customer"));
+        assert!(at(6, Some("Email")).contains("federated"));
+        assert!(at(7, Some("Email")).contains("row 2 already"));
+        assert!(at(8, Some("Status update")).contains("must be empty"));
+        assert!(at(9, None).contains("has 3 fields"));
+        assert!(at(10, None).contains("has 6 fields"));
+        assert!(at(11, Some("Last name")).contains("control characters"));
+        assert_eq!(got.len(), 10, "{got:?}");
+    }
+
+    #[test]
+    fn the_header_and_the_size() {
+        let wrong = problems("First name,Surname,Display name,Email\nA,B,C,d@contoso.com");
+        assert!(wrong.iter().any(|(r, c, m)| *r == Some(1)
+            && c.as_deref() == Some("Last name")
+            && m.contains("'Surname'")));
+        assert!(wrong
+            .iter()
+            .any(|(_, c, m)| c.as_deref() == Some("Status update") && m.contains("missing")));
+        let extra = problems(&format!("{HEADER},Phone\nA,B,C,d@contoso.com,,1"));
+        assert!(extra
+            .iter()
+            .any(|(_, _, m)| m.contains("extra column 'Phone'")));
+        assert!(problems("")[0].2.contains("empty"));
+        assert!(problems(" \r\n ")[0].2.contains("empty"));
+        assert!(problems(HEADER)[0].2.contains("no users"));
+        let rows: Vec<String> = (0..MAX_ROWS)
+            .map(|i| format!("F,L,User {i},u{i}@contoso.com,"))
+            .collect();
+        let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+        assert_eq!(
+            parse(file(&refs).as_bytes(), &domains())
+                .unwrap()
+                .rows
+                .len(),
+            MAX_ROWS
+        );
+        let mut more = refs.clone();
+        more.push("F,L,One more,more@contoso.com,");
+        let too_many = problems(&file(&more));
+        assert_eq!(too_many.len(), 1);
+        assert!(too_many[0].2.contains("101 users") && too_many[0].0.is_none());
+    }
+
+    #[test]
+    fn files_that_are_not_utf8() {
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(HEADER.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let latin1 = b"First name,Last name,Display name,Email,Status update\nRen\xe9,D,Ren\xe9 D,r@contoso.com,".to_vec();
+        for bytes in [utf16, latin1] {
+            let p = parse(&bytes, &domains()).unwrap_err();
+            assert_eq!(p.len(), 1);
+            assert!(p[0].message.contains("CSV UTF-8"), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn the_result_file_reads_back() {
+        let f = parse(
+            file(&[
+                "Ada,Lovelace,\"Lovelace, Ada\",ada@contoso.com,",
+                ",,Bob,bob@contoso.com,",
+            ])
+            .as_bytes(),
+            &domains(),
+        )
+        .unwrap();
+        let out = result_csv(
+            f.delimiter,
+            &[
+                ResultRow {
+                    row: &f.rows[0],
+                    password: Some("Pw\"1,x"),
+                },
+                ResultRow {
+                    row: &f.rows[1],
+                    password: None,
+                },
+            ],
+        );
+        assert!(out.starts_with('\u{feff}') && out.contains("\r\n"));
+        let mut reader = csv::Reader::from_reader(out.trim_start_matches('\u{feff}').as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            header,
+            [
+                "First name",
+                "Last name",
+                "Display name",
+                "Email",
+                "Status update",
+                "Temporary password"
+            ]
+        );
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(
+            rows[0],
+            [
+                "Ada",
+                "Lovelace",
+                "Lovelace, Ada",
+                "ada@contoso.com",
+                "Created",
+                "Pw\"1,x"
+            ]
+        );
+        assert_eq!(rows[1], ["", "", "Bob", "bob@contoso.com", "Created", ""]);
+        assert_eq!(template_csv(), format!("\u{feff}{HEADER}\r\n"));
+    }
+}
