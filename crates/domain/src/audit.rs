@@ -43,10 +43,11 @@ pub enum OperationType {
     RemoveUserMember,
     UpdateCustomerUserLicenses,
     UpdateCustomerSubscribedSku,
+    BulkUploadCustomerUsers,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 36] = [
+    pub const ALL: [OperationType; 37] = [
         Self::CreateCustomer,
         Self::AddCustomerDomain,
         Self::CreateCustomerUser,
@@ -83,6 +84,7 @@ impl OperationType {
         Self::RemoveUserMember,
         Self::UpdateCustomerUserLicenses,
         Self::UpdateCustomerSubscribedSku,
+        Self::BulkUploadCustomerUsers,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -124,6 +126,7 @@ impl OperationType {
             Self::RemoveUserMember => "remove_user_member",
             Self::UpdateCustomerUserLicenses => "update_customer_user_licenses",
             Self::UpdateCustomerSubscribedSku => "update_customer_subscribed_sku",
+            Self::BulkUploadCustomerUsers => "bulk_upload_customer_users",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

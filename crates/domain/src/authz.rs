@@ -464,6 +464,9 @@ pub enum CustomerAction {
     ManageRoleMembers,
     /// Assign or remove a user's licences.
     ManageLicences,
+    /// Create many users at once from a file (access.md: User Administrator, Global
+    /// Administrator; not Directory Writers, who create users one at a time).
+    BulkUpload,
 }
 
 /// What the caller may do inside one customer (its delegated access there).
@@ -632,6 +635,7 @@ pub fn directory_roles_allow(roles: &[DirectoryRole], op: CustomerAction) -> boo
             DirectoryWriters,
             GlobalAdministrator,
         ]),
+        Op::BulkUpload => holds(&[UserAdministrator, GlobalAdministrator]),
     }
 }
 
@@ -976,6 +980,11 @@ mod tests {
                 directory_roles_allow(&r, Op::ManageRoleMembers),
                 matches!(role, PrivilegedRoleAdministrator | GlobalAdministrator),
                 "{role:?} role members"
+            );
+            assert_eq!(
+                directory_roles_allow(&r, Op::BulkUpload),
+                matches!(role, UserAdministrator | GlobalAdministrator),
+                "{role:?} bulk upload"
             );
             for t in tiers {
                 let reset = match t {

@@ -58,7 +58,7 @@ impl ApiError {
             fault: ApiFault {
                 code,
                 description,
-                data,
+                data: data.into_iter().map(serde_json::Value::String).collect(),
                 source: "Roster".into(),
             },
         }
@@ -146,6 +146,47 @@ impl ApiError {
                     bad.fields(),
                 )
             }
+            ServiceError::BulkRefused(problems) => {
+                let first: Vec<String> = problems
+                    .iter()
+                    .take(3)
+                    .map(|p| {
+                        let at = match (p.row, &p.column) {
+                            (Some(r), Some(c)) => format!("row {r}, {c}: "),
+                            (Some(r), None) => format!("row {r}: "),
+                            (None, Some(c)) if c == "usageLocation" => String::new(),
+                            (None, Some(c)) => format!("{c}: "),
+                            (None, None) => String::new(),
+                        };
+                        format!("{at}{}", p.message)
+                    })
+                    .collect();
+                let more = problems.len().saturating_sub(first.len());
+                let description = format!(
+                    "The file was refused and nothing was created: {}{}",
+                    first.join("; "),
+                    if more > 0 {
+                        format!("; and {more} more (every problem is in data)")
+                    } else {
+                        String::new()
+                    }
+                );
+                let mut e = Self::new(S::BAD_REQUEST, codes::INVALID_PROPERTY, description, vec![]);
+                e.fault.data = problems
+                    .iter()
+                    .map(|p| serde_json::json!({"row": p.row, "column": p.column, "message": p.message}))
+                    .collect();
+                e
+            }
+            ServiceError::UpnsTaken(taken) => Self::new(
+                S::CONFLICT,
+                codes::UPN_TAKEN,
+                format!(
+                    "Other requests took these user names meanwhile: {}. Nothing was created: upload the file again without them.",
+                    taken.join(", ")
+                ),
+                taken,
+            ),
             ServiceError::CustomerNotFound => Self::new(
                 S::NOT_FOUND,
                 codes::TENANT_NOT_FOUND,

@@ -460,11 +460,14 @@ mod tests {
     fn errors_name_the_property() {
         let e = parse::<CustomerUserRequest>(br#"{"displayName": 5}"#).unwrap_err();
         assert_eq!(e.fault.code, 800002);
-        assert_eq!(e.fault.data, vec!["displayName"]);
+        assert_eq!(e.fault.data, vec![serde_json::json!("displayName")]);
         let e =
             parse::<CustomerUserRequest>(br#"{"passwordProfile": {"forceChangePassword": "yes"}}"#)
                 .unwrap_err();
-        assert_eq!(e.fault.data, vec!["passwordProfile.forceChangePassword"]);
+        assert_eq!(
+            e.fault.data,
+            vec![serde_json::json!("passwordProfile.forceChangePassword")]
+        );
         for bad in [
             &b""[..],
             b"  ",
@@ -499,7 +502,7 @@ mod tests {
         ] {
             let e = parse::<CustomerUserRequest>(body).unwrap_err();
             assert_eq!(e.fault.code, 800002);
-            assert_eq!(e.fault.data, vec![path]);
+            assert_eq!(e.fault.data, vec![serde_json::json!(path)]);
         }
         // The same name in different objects is fine.
         let r: CustomerUserRequest =
@@ -517,7 +520,7 @@ mod tests {
         ] {
             let e = parse::<CustomerUserRequest>(body).unwrap_err();
             assert_eq!(e.fault.code, 800002);
-            assert_eq!(e.fault.data, vec!["passwordProfile"]);
+            assert_eq!(e.fault.data, vec![serde_json::json!("passwordProfile")]);
             assert!(
                 e.fault.description.contains("expected an object"),
                 "{}",

@@ -142,10 +142,28 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
 struct StoredResponse {
     headers: Vec<(String, String)>,
     body: String,
+    /// Secrets were left out of `body` (a replay says so).
+    #[serde(default)]
+    withheld: bool,
 }
 
+/// Put on a response by a handler whose body holds secrets in a form the ledger cannot
+/// scrub (a CSV file of temporary passwords): the body to keep for a replay instead.
+#[derive(Clone, Debug)]
+pub struct RecordAs(pub String);
+
+/// On a replay whose first answer held secrets that were not kept: they are not shown again.
+pub const REPLAY_HEADER: &str = "roster-replay";
+pub const SECRETS_WITHHELD: &str = "secrets-withheld";
+
 /// Response headers worth replaying.
-const REPLAYED_HEADERS: [HeaderName; 2] = [header::ETAG, header::LOCATION];
+const REPLAYED_HEADERS: [HeaderName; 5] = [
+    header::ETAG,
+    header::LOCATION,
+    header::CONTENT_TYPE,
+    header::CONTENT_DISPOSITION,
+    header::CACHE_CONTROL,
+];
 
 /// Properties that hold a secret shown once (a password, a client secret): the ledger never
 /// keeps their values, wherever in a response body they stand.
@@ -248,8 +266,10 @@ pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) 
             // Run the operation and record its answer in a task of its own: if the client goes
             // away or the time-out answers first, this future is dropped, and a claim left
             // without an answer would make every retry wait, then run the operation again.
-            let run = next.run(Request::from_parts(parts, AxumBody::from(bytes)));
-            let owner = tokio::spawn(run_as_owner(app.clone(), key.clone(), run).in_current_span());
+            let run = next.run(Request::from_parts(parts, AxumBody::from(bytes.clone())));
+            let owner = tokio::spawn(
+                run_as_owner(app.clone(), key.clone(), bytes, run).in_current_span(),
+            );
             match owner.await {
                 Ok(response) => response,
                 Err(e) => {
@@ -270,6 +290,7 @@ pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) 
 async fn run_as_owner(
     app: AppState,
     key: RequestKey,
+    request_body: Bytes,
     run: impl std::future::Future<Output = Response>,
 ) -> Response {
     let response = run.await;
@@ -285,6 +306,19 @@ async fn run_as_owner(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    let (kept, withheld) = match parts.extensions.get::<RecordAs>() {
+        Some(RecordAs(instead)) => (instead.clone(), true),
+        None if body.is_empty() => (String::new(), false),
+        None => {
+            // Withheld: what a replay cannot give back (a password Roster generated, a client
+            // secret); a password the request itself gave comes back from the repeat.
+            let kept = without_secrets(&body);
+            let replayed = with_password_from(&request_body, &kept);
+            let same = serde_json::from_str::<serde_json::Value>(&replayed).ok()
+                == serde_json::from_slice::<serde_json::Value>(&body).ok();
+            (kept, !same)
+        }
+    };
     let stored = StoredResponse {
         headers: REPLAYED_HEADERS
             .iter()
@@ -296,11 +330,8 @@ async fn run_as_owner(
                     .map(|v| (h.to_string(), v.to_string()))
             })
             .collect(),
-        body: if body.is_empty() {
-            String::new()
-        } else {
-            without_secrets(&body)
-        },
+        body: kept,
+        withheld,
     };
     let record = serde_json::to_string(&stored).unwrap_or_default();
     if let Err(e) = app
@@ -333,6 +364,12 @@ fn replay(status: u16, record: &str, request_body: &[u8]) -> Response {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
             response.headers_mut().insert(n, v);
         }
+    }
+    if stored.withheld {
+        response.headers_mut().insert(
+            HeaderName::from_static(REPLAY_HEADER),
+            HeaderValue::from_static(SECRETS_WITHHELD),
+        );
     }
     if status.is_client_error() {
         response.extensions_mut().insert(FaultBody);

@@ -58,6 +58,7 @@ fn route_table() -> Vec<(Access, OpenApiRouter<AppState>)> {
         (Open, routes::well_known::public_router()),
         (Token, routes::customers::router()),
         (Token, routes::customer_users::router()),
+        (Token, routes::bulk_upload::router()),
         (Token, routes::audit::router()),
         (Token, routes::partner_users::router()),
         (Token, routes::invitations::router()),

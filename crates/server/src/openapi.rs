@@ -166,6 +166,11 @@ mod tests {
             ),
             ("/v1/customers/{customerId}/domains", vec!["get", "post"]),
             ("/v1/customers/{customerId}/users", vec!["get", "post"]),
+            ("/v1/customers/{customerId}/users/bulkupload", vec!["post"]),
+            (
+                "/v1/customers/{customerId}/users/bulkupload/template",
+                vec!["get"],
+            ),
             (
                 "/v1/customers/{customerId}/users/{userId}",
                 vec!["delete", "get", "patch"],

@@ -30,7 +30,7 @@ pub struct UpdatedUser {
     pub password_profile: Option<PasswordEcho>,
 }
 
-fn user_json(u: &CustomerUser) -> serde_json::Value {
+pub(crate) fn user_json(u: &CustomerUser) -> serde_json::Value {
     json!({
         "id": u.id.to_string(),
         "userPrincipalName": u.upn.as_str(),

@@ -27,6 +27,13 @@ pub enum ServiceError {
     /// The change would break a rule of the account (the last Global admin, a taken name).
     #[error("{0}")]
     Conflict(String),
+    /// A bulk upload's file (or its usage location) has these problems; nothing was created.
+    #[error("the file has {} problem(s); nothing was created", .0.len())]
+    BulkRefused(Vec<roster_domain::bulk_upload::BulkProblem>),
+    /// Other requests took these user names while a bulk upload was under way; nothing was
+    /// created.
+    #[error("other requests took these user names meanwhile: {}; nothing was created: upload the file again without them", .0.join(", "))]
+    UpnsTaken(Vec<String>),
     #[error("the resource has changed since it was read (If-Match does not match the current etag); read it again and retry")]
     PreconditionFailed,
     #[error("{0}")]

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod applications;
 pub mod audit_log;
 pub mod bootstrap;
+pub mod bulk_upload;
 pub mod clock;
 pub mod customer_users;
 pub mod customers;

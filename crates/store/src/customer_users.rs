@@ -136,6 +136,28 @@ impl Db<'_> {
         row.as_ref().map(user_from).transpose()
     }
 
+    /// Which of these UPN keys active users of `customer` hold.
+    pub async fn active_upn_keys(
+        &mut self,
+        customer: CustomerId,
+        keys: &[String],
+    ) -> Result<Vec<String>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params = rows::Params::default();
+        let sql = format!(
+            "SELECT upn_key FROM users WHERE tenant_id = {} AND state = 'active' AND upn_key IN ({})",
+            params.add(customer.to_string()),
+            params.add_all(keys.iter().cloned())
+        );
+        let found = params
+            .bind(sqlx::query(&sql))
+            .fetch_all(&mut *self.conn)
+            .await?;
+        found.iter().map(|r| rows::text(r, "upn_key")).collect()
+    }
+
     /// Whether an active user of `tenant` other than `except` has this UPN.
     pub async fn upn_taken(
         &mut self,

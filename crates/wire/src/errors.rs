@@ -10,8 +10,10 @@ pub struct ApiFault {
     pub code: u32,
     /// What was wrong and how to fix it; at most 1024 characters.
     pub description: String,
-    /// The failing properties, or other details; `[]` when none.
-    pub data: Vec<String>,
+    /// The failing properties (strings), or other details; `[]` when none. A refused bulk
+    /// upload lists its problems as objects: `{"row": 7, "column": "Email", "message": …}`
+    /// (`row` and `column` null where the problem is the file's).
+    pub data: Vec<serde_json::Value>,
     /// Always `Roster`.
     pub source: String,
 }

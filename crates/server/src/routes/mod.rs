@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod bulk_upload;
 pub mod customer_users;
 pub mod customers;
 pub mod directory_roles;

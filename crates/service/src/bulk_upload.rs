@@ -1,0 +1,226 @@
+//! Bulk upload of customer users (directory.md, "Bulk upload"): the whole file is checked
+//! first, every problem reported together; then every user is created in one transaction,
+//! each with a temporary password, or none is.
+
+use futures_util::future::try_join_all;
+use rand::rngs::OsRng;
+use roster_domain::audit::OperationType;
+use roster_domain::authz::{Action, CustomerAction};
+use roster_domain::bulk_upload::{self, BulkFile, BulkProblem, BulkRow};
+use roster_domain::country::CountryCode;
+use roster_domain::customer_user::{CustomerUser, UserState};
+use roster_domain::password::{self, Password, PersonalWords};
+use roster_domain::{CustomerId, UserId};
+use roster_store::StoreError;
+use serde_json::json;
+
+use crate::customer_users::{new_stamp, user_json};
+use crate::{Ctx, Result, Roster, ServiceError};
+
+/// The users an upload created, in the file's order, with their temporary passwords (shown
+/// this once and never again).
+#[derive(Debug)]
+pub struct BulkUploaded {
+    /// The file's separator, for a result file in kind.
+    pub delimiter: u8,
+    pub created: Vec<BulkCreated>,
+}
+
+#[derive(Debug)]
+pub struct BulkCreated {
+    /// The row as the file gave it.
+    pub row: BulkRow,
+    pub user: CustomerUser,
+    pub password: Password,
+}
+
+impl Roster {
+    /// Creates a user for every row of a CSV file (`First name,Last name,Display name,Email,
+    /// Status update`), all in `usage_location`, or none: a file with any problem (its format,
+    /// a row, an address an active user holds, the usage location) is refused with all of its
+    /// problems; addresses another request took meanwhile refuse it too, by name.
+    pub async fn bulk_upload_customer_users(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        file: &[u8],
+        usage_location: Option<&str>,
+    ) -> Result<BulkUploaded> {
+        let action = Action::InCustomer(CustomerAction::BulkUpload);
+        let mut r = self.store().reader().await?;
+        self.customer_for(&mut r.db(), ctx, customer, action)
+            .await?;
+        let domains = r.db().tenant_domains(&customer.to_string()).await?;
+        let mut problems = Vec::new();
+        let location = match usage_location.map(str::trim).filter(|l| !l.is_empty()) {
+            None => {
+                problems.push(location_problem(
+                    "is required: give the country all the users are in, as its ISO 3166 two-letter code (usageLocation=US)".into(),
+                ));
+                None
+            }
+            Some(raw) => match CountryCode::parse(raw) {
+                Ok(c) => Some(c),
+                Err(message) => {
+                    problems.push(location_problem(message));
+                    None
+                }
+            },
+        };
+        let file = match bulk_upload::parse(file, &domains) {
+            Ok(f) => Some(f),
+            Err(found) => {
+                problems.extend(found);
+                None
+            }
+        };
+        if let Some(f) = &file {
+            let keys: Vec<String> = f.rows.iter().map(|row| row.upn.key()).collect();
+            let held = r.db().active_upn_keys(customer, &keys).await?;
+            for row in f.rows.iter().filter(|row| held.contains(&row.upn.key())) {
+                problems.push(BulkProblem::at(
+                    row.row,
+                    Some(bulk_upload::COLUMNS[3]),
+                    format!("'{}' is the user name of an active user of this customer already: give another address, or remove the row", row.upn),
+                ));
+            }
+        }
+        drop(r);
+        let (Some(file), Some(location), true) = (file, location, problems.is_empty()) else {
+            problems.sort_by_key(|p| p.row.unwrap_or(0));
+            return Err(ServiceError::BulkRefused(problems));
+        };
+        self.create_bulk(ctx, customer, file, location).await
+    }
+
+    /// Whether the caller may see the upload's template for this customer: whoever may read
+    /// its users (the template names no one).
+    pub async fn bulk_upload_template(&self, ctx: &Ctx, customer: CustomerId) -> Result<()> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Generates and hashes the passwords (on every hashing thread at once, before the
+    /// transaction), then creates every user in one transaction.
+    async fn create_bulk(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        file: BulkFile,
+        location: CountryCode,
+    ) -> Result<BulkUploaded> {
+        let passwords: Vec<Password> = file
+            .rows
+            .iter()
+            .map(|row| {
+                password::generate_temporary(
+                    &mut OsRng,
+                    PersonalWords {
+                        first_name: row.first_name.as_deref(),
+                        last_name: row.last_name.as_deref(),
+                        upn_alias: Some(row.upn.alias()),
+                    },
+                )
+            })
+            .collect();
+        let hashes = try_join_all(passwords.iter().map(|p| self.hasher().hash(p))).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        // Another request may have taken an address since the check: then nothing is made.
+        let keys: Vec<String> = file.rows.iter().map(|row| row.upn.key()).collect();
+        let held = tx.db().active_upn_keys(customer, &keys).await?;
+        if !held.is_empty() {
+            return Err(taken(&file, &held));
+        }
+        let mut created = Vec::with_capacity(file.rows.len());
+        for ((row, password), hash) in file.rows.into_iter().zip(passwords).zip(hashes) {
+            let user = CustomerUser {
+                id: UserId::new_random(),
+                customer,
+                upn: row.upn.clone(),
+                display_name: row.display_name.clone(),
+                first_name: row.first_name.clone(),
+                last_name: row.last_name.clone(),
+                usage_location: Some(location),
+                immutable_id: None,
+                phone_number: None,
+                domain_type: row.domain_type,
+                state: UserState::Active,
+                soft_deleted_at: None,
+                force_change_password: true,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            match tx
+                .db()
+                .insert_customer_user(&user, &hash, &new_stamp())
+                .await
+            {
+                // Another server took it between the check and the insert.
+                Err(StoreError::Conflict) => {
+                    return Err(ServiceError::UpnsTaken(vec![user.upn.to_string()]))
+                }
+                other => other?,
+            }
+            let record = self.audit(
+                Some(ctx),
+                ctx.actor.partner,
+                Some(customer),
+                OperationType::CreateCustomerUser,
+                user.id,
+                user_json(&user),
+            );
+            tx.db().insert_audit(&record).await?;
+            created.push(BulkCreated {
+                row,
+                user,
+                password,
+            });
+        }
+        let record = self.audit(
+            Some(ctx),
+            ctx.actor.partner,
+            Some(customer),
+            OperationType::BulkUploadCustomerUsers,
+            customer,
+            json!({
+                "rows": created.len(),
+                "usageLocation": location.as_str(),
+                "userIds": created.iter().map(|c| c.user.id.to_string()).collect::<Vec<_>>(),
+            }),
+        );
+        tx.db().insert_audit(&record).await?;
+        tx.commit().await?;
+        Ok(BulkUploaded {
+            delimiter: file.delimiter,
+            created,
+        })
+    }
+}
+
+fn location_problem(message: String) -> BulkProblem {
+    BulkProblem {
+        row: None,
+        column: Some("usageLocation".into()),
+        message: format!("usageLocation {message}"),
+    }
+}
+
+/// The refusal when other requests took some of the file's addresses meanwhile.
+fn taken(file: &BulkFile, held: &[String]) -> ServiceError {
+    ServiceError::UpnsTaken(
+        file.rows
+            .iter()
+            .filter(|row| held.contains(&row.upn.key()))
+            .map(|row| row.upn.to_string())
+            .collect(),
+    )
+}
