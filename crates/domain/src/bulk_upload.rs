@@ -81,8 +81,20 @@ const SAVE_AS_UTF8: &str = "the file is not UTF-8 text: in Excel, save it with \
 
 /// Reads and checks a whole file against the customer's domains; every problem is reported
 /// together. Whether an address is already taken by an active user only the store knows: the
-/// caller checks that.
+/// caller checks that, with [`parse_all`]'s rows.
 pub fn parse(bytes: &[u8], domains: &[TenantDomain]) -> Result<BulkFile, Vec<BulkProblem>> {
+    match parse_all(bytes, domains)? {
+        (file, problems) if problems.is_empty() => Ok(file),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// [`parse`], answering the rows that are valid beside the problems of the others; `Err` when
+/// the file cannot be read as rows at all (its encoding, its header, no rows).
+pub fn parse_all(
+    bytes: &[u8],
+    domains: &[TenantDomain],
+) -> Result<(BulkFile, Vec<BulkProblem>), Vec<BulkProblem>> {
     let text = decode(bytes).map_err(|p| vec![p])?;
     if text.trim().is_empty() {
         return Err(vec![BulkProblem::file(format!(
@@ -139,14 +151,13 @@ pub fn parse(bytes: &[u8], domains: &[TenantDomain]) -> Result<BulkFile, Vec<Bul
             valid.push(r);
         }
     }
-    if problems.is_empty() {
-        Ok(BulkFile {
+    Ok((
+        BulkFile {
             delimiter,
             rows: valid,
-        })
-    } else {
-        Err(problems)
-    }
+        },
+        problems,
+    ))
 }
 
 /// UTF-8, with or without its byte-order mark; anything else is refused with how to fix it.

@@ -67,13 +67,17 @@ impl Roster {
                 }
             },
         };
-        let file = match bulk_upload::parse(file, &domains) {
-            Ok(f) => Some(f),
+        let file = match bulk_upload::parse_all(file, &domains) {
+            Ok((f, found)) => {
+                problems.extend(found);
+                Some(f)
+            }
             Err(found) => {
                 problems.extend(found);
                 None
             }
         };
+        // The rows that are valid so far: their addresses must not be active users' either.
         if let Some(f) = &file {
             let keys: Vec<String> = f.rows.iter().map(|row| row.upn.key()).collect();
             let held = r.db().active_upn_keys(customer, &keys).await?;

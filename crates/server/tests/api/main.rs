@@ -6,6 +6,7 @@
 mod common;
 mod applications;
 mod audit;
+mod bulk_upload;
 mod customer_users;
 mod customers;
 mod delegated;
