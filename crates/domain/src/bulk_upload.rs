@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::customer::TenantDomain;
+use crate::customer::{DomainKind, TenantDomain};
 use crate::customer_user::{domain_type_for_new, UserDomainType};
 use crate::text;
 use crate::upn::Upn;
@@ -139,7 +139,7 @@ pub fn parse_all(
     }
     if rows.len() > MAX_ROWS {
         problems.push(BulkProblem::file(format!(
-            "the file has {} users: an upload holds at most {MAX_ROWS} (split the file, or use `roster users upload`, which uploads any number in batches of {MAX_ROWS})",
+            "the file has {} users: an upload holds at most {MAX_ROWS}: split it into files of {MAX_ROWS} users or fewer",
             rows.len()
         )));
     }
@@ -237,6 +237,15 @@ fn check_row(
         ));
         return None;
     }
+    if fields.len() != COLUMNS.len() && fields.iter().any(|f| f.contains(['\n', '\r'])) {
+        // An opening quote that is never closed reads the lines after it into one field.
+        problems.push(BulkProblem::at(
+            row,
+            None,
+            "opens a quote that is not closed, so the lines after it were read as one field: put a field in quotes as a whole and double a quote inside it (\"Alan \"\"Prof\"\" Turing\")",
+        ));
+        return None;
+    }
     if fields.len() != COLUMNS.len() {
         problems.push(BulkProblem::at(
             row,
@@ -275,7 +284,16 @@ fn check_row(
         .and_then(|u| match domain_type_for_new(u, domains) {
             Ok(t) => Some(t),
             Err(message) => {
-                problems.push(BulkProblem::at(row, Some(COLUMNS[3]), message));
+                let names: Vec<String> = domains
+                    .iter()
+                    .filter(|d| d.kind != DomainKind::Federated)
+                    .map(|d| d.name.to_string())
+                    .collect();
+                problems.push(BulkProblem::at(
+                    row,
+                    Some(COLUMNS[3]),
+                    format!("{message}: use one of its domains ({})", names.join(", ")),
+                ));
                 None
             }
         });
@@ -357,7 +375,6 @@ pub fn template_csv() -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::customer::DomainKind;
     use crate::upn::DomainName;
 
     fn domains() -> Vec<TenantDomain> {
@@ -446,6 +463,8 @@ mod tests {
             "Ok,Ok,Name",
             "Ok,Ok,Name,f@contoso.com,,extra",
             "Ok,O\u{7}k,Name,g@contoso.com,",
+            "Ok,Ok,\"Unclosed,h@contoso.com,",
+            "Ok,Ok,Name,i@contoso.com,",
         ]);
         let got = problems(&text);
         let at = |row: usize, column: Option<&str>| {
@@ -459,13 +478,15 @@ mod tests {
         assert!(at(3, Some("Display name")).contains("is required"));
         assert!(at(4, Some("Email")).contains("alias@domain"), "{got:?}");
         assert!(at(5, Some("Email")).contains("not a domain of this customer"));
+        assert!(at(5, Some("Email")).ends_with("(contoso.onmicrosoft.com, contoso.com)"));
         assert!(at(6, Some("Email")).contains("federated"));
         assert!(at(7, Some("Email")).contains("row 2 already"));
         assert!(at(8, Some("Status update")).contains("must be empty"));
         assert!(at(9, None).contains("has 3 fields"));
         assert!(at(10, None).contains("has 6 fields"));
         assert!(at(11, Some("Last name")).contains("control characters"));
-        assert_eq!(got.len(), 10, "{got:?}");
+        assert!(at(12, None).contains("quote that is not closed"));
+        assert_eq!(got.len(), 11, "{got:?}");
     }
 
     #[test]

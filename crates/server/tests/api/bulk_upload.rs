@@ -610,3 +610,22 @@ async fn through_the_service() {
     );
 }
 on_both_backends!(through_the_service);
+
+/// The example file docs/BULK_UPLOAD.md shows goes in as the docs say.
+async fn the_example_file_of_the_docs() {
+    let app = TestApp::start().await;
+    let cid = app.customer(DOMAIN).await;
+    let example = include_str!("../../../../docs/examples/users.csv");
+    let u = upload(&app, &cid, example).await;
+    assert_eq!(u.status, StatusCode::CREATED, "{}", u.text);
+    let rows = u.rows();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[1][2], "Hopper, Grace (Rear Admiral)");
+    assert_eq!(rows[2][2], "Alan \"Prof\" Turing");
+    assert_eq!(
+        rows[4][..4],
+        ["", "", "Front Desk", "frontdesk@contoso.onmicrosoft.com"]
+    );
+    assert!(rows.iter().all(|r| r[4] == "Created" && r[5].len() >= 8));
+}
+on_both_backends!(the_example_file_of_the_docs);
