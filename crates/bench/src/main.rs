@@ -249,29 +249,32 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut results = Vec::new();
     let mut costs = vec![cpu_per_op(&ceiling)];
     let mut samples = Vec::new();
-    // The hashing ceiling right before and right after create_user (or at the end), while
-    // the server is idle: on a shared machine the load of others changes from minute to
-    // minute, and the mean of the two is nearer to what create_user had.
+    // The hashing ceiling right before and right after each workload bound by it (or at the
+    // end), while the server is idle: on a shared machine the load of others changes from
+    // minute to minute, and the mean of the two is nearer to what the workload had.
     let hash_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut hashes_per_sec = None;
+    let mut hash_ceilings = Vec::new();
     for w in &selected {
-        let before = match w {
-            Workload::CreateUser => hashing_ceiling(hash_threads, seconds.min(5.0)).await?,
-            _ => 0.0,
+        let hash_bound = w.hashes_per_request() > 0;
+        let before = if hash_bound {
+            hashing_ceiling(hash_threads, seconds.min(5.0)).await?
+        } else {
+            0.0
         };
         let m = workloads::run(
             Load::Work(*w),
             Arc::clone(&fixture),
-            args.connections,
+            w.connections(args.connections),
             duration,
         )
         .await?;
-        let against = if *w == Workload::CreateUser {
-            // Measured right before and right after, and the mean taken.
+        let against = if hash_bound {
+            // Measured right before and right after, and the mean taken; against it, the
+            // passwords hashed per second (one a user created).
             let after = hashing_ceiling(hash_threads, seconds.min(5.0)).await?;
             let mean = (before + after) / 2.0;
-            hashes_per_sec = Some(mean);
-            mean
+            hash_ceilings.push(mean);
+            mean / w.hashes_per_request() as f64
         } else {
             http_ops_per_sec
         };
@@ -279,12 +282,17 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             samples.push(format!("{}: {s}", w.name()));
         }
         costs.push(cpu_per_op(&m));
-        results.push(workload_report(w.name(), &m, against));
+        let mut report = workload_report(w.name(), &m, against);
+        if w.hashes_per_request() > 1 {
+            report.rows_per_sec = Some(report.ops_per_sec * w.hashes_per_request() as f64);
+        }
+        results.push(report);
     }
 
-    let hashes_per_sec = match hashes_per_sec {
-        Some(h) => h,
-        None => hashing_ceiling(hash_threads, seconds.min(5.0)).await?,
+    let hashes_per_sec = if hash_ceilings.is_empty() {
+        hashing_ceiling(hash_threads, seconds.min(5.0)).await?
+    } else {
+        hash_ceilings.iter().sum::<f64>() / hash_ceilings.len() as f64
     };
 
     // What the server and the database weigh.
@@ -369,6 +377,7 @@ fn workload_report(name: &'static str, m: &Measured, ceiling: f64) -> WorkloadRe
         p99_ms: m.percentile_ms(0.99),
         p999_ms: m.percentile_ms(0.999),
         errors: m.errors,
+        rows_per_sec: None,
         ceiling_ratio: if ceiling > 0.0 { ops / ceiling } else { 0.0 },
     }
 }
