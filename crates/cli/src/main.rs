@@ -160,10 +160,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.purge_interval.to_std(),
         stopped(stop_rx.clone()),
     ));
-    let server = tokio::spawn(roster_server::serve(
+    // The web portal beside the REST door, on the same port.
+    let server = tokio::spawn(roster_server::serve_with(
         listener,
         opened.roster.clone(),
         Timeouts::default(),
+        roster_portal::router(opened.roster.clone()),
         stopped(stop_rx),
     ));
     signals.wait().await;

@@ -82,3 +82,8 @@ mod tests {
         }
     }
 }
+
+/// Every assigned code, sorted (for a door that offers a choice).
+pub fn assigned() -> &'static [&'static str] {
+    &ASSIGNED
+}

@@ -70,8 +70,14 @@ fn route_table() -> Vec<(Access, OpenApiRouter<AppState>)> {
     ]
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application: the REST door alone.
 pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
+    app_with(roster, timeouts, Router::new())
+}
+
+/// The REST door with `pages` (the web portal) beside it, under the same limits: body size
+/// and time, panics caught, request ids. `pages` must not use the REST door's paths.
+pub fn app_with(roster: Roster, timeouts: Timeouts, pages: Router) -> Router {
     let state = AppState { roster };
     let mut authenticated = Router::new();
     let mut open = Router::new();
@@ -94,6 +100,7 @@ pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
     authenticated
         .merge(open)
         .route("/openapi.json", get(openapi_json))
+        .merge(pages.with_state(()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(timeouts.request))
@@ -137,7 +144,18 @@ pub async fn serve(
     timeouts: Timeouts,
     stop: impl Future<Output = ()>,
 ) {
-    let app = NormalizePathLayer::trim_trailing_slash().layer(app(roster, timeouts));
+    serve_with(listener, roster, timeouts, Router::new(), stop).await;
+}
+
+/// [`serve`], with `pages` beside the REST door (see [`app_with`]).
+pub async fn serve_with(
+    listener: TcpListener,
+    roster: Roster,
+    timeouts: Timeouts,
+    pages: Router,
+    stop: impl Future<Output = ()>,
+) {
+    let app = NormalizePathLayer::trim_trailing_slash().layer(app_with(roster, timeouts, pages));
     serve::run(listener, app, timeouts, stop).await;
 }
 

@@ -10,10 +10,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-/// The address of the client at the other end of a request's connection (a request
-/// extension): sign-in keeps its lockouts per account and source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientAddr(pub std::net::IpAddr);
+pub use roster_service::ClientAddr;
 
 /// Limits on how long a client may take.
 #[derive(Clone, Copy, Debug)]

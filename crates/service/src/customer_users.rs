@@ -156,6 +156,25 @@ impl Roster {
             .ok_or(ServiceError::UserNotFound)
     }
 
+    /// How many of a customer's users are in `state` (the portal's "Deleted users (N)").
+    pub async fn count_customer_users(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        state: roster_domain::customer_user::UserState,
+    ) -> Result<u64> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        let n = r.db().count_customer_users(customer, state).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     pub async fn list_customer_users(
         &self,
         ctx: &Ctx,
@@ -417,6 +436,41 @@ impl Roster {
             user: new,
             password_profile: echo,
         })
+    }
+
+    /// "Reset password": a new temporary password generated here (never by a door), set
+    /// through the same PATCH as a password the caller sends, with its rights, audit record
+    /// and the end of the user's sessions. `force_change_password` defaults to true: the
+    /// user picks its own at the next sign-in. Answers the user and the password, shown once.
+    pub async fn reset_customer_user_password(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        force_change_password: Option<bool>,
+    ) -> Result<(CustomerUser, Password)> {
+        let user = self.get_customer_user(ctx, customer, id).await?;
+        if user.state != UserState::Active {
+            return Err(ServiceError::NotActive);
+        }
+        let password = PasswordChoice::Generate.into_password(
+            PersonalWords {
+                first_name: user.first_name.as_deref(),
+                last_name: user.last_name.as_deref(),
+                upn_alias: Some(user.upn.alias()),
+            },
+            &mut OsRng,
+        );
+        let input = UserInput {
+            password: Some(password.expose().to_string()),
+            force_change_password: Some(force_change_password.unwrap_or(true)),
+            password_profile_given: true,
+            ..UserInput::default()
+        };
+        let updated = self
+            .update_customer_user(ctx, customer, id, &input, None)
+            .await?;
+        Ok((updated.user, password))
     }
 
     /// Soft delete: the user becomes inactive and can be restored until the purge; its

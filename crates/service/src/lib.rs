@@ -22,6 +22,7 @@ pub mod paging;
 pub mod partner_roles;
 pub mod partner_users;
 pub mod passwords;
+pub mod portal_sessions;
 pub mod refresh;
 pub mod relationships;
 pub mod requests;
@@ -66,6 +67,10 @@ pub struct Settings {
     pub public_base_url: String,
     /// The operator's products, added to the shipped catalogue (replacing one of the same id).
     pub extra_catalogue: Option<roster_domain::licence::Catalogue>,
+    /// A portal session unused this long is over.
+    pub portal_session_idle: Duration,
+    /// A portal session is over this long after its sign-in, however busy.
+    pub portal_session_lifetime: Duration,
 }
 
 impl Settings {
@@ -89,6 +94,8 @@ impl Default for Settings {
             mail_retry: smtp::Retry::default(),
             public_base_url: "http://127.0.0.1:8080".into(),
             extra_catalogue: None,
+            portal_session_idle: Duration::from_hours(1),
+            portal_session_lifetime: Duration::from_hours(12),
         }
     }
 }
@@ -119,6 +126,12 @@ struct Inner {
     /// up, so that its repeats waiting on this server answer at once.
     requests_answered: tokio::sync::Notify,
 }
+
+/// The address of the client at the other end of a request's connection (a request
+/// extension that every door's HTTP server sets): sign-in keeps its lockouts per account and
+/// source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Who is calling and under which request: what every operation receives first.
 #[derive(Clone, Debug)]
@@ -204,7 +217,8 @@ impl Roster {
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
     }
-    pub(crate) fn now(&self) -> roster_domain::Timestamp {
+    /// The time by the injected clock (a door shows days left, ages; never reads its own).
+    pub fn now(&self) -> roster_domain::Timestamp {
         self.inner.clock.now()
     }
     /// The signing keys as last read.
@@ -378,6 +392,32 @@ impl Roster {
             roles.dedup();
         }
         Ok(out)
+    }
+
+    /// The caller's delegated access to a customer, for a door that shows only what the
+    /// caller may do there (`authz::authorize` with it); the operations still decide. A
+    /// customer the caller cannot see is not found.
+    pub async fn customer_access(&self, ctx: &Ctx, id: CustomerId) -> Result<CustomerAccess> {
+        let mut r = self.store().reader().await?;
+        let customer = r
+            .db()
+            .customer(ctx.actor.partner, id)
+            .await?
+            .ok_or(ServiceError::CustomerNotFound)?;
+        let access = self.access_to(&mut r.db(), ctx, &customer).await?;
+        authz::authorize(
+            &ctx.actor,
+            Action::InCustomer(authz::CustomerAction::ReadUsers),
+            &access,
+        )
+        .map_err(denied)?;
+        Ok(access)
+    }
+
+    /// Whether the caller may take a partner-level action (for a door that shows only
+    /// what the caller may do; the operations still decide).
+    pub fn permits(&self, ctx: &Ctx, action: Action) -> bool {
+        self.allow(ctx, action).is_ok()
     }
 
     /// Checks a partner-level action.

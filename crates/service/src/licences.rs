@@ -141,6 +141,31 @@ impl Roster {
         })
     }
 
+    /// The names of the products each of these users of a customer holds licences of, in one
+    /// query (a page of a users table), by user.
+    pub async fn licence_names_of_users(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, Vec<String>>> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        let mut out: std::collections::HashMap<UserId, Vec<String>> = Default::default();
+        for (user, sku) in r.db().licence_skus_of_users(customer, users).await? {
+            if let Some(product) = self.catalogue().get(&sku) {
+                out.entry(user).or_default().push(product.name.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// The licences a user holds, in the licence groups asked for (every group when empty).
     /// A soft-deleted user holds none until it is restored.
     pub async fn user_licences(

@@ -79,6 +79,12 @@ impl Roster {
             .forget_activity_before(self.now().minus(crate::activity::HISTORY_KEPT))
             .await?;
         tx.db().forget_refresh_tokens_before(self.now()).await?;
+        tx.db()
+            .purge_portal_sessions(
+                self.now().minus(self.settings().portal_session_idle),
+                self.now().minus(self.settings().portal_session_lifetime),
+            )
+            .await?;
         // Lockouts of a day's quiet that lock nothing any more: failures are forgotten after
         // a quiet day, and so are the keyed names of unknown user names that were tried.
         tx.db()

@@ -217,6 +217,35 @@ impl Roster {
             Some(c) => Some(self.check_client(c.id, c.secret).await?),
             None => None,
         };
+        let (creds, home) = self.check_password(username, password, source).await?;
+        if let Some(app) = &application {
+            if app.partner != home.partner() {
+                return Err(SignInError::InvalidClient);
+            }
+        }
+        if creds.force_change_password {
+            return Err(SignInError::PasswordChangeRequired);
+        }
+        let now = self.now();
+        let app_id = application.map(|a| a.id.to_string());
+        let mut grant = self.issue_access_token(&creds, app_id.as_deref(), now);
+        grant.refresh_token = Some(
+            self.start_refresh_family(&creds, app_id.as_deref(), now)
+                .await?,
+        );
+        Ok(grant)
+    }
+
+    /// The user that `username` and `password` sign in as, and where it belongs: the
+    /// attempt counted against the lockout before the password is checked, one answer for
+    /// every refusal. Every way of signing in with a password (the token endpoint, the
+    /// portal) goes through here.
+    pub(crate) async fn check_password(
+        &self,
+        username: &str,
+        password: &Password,
+        source: Option<IpAddr>,
+    ) -> Result<(Credentials, Home), SignInError> {
         let found = self.find_for_sign_in(username).await?;
         let attempt = self
             .count_attempt(username, found.as_ref().map(|c| c.user), password, source)
@@ -240,30 +269,15 @@ impl Roster {
         };
         self.password_was_right(&attempt, creds.user, new_hash)
             .await?;
-        let now = self.now();
         let home = {
             let mut r = self.store().reader().await?;
             home_of(&mut r.db(), &creds).await?
         };
-        let Some(home) = home else {
+        match home {
+            Some(home) => Ok((creds, home)),
             // A partner directory user without access to the Roster account.
-            return Err(SignInError::InvalidGrant);
-        };
-        if let Some(app) = &application {
-            if app.partner != home.partner() {
-                return Err(SignInError::InvalidClient);
-            }
+            None => Err(SignInError::InvalidGrant),
         }
-        if creds.force_change_password {
-            return Err(SignInError::PasswordChangeRequired);
-        }
-        let app_id = application.map(|a| a.id.to_string());
-        let mut grant = self.issue_access_token(&creds, app_id.as_deref(), now);
-        grant.refresh_token = Some(
-            self.start_refresh_family(&creds, app_id.as_deref(), now)
-                .await?,
-        );
-        Ok(grant)
     }
 
     /// The active directory user (partner or customer) that signs in with `username`.
@@ -432,41 +446,68 @@ impl Roster {
             });
         }
         let user: UserId = claims.sub.parse().map_err(|_| unauthorized())?;
+        self.user_actor(
+            &mut r.db(),
+            user,
+            &claims.sst,
+            Some(&claims.tid),
+            application,
+        )
+        .await?
+        .ok_or_else(unauthorized)
+    }
+
+    /// The actor of a signed-in user (by a token or a portal session): `None` unless the
+    /// user is still active, has the security stamp it had at sign-in (in `tenant`, when
+    /// given), may still sign in, and belongs to the partner of `application`, when given.
+    pub(crate) async fn user_actor(
+        &self,
+        db: &mut Db<'_>,
+        user: UserId,
+        stamp: &str,
+        tenant: Option<&str>,
+        application: Option<roster_domain::application::Application>,
+    ) -> Result<Option<Actor>> {
         // One query for the user, its account access and its groups' roles.
-        let found = r.db().signed_in(user).await?.ok_or_else(unauthorized)?;
+        let Some(found) = db.signed_in(user).await? else {
+            return Ok(None);
+        };
         let creds = &found.credentials;
-        if !creds.active || creds.security_stamp != claims.sst || creds.tenant != claims.tid {
-            return Err(unauthorized());
+        if !creds.active
+            || creds.security_stamp != stamp
+            || tenant.is_some_and(|t| creds.tenant != t)
+        {
+            return Ok(None);
         }
-        let home = home_with(&mut r.db(), creds, found.access)
-            .await?
-            .ok_or_else(unauthorized)?;
+        let Some(home) = home_with(db, creds, found.access).await? else {
+            return Ok(None);
+        };
         if application
             .as_ref()
             .is_some_and(|a| a.partner != home.partner())
         {
-            return Err(unauthorized());
+            return Ok(None);
         }
         let application = application.map(|a| a.id);
-        match home {
-            Home::Customer { customer, partner } => Ok(Actor {
+        Ok(Some(match home {
+            Home::Customer { customer, partner } => Actor {
                 partner,
                 user,
                 roles: Vec::new(),
                 custom: None,
                 principal: Principal::CustomerUser {
                     customer,
-                    roles: crate::directory_roles::roles_of_user(&mut r.db(), user).await?,
+                    roles: crate::directory_roles::roles_of_user(db, user).await?,
                 },
                 application,
                 in_security_groups: false,
-            }),
+            },
             Home::Partner { partner, access } => {
                 let mut roles = access.roles;
                 roles.extend(found.group_roles);
                 roles.sort();
                 roles.dedup();
-                Ok(Actor {
+                Actor {
                     partner,
                     user,
                     roles,
@@ -474,8 +515,8 @@ impl Roster {
                     principal: Principal::PartnerUser,
                     application,
                     in_security_groups: found.in_security_groups,
-                })
+                }
             }
-        }
+        }))
     }
 }

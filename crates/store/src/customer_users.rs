@@ -254,6 +254,22 @@ impl Db<'_> {
         rows.iter().map(user_from).collect()
     }
 
+    /// How many users of a customer are in `state` (one index range: the active UPN index
+    /// for active users, the tenant's rows otherwise).
+    pub async fn count_customer_users(
+        &mut self,
+        customer: CustomerId,
+        state: roster_domain::customer_user::UserState,
+    ) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND state = $2")
+                .bind(customer.to_string())
+                .bind(state.as_str())
+                .fetch_one(&mut *self.conn)
+                .await?;
+        rows::int(&row, "n")
+    }
+
     /// Soft-deleted users whose deletion is older than `cutoff`, oldest first.
     pub async fn users_deleted_before(
         &mut self,

@@ -87,6 +87,11 @@ impl Backend {
                         "../migrations/sqlite/0010_sign_in_sources_and_public_clients.sql"
                     ),
                 ),
+                (
+                    11,
+                    "portal_sessions",
+                    include_str!("../migrations/sqlite/0011_portal_sessions.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -142,6 +147,11 @@ impl Backend {
                     include_str!(
                         "../migrations/postgres/0010_sign_in_sources_and_public_clients.sql"
                     ),
+                ),
+                (
+                    11,
+                    "portal_sessions",
+                    include_str!("../migrations/postgres/0011_portal_sessions.sql"),
                 ),
             ],
         }

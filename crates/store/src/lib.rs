@@ -27,6 +27,7 @@ pub mod licences;
 pub mod partner_users;
 pub mod refresh;
 pub mod relationships;
+pub mod sessions;
 pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;

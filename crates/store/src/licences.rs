@@ -107,6 +107,33 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// The SKU ids of the licences these users of `customer` hold (not released), one query
+    /// for a page of users: (user, SKU id) pairs. Users of other tenants hold none here.
+    pub async fn licence_skus_of_users(
+        &mut self,
+        customer: CustomerId,
+        users: &[UserId],
+    ) -> Result<Vec<(UserId, String)>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params = rows::Params::default();
+        let sql = format!(
+            "SELECT l.user_id, l.sku_id FROM user_licences l JOIN users u ON u.id = l.user_id \
+             WHERE u.tenant_id = {} AND l.released_at IS NULL AND l.user_id IN ({}) ORDER BY l.user_id, l.sku_id",
+            params.add(customer.to_string()),
+            params.add_all(users.iter().map(|u| u.to_string()))
+        );
+        let found = params
+            .bind(sqlx::query(&sql))
+            .fetch_all(&mut *self.conn)
+            .await?;
+        found
+            .iter()
+            .map(|r| Ok((rows::user_id(r, "user_id")?, rows::text(r, "sku_id")?)))
+            .collect()
+    }
+
     /// A user's licences (released ones too), by SKU id.
     pub async fn user_licences(&mut self, user: UserId) -> Result<Vec<UserLicence>> {
         let found = sqlx::query(

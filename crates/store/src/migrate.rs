@@ -9,7 +9,7 @@ use crate::dialect::{self, Lock};
 use crate::{Backend, Result, Store, StoreError};
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS roster_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL)";

@@ -1,0 +1,91 @@
+//! Roster's web portal: server-rendered pages (askama templates, htmx for the parts that
+//! update in place) over the service layer, mounted by `roster serve` beside the REST door.
+//! Every page calls the same service operations as REST, so every rule, right and audit
+//! record is the same; the portal only shows and asks.
+//!
+//! Every page works without JavaScript (plain forms and links); `htmx` and the small
+//! `portal.js` only enhance. No inline script or style anywhere: the Content-Security-Policy
+//! allows only the portal's own files.
+
+mod assets;
+mod customers;
+mod errors;
+mod layout;
+mod paging;
+mod session;
+mod sign_in;
+mod users;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use roster_service::Roster;
+
+pub use session::SESSION_COOKIE;
+
+/// The portal's state: the service, and whether its cookies need HTTPS.
+#[derive(Clone)]
+pub(crate) struct Portal {
+    pub(crate) roster: Roster,
+    /// The public URL is https: cookies carry `Secure`.
+    pub(crate) secure_cookies: bool,
+}
+
+/// The largest form the portal takes: a bulk upload's file (1 MiB) and its form around it.
+const FORM_LIMIT: usize = 1024 * 1024 + 64 * 1024;
+
+/// The portal's pages, for `roster serve` to mount beside the REST door.
+pub fn router(roster: Roster) -> Router {
+    let secure_cookies = roster
+        .settings()
+        .public_base_url
+        .to_ascii_lowercase()
+        .starts_with("https://");
+    let portal = Portal {
+        roster,
+        secure_cookies,
+    };
+    Router::new()
+        .route("/", get(layout::dashboard))
+        .route("/signin", get(sign_in::page).post(sign_in::submit))
+        .route("/signout", post(sign_in::sign_out))
+        .route(
+            "/changepassword",
+            get(sign_in::change_page).post(sign_in::change_submit),
+        )
+        .route("/account", get(layout::account_settings))
+        .route("/customers", get(customers::list))
+        .route(
+            "/customers/new",
+            get(customers::new_page).post(customers::create),
+        )
+        .route("/customers/{customer}", get(customers::open))
+        .route("/customers/{customer}/users", get(users::list))
+        .route("/customers/{customer}/licenses", get(customers::licences))
+        .route(
+            "/customers/{customer}/users/new",
+            get(users::new_page).post(users::create),
+        )
+        .route("/customers/{customer}/users/restore", post(users::restore))
+        .route("/customers/{customer}/users/{user}", get(users::details))
+        .route(
+            "/customers/{customer}/users/{user}/edit",
+            get(users::edit_page).post(users::edit),
+        )
+        .route(
+            "/customers/{customer}/users/{user}/resetpassword",
+            get(users::reset_page).post(users::reset),
+        )
+        .route(
+            "/customers/{customer}/users/{user}/delete",
+            get(users::delete_page).post(users::delete),
+        )
+        .route("/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state(
+            portal.clone(),
+            session::resolve,
+        ))
+        .layer(axum::middleware::from_fn(layout::security_headers))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .with_state(portal)
+}
