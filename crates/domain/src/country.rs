@@ -52,6 +52,11 @@ impl fmt::Display for CountryCode {
     }
 }
 
+/// Every assigned code, sorted (for a door that offers a choice).
+pub fn assigned() -> &'static [&'static str] {
+    &ASSIGNED
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,9 +86,4 @@ mod tests {
             assert!(CountryCode::parse(bad).is_err(), "{bad:?}");
         }
     }
-}
-
-/// Every assigned code, sorted (for a door that offers a choice).
-pub fn assigned() -> &'static [&'static str] {
-    &ASSIGNED
 }

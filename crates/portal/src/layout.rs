@@ -85,14 +85,28 @@ struct Dashboard {
     chrome: Chrome,
     may_view_customers: bool,
     may_add_customer: bool,
-    /// A customer user's own customer.
+    /// A customer user's own customer, when its roles let it manage the users there.
     own_customer: Option<String>,
+    customer_user: bool,
 }
 
-pub(crate) async fn dashboard(caller: Caller) -> Response {
+pub(crate) async fn dashboard(
+    axum::extract::State(portal): axum::extract::State<crate::Portal>,
+    caller: Caller,
+) -> Response {
     let ctx = caller.ctx();
+    // A customer's own user manages its organization's users only with a directory role
+    // that allows it.
     let own_customer = match &caller.0.actor.principal {
-        Principal::CustomerUser { customer, .. } => Some(customer.to_string()),
+        Principal::CustomerUser { customer, .. } => {
+            let readable = match portal.roster.customer_access(&ctx, *customer).await {
+                Ok(_) => true,
+                Err(roster_service::ServiceError::Forbidden(_)) => false,
+                Err(roster_service::ServiceError::CustomerNotFound) => false,
+                Err(e) => return PageError::from(e).into_response(),
+            };
+            Some(readable.then(|| customer.to_string()))
+        }
         Principal::PartnerUser | Principal::Application => None,
     };
     html(&Dashboard {
@@ -105,7 +119,8 @@ pub(crate) async fn dashboard(caller: Caller) -> Response {
                 &Default::default(),
             )
             .is_ok(),
-        own_customer,
+        customer_user: own_customer.is_some(),
+        own_customer: own_customer.flatten(),
     })
 }
 

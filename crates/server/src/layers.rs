@@ -54,8 +54,14 @@ pub async fn request_ids(mut req: Request, next: Next) -> Response {
     );
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
-    if status.as_u16() >= 400 && response.extensions().get::<FaultBody>().is_none() {
-        // A layer below (routing, limits, time-outs, a panic) answered without our body.
+    let page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if status.as_u16() >= 400 && response.extensions().get::<FaultBody>().is_none() && !page {
+        // A layer below (routing, limits, time-outs, a panic) answered without our body (a
+        // page of the portal beside the REST door answers with its own).
         let kept: Vec<(HeaderName, HeaderValue)> = [header::ALLOW, header::RETRY_AFTER]
             .into_iter()
             .filter_map(|h| response.headers().get(&h).map(|v| (h, v.clone())))

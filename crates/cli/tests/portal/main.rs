@@ -1,0 +1,708 @@
+//! The web portal, end to end: the real `roster serve` and Debian's headless Chromium,
+//! clicked through as a person would. Without a browser the tests say SKIPPED and pass; with
+//! `CI` set they fail instead. A failing test leaves a screenshot and prints its path.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/server.rs"]
+mod server;
+mod webdriver;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use server::{start, Server};
+use webdriver::{Browser, Driver};
+
+const ADMIN: &str = "admin@partner.local";
+const PASSWORD: &str = "Correct-Horse-42-Battery";
+
+/// One browser test at a time: each starts a Chromium, and the machine has two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether the browser is here; on CI it must be.
+fn browser_installed() -> bool {
+    let here =
+        Path::new(webdriver::CHROMIUM).exists() && Path::new(webdriver::CHROMEDRIVER).exists();
+    if !here {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {} or {} is missing: .ci/run installs them (apt-get install chromium chromium-driver)",
+            webdriver::CHROMIUM,
+            webdriver::CHROMEDRIVER
+        );
+        eprintln!(
+            "SKIPPED: no {} / {}",
+            webdriver::CHROMIUM,
+            webdriver::CHROMEDRIVER
+        );
+    }
+    here
+}
+
+pub fn shots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A started server, a driver and a browser signed in as nobody yet.
+struct Portal {
+    server: Server,
+    driver: Driver,
+    _data: tempfile::TempDir,
+}
+
+impl Portal {
+    async fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let server = start(data.path(), Some(PASSWORD)).expect("roster serve");
+        let driver = Driver::start().await.expect("chromedriver");
+        Self {
+            server,
+            driver,
+            _data: data,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base)
+    }
+
+    /// An access token of the administrator, for the REST door.
+    async fn admin_token(&self) -> String {
+        let r: Value = reqwest::Client::new()
+            .post(self.url("/oauth2/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", ADMIN),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["access_token"].as_str().unwrap().to_string()
+    }
+}
+
+/// Runs a test's steps with a browser; when they fail, the page is kept as a screenshot and
+/// its path printed, and the test fails with the steps' message.
+async fn with_browser<F, Fut>(name: &str, javascript: bool, steps: F)
+where
+    F: FnOnce(Arc<Portal>, Arc<Browser>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if !browser_installed() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let portal = Arc::new(Portal::start().await);
+    let browser = Arc::new(portal.driver.browser(javascript).await);
+    let run = tokio::spawn(steps(portal.clone(), browser.clone())).await;
+    if let Err(e) = run {
+        let path = shots_dir().join(format!("FAILED-{name}.png"));
+        std::fs::write(&path, browser.screenshot().await).unwrap();
+        eprintln!("screenshot of the failure: {}", path.display());
+        eprintln!("at {}", browser.url().await);
+        std::panic::resume_unwind(e.into_panic());
+    }
+    if let Ok(b) = Arc::try_unwrap(browser) {
+        b.quit().await;
+    }
+}
+
+/// Keeps the page as a PNG (for the docs and for a person to look at).
+async fn shot(browser: &Browser, name: &str) {
+    std::fs::write(
+        shots_dir().join(format!("{name}.png")),
+        browser.screenshot().await,
+    )
+    .unwrap();
+}
+
+const AXE: &str = include_str!("axe.min.js");
+
+/// axe-core on the page as it is: no violation of impact "serious" or "critical".
+async fn accessible(browser: &Browser, page: &str) {
+    let script = format!(
+        "{AXE}\nreturn axe.run(document, {{resultTypes: ['violations']}}).then(r => r.violations\
+         .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+         .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', ')));"
+    );
+    let violations = browser.script(&script, json!([])).await;
+    assert_eq!(
+        violations,
+        json!([]),
+        "accessibility violations on {page}: {violations:#}"
+    );
+}
+
+async fn sign_in(portal: &Portal, browser: &Browser, user: &str, password: &str) {
+    browser.goto(&portal.url("/signin")).await;
+    browser.fill("#email", user).await;
+    browser.fill("#password", password).await;
+    browser.click_text("button", "Sign in").await;
+}
+
+/// The temporary passwords a page shows, by username.
+async fn passwords_on_page(browser: &Browser) -> Vec<(String, String)> {
+    let rows = browser
+        .script(
+            "return [...document.querySelectorAll('table.passwords tbody tr')].map(tr => [tr.cells[1].innerText.trim(), tr.querySelector('code.secret').innerText.trim()]);",
+            json!([]),
+        )
+        .await;
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The id in a URL after `/customers/`.
+fn customer_in(url: &str) -> String {
+    url.split("/customers/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_admin_manages_a_customers_users() {
+    with_browser("manage-users", true, |portal, b| async move {
+        // A wrong password says so, and keeps the email.
+        sign_in(&portal, &b, ADMIN, "not-the-password").await;
+        b.wait_for_text("The email or password is incorrect").await;
+        assert_eq!(
+            b.attribute(&b.find("#email").await, "value").await.as_deref(),
+            Some(ADMIN)
+        );
+        shot(&b, "signin-error").await;
+        accessible(&b, "sign in (error)").await;
+
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+        assert!(b.text().await.contains(ADMIN));
+        shot(&b, "dashboard").await;
+        accessible(&b, "dashboard").await;
+
+        // "Account settings" says what is coming, rather than a dead link.
+        b.click_text("a", "Account settings").await;
+        b.wait_for_text("come in the next release").await;
+        accessible(&b, "account settings").await;
+
+        // Add customer.
+        b.click_text("a", "Customers").await;
+        b.wait_for_url("/customers").await;
+        b.click_text("a", "Add customer").await;
+        b.fill("#company_name", "Contoso").await;
+        b.fill("#domain", "contoso.onmicrosoft.com").await;
+        b.select("#country", "GB").await;
+        shot(&b, "customer-new").await;
+        accessible(&b, "add customer").await;
+        b.click_text("button", "Add customer").await;
+        b.wait_for_text("No users yet").await;
+        let customer = customer_in(&b.url().await);
+        accessible(&b, "users (empty)").await;
+
+        // The customers' table, with its search.
+        b.goto(&portal.url("/customers")).await;
+        b.wait_for_text("contoso.onmicrosoft.com").await;
+        b.fill("#q", "nothing-like-it").await;
+        b.wait_for_text("No customer matches").await;
+        b.fill("#q", "conto").await;
+        b.wait_for_text("contoso.onmicrosoft.com").await;
+        assert!(b.url().await.contains("q=conto"), "the search is in the URL");
+        shot(&b, "customers").await;
+        accessible(&b, "customers").await;
+
+        // Add two users with "Add another user", and read their temporary passwords.
+        b.goto(&portal.url(&format!("/customers/{customer}/users/new"))).await;
+        b.fill("#first_name-0", "Ada").await;
+        b.fill("#last_name-0", "Lovelace").await;
+        b.fill("#display_name-0", "Ada Lovelace").await;
+        b.fill("#alias-0", "ada").await;
+        b.click_text("button", "Add another user").await;
+        b.fill("#display_name-1", "Grace Hopper").await;
+        b.fill("#alias-1", "grace").await;
+        assert_eq!(
+            b.attribute(&b.find("#display_name-0").await, "value").await.as_deref(),
+            Some("Ada Lovelace"),
+            "the first user is kept"
+        );
+        shot(&b, "user-new").await;
+        accessible(&b, "add user").await;
+        b.click_text("button", "Complete").await;
+        b.wait_for_text("2 users were added").await;
+        let passwords = passwords_on_page(&b).await;
+        assert_eq!(
+            passwords.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(),
+            ["ada@contoso.onmicrosoft.com", "grace@contoso.onmicrosoft.com"]
+        );
+        assert!(passwords.iter().all(|(_, p)| p.len() == 16));
+        let csv = b.find("a[download]").await;
+        let href = b.attribute(&csv, "href").await.unwrap();
+        assert!(href.starts_with("data:text/csv"), "{href}");
+        shot(&b, "user-created").await;
+        accessible(&b, "users added").await;
+
+        // The users' table: both, with sort and search in the URL.
+        b.click_text("a", "Back to users").await;
+        b.wait_for_text("Grace Hopper").await;
+        b.click_text("a", "Display name").await;
+        b.wait_for_url("dir=desc").await;
+        let names = b
+            .script(
+                "return [...document.querySelectorAll('table.users tbody tr td:first-child')].map(td => td.innerText.trim());",
+                json!([]),
+            )
+            .await;
+        assert_eq!(names, json!(["Grace Hopper", "Ada Lovelace"]));
+        shot(&b, "users").await;
+        accessible(&b, "users").await;
+
+        // Edit.
+        b.click_text("a", "Grace Hopper").await;
+        b.wait_for_text("grace@contoso.onmicrosoft.com").await;
+        shot(&b, "user").await;
+        accessible(&b, "a user").await;
+        b.click_text("a", "Edit").await;
+        b.fill("#display_name", "Rear Admiral Grace Hopper").await;
+        accessible(&b, "edit").await;
+        b.click_text("button", "Submit").await;
+        b.wait_for_text("Your changes were saved").await;
+        assert!(b.text().await.contains("Rear Admiral Grace Hopper"));
+
+        // Reset password → Yes → shown once.
+        b.click_text("a", "Reset password").await;
+        accessible(&b, "reset password").await;
+        b.click_text("button", "Yes").await;
+        b.wait_for_text("The password was reset").await;
+        let reset = passwords_on_page(&b).await;
+        assert_eq!(reset.len(), 1);
+        assert_ne!(reset[0].1, passwords[1].1);
+        shot(&b, "user-reset").await;
+        accessible(&b, "password reset").await;
+        // Not on any later page.
+        b.click_text("a", "Back to the user").await;
+        b.wait_for_text("Rear Admiral").await;
+        assert!(!b.source().await.contains(&reset[0].1));
+
+        // Delete, then restore from "Deleted users (1)".
+        b.click_text("a", "Delete user").await;
+        accessible(&b, "delete user").await;
+        b.click_text("button", "Delete user").await;
+        b.wait_for_text("The user was deleted").await;
+        b.click_text("a", "Deleted users (1)").await;
+        b.wait_for_text("30 days left").await;
+        shot(&b, "users-deleted").await;
+        accessible(&b, "deleted users").await;
+        b.click(&b.find("table.users tbody input[type=checkbox]").await).await;
+        b.click_text("button", "Restore").await;
+        b.wait_for_text("Restored: 1 user(s)").await;
+        assert!(b.text().await.contains("Deleted users (0)"));
+
+        // Sign out ends the session.
+        b.click_text("button", "Sign out").await;
+        b.wait_for_text("You signed out").await;
+        b.goto(&portal.url("/customers")).await;
+        b.wait_for_url("/signin").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_temporary_password_must_be_changed_and_a_reset_ends_the_session() {
+    with_browser("temporary-password", true, |portal, b| async move {
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::new();
+        let customer: Value = http
+            .post(portal.url("/v1/customers"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "companyProfile": {"domain": "fabrikam.onmicrosoft.com"},
+                "billingProfile": {"companyName": "Fabrikam", "defaultAddress": {"country": "US"}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let cid = customer["id"].as_str().unwrap().to_string();
+        let user: Value = http
+            .post(portal.url(&format!("/v1/customers/{cid}/users")))
+            .bearer_auth(&token)
+            .json(&json!({
+                "userPrincipalName": "ada@fabrikam.onmicrosoft.com",
+                "displayName": "Ada",
+                "usageLocation": "US",
+                "passwordProfile": {"password": "Temporary-Pass-123", "forceChangePassword": true},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let uid = user["id"].as_str().unwrap().to_string();
+
+        // A temporary password leads to "Change password" before anything else.
+        sign_in(&portal, &b, "ada@fabrikam.onmicrosoft.com", "Temporary-Pass-123").await;
+        b.wait_for_url("/changepassword").await;
+        b.wait_for_text("Your password is temporary").await;
+        shot(&b, "change-password").await;
+        accessible(&b, "change password").await;
+        b.goto(&portal.url("/")).await;
+        b.wait_for_url("/signin").await;
+        b.goto(&portal.url("/changepassword?email=ada%40fabrikam.onmicrosoft.com")).await;
+        b.fill("#current", "Temporary-Pass-123").await;
+        b.fill("#new", "Tq7#vLm2x-Own").await;
+        b.fill("#confirm", "Tq7#vLm2x-0wn").await;
+        b.click_text("button", "Change password").await;
+        b.wait_for_text("not the same as the new password").await;
+        accessible(&b, "change password (error)").await;
+        b.fill("#current", "Temporary-Pass-123").await;
+        b.fill("#new", "Tq7#vLm2x-Own").await;
+        b.fill("#confirm", "Tq7#vLm2x-Own").await;
+        b.click_text("button", "Change password").await;
+        b.wait_for_text("Signed in as").await;
+        // A customer's user without a directory role has nothing to manage, and is told so.
+        b.wait_for_text("You have no administrator role").await;
+        assert!(!b.exists("a[href$='/users']").await);
+        accessible(&b, "dashboard of a customer's user").await;
+
+        // A password reset through the REST door ends the portal session at once.
+        let r = http
+            .patch(portal.url(&format!("/v1/customers/{cid}/users/{uid}")))
+            .bearer_auth(&token)
+            .json(&json!({"passwordProfile": {"password": "Another-Pass-456", "forceChangePassword": false}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        b.goto(&portal.url("/")).await;
+        b.wait_for_url("/signin").await;
+        b.wait_for_text("Sign in").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_escape_names_and_send_their_headers() {
+    with_browser("escaping", true, |portal, b| async move {
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+        b.goto(&portal.url("/customers/new")).await;
+        b.fill("#company_name", "<img src=x onerror=alert(1)>")
+            .await;
+        b.fill("#domain", "xss.onmicrosoft.com").await;
+        b.click_text("button", "Add customer").await;
+        b.wait_for_text("No users yet").await;
+        let customer = customer_in(&b.url().await);
+        b.goto(&portal.url(&format!("/customers/{customer}/users/new")))
+            .await;
+        b.fill(
+            "#display_name-0",
+            "<script>alert(2)</script><img src=x onerror=alert(3)>",
+        )
+        .await;
+        b.fill("#alias-0", "x").await;
+        b.click_text("button", "Complete").await;
+        b.wait_for_text("The user was added").await;
+        b.goto(&portal.url(&format!("/customers/{customer}/users")))
+            .await;
+        b.wait_for_text("<script>alert(2)</script>").await;
+        assert!(b.text().await.contains("<img src=x onerror=alert(1)>"));
+        assert!(!b.exists("img").await, "a name became an element");
+        assert!(!b.exists("main script").await, "a name became a script");
+
+        // The headers of every page.
+        let r = reqwest::get(portal.url("/signin")).await.unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["cache-control"], "no-store");
+        // No inline script or style anywhere on the pages walked.
+        let source = b.source().await;
+        assert!(
+            !source.contains("<script>") && !source.contains("style="),
+            "inline code"
+        );
+
+        // The session cookie.
+        let cookies = b.cookies().await;
+        let session = cookies
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "roster_session")
+            .expect("a session cookie")
+            .clone();
+        assert_eq!(session["httpOnly"], true);
+        assert_eq!(session["sameSite"], "Lax");
+        assert_eq!(session["path"], "/");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_sign_in_and_add_user_work() {
+    with_browser("no-javascript", false, |portal, b| async move {
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+        b.goto(&portal.url("/customers/new")).await;
+        b.fill("#company_name", "Northwind").await;
+        b.fill("#domain", "northwind.onmicrosoft.com").await;
+        b.click_text("button", "Add customer").await;
+        b.wait_for_text("No users yet").await;
+        b.click_text("a", "Add user").await;
+        b.fill("#display_name-0", "Nancy Davolio").await;
+        b.fill("#alias-0", "nancy").await;
+        b.click_text("button", "Add another user").await;
+        b.fill("#display_name-1", "Andrew Fuller").await;
+        b.fill("#alias-1", "andrew").await;
+        b.click_text("button", "Complete").await;
+        b.wait_for_text("2 users were added").await;
+        assert_eq!(passwords_on_page(&b).await.len(), 2);
+        // The search works as a plain form.
+        b.click_text("a", "Back to users").await;
+        b.fill("#q", "nancy").await;
+        b.click_text("button", "Search").await;
+        b.wait_for_url("q=nancy").await;
+        let text = b.text().await;
+        assert!(
+            text.contains("Nancy Davolio") && !text.contains("Andrew Fuller"),
+            "{text}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_is_added_with_the_keyboard_alone() {
+    with_browser("keyboard", true, |portal, b| async move {
+        // Sign in by keyboard: the email field has the focus.
+        b.goto(&portal.url("/signin")).await;
+        b.find("#email").await;
+        b.keys(ADMIN).await;
+        b.keys("\u{E004}").await;
+        b.keys(PASSWORD).await;
+        b.keys("\u{E007}").await;
+        b.wait_for_text("Signed in as").await;
+        let token = portal.admin_token().await;
+        let customer: Value = reqwest::Client::new()
+            .post(portal.url("/v1/customers"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "companyProfile": {"domain": "keys.onmicrosoft.com"},
+                "billingProfile": {"companyName": "Keys", "defaultAddress": {"country": "US"}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let cid = customer["id"].as_str().unwrap();
+        b.goto(&portal.url(&format!("/customers/{cid}/users/new")))
+            .await;
+        b.find("#first_name-0").await;
+        // Tab from the top of the page to the first field, counting the stops.
+        let mut stops = 0;
+        loop {
+            b.keys("\u{E004}").await;
+            stops += 1;
+            let id = b
+                .attribute(&b.active().await, "id")
+                .await
+                .unwrap_or_default();
+            if id == "first_name-0" {
+                break;
+            }
+            assert!(stops < 30, "the first field is not reachable by Tab");
+        }
+        b.keys("Kay").await;
+        b.keys("\u{E004}").await;
+        b.keys("Board").await;
+        b.keys("\u{E004}").await;
+        b.keys("Kay Board").await;
+        b.keys("\u{E004}").await;
+        b.keys("kay").await;
+        // Domain, location, then "Complete" is the next button.
+        loop {
+            b.keys("\u{E004}").await;
+            let active = b.active().await;
+            if b.text_of(&active).await.trim() == "Complete" {
+                break;
+            }
+            stops += 1;
+            assert!(stops < 60, "Complete is not reachable by Tab");
+        }
+        // A visible focus on the button.
+        let outline = b
+            .script(
+                "return getComputedStyle(document.activeElement).outlineStyle;",
+                json!([]),
+            )
+            .await;
+        assert_eq!(outline, json!("solid"), "the focus is visible");
+        b.keys("\u{E007}").await;
+        b.wait_for_text("The user was added").await;
+        assert_eq!(passwords_on_page(&b).await[0].0, "kay@keys.onmicrosoft.com");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_its_token_is_refused_and_changes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path(), Some(PASSWORD)).expect("roster serve");
+    let base = server.base.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let session = |r: &reqwest::Response| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("roster_session="))
+            .map(|v| v.split(';').next().unwrap().to_string())
+    };
+    let sign_in = || async {
+        let r = http
+            .post(format!("{base}/signin"))
+            .form(&[("email", ADMIN), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        session(&r).expect("a session")
+    };
+    let mine = sign_in().await;
+    let other = sign_in().await;
+    assert_ne!(mine, other, "a new session id at every sign-in");
+    let token_of = |page: String| {
+        page.split("name=\"csrf-token\" content=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let page = |cookie: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.get(format!("{base}/customers/new"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let my_token = token_of(page(mine.clone()).await);
+    let other_token = token_of(page(other.clone()).await);
+    assert_ne!(my_token, other_token);
+    let add = |cookie: String, token: Option<String>, domain: &'static str| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let mut form = vec![
+                ("company_name".to_string(), "Forged".to_string()),
+                ("domain".to_string(), domain.to_string()),
+                ("country".to_string(), "US".to_string()),
+            ];
+            if let Some(t) = token {
+                form.push(("csrf".into(), t));
+            }
+            http.post(format!("{base}/customers/new"))
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let none = add(mine.clone(), None, "forged1.onmicrosoft.com").await;
+    let status = none.status();
+    let body = none.text().await.unwrap();
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Reload it and try again"));
+    let another = add(mine.clone(), Some(other_token), "forged2.onmicrosoft.com").await;
+    assert_eq!(another.status(), 403);
+    // From another site, even with the right token.
+    let cross = http
+        .post(format!("{base}/customers/new"))
+        .header("cookie", mine.clone())
+        .header("origin", "http://evil.example")
+        .form(&[
+            ("company_name", "Forged"),
+            ("domain", "forged3.onmicrosoft.com"),
+            ("csrf", &my_token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    // Nothing was created.
+    let list = http
+        .get(format!("{base}/customers"))
+        .header("cookie", mine.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains("forged"), "a refused form changed something");
+    // With its own token it works.
+    let ok = add(mine.clone(), Some(my_token), "real.onmicrosoft.com").await;
+    assert_eq!(ok.status(), 303);
+    // Signed out, the session is gone on the server too.
+    let out = http
+        .post(format!("{base}/signout"))
+        .header("cookie", mine.clone())
+        .form(&[("csrf", token_of(page(mine.clone()).await))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let after = http
+        .get(format!("{base}/customers"))
+        .header("cookie", mine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303);
+    assert!(after.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/signin"));
+    drop(server);
+}
