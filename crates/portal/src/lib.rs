@@ -14,6 +14,7 @@ mod layout;
 mod paging;
 mod session;
 mod sign_in;
+mod upload;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -31,8 +32,9 @@ pub(crate) struct Portal {
     pub(crate) secure_cookies: bool,
 }
 
-/// The largest form the portal takes: a bulk upload's file (1 MiB) and its form around it.
-const FORM_LIMIT: usize = 1024 * 1024 + 64 * 1024;
+/// The largest form the portal takes: a bulk upload's file (which the service limits to 1
+/// MiB) sent again after "Validate" beside its kept copy.
+const FORM_LIMIT: usize = 3 * 1024 * 1024;
 
 /// The portal's pages, for `roster serve` to mount beside the REST door.
 pub fn router(roster: Roster) -> Router {
@@ -67,6 +69,14 @@ pub fn router(roster: Roster) -> Router {
             get(users::new_page).post(users::create),
         )
         .route("/customers/{customer}/users/restore", post(users::restore))
+        .route(
+            "/customers/{customer}/users/upload",
+            get(upload::page).post(upload::submit),
+        )
+        .route(
+            "/customers/{customer}/users/upload/template",
+            get(upload::template),
+        )
         .route("/customers/{customer}/users/{user}", get(users::details))
         .route(
             "/customers/{customer}/users/{user}/edit",

@@ -571,9 +571,9 @@ struct NewUserPage {
 
 /// A created user and its temporary password, shown this once.
 pub(crate) struct Created {
-    display_name: String,
-    upn: String,
-    password: String,
+    pub(crate) display_name: String,
+    pub(crate) upn: String,
+    pub(crate) password: String,
 }
 
 #[derive(Template)]
@@ -793,7 +793,7 @@ fn form_field(service_field: &str) -> String {
 
 /// The CSV of created users and their passwords as a `data:` URL: downloaded from the page
 /// itself, so the passwords are never kept on the server to be fetched again.
-fn passwords_csv_data_url(created: &[Created]) -> String {
+pub(crate) fn passwords_csv_data_url(created: &[Created]) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     // A name that begins with = + - @ would run as a formula in a spreadsheet: keep it text.
     // (Temporary passwords never begin with one: the domain generates none that does.)

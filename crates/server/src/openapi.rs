@@ -175,6 +175,10 @@ mod tests {
                 "/v1/customers/{customerId}/users/{userId}",
                 vec!["delete", "get", "patch"],
             ),
+            (
+                "/v1/customers/{customerId}/users/{userId}/resetpassword",
+                vec!["post"],
+            ),
             ("/v1/auditrecords", vec!["get"]),
             ("/v1/users/{userId}/activity", vec!["get"]),
             ("/v1/users", vec!["get", "post"]),

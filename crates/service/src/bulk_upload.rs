@@ -46,6 +46,35 @@ impl Roster {
         file: &[u8],
         usage_location: Option<&str>,
     ) -> Result<BulkUploaded> {
+        let (file, location) = self
+            .check_bulk_upload(ctx, customer, file, usage_location)
+            .await?;
+        self.create_bulk(ctx, customer, file, location).await
+    }
+
+    /// Checks an upload as [`Roster::bulk_upload_customer_users`] would and creates
+    /// nothing: the number of users it would create, or every problem (the portal's
+    /// "Validate"). The same rights as the upload itself.
+    pub async fn validate_bulk_upload(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        file: &[u8],
+        usage_location: Option<&str>,
+    ) -> Result<usize> {
+        let (file, _) = self
+            .check_bulk_upload(ctx, customer, file, usage_location)
+            .await?;
+        Ok(file.rows.len())
+    }
+
+    async fn check_bulk_upload(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        file: &[u8],
+        usage_location: Option<&str>,
+    ) -> Result<(BulkFile, CountryCode)> {
         let action = Action::InCustomer(CustomerAction::BulkUpload);
         let mut r = self.store().reader().await?;
         self.customer_for(&mut r.db(), ctx, customer, action)
@@ -94,7 +123,7 @@ impl Roster {
             problems.sort_by_key(|p| p.row.unwrap_or(0));
             return Err(ServiceError::BulkRefused(problems));
         };
-        self.create_bulk(ctx, customer, file, location).await
+        Ok((file, location))
     }
 
     /// Whether the caller may see the upload's template for this customer: whoever may read

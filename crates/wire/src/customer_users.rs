@@ -134,3 +134,12 @@ impl CollectionItem for CustomerUserBody {
     const COLLECTION: &'static str = "CustomerUserCollection";
     const DESCRIPTION: &'static str = "A page of customer users.";
 }
+
+/// The body of `POST …/users/{userId}/resetpassword` (optional): whether the user must
+/// change the new temporary password at its next sign-in (default true).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    #[serde(default)]
+    pub force_change_password: Option<bool>,
+}

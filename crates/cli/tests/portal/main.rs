@@ -169,6 +169,24 @@ async fn passwords_on_page(browser: &Browser) -> Vec<(String, String)> {
         .collect()
 }
 
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
 /// The id in a URL after `/customers/`.
 fn customer_in(url: &str) -> String {
     url.split("/customers/")
@@ -314,6 +332,71 @@ async fn a_partner_admin_manages_a_customers_users() {
         b.click_text("button", "Restore").await;
         b.wait_for_text("Restored: 1 user(s)").await;
         assert!(b.text().await.contains("Deleted users (0)"));
+
+        // Upload users: a file with one bad row, then a good one; the passwords once.
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(
+            &bad,
+            "First name,Last name,Display name,Email,Status update\r\n\
+             Alan,Turing,Alan Turing,alan@contoso.onmicrosoft.com,\r\n\
+             Bad,Row,Bad Row,bad@elsewhere.example,\r\n",
+        )
+        .unwrap();
+        let good = dir.path().join("good.csv");
+        std::fs::write(
+            &good,
+            "First name;Last name;Display name;Email;Status update\r\n\
+             Alan;Turing;Alan Turing;alan@contoso.onmicrosoft.com;\r\n\
+             Edsger;Dijkstra;Edsger Dijkstra;edsger@contoso.onmicrosoft.com;\r\n",
+        )
+        .unwrap();
+        b.goto(&portal.url(&format!("/customers/{customer}/users"))).await;
+        b.click_text("a", "Upload users").await;
+        b.wait_for_text("Download template").await;
+        accessible(&b, "upload users").await;
+        let template = b.find("a[download][href$='/template']").await;
+        let href = b.attribute(&template, "href").await.unwrap();
+        let body = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(portal.url(&href))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(body.status(), 303, "the template needs a session too");
+        b.type_into(&b.find("#file").await, bad.to_str().unwrap()).await;
+        b.click_text("button", "Validate").await;
+        b.wait_for_text("The file has 1 problem(s)").await;
+        let problems = b
+            .script(
+                "return [...document.querySelectorAll('table.problems tbody tr')].map(tr => [...tr.cells].map(c => c.innerText.trim()));",
+                json!([]),
+            )
+            .await;
+        assert_eq!(problems[0][0], "3", "{problems}");
+        assert_eq!(problems[0][1], "Email", "{problems}");
+        shot(&b, "upload-problems").await;
+        accessible(&b, "upload problems").await;
+        b.type_into(&b.find("#file").await, good.to_str().unwrap()).await;
+        b.select("#location", "GB").await;
+        b.click_text("button", "Validate").await;
+        b.wait_for_text("The file is valid: 2 user(s) will be created").await;
+        // "Save" uploads the file that was validated, kept in the form.
+        b.click_text("button", "Save").await;
+        b.wait_for_text("2 user(s) were created").await;
+        let uploaded = passwords_on_page(&b).await;
+        assert_eq!(uploaded.len(), 2);
+        let result = b.find("a[download='upload-result.csv']").await;
+        let href = b.attribute(&result, "href").await.unwrap();
+        let decoded = percent_decode(&href);
+        assert!(decoded.contains("First name;Last name;Display name;Email;Status update;Temporary password"), "{decoded}");
+        assert!(decoded.contains(&uploaded[1].1), "the result file has the passwords");
+        shot(&b, "upload-done").await;
+        accessible(&b, "upload done").await;
+        b.click_text("a", "Back to users").await;
+        b.wait_for_text("Edsger Dijkstra").await;
 
         // Sign out ends the session.
         b.click_text("button", "Sign out").await;

@@ -12,8 +12,10 @@ use roster_service::paging::ListRequest;
 
 use super::{customer_id, user_id, Caller, Filter, OrApi, Params, PathIds};
 use crate::error::{ApiError, ApiFault};
-use crate::json::Body;
-use crate::wire::{json, CustomerUserBody, CustomerUserCollection, CustomerUserRequest};
+use crate::json::{read_body, Body};
+use crate::wire::{
+    json, CustomerUserBody, CustomerUserCollection, CustomerUserRequest, ResetPasswordRequest,
+};
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(get, update, delete))
+        .routes(routes!(reset_password))
 }
 
 fn user_response(status: StatusCode, user: &CustomerUser, echo: Option<PasswordEcho>) -> Response {
@@ -241,4 +244,39 @@ pub async fn delete(
         .await
         .or_api(&ctx)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(post, path = "/v1/customers/{customerId}/users/{userId}/resetpassword", operation_id = "reset_customer_user_password", tag = "customer users",
+    params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
+    request_body(content = Option<ResetPasswordRequest>, description = "Optional. forceChangePassword (default true): the user must change the new password at its next sign-in"),
+    responses(
+        (status = 200, description = "Roster generated a new temporary password: the user, with passwordProfile.password shown this once (a replay of the same MS-RequestId shows it null); the user's sessions and tokens end", body = CustomerUserBody),
+        (status = 400, description = "800002 malformed body; 2000 bad id", body = ApiFault),
+        (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault),
+        (status = 404, description = "60003; 60002", body = ApiFault),
+        (status = 409, description = "60005 the user is deleted: restore it first; 60007", body = ApiFault),
+    ))]
+pub async fn reset_password(
+    State(app): State<AppState>,
+    Caller(ctx): Caller,
+    PathIds((cid, uid)): PathIds<(String, String)>,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let (cid, uid) = (customer_id(&cid)?, user_id(&uid)?);
+    let bytes = read_body(req, &app).await?;
+    let body: ResetPasswordRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ResetPasswordRequest::default()
+    } else {
+        crate::json::parse(&bytes)?
+    };
+    let (user, password) = app
+        .roster
+        .reset_customer_user_password(&ctx, cid, uid, body.force_change_password)
+        .await
+        .or_api(&ctx)?;
+    let echo = PasswordEcho {
+        password: Some(password),
+        force_change_password: user.force_change_password,
+    };
+    Ok(user_response(StatusCode::OK, &user, Some(echo)))
 }

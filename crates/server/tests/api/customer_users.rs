@@ -473,3 +473,113 @@ async fn concurrent_creates_of_one_upn_make_exactly_one_user() {
     assert_eq!(list["totalCount"], 1);
 }
 on_both_backends!(concurrent_creates_of_one_upn_make_exactly_one_user);
+
+/// POST …/resetpassword: Roster generates the temporary password (shown once; a replay
+/// shows it null), the old password and the user's tokens stop working, the flag follows the
+/// body, and a deleted user or an unknown one is refused.
+async fn reset_password_generates_a_temporary_password_once() {
+    let (app, cid) = setup().await;
+    let (_, created) = app
+        .post(
+            &users(&cid),
+            json!({"userPrincipalName": "ada@contoso.onmicrosoft.com", "displayName": "Ada",
+                   "passwordProfile": {"password": "First-Own-Pass-1", "forceChangePassword": false}}),
+        )
+        .await;
+    let uid = created["id"].as_str().unwrap().to_string();
+    let token = app
+        .sign_in("ada@contoso.onmicrosoft.com", "First-Own-Pass-1")
+        .await
+        .unwrap();
+    let reset = format!("{}/resetpassword", user(&cid, &uid));
+    let r = app
+        .req(Method::POST, &reset)
+        .header("MS-RequestId", "7b0e7a36-5b8b-4f7e-9a59-2b1d2c3d4e5f")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = into_parts(r).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let password = body["passwordProfile"]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(password.len(), 16);
+    assert_eq!(body["passwordProfile"]["forceChangePassword"], true);
+    assert!(!password.starts_with(['=', '+', '-', '@']));
+    // The old password and the old token are over; the new password must be changed first.
+    assert!(app
+        .sign_in("ada@contoso.onmicrosoft.com", "First-Own-Pass-1")
+        .await
+        .is_err());
+    let (status, _) = into_parts(
+        app.client
+            .get(app.url(&user(&cid, &uid)))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, refused) = app
+        .sign_in("ada@contoso.onmicrosoft.com", &password)
+        .await
+        .unwrap_err();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    // A replay answers the same user without the password, and resets nothing again.
+    let (status, replay) = into_parts(
+        app.req(Method::POST, &reset)
+            .header("MS-RequestId", "7b0e7a36-5b8b-4f7e-9a59-2b1d2c3d4e5f")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        replay["passwordProfile"]["password"],
+        serde_json::Value::Null
+    );
+    assert!(!contains_bytes(&app.stored_bytes().await, &password));
+    assert_eq!(
+        audit_ops(&app)
+            .await
+            .iter()
+            .filter(|o| *o == "reset_customer_user_password")
+            .count(),
+        1
+    );
+    // forceChangePassword: false lets the user sign in with it at once.
+    let (status, body) = app
+        .post(&reset, json!({"forceChangePassword": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = body["passwordProfile"]["password"].as_str().unwrap();
+    assert!(app
+        .sign_in("ada@contoso.onmicrosoft.com", second)
+        .await
+        .is_ok());
+    // Bad bodies, unknown and deleted users.
+    assert_error(
+        &app.post(&reset, json!({"forceChange": true})).await,
+        StatusCode::BAD_REQUEST,
+        800002,
+    );
+    let unknown = format!(
+        "{}/resetpassword",
+        user(&cid, &roster_service::new_user_id().to_string())
+    );
+    assert_error(
+        &app.post(&unknown, json!({})).await,
+        StatusCode::NOT_FOUND,
+        60002,
+    );
+    app.delete(&user(&cid, &uid)).await;
+    assert_error(
+        &app.post(&reset, json!({})).await,
+        StatusCode::CONFLICT,
+        60005,
+    );
+}
+on_both_backends!(reset_password_generates_a_temporary_password_once);
