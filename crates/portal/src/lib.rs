@@ -10,6 +10,7 @@
 mod assets;
 mod customers;
 mod errors;
+mod grants;
 mod layout;
 mod paging;
 mod session;

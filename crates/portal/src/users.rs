@@ -20,6 +20,7 @@ use roster_service::{Ctx, ServiceError};
 use serde::Deserialize;
 
 use crate::errors::{label_of, sentence, PageError};
+use crate::grants::{self, Grants, Ticked};
 use crate::layout::{html, query_escape, Chrome};
 use crate::paging::{PageSize, Pager};
 use crate::session::Caller;
@@ -567,6 +568,8 @@ struct NewUserPage {
     rows: Vec<NewUserRow>,
     domains: Vec<String>,
     countries: &'static [&'static str],
+    grants: Grants,
+    for_all: bool,
 }
 
 /// A created user and its temporary password, shown this once.
@@ -586,6 +589,8 @@ struct CreatedPage {
     csv_data_url: String,
     /// Rows that were not created (the form again, with their problems).
     not_created: usize,
+    /// Permissions or licences that could not be given, by user.
+    grant_problems: Vec<String>,
 }
 
 async fn domains_of(portal: &Portal, ctx: &Ctx, id: CustomerId) -> Result<Vec<String>, PageError> {
@@ -618,12 +623,16 @@ pub(crate) async fn new_page(
             .to_string(),
         ..Default::default()
     };
+    let access = portal.roster.customer_access(&ctx, id).await?;
+    let grants = Grants::load(&portal, &ctx, id, &access, Ticked::Nothing).await?;
     Ok(html(&NewUserPage {
         chrome: Chrome::new(&caller, "customers"),
         customer: header,
         rows: vec![row],
         domains,
         countries: roster_domain::country::assigned(),
+        grants,
+        for_all: false,
     }))
 }
 
@@ -672,6 +681,19 @@ pub(crate) async fn create(
     let header = CustomerHeader::load(&portal, &ctx, id, "users").await?;
     let domains = domains_of(&portal, &ctx, id).await?;
     let mut rows = rows_of(&form);
+    let (roles, skus) = grants::chosen(&form);
+    let access = portal.roster.customer_access(&ctx, id).await?;
+    let grants = Grants::load(
+        &portal,
+        &ctx,
+        id,
+        &access,
+        Ticked::Chosen {
+            roles: &roles,
+            skus: &skus,
+        },
+    )
+    .await?;
     let action = form
         .iter()
         .find(|(k, _)| k == "action")
@@ -689,9 +711,11 @@ pub(crate) async fn create(
         return Ok(html(&NewUserPage {
             chrome: Chrome::new(&caller, "customers"),
             customer: header,
+            for_all: rows.len() > 1,
             rows,
             domains,
             countries: roster_domain::country::assigned(),
+            grants,
         }));
     }
     if let Some(index) = action.strip_prefix("remove-") {
@@ -703,15 +727,18 @@ pub(crate) async fn create(
         return Ok(html(&NewUserPage {
             chrome: Chrome::new(&caller, "customers"),
             customer: header,
+            for_all: rows.len() > 1,
             rows,
             domains,
             countries: roster_domain::country::assigned(),
+            grants,
         }));
     }
     // Each user is created by the one create operation, in order; the first refusal stops,
     // so that what was created is shown with its password and the rest stays in the form.
     let mut created = Vec::new();
     let mut left = Vec::new();
+    let mut grant_problems = Vec::new();
     for mut row in rows {
         if !left.is_empty() {
             left.push(row);
@@ -727,11 +754,18 @@ pub(crate) async fn create(
             ..UserInput::default()
         };
         match portal.roster.create_customer_user(&ctx, id, &input).await {
-            Ok(c) => created.push(Created {
-                display_name: c.user.display_name.clone(),
-                upn: c.user.upn.to_string(),
-                password: c.password.expose().to_string(),
-            }),
+            Ok(c) => {
+                for problem in
+                    grants::apply(&portal, &ctx, id, c.user.id, &grants, &roles, &skus).await?
+                {
+                    grant_problems.push(format!("{}: {problem}", c.user.display_name));
+                }
+                created.push(Created {
+                    display_name: c.user.display_name.clone(),
+                    upn: c.user.upn.to_string(),
+                    password: c.password.expose().to_string(),
+                })
+            }
             Err(ServiceError::Invalid(invalid)) => {
                 row.errors = invalid
                     .0
@@ -761,9 +795,11 @@ pub(crate) async fn create(
         let mut r = html(&NewUserPage {
             chrome: Chrome::new(&caller, "customers"),
             customer: header,
+            for_all: left.len() > 1,
             rows: left,
             domains,
             countries: roster_domain::country::assigned(),
+            grants,
         });
         *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
         return Ok(r);
@@ -775,6 +811,7 @@ pub(crate) async fn create(
         not_created: left.len(),
         created,
         csv_data_url,
+        grant_problems,
     }))
 }
 
@@ -938,6 +975,10 @@ struct EditPage {
     domains: Vec<String>,
     countries: &'static [&'static str],
     errors: Vec<(String, String)>,
+    /// The details were saved, and `errors` are the permissions or licences that were not.
+    partly_saved: bool,
+    grants: Grants,
+    for_all: bool,
 }
 
 impl EditPage {
@@ -949,19 +990,13 @@ impl EditPage {
     }
 }
 
-#[derive(Deserialize, Default, Clone)]
+#[derive(Default, Clone)]
 pub(crate) struct EditForm {
-    #[serde(default)]
     first_name: String,
-    #[serde(default)]
     last_name: String,
-    #[serde(default)]
     display_name: String,
-    #[serde(default)]
     alias: String,
-    #[serde(default)]
     domain: String,
-    #[serde(default)]
     location: String,
 }
 
@@ -980,7 +1015,11 @@ pub(crate) async fn edit_page(
     if !domains.contains(&domain) {
         domains.push(domain.clone());
     }
+    let access = portal.roster.customer_access(&ctx, id).await?;
+    let grants = Grants::load(&portal, &ctx, id, &access, Ticked::Held(uid)).await?;
     Ok(html(&EditPage {
+        grants,
+        for_all: false,
         chrome: Chrome::new(&caller, "customers"),
         customer: header,
         user_id: uid.to_string(),
@@ -995,6 +1034,7 @@ pub(crate) async fn edit_page(
         domains,
         countries: roster_domain::country::assigned(),
         errors: Vec::new(),
+        partly_saved: false,
     }))
 }
 
@@ -1002,11 +1042,27 @@ pub(crate) async fn edit(
     State(portal): State<Portal>,
     caller: Caller,
     Path((customer, user)): Path<(String, String)>,
-    Form(form): Form<EditForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let ctx = caller.ctx();
     let id = customer_id(&customer)?;
     let uid = user_id(&user)?;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let form = EditForm {
+        first_name: field("first_name"),
+        last_name: field("last_name"),
+        display_name: field("display_name"),
+        alias: field("alias"),
+        domain: field("domain"),
+        location: field("location"),
+    };
+    let (roles, skus) = grants::chosen(&pairs);
     let current = portal.roster.get_customer_user(&ctx, id, uid).await?;
     let upn = format!("{}@{}", form.alias.trim(), form.domain.trim());
     let opt = |s: &str, now: Option<&str>| {
@@ -1024,15 +1080,24 @@ pub(crate) async fn edit(
         ),
         ..UserInput::default()
     };
-    let errors = match portal
+    let access = portal.roster.customer_access(&ctx, id).await?;
+    let shown = Grants::load(&portal, &ctx, id, &access, Ticked::Held(uid)).await?;
+    let mut partly_saved = false;
+    let errors: Vec<(String, String)> = match portal
         .roster
         .update_customer_user(&ctx, id, uid, &input, None)
         .await
     {
         Ok(_) => {
-            return Ok(
-                Redirect::to(&format!("/customers/{id}/users/{uid}?notice=saved")).into_response(),
-            )
+            let problems = grants::apply(&portal, &ctx, id, uid, &shown, &roles, &skus).await?;
+            if problems.is_empty() {
+                return Ok(
+                    Redirect::to(&format!("/customers/{id}/users/{uid}?notice=saved"))
+                        .into_response(),
+                );
+            }
+            partly_saved = true;
+            problems.into_iter().map(|p| (String::new(), p)).collect()
         }
         Err(ServiceError::Invalid(invalid)) => invalid
             .0
@@ -1055,7 +1120,20 @@ pub(crate) async fn edit(
     if !domains.contains(&form.domain) {
         domains.push(form.domain.clone());
     }
+    let grants = Grants::load(
+        &portal,
+        &ctx,
+        id,
+        &access,
+        Ticked::Chosen {
+            roles: &roles,
+            skus: &skus,
+        },
+    )
+    .await?;
     let mut r = html(&EditPage {
+        grants,
+        for_all: false,
         chrome: Chrome::new(&caller, "customers"),
         customer: header,
         user_id: uid.to_string(),
@@ -1063,6 +1141,7 @@ pub(crate) async fn edit(
         domains,
         countries: roster_domain::country::assigned(),
         errors,
+        partly_saved,
     });
     *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
     Ok(r)

@@ -407,6 +407,117 @@ async fn a_partner_admin_manages_a_customers_users() {
     .await;
 }
 
+const E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+
+/// The numbers of the Licenses page's row of a product: total, assigned, available.
+async fn seats_on_page(b: &Browser, product: &str) -> Vec<String> {
+    let v = b
+        .script(
+            "return [...document.querySelectorAll('tbody tr')].filter(tr => tr.cells[0].innerText.includes(arguments[0])).map(tr => [...tr.cells].slice(1).map(c => c.innerText.trim()))[0];",
+            json!([product]),
+        )
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_and_licenses_are_given_on_add_and_edit() {
+    with_browser("licenses", true, |portal, b| async move {
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::new();
+        let customer: Value = http
+            .post(portal.url("/v1/customers"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "companyProfile": {"domain": "tailspin.onmicrosoft.com"},
+                "billingProfile": {"companyName": "Tailspin", "defaultAddress": {"country": "US"}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let cid = customer["id"].as_str().unwrap().to_string();
+        let r = http
+            .put(portal.url(&format!("/v1/customers/{cid}/subscribedskus/{E3}")))
+            .bearer_auth(&token)
+            .json(&json!({"totalUnits": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+        b.goto(&portal.url(&format!("/customers/{cid}/licenses"))).await;
+        b.wait_for_text("Microsoft 365 E3").await;
+        assert_eq!(seats_on_page(&b, "Microsoft 365 E3").await, ["2", "0", "2"]);
+        shot(&b, "licenses").await;
+        accessible(&b, "licenses").await;
+
+        // Add user with a permission and a license.
+        b.goto(&portal.url(&format!("/customers/{cid}/users/new"))).await;
+        b.fill("#display_name-0", "Una Admin").await;
+        b.fill("#alias-0", "una").await;
+        b.select("#location-0", "US").await;
+        b.click(&b.find("#role-fe930be7-5e62-47db-91af-98c3a49a38b1").await).await;
+        b.click(&b.find(&format!("#sku-{E3}")).await).await;
+        b.click_text("button", "Complete").await;
+        b.wait_for_text("The user was added").await;
+        assert!(!b.text().await.contains("Not every permission"), "{}", b.text().await);
+        b.click_text("a", "Back to users").await;
+        b.click_text("a", "Una Admin").await;
+        b.wait_for_text("User Administrator").await;
+        assert!(b.text().await.contains("Microsoft 365 E3"));
+        b.goto(&portal.url(&format!("/customers/{cid}/licenses"))).await;
+        b.wait_for_text("Microsoft 365 E3").await;
+        assert_eq!(seats_on_page(&b, "Microsoft 365 E3").await, ["2", "1", "1"]);
+
+        // A second user through Edit takes the last seat; the seat count moves again.
+        b.goto(&portal.url(&format!("/customers/{cid}/users/new"))).await;
+        b.fill("#display_name-0", "Vic").await;
+        b.fill("#alias-0", "vic").await;
+        b.select("#location-0", "US").await;
+        b.click_text("button", "Complete").await;
+        b.wait_for_text("The user was added").await;
+        b.click_text("a", "Back to users").await;
+        b.click_text("a", "Vic").await;
+        b.click_text("a", "Edit").await;
+        b.wait_for_text("1 of 2 available").await;
+        shot(&b, "user-edit").await;
+        accessible(&b, "edit with licenses").await;
+        b.click(&b.find(&format!("#sku-{E3}")).await).await;
+        b.click_text("button", "Submit").await;
+        b.wait_for_text("Your changes were saved").await;
+        b.goto(&portal.url(&format!("/customers/{cid}/licenses"))).await;
+        b.wait_for_text("Microsoft 365 E3").await;
+        assert_eq!(seats_on_page(&b, "Microsoft 365 E3").await, ["2", "2", "0"]);
+        // The users' table lists the license.
+        b.goto(&portal.url(&format!("/customers/{cid}/users"))).await;
+        b.wait_for_text("Vic").await;
+        let rows = b
+            .script(
+                "return [...document.querySelectorAll('table.users tbody tr')].map(tr => tr.cells[3].innerText.trim());",
+                json!([]),
+            )
+            .await;
+        assert_eq!(rows, json!(["Microsoft 365 E3", "Microsoft 365 E3"]));
+        // Deleting a user frees its seat.
+        b.click_text("a", "Vic").await;
+        b.click_text("a", "Delete user").await;
+        b.click_text("button", "Delete user").await;
+        b.wait_for_text("The user was deleted").await;
+        b.goto(&portal.url(&format!("/customers/{cid}/licenses"))).await;
+        b.wait_for_text("Microsoft 365 E3").await;
+        assert_eq!(seats_on_page(&b, "Microsoft 365 E3").await, ["2", "1", "1"]);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_temporary_password_must_be_changed_and_a_reset_ends_the_session() {
     with_browser("temporary-password", true, |portal, b| async move {
