@@ -73,7 +73,7 @@ impl Grants {
                 .map(|s| SkuChoice {
                     available: s.available(),
                     total: s.seats.total,
-                    checked: skus_of.iter().any(|id| *id == s.product.id),
+                    checked: skus_of.contains(&s.product.id),
                     id: s.product.id,
                     name: s.product.name,
                 })
@@ -186,8 +186,8 @@ pub(crate) async fn apply(
     if grants.may_licences {
         // One update per product: products of two licence groups cannot share one.
         for sku in &grants.skus {
-            let want = skus.iter().any(|s| *s == sku.id);
-            let has = held_skus.iter().any(|s| *s == sku.id);
+            let want = skus.contains(&sku.id);
+            let has = held_skus.contains(&sku.id);
             let input = match (want, has) {
                 (true, false) => LicenceUpdateInput {
                     assign: Some(vec![AssignInput {
