@@ -122,6 +122,29 @@ pub(crate) async fn resolve(State(portal): State<Portal>, req: Request, next: Ne
         },
         None => None,
     };
+    let history = caller
+        .as_ref()
+        .filter(|c| c.actor.principal == Principal::PartnerUser)
+        .map(|c| {
+            (
+                c.actor.user,
+                req.method().to_string(),
+                req.uri().path().to_string(),
+            )
+        })
+        .filter(|(_, _, path)| !path.starts_with("/assets/"));
+    let response = checked(caller, req, next).await;
+    // Refused requests too, as the REST door records its refusals.
+    if let Some((user, method, path)) = history {
+        portal
+            .roster
+            .record_activity(user, &method, &path, response.status().as_u16());
+    }
+    response
+}
+
+/// The request, past the same-origin and anti-forgery checks when it changes state.
+async fn checked(caller: Option<PortalCaller>, req: Request, next: Next) -> Response {
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD);
     let mut req = req;
     if changes_state {
@@ -151,28 +174,10 @@ pub(crate) async fn resolve(State(portal): State<Portal>, req: Request, next: Ne
             req = Request::from_parts(parts, Body::from(bytes));
         }
     }
-    let history = caller
-        .as_ref()
-        .filter(|c| c.actor.principal == Principal::PartnerUser)
-        .map(|c| {
-            (
-                c.actor.user,
-                req.method().to_string(),
-                req.uri().path().to_string(),
-            )
-        });
     if let Some(caller) = caller {
         req.extensions_mut().insert(Signed(caller));
     }
-    let response = next.run(req).await;
-    if let Some((user, method, path)) = history {
-        if !path.starts_with("/assets/") {
-            portal
-                .roster
-                .record_activity(user, &method, &path, response.status().as_u16());
-        }
-    }
-    response
+    next.run(req).await
 }
 
 /// A request the browser says comes from another site (`Sec-Fetch-Site`), or whose `Origin`

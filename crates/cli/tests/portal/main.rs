@@ -898,5 +898,71 @@ async fn a_form_without_its_token_is_refused_and_changes_nothing() {
         .to_str()
         .unwrap()
         .starts_with("/signin"));
+
+    // The portal's requests are in the admin's history, as API requests are.
+    let token: Value = http
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", ADMIN),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let users: Value = http
+        .get(format!("{base}/v1/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["userPrincipalName"] == ADMIN)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let history: Value = http
+        .get(format!("{base}/v1/users/{admin}/activity"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lines: Vec<(String, String, u64)> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["method"].as_str().unwrap().to_string(),
+                a["path"].as_str().unwrap().to_string(),
+                a["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for line in [
+        ("POST".to_string(), "/customers/new".to_string(), 403),
+        ("POST".to_string(), "/customers/new".to_string(), 303),
+        ("GET".to_string(), "/customers".to_string(), 200),
+        ("POST".to_string(), "/signout".to_string(), 303),
+    ] {
+        assert!(
+            lines.contains(&line),
+            "{line:?} is not in the history: {lines:?}"
+        );
+    }
     drop(server);
 }

@@ -18,6 +18,7 @@ mod licences;
 mod matrix;
 mod paging;
 mod partner_users;
+mod portal_sessions;
 mod robustness;
 mod security_review;
 mod shutdown;
