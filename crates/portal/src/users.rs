@@ -15,7 +15,6 @@ use roster_domain::listing::{
     sort_key, SortDirection, TextFilter, TextMatch, UserListQuery, UserSortField, UserTextField,
 };
 use roster_domain::{CustomerId, UserId};
-use roster_service::paging::ListRequest;
 use roster_service::{Ctx, ServiceError};
 use serde::Deserialize;
 
@@ -128,8 +127,12 @@ pub(crate) struct ListParams {
     dir: Option<String>,
     #[serde(default)]
     size: Option<String>,
+    /// Where the page starts (see `paging::encode_cursor`).
     #[serde(default)]
-    page: Option<String>,
+    cursor: Option<String>,
+    /// "1": the last page.
+    #[serde(default)]
+    end: Option<String>,
     #[serde(default)]
     notice: Option<String>,
 }
@@ -288,44 +291,38 @@ async fn render_list(
         Some("desc") => "desc",
         _ => "asc",
     };
-    let rows_wanted = search_error.is_none();
-    let page_token = p.page.filter(|t| !t.is_empty());
-    let page = if rows_wanted {
-        let request = match &page_token {
-            Some(token) => ListRequest::Next(token.clone()),
-            None => ListRequest::First(UserListQuery {
-                state,
-                search: search.filter,
-                sort: if sort == "upn" {
-                    UserSortField::UserPrincipalName
-                } else {
-                    UserSortField::DisplayName
-                },
-                direction: if dir == "desc" {
-                    SortDirection::Descending
-                } else {
-                    SortDirection::Ascending
-                },
-                size: size.get(),
-            }),
-        };
-        match portal.roster.list_customer_users(&ctx, id, request).await {
-            Ok(page) => Some(page),
-            Err(ServiceError::Invalid(invalid)) => {
-                return render_with_search_error(
-                    portal, caller, headers, customer, &q, tab, &invalid,
-                )
-                .await
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let cursor = p.cursor.as_deref().and_then(crate::paging::decode_cursor);
+    let from_end = p.end.as_deref() == Some("1");
+    let query = UserListQuery {
+        state,
+        search: search.filter,
+        sort: if sort == "upn" {
+            UserSortField::UserPrincipalName
+        } else {
+            UserSortField::DisplayName
+        },
+        direction: if dir == "desc" {
+            SortDirection::Descending
+        } else {
+            SortDirection::Ascending
+        },
+        size: size.get(),
+    };
+    let window = if search_error.is_none() {
+        portal
+            .roster
+            .browse_customer_users(&ctx, id, &query, cursor.as_ref(), from_end)
+            .await?
     } else {
-        None
+        roster_service::Window {
+            items: Vec::new(),
+            first: None,
+            last: None,
+            more_before: false,
+            more_after: false,
+        }
     };
-    let (items, continuation) = match page {
-        Some(p) => (p.items, p.continuation),
-        None => (Vec::new(), None),
-    };
+    let items = window.items.clone();
     // Users past their 30 days are gone, even before the purge has run.
     let items: Vec<CustomerUser> = items
         .into_iter()
@@ -369,7 +366,7 @@ async fn render_list(
         size.get()
     );
     let base = format!("{sort_base}&sort={sort}&dir={dir}");
-    let pager = Pager::new(&base, page_token.is_some(), continuation.as_deref(), size);
+    let pager = Pager::both_ways(&base, &window, size);
     let notice = match p.notice.as_deref() {
         Some("deleted") => Some(
             "The user was deleted. You can restore it from Deleted users for 30 days.".to_string(),
@@ -406,42 +403,6 @@ async fn render_list(
     });
     size.remember(&mut response);
     Ok(response)
-}
-
-/// A search the service could not run (a page link from another search, say): the page
-/// without rows, and the service's sentence.
-fn render_with_search_error<'a>(
-    portal: &'a Portal,
-    caller: &'a Caller,
-    headers: &'a HeaderMap,
-    customer: &'a str,
-    q: &'a str,
-    tab: &'static str,
-    invalid: &'a roster_domain::Invalid,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, PageError>> + Send + 'a>> {
-    Box::pin(async move {
-        let message = invalid
-            .0
-            .iter()
-            .map(|f| f.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ");
-        render_list(
-            portal,
-            caller,
-            headers,
-            customer,
-            ListParams {
-                tab: Some(tab.to_string()),
-                q: Some(q.to_string()),
-                ..Default::default()
-            },
-            vec![format!(
-                "This page can't be shown: {message}. Showing the first page."
-            )],
-        )
-        .await
-    })
 }
 
 #[derive(Deserialize)]

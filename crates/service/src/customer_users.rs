@@ -7,14 +7,14 @@ use roster_domain::customer_user::{
     patch_kind, CustomerUser, NewCustomerUser, PasswordEcho, PatchKind, PatchRefused, UserChanges,
     UserInput, UserState,
 };
-use roster_domain::listing::{sort_key, After, UserListQuery, UserSortField};
+use roster_domain::listing::{sort_key, After, SortDirection, UserListQuery, UserSortField};
 use roster_domain::password::{Password, PasswordChoice, PersonalWords};
 use roster_domain::{CustomerId, UserId};
 use roster_store::StoreError;
 use serde_json::json;
 
 use crate::paging::{self, ListRequest};
-use crate::{Ctx, Page, Result, Roster, ServiceError};
+use crate::{Ctx, Cursor, Page, Result, Roster, ServiceError, Window};
 
 /// A new user and its password, which is shown this once and never again.
 #[derive(Debug)]
@@ -231,6 +231,58 @@ impl Roster {
         Ok(Page {
             items,
             continuation,
+        })
+    }
+
+    /// A page of a customer's users for a door that pages both ways (the portal's first,
+    /// previous, next and last page): keyset paging from `cursor`, or from the start (or the
+    /// end, with `from_end`) without one. One query per page however deep.
+    pub async fn browse_customer_users(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        query: &UserListQuery,
+        cursor: Option<&Cursor>,
+        from_end: bool,
+    ) -> Result<Window<CustomerUser>> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        let backward = cursor.map_or(from_end, |c| c.backward);
+        let mut q = query.clone();
+        if backward {
+            q.direction = match q.direction {
+                SortDirection::Ascending => SortDirection::Descending,
+                SortDirection::Descending => SortDirection::Ascending,
+            };
+        }
+        let mut items = r
+            .db()
+            .list_customer_users(customer, &q, cursor.map(|c| &c.after))
+            .await?;
+        let more = items.len() > q.size as usize;
+        items.truncate(q.size as usize);
+        if backward {
+            items.reverse();
+        }
+        let key_of = |u: &CustomerUser| After {
+            key: match query.sort {
+                UserSortField::UserPrincipalName => u.upn.key(),
+                UserSortField::DisplayName => sort_key(&u.display_name),
+            },
+            id: u.id.to_string(),
+        };
+        Ok(Window {
+            first: items.first().map(key_of),
+            last: items.last().map(key_of),
+            more_before: if backward { more } else { cursor.is_some() },
+            more_after: if backward { cursor.is_some() } else { more },
+            items,
         })
     }
 

@@ -451,6 +451,25 @@ pub struct Page<T> {
     pub continuation: Option<String>,
 }
 
+/// Where a page of a two-way list starts: strictly after `after` in the list's order, or,
+/// going `backward`, strictly before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub after: roster_domain::listing::After,
+    pub backward: bool,
+}
+
+/// A page of a two-way list, with where it begins and ends and whether there is more on
+/// either side.
+#[derive(Clone, Debug)]
+pub struct Window<T> {
+    pub items: Vec<T>,
+    pub first: Option<roster_domain::listing::After>,
+    pub last: Option<roster_domain::listing::After>,
+    pub more_before: bool,
+    pub more_after: bool,
+}
+
 /// A fresh id for a user (also used by tests that need an unknown one).
 pub fn new_user_id() -> UserId {
     UserId::new_random()

@@ -518,6 +518,118 @@ async fn permissions_and_licenses_are_given_on_add_and_edit() {
     .await;
 }
 
+/// The display names the users' table shows, in order.
+async fn names_on_page(b: &Browser) -> Vec<String> {
+    b.script(
+        "return [...document.querySelectorAll('table.users tbody tr td:first-child a')].map(a => a.innerText.trim());",
+        json!([]),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_str().unwrap().to_string())
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_go_both_ways_and_the_size_is_remembered() {
+    with_browser("paging", true, |portal, b| async move {
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::new();
+        let customer: Value = http
+            .post(portal.url("/v1/customers"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "companyProfile": {"domain": "pages.onmicrosoft.com"},
+                "billingProfile": {"companyName": "Pages", "defaultAddress": {"country": "US"}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let cid = customer["id"].as_str().unwrap().to_string();
+        let mut csv = String::from("First name,Last name,Display name,Email,Status update\r\n");
+        for i in 1..=45 {
+            csv.push_str(&format!(
+                "U,{i:02},User {i:02},u{i:02}@pages.onmicrosoft.com,\r\n"
+            ));
+        }
+        let r = http
+            .post(portal.url(&format!(
+                "/v1/customers/{cid}/users/bulkupload?usageLocation=US"
+            )))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+        b.goto(&portal.url(&format!("/customers/{cid}/users")))
+            .await;
+        b.wait_for_text("User 01").await;
+        b.click_text("a", "20").await;
+        b.wait_for_url("size=20").await;
+        let first: Vec<String> = (1..=20).map(|i| format!("User {i:02}")).collect();
+        assert_eq!(names_on_page(&b).await, first);
+        assert!(!b.exists("a[rel=prev]").await);
+        b.click_text("a", "Next page").await;
+        b.wait_for_text("User 21").await;
+        let second: Vec<String> = (21..=40).map(|i| format!("User {i:02}")).collect();
+        assert_eq!(names_on_page(&b).await, second);
+        // The last page is the last 20 (keyset pages are not numbered), and back from it.
+        b.click_text("a", "Last page").await;
+        b.wait_for_text("User 45").await;
+        let last: Vec<String> = (26..=45).map(|i| format!("User {i:02}")).collect();
+        assert_eq!(names_on_page(&b).await, last);
+        assert!(!b.exists("a[rel=next]").await, "the last page has no next");
+        b.click_text("a", "Previous page").await;
+        b.wait_for_text("User 06").await;
+        let before_last: Vec<String> = (6..=25).map(|i| format!("User {i:02}")).collect();
+        assert_eq!(names_on_page(&b).await, before_last);
+        b.click_text("a", "Previous page").await;
+        b.wait_for_text("User 01").await;
+        let start: Vec<String> = (1..=5).map(|i| format!("User {i:02}")).collect();
+        assert_eq!(names_on_page(&b).await, start);
+        assert!(!b.exists("a[rel=prev]").await, "nothing before the first");
+        // The back button brings the same view back: the state is in the URL.
+        b.click_text("a", "Next page").await;
+        b.wait_for_text("User 25").await;
+        let here = b.url().await;
+        let shown = names_on_page(&b).await;
+        assert_eq!(
+            shown,
+            (6..=25).map(|i| format!("User {i:02}")).collect::<Vec<_>>()
+        );
+        b.click_text("a", "First page").await;
+        b.wait_for_text("User 01").await;
+        assert_eq!(names_on_page(&b).await, first);
+        b.goto(&here).await;
+        b.wait_for_text("User 25").await;
+        assert_eq!(names_on_page(&b).await, shown);
+        // Descending, the last page holds the first users.
+        b.click_text("a", "Display name").await;
+        b.wait_for_url("dir=desc").await;
+        b.click_text("a", "Last page").await;
+        b.wait_for_text("User 01").await;
+        let reversed: Vec<String> = (1..=20).rev().map(|i| format!("User {i:02}")).collect();
+        assert_eq!(names_on_page(&b).await, reversed);
+        // The size is remembered for the next list.
+        b.goto(&portal.url(&format!("/customers/{cid}/users")))
+            .await;
+        b.wait_for_text("User 01").await;
+        assert_eq!(names_on_page(&b).await.len(), 20);
+        shot(&b, "users-paged").await;
+        accessible(&b, "a paged list").await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_temporary_password_must_be_changed_and_a_reset_ends_the_session() {
     with_browser("temporary-password", true, |portal, b| async move {
