@@ -40,3 +40,29 @@
     }
   });
 })();
+
+(function () {
+  "use strict";
+  // "Select every user on this page" in a table's header (shown only with JavaScript).
+  function wire(root) {
+    root.querySelectorAll("input.select-page").forEach(function (box) {
+      box.hidden = false;
+      box.addEventListener("change", function () {
+        var table = box.closest("table");
+        table.querySelectorAll("tbody input[type=checkbox]").forEach(function (c) {
+          c.checked = box.checked;
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { wire(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { wire(e.target); });
+
+  // A button that asks before it acts (deleting users).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+})();

@@ -70,6 +70,7 @@ pub fn router(roster: Roster) -> Router {
             get(users::new_page).post(users::create),
         )
         .route("/customers/{customer}/users/restore", post(users::restore))
+        .route("/customers/{customer}/users/act", post(users::act))
         .route(
             "/customers/{customer}/users/upload",
             get(upload::page).post(upload::submit),

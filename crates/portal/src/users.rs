@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use roster_domain::authz::{self, Action, CustomerAccess, CustomerAction, Tier};
 use roster_domain::customer_user::{CustomerUser, UserInput, UserState};
+use roster_domain::licence::{AssignInput, LicenceUpdateInput};
 use roster_domain::listing::{
     sort_key, SortDirection, TextFilter, TextMatch, UserListQuery, UserSortField, UserTextField,
 };
 use roster_domain::{CustomerId, UserId};
+use roster_service::licences::UserRef;
 use roster_service::{Ctx, ServiceError};
 use serde::Deserialize;
 
@@ -89,7 +91,16 @@ struct UsersPage {
     errors: Vec<String>,
     may_add: bool,
     may_upload: bool,
-    may_restore: bool,
+    may_delete: bool,
+    may_licences: bool,
+    /// The customer's products, for "Assign license" and "Remove license": (id, name).
+    skus: Vec<(String, String)>,
+    /// How many users the list holds with its search (for "all N matching").
+    matching: u64,
+    /// The list holds more than this page: offer "all N matching".
+    beyond_page: bool,
+    /// The rows can be ticked: some action on them is allowed.
+    selectable: bool,
     /// The URL of this list without sort (for the column headers' links).
     sort_base: String,
 }
@@ -242,7 +253,7 @@ pub(crate) async fn list(
     Path(customer): Path<String>,
     Query(p): Query<ListParams>,
 ) -> Result<Response, PageError> {
-    render_list(&portal, &caller, &headers, &customer, p, Vec::new()).await
+    render_list(&portal, &caller, &headers, &customer, p, None, Vec::new()).await
 }
 
 async fn render_list(
@@ -251,6 +262,7 @@ async fn render_list(
     headers: &HeaderMap,
     customer: &str,
     p: ListParams,
+    said: Option<String>,
     errors: Vec<String>,
 ) -> Result<Response, PageError> {
     let ctx = caller.ctx();
@@ -334,7 +346,7 @@ async fn render_list(
     } else {
         HashMap::new()
     };
-    let rows = items
+    let rows: Vec<UserRow> = items
         .iter()
         .map(|u| UserRow {
             id: u.id.to_string(),
@@ -367,26 +379,58 @@ async fn render_list(
     );
     let base = format!("{sort_base}&sort={sort}&dir={dir}");
     let pager = Pager::both_ways(&base, &window, size);
-    let notice = match p.notice.as_deref() {
+    let matching = portal.roster.count_matching_users(&ctx, id, &query).await?;
+    let may_licences = may(&ctx, &access, CustomerAction::ManageLicences);
+    let skus = if may_licences && tab == "users" {
+        portal
+            .roster
+            .subscribed_skus(&ctx, id, &[])
+            .await?
+            .into_iter()
+            .map(|s| (s.product.id, s.product.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let notice = said.or_else(|| match p.notice.as_deref() {
         Some("deleted") => Some(
             "The user was deleted. You can restore it from Deleted users for 30 days.".to_string(),
         ),
         Some(n) if n.starts_with("restored") => Some(format!(
             "Restored: {} user(s).",
-            n.trim_start_matches("restored").trim_start_matches(':')
+            n.trim_start_matches("restored")
+                .trim_start_matches(':')
+                .parse::<u64>()
+                .unwrap_or(0)
         )),
         _ => None,
-    };
+    });
+    let may_restore = may(
+        &ctx,
+        &access,
+        CustomerAction::RestoreUser {
+            target: Tier::NoAdmin,
+        },
+    );
+    let may_delete = may(
+        &ctx,
+        &access,
+        CustomerAction::DeleteUser {
+            target: Tier::NoAdmin,
+        },
+    );
     let mut response = html(&UsersPage {
         may_add: may(&ctx, &access, CustomerAction::CreateUser),
         may_upload: may(&ctx, &access, CustomerAction::BulkUpload),
-        may_restore: may(
-            &ctx,
-            &access,
-            CustomerAction::RestoreUser {
-                target: Tier::NoAdmin,
-            },
-        ),
+        may_delete,
+        beyond_page: matching > rows.len() as u64,
+        selectable: match tab {
+            "deleted" => may_restore,
+            _ => may_delete || (may_licences && !skus.is_empty()),
+        },
+        may_licences,
+        skus,
+        matching,
         chrome: Chrome::new(caller, "customers"),
         customer: header,
         tab,
@@ -438,6 +482,7 @@ pub(crate) async fn restore(
                 tab: Some("deleted".into()),
                 ..Default::default()
             },
+            None,
             vec!["Select the users to restore first.".into()],
         )
         .await;
@@ -490,10 +535,196 @@ pub(crate) async fn restore(
             tab: Some("deleted".into()),
             ..Default::default()
         },
+        None,
         errors,
     )
     .await?;
     *r.status_mut() = axum::http::StatusCode::CONFLICT;
+    Ok(r)
+}
+
+/// The users an action of the table applies to: those ticked, or every user the list holds
+/// with its search ("all N matching"), found page by page.
+async fn chosen_users(
+    portal: &Portal,
+    ctx: &Ctx,
+    customer: CustomerId,
+    form: &[(String, String)],
+    state: UserState,
+) -> Result<Vec<UserId>, PageError> {
+    let value = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if value("all") != Some("1") {
+        return Ok(form
+            .iter()
+            .filter(|(k, _)| k == "user")
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect());
+    }
+    let search = parse_search(value("q").unwrap_or_default())
+        .map_err(|m| PageError::new(axum::http::StatusCode::BAD_REQUEST, "Not done", m))?;
+    let query = UserListQuery {
+        state,
+        search: search.filter,
+        sort: UserSortField::DisplayName,
+        direction: SortDirection::Ascending,
+        size: roster_domain::listing::MAX_PAGE_SIZE,
+    };
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    loop {
+        let window = portal
+            .roster
+            .browse_customer_users(ctx, customer, &query, cursor.as_ref(), false)
+            .await?;
+        ids.extend(window.items.iter().map(|u| u.id));
+        match (window.more_after, window.last) {
+            (true, Some(last)) => {
+                cursor = Some(roster_service::Cursor {
+                    after: last,
+                    backward: false,
+                })
+            }
+            _ => return Ok(ids),
+        }
+    }
+}
+
+/// An action on the users ticked in the table (or all that match): "Delete", "Assign
+/// license", "Remove license" on users, "Restore" on deleted users. Each user is one
+/// operation; what could not be done is said user by user.
+pub(crate) async fn act(
+    State(portal): State<Portal>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(customer): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let ctx = caller.ctx();
+    let id = customer_id(&customer)?;
+    let value = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let action = value("action");
+    let restoring = action == "restore";
+    let state = if restoring {
+        UserState::Inactive
+    } else {
+        UserState::Active
+    };
+    let params = ListParams {
+        tab: restoring.then(|| "deleted".to_string()),
+        q: Some(value("q")),
+        ..Default::default()
+    };
+    let users = chosen_users(&portal, &ctx, id, &form, state).await?;
+    if users.is_empty() {
+        return render_list(
+            &portal,
+            &caller,
+            &headers,
+            &customer,
+            params,
+            None,
+            vec!["Select users first (or tick “all users that match”).".into()],
+        )
+        .await;
+    }
+    let sku = value("sku");
+    let mut done = 0;
+    let mut errors = Vec::new();
+    for user in &users {
+        let outcome = match action.as_str() {
+            "delete" => {
+                portal
+                    .roster
+                    .delete_customer_user(&ctx, id, *user, None)
+                    .await
+            }
+            "restore" => portal
+                .roster
+                .update_customer_user(
+                    &ctx,
+                    id,
+                    *user,
+                    &UserInput {
+                        state: Some("active".into()),
+                        ..UserInput::default()
+                    },
+                    None,
+                )
+                .await
+                .map(|_| ()),
+            "assign" | "remove" => {
+                let input = if action == "assign" {
+                    LicenceUpdateInput {
+                        assign: Some(vec![AssignInput {
+                            sku_id: Some(sku.clone()),
+                            excluded_plans: None,
+                        }]),
+                        remove: None,
+                    }
+                } else {
+                    LicenceUpdateInput {
+                        assign: None,
+                        remove: Some(vec![sku.clone()]),
+                    }
+                };
+                portal
+                    .roster
+                    .update_licences(&ctx, id, &UserRef::Id(*user), &input)
+                    .await
+                    .map(|_| ())
+            }
+            _ => {
+                return Err(PageError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "Not done",
+                    "Choose what to do with the selected users.",
+                ))
+            }
+        };
+        match outcome {
+            Ok(()) => done += 1,
+            Err(ServiceError::Internal(e)) => return Err(ServiceError::Internal(e).into()),
+            Err(e) => {
+                let name = portal
+                    .roster
+                    .get_customer_user(&ctx, id, *user)
+                    .await
+                    .map(|u| u.display_name)
+                    .unwrap_or_else(|_| user.to_string());
+                errors.push(format!("{name}: {}", sentence(&e)));
+            }
+        }
+    }
+    let said = match action.as_str() {
+        "delete" => {
+            format!("Deleted: {done} user(s). They can be restored from Deleted users for 30 days.")
+        }
+        "restore" => format!("Restored: {done} user(s)."),
+        "assign" => format!("License assigned to {done} user(s)."),
+        _ => format!("License removed from {done} user(s)."),
+    };
+    let mut r = render_list(
+        &portal,
+        &caller,
+        &headers,
+        &customer,
+        params,
+        Some(said),
+        errors.clone(),
+    )
+    .await?;
+    if !errors.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::CONFLICT;
+    }
     Ok(r)
 }
 

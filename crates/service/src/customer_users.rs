@@ -234,6 +234,26 @@ impl Roster {
         })
     }
 
+    /// How many users a list of a customer holds (its state and search), for a door that
+    /// offers to act on "all N matching".
+    pub async fn count_matching_users(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        query: &UserListQuery,
+    ) -> Result<u64> {
+        let mut r = self.store().reader().await?;
+        self.customer_for(
+            &mut r.db(),
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )
+        .await?;
+        let n = r.db().count_matching_users(customer, query).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// A page of a customer's users for a door that pages both ways (the portal's first,
     /// previous, next and last page): keyset paging from `cursor`, or from the start (or the
     /// end, with `from_end`) without one. One query per page however deep.

@@ -223,25 +223,11 @@ impl Db<'_> {
         q: &UserListQuery,
         after: Option<&After>,
     ) -> Result<Vec<CustomerUser>> {
-        let column = |field| match field {
-            UserTextField::UserPrincipalName => "upn_key",
-            UserTextField::DisplayName => "display_name_key",
-        };
-        let mut params = rows::Params::default();
-        let from_where = format!(
-            "FROM users WHERE tenant_id = {} AND state = {}",
-            params.add(customer.to_string()),
-            params.add(q.state.as_str().to_string())
-        );
-        let mut page = rows::PageQuery::new(USER_COLUMNS, from_where, params);
-        if let Some(f) = &q.search {
-            page.search(column(f.field), f.op, &f.value);
-        }
-        let key = column(match q.sort {
+        let key = user_column(match q.sort {
             UserSortField::UserPrincipalName => UserTextField::UserPrincipalName,
             UserSortField::DisplayName => UserTextField::DisplayName,
         });
-        let rows = page
+        let rows = users_query(customer, q)
             .fetch(
                 &mut *self.conn,
                 self.backend,
@@ -252,6 +238,15 @@ impl Db<'_> {
             )
             .await?;
         rows.iter().map(user_from).collect()
+    }
+
+    /// How many users the list `q` holds (its state and search; not its size).
+    pub async fn count_matching_users(
+        &mut self,
+        customer: CustomerId,
+        q: &UserListQuery,
+    ) -> Result<i64> {
+        users_query(customer, q).count(&mut *self.conn).await
     }
 
     /// How many users of a customer are in `state` (one index range: the active UPN index
@@ -302,4 +297,26 @@ impl Db<'_> {
         }
         Ok(done.rows_affected() == 1)
     }
+}
+
+fn user_column(field: UserTextField) -> &'static str {
+    match field {
+        UserTextField::UserPrincipalName => "upn_key",
+        UserTextField::DisplayName => "display_name_key",
+    }
+}
+
+/// The users of a customer in the list's state, with its search.
+fn users_query(customer: CustomerId, q: &UserListQuery) -> rows::PageQuery {
+    let mut params = rows::Params::default();
+    let from_where = format!(
+        "FROM users WHERE tenant_id = {} AND state = {}",
+        params.add(customer.to_string()),
+        params.add(q.state.as_str().to_string())
+    );
+    let mut page = rows::PageQuery::new(USER_COLUMNS, from_where, params);
+    if let Some(f) = &q.search {
+        page.search(user_column(f.field), f.op, &f.value);
+    }
+    page
 }

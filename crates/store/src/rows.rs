@@ -242,6 +242,13 @@ impl PageQuery {
             .push_str(&format!(" AND {column} LIKE {n} ESCAPE '\\'"));
     }
 
+    /// How many rows the query (with its search) holds.
+    pub(crate) async fn count(self, conn: &mut AnyConnection) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) AS n {}", self.from_where);
+        let row = self.params.bind(sqlx::query(&sql)).fetch_one(conn).await?;
+        int(&row, "n")
+    }
+
     /// Runs the query, ordered by (`key`, id), starting strictly after `after`; fetches one
     /// row more than `size` so that the caller can tell whether a next page exists.
     ///

@@ -284,7 +284,7 @@ async fn a_partner_admin_manages_a_customers_users() {
         b.wait_for_url("dir=desc").await;
         let names = b
             .script(
-                "return [...document.querySelectorAll('table.users tbody tr td:first-child')].map(td => td.innerText.trim());",
+                "return [...document.querySelectorAll('table.users tbody tr')].map(tr => tr.querySelector('a').innerText.trim());",
                 json!([]),
             )
             .await;
@@ -501,7 +501,7 @@ async fn permissions_and_licenses_are_given_on_add_and_edit() {
         b.wait_for_text("Vic").await;
         let rows = b
             .script(
-                "return [...document.querySelectorAll('table.users tbody tr')].map(tr => tr.cells[3].innerText.trim());",
+                "return [...document.querySelectorAll('table.users tbody tr')].map(tr => tr.cells[4].innerText.trim());",
                 json!([]),
             )
             .await;
@@ -521,7 +521,7 @@ async fn permissions_and_licenses_are_given_on_add_and_edit() {
 /// The display names the users' table shows, in order.
 async fn names_on_page(b: &Browser) -> Vec<String> {
     b.script(
-        "return [...document.querySelectorAll('table.users tbody tr td:first-child a')].map(a => a.innerText.trim());",
+        "return [...document.querySelectorAll('table.users tbody tr')].map(tr => tr.querySelector('a').innerText.trim());",
         json!([]),
     )
     .await
@@ -626,6 +626,35 @@ async fn pages_go_both_ways_and_the_size_is_remembered() {
         assert_eq!(names_on_page(&b).await.len(), 20);
         shot(&b, "users-paged").await;
         accessible(&b, "a paged list").await;
+
+        // "All 45 users that match", beyond the page of 20: deleted, then restored.
+        b.fill("#q", "user").await;
+        b.click_text("button", "Search").await;
+        b.wait_for_url("q=user").await;
+        b.click(&b.find("#bulk-all").await).await;
+        assert!(b.text().await.contains("All 45 users that match"));
+        b.click_text("button", "Delete").await;
+        b.accept_alert().await;
+        b.wait_for_text("Deleted: 45 user(s)").await;
+        assert!(b.text().await.contains("Deleted users (45)"));
+        b.click_text("a", "Deleted users (45)").await;
+        b.wait_for_text("30 days left").await;
+        // The header's box ticks the whole page (with JavaScript).
+        b.click(&b.find("input.select-page").await).await;
+        let ticked = b
+            .script(
+                "return document.querySelectorAll('tbody input[name=user]:checked').length;",
+                json!([]),
+            )
+            .await;
+        assert_eq!(ticked, json!(20));
+        b.click_text("button", "Restore").await;
+        b.wait_for_text("Restored: 20 user(s)").await;
+        assert!(b.text().await.contains("Deleted users (25)"));
+        b.click(&b.find("#bulk-all").await).await;
+        b.click_text("button", "Restore").await;
+        b.wait_for_text("Restored: 25 user(s)").await;
+        assert!(b.text().await.contains("Deleted users (0)"));
     })
     .await;
 }

@@ -338,6 +338,28 @@ impl Browser {
         .await
     }
 
+    /// Accepts the page's `confirm()` dialog, waiting up to 10 s for it.
+    pub async fn accept_alert(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r: Value = self
+                .http
+                .post(format!("{}/alert/accept", self.session))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if r["value"].get("error").is_none() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no dialog to accept: {r}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn cookies(&self) -> Value {
         self.call(reqwest::Method::GET, "/cookie", None).await
     }
