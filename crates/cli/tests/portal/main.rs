@@ -398,6 +398,30 @@ async fn a_partner_admin_manages_a_customers_users() {
         b.click_text("a", "Back to users").await;
         b.wait_for_text("Edsger Dijkstra").await;
 
+        // Restoring a user whose username was taken meanwhile says exactly that.
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::new();
+        let users_url = portal.url(&format!("/v1/customers/{customer}/users"));
+        let dup = json!({"userPrincipalName": "dup@contoso.onmicrosoft.com", "displayName": "Dup One", "usageLocation": "GB"});
+        let first: Value = http.post(&users_url).bearer_auth(&token).json(&dup).send().await.unwrap().json().await.unwrap();
+        let first_id = first["id"].as_str().unwrap();
+        let r = http
+            .delete(format!("{users_url}/{first_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let r = http.post(&users_url).bearer_auth(&token).json(&dup).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        b.goto(&portal.url(&format!("/customers/{customer}/users?tab=deleted"))).await;
+        b.wait_for_text("Dup One").await;
+        b.click(&b.find(&format!("#select-{first_id}")).await).await;
+        b.click_text("button", "Restore").await;
+        b.wait_for_text("its username dup@contoso.onmicrosoft.com is now used by another active user").await;
+        shot(&b, "restore-conflict").await;
+        accessible(&b, "restore refused").await;
+
         // Sign out ends the session.
         b.click_text("button", "Sign out").await;
         b.wait_for_text("You signed out").await;
@@ -655,6 +679,80 @@ async fn pages_go_both_ways_and_the_size_is_remembered() {
         b.click_text("button", "Restore").await;
         b.wait_for_text("Restored: 25 user(s)").await;
         assert!(b.text().await.contains("Deleted users (0)"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helpdesk_agent_sees_only_what_it_may_do() {
+    with_browser("helpdesk", true, |portal, b| async move {
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::new();
+        let r = http
+            .post(portal.url("/v1/users"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "userPrincipalName": "helen@partner.local", "firstName": "Helen", "lastName": "Desk",
+                "roles": ["Helpdesk agent"],
+                "passwordProfile": {"password": "Tq7#vLm2xR-agent", "forceChangePassword": false},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let customer: Value = http
+            .post(portal.url("/v1/customers"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "companyProfile": {"domain": "desk.onmicrosoft.com"},
+                "billingProfile": {"companyName": "Desk", "defaultAddress": {"country": "US"}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let cid = customer["id"].as_str().unwrap().to_string();
+        let user: Value = http
+            .post(portal.url(&format!("/v1/customers/{cid}/users")))
+            .bearer_auth(&token)
+            .json(&json!({"userPrincipalName": "pat@desk.onmicrosoft.com", "displayName": "Pat"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let uid = user["id"].as_str().unwrap().to_string();
+
+        sign_in(&portal, &b, "helen@partner.local", "Tq7#vLm2xR-agent").await;
+        b.wait_for_text("Signed in as").await;
+        assert!(!b.text().await.contains("Add customer"));
+        b.goto(&portal.url(&format!("/customers/{cid}/users"))).await;
+        b.wait_for_text("Pat").await;
+        let text = b.text().await;
+        for absent in ["Add user", "Upload users"] {
+            assert!(!text.contains(absent), "{absent} shown to a Helpdesk agent:\n{text}");
+        }
+        assert!(!b.exists("button[value=delete]").await, "Delete shown");
+        assert!(!b.exists("input[name=user]").await, "nothing to tick");
+        b.click_text("a", "Pat").await;
+        b.wait_for_text("pat@desk.onmicrosoft.com").await;
+        let text = b.text().await;
+        assert!(text.contains("Reset password"), "{text}");
+        assert!(!text.contains("Delete user") && !text.contains("Edit"), "{text}");
+        accessible(&b, "a user, as a Helpdesk agent").await;
+        // The service still decides: a delete sent anyway is refused with its sentence.
+        b.goto(&portal.url(&format!("/customers/{cid}/users/{uid}/delete"))).await;
+        b.click_text("button", "Delete user").await;
+        b.wait_for_text("does not have the rights to perform the requested operation").await;
+        assert!(!b.text().await.contains("900150"), "no codes on a page");
+        // What it may do works.
+        b.goto(&portal.url(&format!("/customers/{cid}/users/{uid}"))).await;
+        b.click_text("a", "Reset password").await;
+        b.click_text("button", "Yes").await;
+        b.wait_for_text("The password was reset").await;
     })
     .await;
 }
