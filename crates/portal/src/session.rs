@@ -89,26 +89,23 @@ pub(crate) fn session_id(headers: &HeaderMap) -> Option<String> {
 
 /// The `Set-Cookie` value that gives the browser a session.
 pub(crate) fn session_cookie(portal: &Portal, id: &str) -> String {
-    format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax{}",
-        if portal.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
-    )
+    cookie_attributes(id, portal.secure_cookies)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub(crate) fn cleared_cookie(portal: &Portal) -> String {
-    format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        if portal.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
-    )
+    cleared_attributes(portal.secure_cookies)
+}
+
+/// `Secure` when the public URL is https: the browser then never sends the cookie in clear.
+fn cookie_attributes(id: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax{secure}")
+}
+
+fn cleared_attributes(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
 /// Resolves the session (every page), refuses state-changing requests from other sites or
@@ -264,6 +261,19 @@ mod tests {
             session_id(&headers(&[("cookie", "xroster_session=1")])),
             None
         );
+    }
+
+    #[test]
+    fn the_cookie_is_secure_behind_https() {
+        let cookie = |secure| {
+            format!(
+                "{SESSION_COOKIE}=x; Path=/; HttpOnly; SameSite=Lax{}",
+                if secure { "; Secure" } else { "" }
+            )
+        };
+        assert_eq!(cookie_attributes("x", true), cookie(true));
+        assert_eq!(cookie_attributes("x", false), cookie(false));
+        assert!(cleared_attributes(true).contains("Max-Age=0; Secure"));
     }
 
     #[test]

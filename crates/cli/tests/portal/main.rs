@@ -427,6 +427,16 @@ async fn a_partner_admin_manages_a_customers_users() {
         b.wait_for_text("You signed out").await;
         b.goto(&portal.url("/customers")).await;
         b.wait_for_url("/signin").await;
+
+        // Ada signs in with the temporary password she was given, and must change it first.
+        sign_in(&portal, &b, &passwords[0].0, &passwords[0].1).await;
+        b.wait_for_url("/changepassword").await;
+        b.fill("#current", &passwords[0].1).await;
+        b.fill("#new", "Tq7#vLm2x-Analytical").await;
+        b.fill("#confirm", "Tq7#vLm2x-Analytical").await;
+        b.click_text("button", "Change password").await;
+        b.wait_for_text("Signed in as").await;
+        assert!(b.text().await.contains("Ada Lovelace"));
     })
     .await;
 }
@@ -747,6 +757,7 @@ async fn a_helpdesk_agent_sees_only_what_it_may_do() {
         b.goto(&portal.url(&format!("/customers/{cid}/users/{uid}/delete"))).await;
         b.click_text("button", "Delete user").await;
         b.wait_for_text("does not have the rights to perform the requested operation").await;
+        accessible(&b, "the error page").await;
         assert!(!b.text().await.contains("900150"), "no codes on a page");
         // What it may do works.
         b.goto(&portal.url(&format!("/customers/{cid}/users/{uid}"))).await;
