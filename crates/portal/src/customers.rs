@@ -11,7 +11,6 @@ use roster_domain::customer::NewCustomerInput;
 use roster_domain::listing::{
     sort_key, CustomerListQuery, CustomerTextField, TextFilter, TextMatch,
 };
-use roster_domain::CustomerId;
 use roster_service::paging::ListRequest;
 use roster_service::ServiceError;
 use serde::Deserialize;
@@ -269,9 +268,7 @@ pub(crate) async fn licences(
     Path(customer): Path<String>,
 ) -> Result<Response, PageError> {
     let ctx = caller.ctx();
-    let id: CustomerId = customer
-        .parse()
-        .map_err(|_| PageError::not_found("The customer"))?;
+    let id = crate::users::customer_id(&customer)?;
     let header = crate::users::CustomerHeader::load(&portal, &ctx, id, "licenses").await?;
     let skus = portal.roster.subscribed_skus(&ctx, id, &[]).await?;
     let rows = skus

@@ -162,7 +162,7 @@ async fn checked(caller: Option<PortalCaller>, req: Request, next: Next) -> Resp
                 .into_response();
             };
             let sent = csrf_token_of(&parts.headers, &bytes).await;
-            if !sent.is_some_and(|t| same(&t, &caller.csrf_token)) {
+            if !sent.is_some_and(|t| roster_service::secrets::same_hash(&t, &caller.csrf_token)) {
                 return PageError::forbidden(
                     "This page has expired or was opened in another session. Reload it and try again.",
                 )
@@ -228,15 +228,6 @@ fn futures_stream(
 fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
     fields.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-}
-
-/// Equal, in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 #[cfg(test)]

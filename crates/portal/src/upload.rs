@@ -9,13 +9,12 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use roster_domain::bulk_upload::{self, ResultRow};
-use roster_domain::CustomerId;
 use roster_service::ServiceError;
 
 use crate::errors::PageError;
 use crate::layout::{html, Chrome};
 use crate::session::Caller;
-use crate::users::{passwords_csv_data_url, Created, CustomerHeader};
+use crate::users::{customer_id, passwords_csv_data_url, Created, CustomerHeader};
 use crate::Portal;
 
 pub(crate) struct ProblemRow {
@@ -50,11 +49,6 @@ struct UploadDonePage {
     csv_data_url: String,
     /// The result file in the input's own format (its separator), as a `data:` URL.
     result_data_url: String,
-}
-
-fn customer_id(raw: &str) -> Result<CustomerId, PageError> {
-    raw.parse()
-        .map_err(|_| PageError::not_found("The customer"))
 }
 
 pub(crate) async fn page(

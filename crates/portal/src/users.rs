@@ -51,7 +51,7 @@ impl CustomerHeader {
     }
 }
 
-fn customer_id(raw: &str) -> Result<CustomerId, PageError> {
+pub(crate) fn customer_id(raw: &str) -> Result<CustomerId, PageError> {
     raw.parse()
         .map_err(|_| PageError::not_found("The customer"))
 }

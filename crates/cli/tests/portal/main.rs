@@ -71,6 +71,24 @@ impl Portal {
         format!("{}{path}", self.server.base)
     }
 
+    /// A customer made through the REST door: its id.
+    async fn customer(&self, token: &str, domain: &str, name: &str) -> String {
+        let r: Value = reqwest::Client::new()
+            .post(self.url("/v1/customers"))
+            .bearer_auth(token)
+            .json(&json!({
+                "companyProfile": {"domain": domain},
+                "billingProfile": {"companyName": name, "defaultAddress": {"country": "US"}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["id"].as_str().unwrap().to_string()
+    }
+
     /// An access token of the administrator, for the REST door.
     async fn admin_token(&self) -> String {
         let r: Value = reqwest::Client::new()
@@ -463,20 +481,7 @@ async fn permissions_and_licenses_are_given_on_add_and_edit() {
     with_browser("licenses", true, |portal, b| async move {
         let token = portal.admin_token().await;
         let http = reqwest::Client::new();
-        let customer: Value = http
-            .post(portal.url("/v1/customers"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "companyProfile": {"domain": "tailspin.onmicrosoft.com"},
-                "billingProfile": {"companyName": "Tailspin", "defaultAddress": {"country": "US"}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let cid = customer["id"].as_str().unwrap().to_string();
+        let cid = portal.customer(&token, "tailspin.onmicrosoft.com", "Tailspin").await;
         let r = http
             .put(portal.url(&format!("/v1/customers/{cid}/subscribedskus/{E3}")))
             .bearer_auth(&token)
@@ -571,20 +576,9 @@ async fn pages_go_both_ways_and_the_size_is_remembered() {
     with_browser("paging", true, |portal, b| async move {
         let token = portal.admin_token().await;
         let http = reqwest::Client::new();
-        let customer: Value = http
-            .post(portal.url("/v1/customers"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "companyProfile": {"domain": "pages.onmicrosoft.com"},
-                "billingProfile": {"companyName": "Pages", "defaultAddress": {"country": "US"}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let cid = customer["id"].as_str().unwrap().to_string();
+        let cid = portal
+            .customer(&token, "pages.onmicrosoft.com", "Pages")
+            .await;
         let mut csv = String::from("First name,Last name,Display name,Email,Status update\r\n");
         for i in 1..=45 {
             csv.push_str(&format!(
@@ -710,20 +704,7 @@ async fn a_helpdesk_agent_sees_only_what_it_may_do() {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
-        let customer: Value = http
-            .post(portal.url("/v1/customers"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "companyProfile": {"domain": "desk.onmicrosoft.com"},
-                "billingProfile": {"companyName": "Desk", "defaultAddress": {"country": "US"}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let cid = customer["id"].as_str().unwrap().to_string();
+        let cid = portal.customer(&token, "desk.onmicrosoft.com", "Desk").await;
         let user: Value = http
             .post(portal.url(&format!("/v1/customers/{cid}/users")))
             .bearer_auth(&token)
@@ -773,20 +754,7 @@ async fn a_temporary_password_must_be_changed_and_a_reset_ends_the_session() {
     with_browser("temporary-password", true, |portal, b| async move {
         let token = portal.admin_token().await;
         let http = reqwest::Client::new();
-        let customer: Value = http
-            .post(portal.url("/v1/customers"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "companyProfile": {"domain": "fabrikam.onmicrosoft.com"},
-                "billingProfile": {"companyName": "Fabrikam", "defaultAddress": {"country": "US"}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let cid = customer["id"].as_str().unwrap().to_string();
+        let cid = portal.customer(&token, "fabrikam.onmicrosoft.com", "Fabrikam").await;
         let user: Value = http
             .post(portal.url(&format!("/v1/customers/{cid}/users")))
             .bearer_auth(&token)
@@ -954,20 +922,9 @@ async fn a_user_is_added_with_the_keyboard_alone() {
         b.keys("\u{E007}").await;
         b.wait_for_text("Signed in as").await;
         let token = portal.admin_token().await;
-        let customer: Value = reqwest::Client::new()
-            .post(portal.url("/v1/customers"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "companyProfile": {"domain": "keys.onmicrosoft.com"},
-                "billingProfile": {"companyName": "Keys", "defaultAddress": {"country": "US"}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let cid = customer["id"].as_str().unwrap();
+        let cid = portal
+            .customer(&token, "keys.onmicrosoft.com", "Keys")
+            .await;
         b.goto(&portal.url(&format!("/customers/{cid}/users/new")))
             .await;
         b.find("#first_name-0").await;
