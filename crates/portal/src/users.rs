@@ -704,21 +704,21 @@ pub(crate) async fn act(
             }
         }
     }
-    let said = match action.as_str() {
+    let said = (done > 0 || errors.is_empty()).then(|| match action.as_str() {
         "delete" => {
             format!("Deleted: {done} user(s). They can be restored from Deleted users for 30 days.")
         }
         "restore" => format!("Restored: {done} user(s)."),
         "assign" => format!("License assigned to {done} user(s)."),
         _ => format!("License removed from {done} user(s)."),
-    };
+    });
     let mut r = render_list(
         &portal,
         &caller,
         &headers,
         &customer,
         params,
-        Some(said),
+        said,
         errors.clone(),
     )
     .await?;
