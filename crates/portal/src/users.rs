@@ -334,7 +334,16 @@ async fn render_list(
             more_after: false,
         }
     };
-    let items = window.items.clone();
+    let list_url = format!("/customers/{}/users", header.id);
+    let tab_part = if tab == "deleted" { "&tab=deleted" } else { "" };
+    let sort_base = format!(
+        "{list_url}?q={}{tab_part}&size={}",
+        query_escape(&q),
+        size.get()
+    );
+    let base = format!("{sort_base}&sort={sort}&dir={dir}");
+    let pager = Pager::both_ways(&base, &window, size);
+    let items = window.items;
     // Users past their 30 days are gone, even before the purge has run.
     let items: Vec<CustomerUser> = items
         .into_iter()
@@ -370,15 +379,6 @@ async fn render_list(
         .roster
         .count_customer_users(&ctx, id, UserState::Inactive)
         .await?;
-    let list_url = format!("/customers/{}/users", header.id);
-    let tab_part = if tab == "deleted" { "&tab=deleted" } else { "" };
-    let sort_base = format!(
-        "{list_url}?q={}{tab_part}&size={}",
-        query_escape(&q),
-        size.get()
-    );
-    let base = format!("{sort_base}&sort={sort}&dir={dir}");
-    let pager = Pager::both_ways(&base, &window, size);
     let matching = portal.roster.count_matching_users(&ctx, id, &query).await?;
     let may_licences = may(&ctx, &access, CustomerAction::ManageLicences);
     let skus = if may_licences && tab == "users" {
