@@ -7,6 +7,7 @@
 //! `portal.js` only enhance. No inline script or style anywhere: the Content-Security-Policy
 //! allows only the portal's own files.
 
+mod account;
 mod assets;
 mod customers;
 mod errors;
@@ -56,7 +57,35 @@ pub fn router(roster: Roster) -> Router {
             "/changepassword",
             get(sign_in::change_page).post(sign_in::change_submit),
         )
-        .route("/account", get(layout::account_settings))
+        .route("/account", get(account::settings))
+        .route("/account/users", get(account::list))
+        .route(
+            "/account/users/new",
+            get(account::create_page).post(account::create),
+        )
+        .route(
+            "/account/users/invite",
+            get(account::invite_page).post(account::invite),
+        )
+        .route("/account/users/{user}", get(account::details))
+        .route(
+            "/account/users/{user}/edit",
+            get(account::edit_page).post(account::edit),
+        )
+        .route(
+            "/account/users/{user}/resetpassword",
+            get(account::reset_page).post(account::reset),
+        )
+        .route(
+            "/account/users/{user}/remove",
+            get(account::remove_page).post(account::remove),
+        )
+        .route("/account/users/{user}/resend", post(account::resend))
+        .route("/account/users/{user}/history", get(account::history))
+        .route(
+            "/invitations/redeem",
+            get(account::redeem_page).post(account::redeem),
+        )
         .route("/customers", get(customers::list))
         .route(
             "/customers/new",

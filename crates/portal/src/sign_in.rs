@@ -116,7 +116,7 @@ pub(crate) async fn submit(
 }
 
 /// The browser gets its new session (a new id at every sign-in) and goes on.
-fn signed_in(portal: &Portal, id: &str, next: &str) -> Response {
+pub(crate) fn signed_in(portal: &Portal, id: &str, next: &str) -> Response {
     let mut r = Redirect::to(next).into_response();
     if let Ok(v) = session_cookie(portal, id).parse() {
         r.headers_mut().insert(header::SET_COOKIE, v);

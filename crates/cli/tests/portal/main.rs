@@ -52,7 +52,7 @@ pub fn shots_dir() -> PathBuf {
 struct Portal {
     server: Server,
     driver: Driver,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Portal {
@@ -63,7 +63,7 @@ impl Portal {
         Self {
             server,
             driver,
-            _data: data,
+            data,
         }
     }
 
@@ -1172,4 +1172,291 @@ async fn a_form_without_its_token_is_refused_and_changes_nothing() {
         );
     }
     drop(server);
+}
+
+/// The invitation tokens in the outbox's mails to `email`, oldest first.
+fn invitation_tokens(portal: &Portal, email: &str) -> Vec<String> {
+    let dir = portal.data.path().join("outbox");
+    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let text = std::fs::read_to_string(e.path()).ok()?;
+                    let at = e.metadata().ok()?.modified().ok()?;
+                    Some((at, text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    mails.sort_by_key(|(at, _)| *at);
+    mails
+        .into_iter()
+        .filter(|(_, text)| text.contains(&format!("To: {email}")))
+        .filter_map(|(_, text)| {
+            let start = text.find("redeem?token=")? + "redeem?token=".len();
+            let token: String = text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            Some(token)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partners_own_users_are_managed_in_account_settings() {
+    with_browser("account-users", true, |portal, b| async move {
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        // Una, an Admin agent with a password of her own, signed in through the REST door
+        // and through the portal (a session of her own, beside the admin's browser).
+        let una: Value = http
+            .post(portal.url("/v1/users"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "userPrincipalName": "una@partner.local", "firstName": "Una", "lastName": "Agent",
+                "roles": ["Admin agent"],
+                "passwordProfile": {"password": "Tq7#vLm2xR-unaa", "forceChangePassword": false},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let una_id = una["id"].as_str().unwrap().to_string();
+        let una_token: Value = http
+            .post(portal.url("/oauth2/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "una@partner.local"),
+                ("password", "Tq7#vLm2xR-unaa"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let una_token = una_token["access_token"].as_str().unwrap().to_string();
+        let r = http
+            .post(portal.url("/signin"))
+            .form(&[
+                ("email", "una@partner.local"),
+                ("password", "Tq7#vLm2xR-unaa"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let una_cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let una_get = |path: &str| {
+            http.get(portal.url(path))
+                .header("cookie", una_cookie.clone())
+                .send()
+        };
+        assert_eq!(una_get("/customers").await.unwrap().status(), 200);
+
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+        b.click_text("a", "Account settings").await;
+        b.wait_for_url("/account/users").await;
+        b.wait_for_text("Una Agent").await;
+        assert!(b.text().await.contains("Global admin"));
+        shot(&b, "account-users").await;
+        accessible(&b, "account users").await;
+
+        // Create new users: a Global administrator of the directory; the password once.
+        b.click_text("a", "Create new users").await;
+        b.fill("#first_name", "Grace").await;
+        b.fill("#last_name", "Hopper").await;
+        b.fill("#username", "grace@partner.local").await;
+        b.click(&b.find("#global_admin").await).await;
+        b.fill("#recovery_email", "grace@example.org").await;
+        b.click(&b.find("#role-admin_agent").await).await;
+        shot(&b, "account-user-new").await;
+        accessible(&b, "create new users").await;
+        b.click_text("button", "Create").await;
+        b.wait_for_text("Temporary password").await;
+        let grace = passwords_on_page(&b).await;
+        assert_eq!(grace[0].0, "grace@partner.local");
+        assert_eq!(grace[0].1.len(), 16);
+        accessible(&b, "the new user's password").await;
+
+        // Invite two outside users separated by a semicolon.
+        b.goto(&portal.url("/account/users/invite")).await;
+        b.fill("#emails", "ann@outside.example; bob@outside.example")
+            .await;
+        b.click(&b.find("#role-helpdesk_agent").await).await;
+        accessible(&b, "invite outside users").await;
+        b.click_text("button", "Save").await;
+        b.wait_for_text("The invitations were sent").await;
+        let text = b.text().await;
+        assert_eq!(text.matches("Invitation pending").count(), 2, "{text}");
+        let first = invitation_tokens(&portal, "bob@outside.example");
+        assert_eq!(first.len(), 1);
+        assert_eq!(invitation_tokens(&portal, "ann@outside.example").len(), 1);
+        // Resend Bob's: the old link is refused, the new one accepted.
+        b.click_text("a", "bob@outside.example").await;
+        b.wait_for_text("Invitation pending").await;
+        accessible(&b, "an invited user").await;
+        b.click_text("button", "Resend invitation").await;
+        b.wait_for_text("The invitation was sent again").await;
+        let both = invitation_tokens(&portal, "bob@outside.example");
+        assert_eq!(both.len(), 2);
+        assert_ne!(both[0], both[1]);
+
+        // Edit Una to custom permissions: her rights change at her next request.
+        b.goto(&portal.url(&format!("/account/users/{una_id}/edit")))
+            .await;
+        b.click(&b.find("#mode-custom").await).await;
+        b.select("#area-customers", "no_access").await;
+        b.select("#area-customerUsers", "no_access").await;
+        b.select("#area-accountUsers", "read").await;
+        shot(&b, "account-user-edit").await;
+        accessible(&b, "edit an account user").await;
+        b.click_text("button", "Submit").await;
+        b.wait_for_text("Your changes were saved").await;
+        assert!(b.text().await.contains("Custom permissions"));
+        let r = http
+            .get(portal.url("/v1/customers"))
+            .bearer_auth(&una_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "the same token, the new rights");
+
+        // Una's history shows the portal page she opened.
+        b.goto(&portal.url(&format!("/account/users/{una_id}/history")))
+            .await;
+        b.wait_for_text("/customers").await;
+        assert!(b.text().await.contains("/v1/customers"));
+        shot(&b, "account-history").await;
+        accessible(&b, "history").await;
+
+        // Reset a password: shown once.
+        b.goto(&portal.url(&format!("/account/users/{una_id}")))
+            .await;
+        b.click_text("a", "Reset password").await;
+        accessible(&b, "reset an account user's password").await;
+        b.click_text("button", "Yes").await;
+        b.wait_for_text("Temporary password").await;
+        let reset = passwords_on_page(&b).await;
+        assert_eq!(reset[0].0, "una@partner.local");
+        // The reset ended her portal session.
+        assert_eq!(una_get("/").await.unwrap().status(), 303);
+
+        // Remove Grace, whose session is open: it ends.
+        let r = http
+            .post(portal.url("/changepassword"))
+            .form(&[
+                ("email", "grace@partner.local"),
+                ("current", grace[0].1.as_str()),
+                ("new", "Tq7#vLm2x-Compiler"),
+                ("confirm", "Tq7#vLm2x-Compiler"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let grace_cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let grace_home = || {
+            http.get(portal.url("/"))
+                .header("cookie", grace_cookie.clone())
+                .send()
+        };
+        assert_eq!(grace_home().await.unwrap().status(), 200);
+        b.goto(&portal.url("/account/users")).await;
+        b.click_text("a", "Grace Hopper").await;
+        b.click_text("a", "Remove").await;
+        accessible(&b, "remove").await;
+        b.click_text("button", "Remove").await;
+        b.wait_for_text("The user's access was removed").await;
+        assert!(!b.text().await.contains("Grace Hopper"));
+        assert_eq!(
+            grace_home().await.unwrap().status(),
+            303,
+            "her session ended"
+        );
+
+        // Bob's old link is refused; the new one lets him in.
+        b.click_text("button", "Sign out").await;
+        b.wait_for_text("You signed out").await;
+        b.goto(&portal.url(&format!("/invitations/redeem?token={}", both[0])))
+            .await;
+        b.fill("#password", "Tq7#vLm2x-Outsider").await;
+        b.fill("#confirm", "Tq7#vLm2x-Outsider").await;
+        b.click_text("button", "Accept and sign in").await;
+        b.wait_for_text("was replaced by a newer one").await;
+        accessible(&b, "a refused invitation link").await;
+        b.goto(&portal.url(&format!("/invitations/redeem?token={}", both[1])))
+            .await;
+        shot(&b, "redeem").await;
+        b.fill("#password", "Tq7#vLm2x-Outsider").await;
+        b.fill("#confirm", "Tq7#vLm2x-Outsider").await;
+        b.click_text("button", "Accept and sign in").await;
+        b.wait_for_text("Signed in as").await;
+        assert!(b.text().await.contains("bob"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_management_admin_and_a_sales_agent_see_only_their_pages() {
+    with_browser("account-roles", true, |portal, b| async move {
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::new();
+        for (upn, role) in [("uma@partner.local", "User management admin"), ("sal@partner.local", "Sales agent")] {
+            let r = http
+                .post(portal.url("/v1/users"))
+                .bearer_auth(&token)
+                .json(&json!({
+                    "userPrincipalName": upn, "displayName": role, "roles": [role],
+                    "passwordProfile": {"password": "Tq7#vLm2xR-staff", "forceChangePassword": false},
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        sign_in(&portal, &b, "uma@partner.local", "Tq7#vLm2xR-staff").await;
+        b.wait_for_text("Signed in as").await;
+        b.click_text("a", "Account settings").await;
+        b.wait_for_url("/account/users").await;
+        let text = b.text().await;
+        assert!(text.contains("Invite outside users"), "{text}");
+        assert!(!text.contains("Create new users"), "{text}");
+        b.goto(&portal.url("/account/users/invite")).await;
+        assert!(!b.exists("#role-global_admin").await, "no Global admin role to grant");
+        assert!(b.exists("#role-admin_agent").await);
+        b.goto(&portal.url("/account/users/new")).await;
+        b.wait_for_text("Only a Global admin creates new users").await;
+        b.click_text("a", "Back to the dashboard").await;
+        b.click_text("button", "Sign out").await;
+        b.wait_for_text("You signed out").await;
+
+        sign_in(&portal, &b, "sal@partner.local", "Tq7#vLm2xR-staff").await;
+        b.wait_for_text("Signed in as").await;
+        b.click_text("a", "Account settings").await;
+        b.wait_for_url("/account").await;
+        assert!(!b.url().await.contains("/account/users"));
+        assert!(!b.exists("a[href='/account/users']").await, "{}", b.text().await);
+        b.goto(&portal.url("/account/users")).await;
+        b.wait_for_text("does not have the rights").await;
+    })
+    .await;
 }
