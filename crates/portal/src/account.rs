@@ -81,11 +81,15 @@ pub(crate) struct ListParams {
 
 /// "Account settings": its users, or, for whoever may not see them, what there is.
 pub(crate) async fn settings(State(portal): State<Portal>, caller: Caller) -> Response {
-    if portal
-        .roster
-        .permits(&caller.ctx(), Action::ViewAccountUsers)
-    {
-        return Redirect::to("/account/users").into_response();
+    let ctx = caller.ctx();
+    for (action, page) in [
+        (Action::ViewAccountUsers, "/account/users"),
+        (Action::ViewAudit, "/account/audit"),
+        (Action::ManageApplications, "/account/applications"),
+    ] {
+        if portal.roster.permits(&ctx, action) {
+            return Redirect::to(page).into_response();
+        }
     }
     crate::layout::account_settings(caller).await
 }
@@ -146,7 +150,7 @@ pub(crate) async fn list(
     let mut r = html(&UsersPage {
         may_manage: portal.roster.permits(&ctx, Action::ManageAccountUsers),
         may_create: portal.roster.permits(&ctx, Action::CreateDirectoryUsers),
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         rows,
         pager,
         notice,
@@ -255,7 +259,7 @@ pub(crate) async fn create_page(
         .into());
     }
     Ok(html(&CreatePage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         first_name: String::new(),
         last_name: String::new(),
         username: String::new(),
@@ -304,7 +308,7 @@ pub(crate) async fn create(
                 password,
             }];
             return Ok(html(&CreatedPage {
-                chrome: Chrome::new(&caller, "account"),
+                chrome: Chrome::new(&caller, "account").at("users"),
                 csv_data_url: crate::users::passwords_csv_data_url(&shown),
                 created: shown,
                 user_id: created.user.id.to_string(),
@@ -313,7 +317,7 @@ pub(crate) async fn create(
         Err(e) => problems(e)?,
     };
     let mut r = html(&CreatePage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         first_name: first,
         last_name: last,
         username: value(&form, "username"),
@@ -351,7 +355,7 @@ pub(crate) async fn invite_page(
 ) -> Result<Response, PageError> {
     let ctx = caller.ctx();
     Ok(html(&InvitePage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         emails: String::new(),
         roles: role_boxes(&portal, &ctx, &[]),
         errors: Vec::new(),
@@ -375,7 +379,7 @@ pub(crate) async fn invite(
         Err(e) => problems(e)?,
     };
     let mut r = html(&InvitePage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         emails,
         roles: role_boxes(&portal, &ctx, &roles),
         errors,
@@ -459,7 +463,7 @@ pub(crate) async fn details(
         _ => None,
     };
     Ok(html(&UserPage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         id: u.id.to_string(),
         display_name: u.display_name.clone(),
         first_name: u.first_name.clone().unwrap_or_default(),
@@ -521,7 +525,7 @@ pub(crate) async fn edit_page(
         .unwrap_or_default();
     let groups: Vec<String> = u.groups.iter().map(|g| g.to_string()).collect();
     Ok(html(&EditPage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         id: u.id.to_string(),
         first_name: u.first_name.clone().unwrap_or_default(),
         last_name: u.last_name.clone().unwrap_or_default(),
@@ -593,7 +597,7 @@ pub(crate) async fn edit(
         Err(e) => problems(e)?,
     };
     let mut r = html(&EditPage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         id: id.to_string(),
         first_name: value(&form, "first_name"),
         last_name: value(&form, "last_name"),
@@ -642,7 +646,7 @@ async fn confirm(
     let ctx = caller.ctx();
     let u = portal.roster.get_partner_user(&ctx, user_id(user)?).await?;
     Ok(html(&ConfirmPage {
-        chrome: Chrome::new(caller, "account"),
+        chrome: Chrome::new(caller, "account").at("users"),
         id: u.id.to_string(),
         display_name: u.display_name,
         upn: u.upn.to_string(),
@@ -688,7 +692,7 @@ pub(crate) async fn reset(
             .unwrap_or_default(),
     }];
     Ok(html(&CreatedPage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         csv_data_url: crate::users::passwords_csv_data_url(&shown),
         created: shown,
         user_id: id.to_string(),
@@ -775,7 +779,7 @@ pub(crate) async fn history(
     );
     let pager = Pager::new(&base, p.page.is_some(), page.continuation.as_deref(), size);
     let mut r = html(&HistoryPage {
-        chrome: Chrome::new(&caller, "account"),
+        chrome: Chrome::new(&caller, "account").at("users"),
         id: id.to_string(),
         display_name: u.display_name,
         rows,

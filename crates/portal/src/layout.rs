@@ -21,17 +21,36 @@ pub(crate) struct Chrome {
     pub(crate) section: &'static str,
     /// A partner user (a customer's own user sees its customer only, no account settings).
     pub(crate) partner_user: bool,
+    /// The page of "Account settings" this is: "users", "audit", "applications".
+    pub(crate) sub: &'static str,
+    /// Which pages of "Account settings" the caller may open.
+    pub(crate) may_account_users: bool,
+    pub(crate) may_audit: bool,
+    pub(crate) may_applications: bool,
 }
 
 impl Chrome {
     pub(crate) fn new(caller: &Caller, section: &'static str) -> Self {
+        let may = |action| {
+            roster_domain::authz::authorize(&caller.0.actor, action, &Default::default()).is_ok()
+        };
         Self {
             display_name: caller.0.display_name.clone(),
             user_name: caller.0.user_name.clone(),
             csrf: caller.0.csrf_token.clone(),
             section,
             partner_user: caller.0.actor.principal == Principal::PartnerUser,
+            sub: "",
+            may_account_users: may(Action::ViewAccountUsers),
+            may_audit: may(Action::ViewAudit),
+            may_applications: may(Action::ManageApplications),
         }
+    }
+
+    /// The page of "Account settings" this is.
+    pub(crate) fn at(mut self, sub: &'static str) -> Self {
+        self.sub = sub;
+        self
     }
 }
 

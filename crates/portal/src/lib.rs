@@ -14,6 +14,7 @@ mod errors;
 mod grants;
 mod layout;
 mod paging;
+mod records;
 mod session;
 mod sign_in;
 mod upload;
@@ -82,6 +83,20 @@ pub fn router(roster: Roster) -> Router {
         )
         .route("/account/users/{user}/resend", post(account::resend))
         .route("/account/users/{user}/history", get(account::history))
+        .route("/account/audit", get(records::audit))
+        .route("/account/audit/download", get(records::download))
+        .route(
+            "/account/applications",
+            get(records::applications).post(records::register),
+        )
+        .route(
+            "/account/applications/{app}/resetsecret",
+            post(records::reset_secret),
+        )
+        .route(
+            "/account/applications/{app}/delete",
+            post(records::delete_application),
+        )
         .route(
             "/invitations/redeem",
             get(account::redeem_page).post(account::redeem),

@@ -235,10 +235,9 @@ async fn a_partner_admin_manages_a_customers_users() {
         shot(&b, "dashboard").await;
         accessible(&b, "dashboard").await;
 
-        // "Account settings" says what is coming, rather than a dead link.
+        // "Account settings" opens on the account's users.
         b.click_text("a", "Account settings").await;
-        b.wait_for_text("come in the next release").await;
-        accessible(&b, "account settings").await;
+        b.wait_for_text("Create new users").await;
 
         // Add customer.
         b.click_text("a", "Customers").await;
@@ -1393,6 +1392,60 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
             "her session ended"
         );
 
+        // The audit log finds these changes by date and operation, and downloads them.
+        b.click_text("a", "Audit log").await;
+        b.wait_for_text("create_partner_user").await;
+        shot(&b, "audit").await;
+        accessible(&b, "audit log").await;
+        b.select("#operation", "remove_partner_user_access").await;
+        b.click_text("button", "Show").await;
+        b.wait_for_url("operation=remove_partner_user_access").await;
+        let rows = b
+            .script("return [...document.querySelectorAll('table.audit tbody tr')].map(tr => tr.cells[1].innerText.trim());", json!([]))
+            .await;
+        assert_eq!(rows, json!(["remove_partner_user_access"]));
+        let download = b.attribute(&b.by_text("a", "Download").await, "href").await.unwrap();
+        let csv = http
+            .get(portal.url(&download))
+            .header("cookie", b.cookies().await.as_array().unwrap().iter().find(|c| c["name"] == "roster_session").map(|c| format!("roster_session={}", c["value"].as_str().unwrap())).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(csv.status(), 200);
+        let csv = csv.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2, "a header and the one record: {csv}");
+        assert!(
+            lines[1].contains("\"remove_partner_user_access\",\"\",\"admin@partner.local\""),
+            "{csv}"
+        );
+        assert!(!csv.contains("create_partner_user"), "the download keeps the search: {csv}");
+        // A date range without the changes finds none.
+        b.goto(&portal.url("/account/audit?from=2020-01-01&to=2020-01-31")).await;
+        b.wait_for_text("No records for this search").await;
+        b.goto(&portal.url("/account/audit?from=2020-02-01&to=2020-01-01")).await;
+        b.wait_for_text("From must be on or before To").await;
+
+        // Applications: the secret once, reset, delete.
+        b.click_text("a", "Applications").await;
+        b.fill("#name", "Billing sync").await;
+        b.click_text("button", "Register application").await;
+        b.wait_for_text("shown only this once").await;
+        let secret = b.text_of(&b.find("#client-secret").await).await;
+        assert_eq!(secret.trim().len(), 43);
+        shot(&b, "applications").await;
+        accessible(&b, "applications").await;
+        b.click_text("button", "Reset secret").await;
+        b.wait_for_text("shown only this once").await;
+        let second = b.text_of(&b.find("#client-secret").await).await;
+        assert_ne!(second, secret);
+        b.goto(&portal.url("/account/applications")).await;
+        assert!(!b.source().await.contains(second.trim()), "the secret on a later page");
+        b.click_text("button", "Delete").await;
+        b.accept_alert().await;
+        b.wait_for_text("The application was deleted").await;
+        assert!(!b.text().await.contains("Billing sync"));
+
         // Bob's old link is refused; the new one lets him in.
         b.click_text("button", "Sign out").await;
         b.wait_for_text("You signed out").await;
@@ -1455,6 +1508,8 @@ async fn a_user_management_admin_and_a_sales_agent_see_only_their_pages() {
         b.wait_for_url("/account").await;
         assert!(!b.url().await.contains("/account/users"));
         assert!(!b.exists("a[href='/account/users']").await, "{}", b.text().await);
+        b.wait_for_text("does not give you access to your account's users").await;
+        accessible(&b, "account settings of a Sales agent").await;
         b.goto(&portal.url("/account/users")).await;
         b.wait_for_text("does not have the rights").await;
     })
