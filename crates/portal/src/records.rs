@@ -233,7 +233,7 @@ pub(crate) async fn audit(
     );
     let base = format!("/account/audit?{filters}&size={}", size.get());
     let mut customers: Vec<(String, String)> = names.customers.into_iter().collect();
-    customers.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    customers.sort_by_key(|c| c.1.to_lowercase());
     let mut r = html(&AuditPage {
         chrome: Chrome::new(&caller, "account").at("audit"),
         pager: Pager::new(&base, p.page.is_some(), continuation.as_deref(), size),
