@@ -145,6 +145,7 @@ pub(crate) async fn list(
     let notice = match p.notice.as_deref() {
         Some("removed") => Some("The user's access was removed.".to_string()),
         Some("invited") => Some("The invitations were sent.".to_string()),
+        Some("added") => Some("The selected users were added.".to_string()),
         _ => None,
     };
     let mut r = html(&UsersPage {
@@ -870,4 +871,139 @@ pub(crate) async fn redeem(
         Ok(id) => crate::sign_in::signed_in(&portal, &id, "/"),
         Err(_) => Redirect::to("/signin").into_response(),
     }
+}
+
+pub(crate) struct Candidate {
+    id: String,
+    display_name: String,
+    upn: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_add_existing.html")]
+struct AddExistingPage {
+    chrome: Chrome,
+    q: String,
+    candidates: Vec<Candidate>,
+    roles: Vec<RoleBox>,
+    custom: Vec<AreaChoice>,
+    mode: String,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct SearchParams {
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// The directory users of the partner tenant without access to the account, matching `q`
+/// (part of a name or a username).
+async fn candidates(portal: &Portal, ctx: &Ctx, q: &str) -> Result<Vec<Candidate>, PageError> {
+    let folded = q.trim().to_lowercase();
+    let found = portal
+        .roster
+        .directory_users_without_access(ctx, 1000)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|u| {
+            folded.is_empty()
+                || u.display_name.to_lowercase().contains(&folded)
+                || u.upn.key().contains(&folded)
+        })
+        .map(|u| Candidate {
+            id: u.id.to_string(),
+            display_name: u.display_name,
+            upn: u.upn.to_string(),
+        })
+        .collect())
+}
+
+fn no_custom() -> Vec<AreaChoice> {
+    Area::ALL
+        .iter()
+        .map(|a| AreaChoice {
+            area: a.as_str(),
+            name: area_name(*a),
+            level: Level::NoAccess.as_str(),
+        })
+        .collect()
+}
+
+/// "Add existing users": directory users of the partner tenant, picked several at a time, all
+/// given one set of roles or custom permissions.
+pub(crate) async fn add_existing_page(
+    State(portal): State<Portal>,
+    caller: Caller,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, PageError> {
+    let ctx = caller.ctx();
+    let q = p.q.unwrap_or_default();
+    Ok(html(&AddExistingPage {
+        chrome: Chrome::new(&caller, "account").at("users"),
+        candidates: candidates(&portal, &ctx, &q).await?,
+        q,
+        roles: role_boxes(&portal, &ctx, &[]),
+        custom: no_custom(),
+        mode: "roles".into(),
+        errors: Vec::new(),
+    }))
+}
+
+pub(crate) async fn add_existing(
+    State(portal): State<Portal>,
+    caller: Caller,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let ctx = caller.ctx();
+    let picked: Vec<UserId> = values(&form, "user")
+        .iter()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let mode = value(&form, "mode");
+    let roles = values(&form, "role");
+    let custom: BTreeMap<String, String> = Area::ALL
+        .iter()
+        .map(|a| {
+            let level = value(&form, &format!("area-{}", a.as_str()));
+            (
+                a.as_str().to_string(),
+                if level.is_empty() {
+                    "no_access".into()
+                } else {
+                    level
+                },
+            )
+        })
+        .collect();
+    let errors = if picked.is_empty() {
+        vec![(String::new(), "Pick at least one user.".to_string())]
+    } else {
+        let (r, c) = if mode == "custom" {
+            (None, Some(&custom))
+        } else {
+            (Some(roles.as_slice()), None)
+        };
+        match portal.roster.grant_access(&ctx, &picked, r, c).await {
+            Ok(_) => return Ok(Redirect::to("/account/users?notice=added").into_response()),
+            Err(e) => problems(e)?,
+        }
+    };
+    let q = value(&form, "q");
+    let mut r = html(&AddExistingPage {
+        chrome: Chrome::new(&caller, "account").at("users"),
+        candidates: candidates(&portal, &ctx, &q).await?,
+        q,
+        roles: role_boxes(&portal, &ctx, &roles),
+        custom: no_custom(),
+        mode: if mode == "custom" {
+            "custom".into()
+        } else {
+            "roles".into()
+        },
+        errors,
+    });
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    Ok(r)
 }

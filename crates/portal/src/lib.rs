@@ -65,6 +65,10 @@ pub fn router(roster: Roster) -> Router {
             get(account::create_page).post(account::create),
         )
         .route(
+            "/account/users/add",
+            get(account::add_existing_page).post(account::add_existing),
+        )
+        .route(
             "/account/users/invite",
             get(account::invite_page).post(account::invite),
         )

@@ -228,6 +228,20 @@ impl Roster {
         })
     }
 
+    /// The partner tenant's directory users that have no access to the account yet, the
+    /// first `limit` by user name: whom "Add existing users" offers.
+    pub async fn directory_users_without_access(
+        &self,
+        ctx: &Ctx,
+        limit: u32,
+    ) -> Result<Vec<PartnerUser>> {
+        self.may(ctx, Action::ManageAccountUsers)?;
+        let mut r = self.store().reader().await?;
+        Ok(r.db()
+            .directory_users_without_access(ctx.actor.partner, limit)
+            .await?)
+    }
+
     pub async fn get_partner_user(&self, ctx: &Ctx, id: UserId) -> Result<PartnerUser> {
         if id != ctx.actor.user {
             self.may(ctx, Action::ViewAccountUsers)?;

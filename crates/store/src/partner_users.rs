@@ -285,6 +285,26 @@ impl Db<'_> {
         self.complete(&found).await
     }
 
+    /// The partner tenant's active directory users without account access, by UPN, at most
+    /// `limit` (the portal's "Add existing users").
+    pub async fn directory_users_without_access(
+        &mut self,
+        partner: PartnerId,
+        limit: u32,
+    ) -> Result<Vec<PartnerUser>> {
+        let sql = format!(
+            "SELECT {PARTNER_USER_COLUMNS} FROM users u LEFT JOIN account_access a ON a.user_id = u.id \
+             WHERE u.tenant_id = $1 AND u.state = 'active' AND a.user_id IS NULL \
+             ORDER BY u.upn_key, u.id LIMIT $2"
+        );
+        let found = sqlx::query(&sql)
+            .bind(partner.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.conn)
+            .await?;
+        self.complete(&found).await
+    }
+
     /// Everything authenticating a request needs to know of a user, in one query (this runs
     /// on every request): its credentials, its account access, and the roles its security
     /// groups give it. `None` when there is no such user.

@@ -1273,6 +1273,46 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
         shot(&b, "account-users").await;
         accessible(&b, "account users").await;
 
+        // Add existing users: two directory users without access, one role set for both.
+        for (upn, name) in [("kim@partner.local", "Kim Existing"), ("lee@partner.local", "Lee Existing")] {
+            let u: Value = http
+                .post(portal.url("/v1/users"))
+                .bearer_auth(&token)
+                .json(&json!({"userPrincipalName": upn, "displayName": name, "roles": ["Sales agent"]}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let r = http
+                .delete(portal.url(&format!("/v1/users/{}", u["id"].as_str().unwrap())))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 204);
+        }
+        b.goto(&portal.url("/account/users")).await;
+        assert!(!b.text().await.contains("Kim Existing"), "no access, not listed");
+        b.click_text("a", "Add existing users").await;
+        b.wait_for_text("Kim Existing").await;
+        b.fill("#q", "existing").await;
+        b.click_text("button", "Search").await;
+        b.wait_for_url("q=existing").await;
+        for cell in b.all("tbody input[name=user]").await {
+            b.click(&cell).await;
+        }
+        b.click(&b.find("#role-billing_admin").await).await;
+        shot(&b, "account-add-existing").await;
+        accessible(&b, "add existing users").await;
+        b.click_text("button", "Add selected").await;
+        b.wait_for_text("The selected users were added").await;
+        let rows = b
+            .script("return [...document.querySelectorAll('table.account-users tbody tr')].filter(tr => tr.innerText.includes('Existing')).map(tr => tr.cells[2].innerText.trim());", json!([]))
+            .await;
+        assert_eq!(rows, json!(["Billing admin", "Billing admin"]));
+
         // Create new users: a Global administrator of the directory; the password once.
         b.click_text("a", "Create new users").await;
         b.fill("#first_name", "Grace").await;
@@ -1403,7 +1443,11 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
         let rows = b
             .script("return [...document.querySelectorAll('table.audit tbody tr')].map(tr => tr.cells[1].innerText.trim());", json!([]))
             .await;
-        assert_eq!(rows, json!(["remove_partner_user_access"]));
+        // Grace's, and Kim's and Lee's before they were added back.
+        assert_eq!(
+            rows,
+            json!(["remove_partner_user_access", "remove_partner_user_access", "remove_partner_user_access"])
+        );
         let download = b.attribute(&b.by_text("a", "Download").await, "href").await.unwrap();
         let csv = http
             .get(portal.url(&download))
@@ -1414,9 +1458,11 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
         assert_eq!(csv.status(), 200);
         let csv = csv.text().await.unwrap();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines.len(), 2, "a header and the one record: {csv}");
+        assert_eq!(lines.len(), 4, "a header and the three records: {csv}");
         assert!(
-            lines[1].contains("\"remove_partner_user_access\",\"\",\"admin@partner.local\""),
+            lines[1..]
+                .iter()
+                .all(|l| l.contains("\"remove_partner_user_access\",\"\",\"admin@partner.local\"")),
             "{csv}"
         );
         assert!(!csv.contains("create_partner_user"), "the download keeps the search: {csv}");
