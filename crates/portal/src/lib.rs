@@ -10,6 +10,7 @@
 mod account;
 mod assets;
 mod customers;
+mod delegation;
 mod errors;
 mod grants;
 mod layout;
@@ -87,6 +88,38 @@ pub fn router(roster: Roster) -> Router {
         )
         .route("/account/users/{user}/resend", post(account::resend))
         .route("/account/users/{user}/history", get(account::history))
+        .route(
+            "/account/groups",
+            get(delegation::groups).post(delegation::create_group),
+        )
+        .route(
+            "/account/groups/{group}/members",
+            post(delegation::add_member),
+        )
+        .route(
+            "/account/groups/{group}/members/{user}/remove",
+            post(delegation::remove_member),
+        )
+        .route(
+            "/customers/{customer}/delegatedaccess",
+            get(delegation::delegated).post(delegation::request),
+        )
+        .route(
+            "/customers/{customer}/delegatedaccess/{relationship}/approve",
+            post(delegation::approve),
+        )
+        .route(
+            "/customers/{customer}/delegatedaccess/{relationship}/terminate",
+            post(delegation::terminate),
+        )
+        .route(
+            "/customers/{customer}/delegatedaccess/{relationship}/assign",
+            post(delegation::assign),
+        )
+        .route(
+            "/customers/{customer}/account",
+            get(delegation::customer_account).post(delegation::set_delegated),
+        )
         .route("/account/audit", get(records::audit))
         .route("/account/audit/download", get(records::download))
         .route(

@@ -1561,3 +1561,100 @@ async fn a_user_management_admin_and_a_sales_agent_see_only_their_pages() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delegated_access_through_a_security_group() {
+    with_browser("delegated", true, |portal, b| async move {
+        let token = portal.admin_token().await;
+        let http = reqwest::Client::new();
+        let r = http
+            .post(portal.url("/v1/users"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "userPrincipalName": "sam@partner.local", "firstName": "Sam", "lastName": "Seller",
+                "roles": ["Sales agent"],
+                "passwordProfile": {"password": "Tq7#vLm2xR-sell", "forceChangePassword": false},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let cid = portal.customer(&token, "wingtip.onmicrosoft.com", "Wingtip").await;
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+
+        // Its own "Account": legacy delegated access on, and who may turn it off.
+        b.goto(&portal.url(&format!("/customers/{cid}/account"))).await;
+        b.wait_for_text("Allow delegated access").await;
+        accessible(&b, "a customer's account").await;
+        b.click_text("button", "Turn off delegated access").await;
+        b.wait_for_text("Delegated access is no longer allowed").await;
+
+        // A security group with Sam in it.
+        b.goto(&portal.url("/account/groups")).await;
+        b.fill("#name", "Wingtip helpers").await;
+        b.click_text("button", "Create group").await;
+        b.wait_for_text("The group was created").await;
+        let add = b.find("select[name=user]").await;
+        let id = b.attribute(&add, "id").await.unwrap();
+        let sam = b
+            .script(
+                "return [...document.querySelectorAll('#' + arguments[0] + ' option')].find(o => o.innerText.includes('sam@')).value;",
+                json!([id]),
+            )
+            .await;
+        b.select(&format!("#{id}"), sam.as_str().unwrap()).await;
+        b.click_text("button", "Add").await;
+        b.wait_for_text("The member was added").await;
+        assert!(b.text().await.contains("Sam Seller"));
+        shot(&b, "groups").await;
+        accessible(&b, "security groups").await;
+
+        // Request a relationship, approve it, assign the group with one of its roles.
+        b.goto(&portal.url(&format!("/customers/{cid}/delegatedaccess"))).await;
+        b.wait_for_text("No relationships with this customer yet").await;
+        b.fill("#rel-name", "Wingtip support").await;
+        b.fill("#rel-duration", "365").await;
+        b.click(&b.find("#rel-role-fe930be7-5e62-47db-91af-98c3a49a38b1").await).await;
+        b.click(&b.find("#rel-role-729827e3-9c14-49f7-bb1b-9608f156bbb8").await).await;
+        b.click_text("button", "Request relationship").await;
+        b.wait_for_text("The relationship was requested").await;
+        b.click_text("button", "Approve").await;
+        b.wait_for_text("The relationship is active").await;
+        assert!(b.text().await.contains("Active"));
+        let user_admin = b.find("input[id$='-fe930be7-5e62-47db-91af-98c3a49a38b1'][name=role]").await;
+        b.click(&user_admin).await;
+        b.click_text("button", "Assign security group").await;
+        b.wait_for_text("The security group was assigned").await;
+        assert!(b.text().await.contains("Wingtip helpers: User Administrator"));
+        shot(&b, "delegated").await;
+        accessible(&b, "delegated access").await;
+
+        // Sam acts through it: a Sales agent who may now add users to Wingtip.
+        b.click_text("button", "Sign out").await;
+        sign_in(&portal, &b, "sam@partner.local", "Tq7#vLm2xR-sell").await;
+        b.wait_for_text("Signed in as").await;
+        b.goto(&portal.url(&format!("/customers/{cid}/users"))).await;
+        b.click_text("a", "Add user").await;
+        b.fill("#display_name-0", "Through Group").await;
+        b.fill("#alias-0", "through").await;
+        b.click_text("button", "Complete").await;
+        b.wait_for_text("The user was added").await;
+
+        // Terminated, the access is gone at Sam's next request.
+        b.click_text("button", "Sign out").await;
+        sign_in(&portal, &b, ADMIN, PASSWORD).await;
+        b.wait_for_text("Signed in as").await;
+        b.goto(&portal.url(&format!("/customers/{cid}/delegatedaccess"))).await;
+        b.click_text("button", "Terminate").await;
+        b.accept_alert().await;
+        b.wait_for_text("The relationship was terminated").await;
+        b.click_text("button", "Sign out").await;
+        sign_in(&portal, &b, "sam@partner.local", "Tq7#vLm2xR-sell").await;
+        b.wait_for_text("Signed in as").await;
+        // (A Sales agent still sees the customer, so it is refused rather than hidden.)
+        b.goto(&portal.url(&format!("/customers/{cid}/users/new"))).await;
+        b.wait_for_text("does not have the rights").await;
+    })
+    .await;
+}
