@@ -62,6 +62,7 @@ pub(crate) struct AccountRow {
 #[template(path = "account_users.html")]
 struct UsersPage {
     chrome: Chrome,
+    q: String,
     rows: Vec<AccountRow>,
     pager: Pager,
     may_manage: bool,
@@ -71,6 +72,8 @@ struct UsersPage {
 
 #[derive(Deserialize, Default)]
 pub(crate) struct ListParams {
+    #[serde(default)]
+    q: Option<String>,
     #[serde(default)]
     size: Option<String>,
     #[serde(default)]
@@ -119,6 +122,7 @@ pub(crate) async fn list(
         Some(t) => ListRequest::Next(t.to_string()),
         None => ListRequest::First(PartnerUserQuery {
             size: size.get(),
+            search: p.q.clone(),
             ..Default::default()
         }),
     };
@@ -126,6 +130,7 @@ pub(crate) async fn list(
         .roster
         .list_partner_users(&ctx, None, request)
         .await?;
+    let q = p.q.clone().unwrap_or_default();
     let pending = pending_invitations(&portal, &ctx).await;
     let rows = page
         .items
@@ -140,7 +145,11 @@ pub(crate) async fn list(
             pending: pending.contains_key(&u.id),
         })
         .collect();
-    let base = format!("/account/users?list=users&size={}", size.get());
+    let base = format!(
+        "/account/users?q={}&size={}",
+        crate::layout::query_escape(&q),
+        size.get()
+    );
     let pager = Pager::new(&base, p.page.is_some(), page.continuation.as_deref(), size);
     let notice = match p.notice.as_deref() {
         Some("removed") => Some("The user's access was removed.".to_string()),
@@ -155,6 +164,7 @@ pub(crate) async fn list(
         rows,
         pager,
         notice,
+        q,
     });
     size.remember(&mut r);
     Ok(r)

@@ -33,6 +33,8 @@ pub struct PartnerUserWithPassword {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartnerUserQuery {
     pub role: Option<PartnerRole>,
+    /// Users whose user name or display name contains this (case-insensitively).
+    pub search: Option<String>,
     pub state: UserState,
     pub size: u32,
 }
@@ -41,6 +43,7 @@ impl Default for PartnerUserQuery {
     fn default() -> Self {
         Self {
             role: None,
+            search: None,
             state: UserState::Active,
             size: DEFAULT_PAGE_SIZE,
         }
@@ -52,6 +55,8 @@ struct SealedUsers {
     list: String,
     scope: String,
     role: Option<String>,
+    #[serde(default)]
+    search: Option<String>,
     state: String,
     size: u32,
     key: String,
@@ -161,6 +166,10 @@ impl Roster {
             ListRequest::First(q) => (
                 PartnerUserQuery {
                     role: members_of.or(q.role),
+                    search: q
+                        .search
+                        .map(|t| roster_domain::listing::sort_key(t.trim()))
+                        .filter(|t| !t.is_empty()),
                     ..q
                 },
                 None,
@@ -185,6 +194,7 @@ impl Roster {
                 (
                     PartnerUserQuery {
                         role,
+                        search: s.search,
                         state,
                         size: s.size,
                     },
@@ -201,6 +211,7 @@ impl Roster {
             .list_partner_users(
                 ctx.actor.partner,
                 query.role,
+                query.search.as_deref(),
                 query.state,
                 after.as_ref(),
                 query.size,
@@ -213,6 +224,7 @@ impl Roster {
                     list: list.into(),
                     scope: scope.clone(),
                     role: query.role.map(|r| r.as_str().to_string()),
+                    search: query.search.clone(),
                     state: query.state.as_str().into(),
                     size: query.size,
                     key: last.upn.key(),

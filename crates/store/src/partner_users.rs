@@ -243,11 +243,14 @@ impl Db<'_> {
     }
 
     /// One page (plus one row) of the partner's users that have account access, by UPN;
-    /// `role` keeps those holding it (themselves or through a group).
+    /// `role` keeps those holding it (themselves or through a group), `search` (folded) those
+    /// whose user name or display name contains it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn list_partner_users(
         &mut self,
         partner: PartnerId,
         role: Option<PartnerRole>,
+        search: Option<&str>,
         state: UserState,
         after: Option<&roster_domain::listing::After>,
         size: u32,
@@ -265,6 +268,12 @@ impl Db<'_> {
                 " AND (EXISTS (SELECT 1 FROM partner_roles r WHERE r.user_id = u.id AND r.role = {n}) \
                  OR EXISTS (SELECT 1 FROM group_members m JOIN group_roles g ON g.group_id = m.group_id \
                  WHERE m.user_id = u.id AND g.role = {n}))"
+            ));
+        }
+        if let Some(text) = search.filter(|t| !t.is_empty()) {
+            let n = params.add(format!("%{}%", rows::like_escape(text)));
+            sql.push_str(&format!(
+                " AND (u.upn_key LIKE {n} ESCAPE '\\' OR u.display_name_key LIKE {n} ESCAPE '\\')"
             ));
         }
         if let Some(a) = after {

@@ -1272,6 +1272,16 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
         assert!(b.text().await.contains("Global admin"));
         shot(&b, "account-users").await;
         accessible(&b, "account users").await;
+        // The search, as you type (htmx) and in the URL.
+        b.fill("#q", "agent").await;
+        b.wait_for_url("q=agent").await;
+        b.wait_for_text("Una Agent").await;
+        let shown = b
+            .script("return [...document.querySelectorAll('table.account-users tbody tr')].map(tr => tr.cells[1].innerText.trim());", json!([]))
+            .await;
+        assert_eq!(shown, json!(["una@partner.local"]));
+        b.fill("#q", "nobody-like-this").await;
+        b.wait_for_text("No user matches").await;
 
         // Add existing users: two directory users without access, one role set for both.
         for (upn, name) in [("kim@partner.local", "Kim Existing"), ("lee@partner.local", "Lee Existing")] {

@@ -81,6 +81,7 @@ fn list_query(params: &Params, role: Option<PartnerRole>) -> Result<PartnerUserQ
     };
     Ok(PartnerUserQuery {
         role,
+        search: None,
         state,
         size: params.page_size()?,
     })
