@@ -1515,6 +1515,7 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
         b.goto(&portal.url(&format!("/invitations/redeem?token={}", both[1])))
             .await;
         shot(&b, "redeem").await;
+        accessible(&b, "the invitation link").await;
         b.fill("#password", "Tq7#vLm2x-Outsider").await;
         b.fill("#confirm", "Tq7#vLm2x-Outsider").await;
         b.click_text("button", "Accept and sign in").await;
