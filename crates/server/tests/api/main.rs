@@ -20,6 +20,7 @@ mod paging;
 mod partner_users;
 mod portal_sessions;
 mod robustness;
+mod sdk;
 mod security_review;
 mod shutdown;
 mod sign_in;

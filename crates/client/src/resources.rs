@@ -1,0 +1,388 @@
+//! The resources, as the .NET SDK's fluent operations: customers, their users, licences,
+//! seats and bulk upload. Lists are streams that follow the continuation tokens themselves;
+//! `page` calls fetch one page at a time.
+
+use futures_util::stream::{self, Stream, TryStreamExt};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use reqwest::Method;
+use roster_wire::{
+    Collection, CustomerBody, CustomerRequest, CustomerUserBody, CustomerUserRequest, LicenseBody,
+    LicenseUpdateBody, LicenseUpdateRequest, ResetPasswordRequest, SubscribedSkuBody,
+};
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+use crate::transport::{Call, Partner};
+
+fn seg(s: &str) -> String {
+    utf8_percent_encode(s.trim(), NON_ALPHANUMERIC).to_string()
+}
+
+/// A list's first page as `first`, then pages by continuation token, as one stream of items.
+fn paged<T: DeserializeOwned + Send + 'static>(
+    partner: Partner,
+    first: Call,
+) -> impl Stream<Item = Result<T>> + Send {
+    enum Next {
+        First(Call),
+        Token(String, String),
+        Done,
+    }
+    stream::try_unfold(Next::First(first), move |next| {
+        let partner = partner.clone();
+        async move {
+            let (call, path) = match next {
+                Next::Done => return Ok(None),
+                Next::First(call) => {
+                    let path = call.path.clone();
+                    (call, path)
+                }
+                Next::Token(path, token) => (
+                    Call::new(Method::GET, path.clone())
+                        .query("seekOperation", "Next")
+                        .header("MS-ContinuationToken", token),
+                    path,
+                ),
+            };
+            let page: Collection<T> = partner.send(call).await?.json()?;
+            let next = match page.continuation_token.filter(|t| !t.is_empty()) {
+                Some(t) => Next::Token(path, t),
+                None => Next::Done,
+            };
+            Ok(Some((page.items, next)))
+        }
+    })
+    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+    .try_flatten()
+}
+
+/// One page of a list: the first (`token` `None`) or the one a continuation token names.
+async fn one_page<T: DeserializeOwned>(
+    partner: &Partner,
+    first: Call,
+    token: Option<&str>,
+) -> Result<Collection<T>> {
+    let call = match token {
+        None => first,
+        Some(t) => Call::new(Method::GET, first.path)
+            .query("seekOperation", "Next")
+            .header("MS-ContinuationToken", t),
+    };
+    partner.send(call).await?.json()
+}
+
+/// Which customers a list holds.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerQuery {
+    filter: Option<(&'static str, String)>,
+    size: Option<u32>,
+}
+
+impl CustomerQuery {
+    pub fn all() -> Self {
+        Self::default()
+    }
+    /// Customers whose company name contains `text`.
+    pub fn search(text: impl Into<String>) -> Self {
+        Self {
+            filter: Some(("CompanyName", text.into())),
+            size: None,
+        }
+    }
+    /// Customers whose domain contains `text`.
+    pub fn domain(text: impl Into<String>) -> Self {
+        Self {
+            filter: Some(("Domain", text.into())),
+            size: None,
+        }
+    }
+    /// Items a page (the server's default when not given).
+    pub fn size(mut self, size: u32) -> Self {
+        self.size = Some(size);
+        self
+    }
+    fn call(&self) -> Call {
+        let mut call = Call::new(Method::GET, "/v1/customers");
+        if let Some((field, value)) = &self.filter {
+            call = call.query(
+                "filter",
+                serde_json::json!({"Field": field, "Value": value, "Operator": "substring"})
+                    .to_string(),
+            );
+        }
+        if let Some(s) = self.size {
+            call = call.query("size", s.to_string());
+        }
+        call
+    }
+}
+
+/// Which users of a customer a list holds.
+#[derive(Clone, Debug, Default)]
+pub struct UserQuery {
+    filter: Option<serde_json::Value>,
+    sort: Option<(&'static str, bool)>,
+    size: Option<u32>,
+}
+
+impl UserQuery {
+    /// The active users.
+    pub fn active() -> Self {
+        Self::default()
+    }
+    /// The soft-deleted users (restorable until the purge).
+    pub fn deleted() -> Self {
+        Self {
+            filter: Some(
+                serde_json::json!({"Field": "UserState", "Value": "Inactive", "Operator": "equals"}),
+            ),
+            ..Self::default()
+        }
+    }
+    /// Active users whose display name contains `text`.
+    pub fn search(mut self, text: impl Into<String>) -> Self {
+        self.filter = Some(serde_json::json!({
+            "Field": "DisplayName", "Value": text.into(), "Operator": "substring"
+        }));
+        self
+    }
+    /// Active users whose user principal name starts with `prefix`.
+    pub fn upn_starts_with(mut self, prefix: impl Into<String>) -> Self {
+        self.filter = Some(serde_json::json!({
+            "Field": "UserPrincipalName", "Value": prefix.into(), "Operator": "starts_with"
+        }));
+        self
+    }
+    /// By display name instead of user principal name.
+    pub fn by_display_name(mut self) -> Self {
+        self.sort = Some(("DisplayName", self.sort.is_some_and(|(_, d)| d)));
+        self
+    }
+    pub fn descending(mut self) -> Self {
+        self.sort = Some((self.sort.map_or("UserPrincipalName", |(f, _)| f), true));
+        self
+    }
+    /// Items a page (the server's default when not given).
+    pub fn size(mut self, size: u32) -> Self {
+        self.size = Some(size);
+        self
+    }
+    fn call(&self, path: String) -> Call {
+        let mut call = Call::new(Method::GET, path);
+        if let Some(f) = &self.filter {
+            call = call.query("filter", f.to_string());
+        }
+        if let Some((field, descending)) = self.sort {
+            call = call.query("sortField", field).query(
+                "sortDirection",
+                if descending {
+                    "descending"
+                } else {
+                    "ascending"
+                },
+            );
+        }
+        if let Some(s) = self.size {
+            call = call.query("size", s.to_string());
+        }
+        call
+    }
+}
+
+/// `partner.customers()`.
+#[derive(Clone, Debug)]
+pub struct Customers {
+    partner: Partner,
+}
+
+impl Partner {
+    pub fn customers(&self) -> Customers {
+        Customers {
+            partner: self.clone(),
+        }
+    }
+}
+
+impl Customers {
+    /// Every customer of the partner.
+    pub fn list(&self) -> impl Stream<Item = Result<CustomerBody>> + Send {
+        self.query(CustomerQuery::all())
+    }
+    pub fn query(&self, q: CustomerQuery) -> impl Stream<Item = Result<CustomerBody>> + Send {
+        paged(self.partner.clone(), q.call())
+    }
+    /// One page of a list: the first, or the one after `continuation`.
+    pub async fn page(
+        &self,
+        q: &CustomerQuery,
+        continuation: Option<&str>,
+    ) -> Result<Collection<CustomerBody>> {
+        one_page(&self.partner, q.call(), continuation).await
+    }
+    pub async fn create(&self, customer: &CustomerRequest) -> Result<CustomerBody> {
+        self.partner
+            .send(Call::new(Method::POST, "/v1/customers").json(customer)?)
+            .await?
+            .json()
+    }
+    pub fn by_id(&self, id: &str) -> CustomerOps {
+        CustomerOps {
+            partner: self.partner.clone(),
+            path: format!("/v1/customers/{}", seg(id)),
+        }
+    }
+}
+
+/// `partner.customers().by_id(c)`.
+#[derive(Clone, Debug)]
+pub struct CustomerOps {
+    partner: Partner,
+    path: String,
+}
+
+impl CustomerOps {
+    pub async fn get(&self) -> Result<CustomerBody> {
+        self.partner
+            .send(Call::new(Method::GET, self.path.clone()))
+            .await?
+            .json()
+    }
+    pub fn users(&self) -> CustomerUsers {
+        CustomerUsers {
+            partner: self.partner.clone(),
+            path: format!("{}/users", self.path),
+        }
+    }
+    /// The customer's seats of each product: total, assigned, available.
+    pub async fn subscribed_skus(&self) -> Result<Vec<SubscribedSkuBody>> {
+        let c: Collection<SubscribedSkuBody> = self
+            .partner
+            .send(Call::new(
+                Method::GET,
+                format!("{}/subscribedskus", self.path),
+            ))
+            .await?
+            .json()?;
+        Ok(c.items)
+    }
+}
+
+/// `partner.customers().by_id(c).users()`.
+#[derive(Clone, Debug)]
+pub struct CustomerUsers {
+    partner: Partner,
+    path: String,
+}
+
+impl CustomerUsers {
+    /// Creates a user; without `passwordProfile.password`, the answer shows the temporary
+    /// password Roster generated, this once.
+    pub async fn create(&self, user: &CustomerUserRequest) -> Result<CustomerUserBody> {
+        self.partner
+            .send(Call::new(Method::POST, self.path.clone()).json(user)?)
+            .await?
+            .json()
+    }
+    pub fn list(&self, q: UserQuery) -> impl Stream<Item = Result<CustomerUserBody>> + Send {
+        paged(self.partner.clone(), q.call(self.path.clone()))
+    }
+    /// The soft-deleted users.
+    pub fn deleted(&self) -> impl Stream<Item = Result<CustomerUserBody>> + Send {
+        self.list(UserQuery::deleted())
+    }
+    /// One page of a list: the first, or the one after `continuation`.
+    pub async fn page(
+        &self,
+        q: &UserQuery,
+        continuation: Option<&str>,
+    ) -> Result<Collection<CustomerUserBody>> {
+        one_page(&self.partner, q.call(self.path.clone()), continuation).await
+    }
+    /// Creates a user for every row of a CSV file (`First name,Last name,Display name,Email,
+    /// Status update`), all in `usage_location`, or none; answers the result file (the rows
+    /// with their temporary passwords, shown this once).
+    pub async fn bulk_upload(&self, csv: Vec<u8>, usage_location: &str) -> Result<String> {
+        let mut call = Call::new(Method::POST, format!("{}/bulkupload", self.path))
+            .query("usageLocation", usage_location)
+            .header("Accept", "text/csv");
+        call.body = Some(("text/csv", csv));
+        let answer = self.partner.send(call).await?;
+        String::from_utf8(answer.body).map_err(crate::error::Error::decode)
+    }
+    pub fn by_id(&self, id: &str) -> CustomerUserOps {
+        CustomerUserOps {
+            partner: self.partner.clone(),
+            path: format!("{}/{}", self.path, seg(id)),
+        }
+    }
+}
+
+/// `partner.customers().by_id(c).users().by_id(u)`.
+#[derive(Clone, Debug)]
+pub struct CustomerUserOps {
+    partner: Partner,
+    path: String,
+}
+
+impl CustomerUserOps {
+    pub async fn get(&self) -> Result<CustomerUserBody> {
+        self.partner
+            .send(Call::new(Method::GET, self.path.clone()))
+            .await?
+            .json()
+    }
+    /// Changes the properties `changes` carries (and only those).
+    pub async fn patch(&self, changes: &CustomerUserRequest) -> Result<CustomerUserBody> {
+        self.partner
+            .send(Call::new(Method::PATCH, self.path.clone()).json(changes)?)
+            .await?
+            .json()
+    }
+    /// Deletes softly: restorable until the purge.
+    pub async fn delete(&self) -> Result<()> {
+        self.partner
+            .send(Call::new(Method::DELETE, self.path.clone()))
+            .await?;
+        Ok(())
+    }
+    pub async fn restore(&self) -> Result<CustomerUserBody> {
+        self.patch(&CustomerUserRequest {
+            state: Some("active".into()),
+            ..Default::default()
+        })
+        .await
+    }
+    /// A new temporary password, generated by the server and shown this once in
+    /// `passwordProfile.password`; `force_change_password` defaults to true.
+    pub async fn reset_password(
+        &self,
+        force_change_password: Option<bool>,
+    ) -> Result<CustomerUserBody> {
+        let body = ResetPasswordRequest {
+            force_change_password,
+        };
+        self.partner
+            .send(Call::new(Method::POST, format!("{}/resetpassword", self.path)).json(&body)?)
+            .await?
+            .json()
+    }
+    /// The licences the user holds.
+    pub async fn licenses(&self) -> Result<Vec<LicenseBody>> {
+        let c: Collection<LicenseBody> = self
+            .partner
+            .send(Call::new(Method::GET, format!("{}/licenses", self.path)))
+            .await?
+            .json()?;
+        Ok(c.items)
+    }
+    /// Assigns and removes licences in one step, all or nothing.
+    pub async fn update_licenses(
+        &self,
+        update: &LicenseUpdateRequest,
+    ) -> Result<LicenseUpdateBody> {
+        self.partner
+            .send(Call::new(Method::POST, format!("{}/licenseupdates", self.path)).json(update)?)
+            .await?
+            .json()
+    }
+}

@@ -1,0 +1,447 @@
+//! The Rust SDK (crates/client) against the real server on both backends: every call it
+//! has, paging across pages, errors, a retry after a dropped connection that does not create
+//! twice, back-off on 429 and 503, and the token's refresh after it expired.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use futures_util::TryStreamExt;
+use roster_client::wire::{CompanyProfileRequest, CustomerRequest, CustomerUserRequest};
+use roster_client::{Credentials, CustomerQuery, Partner, RetryPolicy, UserQuery};
+use roster_domain::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::common::*;
+
+async fn connect(app: &TestApp) -> Partner {
+    Partner::connect(&app.base, Credentials::password(ADMIN, ADMIN_PASSWORD))
+        .await
+        .expect("signs in")
+}
+
+fn customer(domain: &str, name: &str) -> CustomerRequest {
+    CustomerRequest {
+        company_profile: Some(CompanyProfileRequest {
+            domain: Some(domain.into()),
+            company_name: Some(name.into()),
+        }),
+        billing_profile: None,
+    }
+}
+
+fn user(upn: &str, name: &str) -> CustomerUserRequest {
+    CustomerUserRequest {
+        user_principal_name: Some(upn.into()),
+        display_name: Some(name.into()),
+        usage_location: Some("US".into()),
+        ..Default::default()
+    }
+}
+
+async fn every_call_of_customers_and_their_users() {
+    let app = TestApp::start().await;
+    let partner = connect(&app).await;
+    let created = partner
+        .customers()
+        .create(&customer("contoso.onmicrosoft.com", "Contoso"))
+        .await
+        .unwrap();
+    partner
+        .customers()
+        .create(&customer("fabrikam.onmicrosoft.com", "Fabrikam"))
+        .await
+        .unwrap();
+    let all: Vec<_> = partner.customers().list().try_collect().await.unwrap();
+    assert_eq!(all.len(), 2);
+    let found: Vec<_> = partner
+        .customers()
+        .query(CustomerQuery::search("fabri"))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].company_profile.company_name, "Fabrikam");
+    let c = partner.customers().by_id(&created.id);
+    assert_eq!(c.get().await.unwrap().id, created.id);
+    let users = c.users();
+
+    // Create with a generated password: shown once.
+    let ada = users
+        .create(&user("ada@contoso.onmicrosoft.com", "Ada Lovelace"))
+        .await
+        .unwrap();
+    let temporary = ada.password_profile.clone().unwrap().password.unwrap();
+    assert_eq!(temporary.len(), 16);
+    let got = users.by_id(&ada.id).get().await.unwrap();
+    assert!(got.password_profile.is_none());
+    // Patch only what is sent.
+    let patched = users
+        .by_id(&ada.id)
+        .patch(&CustomerUserRequest {
+            display_name: Some("Countess Lovelace".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(patched.display_name, "Countess Lovelace");
+    assert_eq!(patched.usage_location.as_deref(), Some("US"));
+    // Reset the password: a new one, once.
+    let reset = users.by_id(&ada.id).reset_password(None).await.unwrap();
+    let new = reset.password_profile.unwrap().password.unwrap();
+    assert_ne!(new, temporary);
+    // Delete, find among the deleted, restore.
+    users.by_id(&ada.id).delete().await.unwrap();
+    let deleted: Vec<_> = users.deleted().try_collect().await.unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].id, ada.id);
+    let active: Vec<_> = users.list(UserQuery::active()).try_collect().await.unwrap();
+    assert!(active.is_empty());
+    let restored = users.by_id(&ada.id).restore().await.unwrap();
+    assert_eq!(restored.state, "active");
+    // Search and sort.
+    users
+        .create(&user("grace@contoso.onmicrosoft.com", "Grace Hopper"))
+        .await
+        .unwrap();
+    let graces: Vec<_> = users
+        .list(UserQuery::active().search("hopper"))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(graces.len(), 1);
+    let by_name: Vec<String> = users
+        .list(UserQuery::active().by_display_name().descending())
+        .map_ok(|u| u.display_name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(by_name, ["Grace Hopper", "Countess Lovelace"]);
+    // Bulk upload: the result file with the passwords.
+    let csv = b"First name,Last name,Display name,Email,Status update\r\nAlan,Turing,Alan Turing,alan@contoso.onmicrosoft.com,\r\n".to_vec();
+    let result = users.bulk_upload(csv, "GB").await.unwrap();
+    assert!(
+        result.contains("Temporary password") && result.contains("alan@contoso.onmicrosoft.com"),
+        "{result}"
+    );
+    // Seats and licences.
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!(
+                "/v1/customers/{}/subscribedskus/05e9a617-0261-4cee-bb44-138d3ef5d965",
+                created.id
+            ),
+            Some(serde_json::json!({"totalUnits": 3})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let skus = c.subscribed_skus().await.unwrap();
+    assert_eq!(skus.len(), 1);
+    let update: roster_client::wire::LicenseUpdateRequest = serde_json::from_value(
+        serde_json::json!({"licensesToAssign": [{"skuId": "05e9a617-0261-4cee-bb44-138d3ef5d965"}], "licensesToRemove": []}),
+    )
+    .unwrap();
+    users.by_id(&ada.id).update_licenses(&update).await.unwrap();
+    let licences = users.by_id(&ada.id).licenses().await.unwrap();
+    assert_eq!(licences.len(), 1);
+
+    // Errors carry the status, Partner Center's code, the sentence and the problems.
+    let e = users
+        .by_id(&roster_service::new_user_id().to_string())
+        .get()
+        .await
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert_eq!(e.code, Some(60002));
+    assert!(!e.correlation_id.is_empty() && !e.request_id.is_empty());
+    let e = users.create(&user("not an address", "")).await.unwrap_err();
+    assert!(e.is_invalid(), "{e}");
+    assert!(!e.data.is_empty(), "{e:?}");
+    let e = users
+        .create(&user("grace@contoso.onmicrosoft.com", "Grace again"))
+        .await
+        .unwrap_err();
+    assert!(e.is_conflict(), "{e}");
+    let e = Partner::connect(
+        &app.base,
+        Credentials::password(ADMIN, "wrong password here"),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_unauthorized(), "{e}");
+}
+on_both_backends!(every_call_of_customers_and_their_users);
+
+async fn lists_follow_their_continuation_tokens() {
+    let app = TestApp::start().await;
+    let partner = connect(&app).await;
+    let c = partner
+        .customers()
+        .create(&customer("pages.onmicrosoft.com", "Pages"))
+        .await
+        .unwrap();
+    let users = partner.customers().by_id(&c.id).users();
+    let mut csv = String::from("First name,Last name,Display name,Email,Status update\r\n");
+    for i in 0..25 {
+        csv.push_str(&format!(
+            "U,{i},User {i:02},u{i:02}@pages.onmicrosoft.com,\r\n"
+        ));
+    }
+    users.bulk_upload(csv.into_bytes(), "US").await.unwrap();
+    let all: Vec<String> = users
+        .list(UserQuery::active().size(10))
+        .map_ok(|u| u.user_principal_name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 25);
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "in order, none twice");
+    // A page at a time.
+    let q = UserQuery::active().size(10);
+    let first = users.page(&q, None).await.unwrap();
+    assert_eq!(first.items.len(), 10);
+    let token = first.continuation_token.clone().unwrap();
+    let second = users.page(&q, Some(&token)).await.unwrap();
+    assert_eq!(second.items[0].user_principal_name, all[10]);
+}
+on_both_backends!(lists_follow_their_continuation_tokens);
+
+/// What the proxy does with the request it gets: answers it itself, forwards it but drops
+/// the connection before the answer, or forwards it.
+#[derive(Clone, Copy)]
+enum Fault {
+    Status(&'static str),
+    DropAfterForwarding,
+}
+
+/// A proxy in front of the server that applies `faults` to the requests that match `hit`,
+/// one fault a request in order, then forwards everything; counts the requests that match.
+async fn proxy(
+    server: String,
+    faults: Vec<Fault>,
+    hit: &'static str,
+) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let target = server.trim_start_matches("http://").to_string();
+    let faults = Arc::new(faults);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let faults = faults.clone();
+            let counter = counter.clone();
+            let target = target.clone();
+            tokio::spawn(async move {
+                // One request per connection: the answers say `Connection: close`.
+                let Some(request) = read_message(&mut client).await else {
+                    return;
+                };
+                let head = String::from_utf8_lossy(&request)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let fault = if head.contains(hit) {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    faults.get(n).copied()
+                } else {
+                    None
+                };
+                if let Some(Fault::Status(status)) = fault {
+                    let answer = format!("HTTP/1.1 {status}\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = client.write_all(answer.as_bytes()).await;
+                    return;
+                }
+                let mut upstream = TcpStream::connect(&target).await.unwrap();
+                let request = close_after(&request);
+                upstream.write_all(&request).await.unwrap();
+                let answer = read_message(&mut upstream).await.unwrap_or_default();
+                if matches!(fault, Some(Fault::DropAfterForwarding)) {
+                    return; // the server did it; the client never hears
+                }
+                let _ = client.write_all(&answer).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// The request with `Connection: close`, so that each connection carries one request.
+fn close_after(request: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(request);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let head: Vec<&str> = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    format!("{}\r\nConnection: close\r\n\r\n{body}", head.join("\r\n")).into_bytes()
+}
+
+/// One HTTP/1.1 message (headers and a `Content-Length` body).
+async fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = s.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some(buf);
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn a_retry_after_a_lost_answer_creates_once() {
+    let app = TestApp::start().await;
+    let cid = app.customer("retry.onmicrosoft.com").await;
+    let (url, seen) = proxy(
+        app.base.clone(),
+        vec![Fault::DropAfterForwarding],
+        "POST /v1/customers/",
+    )
+    .await;
+    let partner = Partner::builder(&url)
+        .retry(RetryPolicy {
+            attempts: 3,
+            base_delay: StdDuration::from_millis(50),
+            max_delay: StdDuration::from_millis(200),
+        })
+        .connect(Credentials::password(ADMIN, ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    let created = partner
+        .customers()
+        .by_id(&cid)
+        .users()
+        .create(&user("once@retry.onmicrosoft.com", "Once"))
+        .await
+        .unwrap();
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "sent twice");
+    let (_, list) = app.get(&format!("/v1/customers/{cid}/users")).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "created once: {list}"
+    );
+    assert_eq!(list["items"][0]["id"], created.id.as_str());
+}
+on_both_backends!(a_retry_after_a_lost_answer_creates_once);
+
+async fn busy_and_unavailable_answers_are_waited_out() {
+    let app = TestApp::start().await;
+    app.customer("busy.onmicrosoft.com").await;
+    let (url, seen) = proxy(
+        app.base.clone(),
+        vec![
+            Fault::Status("429 Too Many Requests"),
+            Fault::Status("503 Service Unavailable"),
+        ],
+        "GET /v1/customers",
+    )
+    .await;
+    let partner = Partner::builder(&url)
+        .retry(RetryPolicy {
+            attempts: 4,
+            base_delay: StdDuration::from_millis(50),
+            max_delay: StdDuration::from_secs(2),
+        })
+        .connect(Credentials::password(ADMIN, ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let all: Vec<_> = partner.customers().list().try_collect().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(seen.load(Ordering::SeqCst), 3, "429, 503, then the answer");
+    // Retry-After: 1 was honoured, twice.
+    assert!(
+        started.elapsed() >= StdDuration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Without retries left, the error says what the server said.
+    let (url, _) = proxy(
+        app.base.clone(),
+        vec![Fault::Status("503 Service Unavailable"); 5],
+        "GET /v1/customers",
+    )
+    .await;
+    let partner = Partner::builder(&url)
+        .retry(RetryPolicy {
+            attempts: 2,
+            base_delay: StdDuration::from_millis(10),
+            max_delay: StdDuration::from_millis(20),
+        })
+        .connect(Credentials::password(ADMIN, ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    let e = partner
+        .customers()
+        .page(&CustomerQuery::all(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status, Some(503), "{e}");
+}
+on_both_backends!(busy_and_unavailable_answers_are_waited_out);
+
+async fn an_expired_token_is_refreshed_once() {
+    let mut app = TestApp::start().await;
+    let partner = connect(&app).await;
+    let before = partner.access_token().await.unwrap();
+    assert_eq!(
+        partner
+            .customers()
+            .list()
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    // The server's clock moves past the token's hour: its next call gets a 401, refreshes
+    // with the refresh token, and goes through.
+    app.advance(Duration::from_hours(2)).await;
+    let all: Vec<_> = partner.customers().list().try_collect().await.unwrap();
+    assert!(all.is_empty());
+    assert_ne!(partner.access_token().await.unwrap(), before);
+    // A token given as is works until it expires.
+    let given = Partner::connect(&app.base, Credentials::token(app.token.clone()))
+        .await
+        .unwrap();
+    assert!(given
+        .customers()
+        .page(&CustomerQuery::all(), None)
+        .await
+        .is_ok());
+    let e = Partner::connect(&app.base, Credentials::token("not-a-token"))
+        .await
+        .unwrap()
+        .customers()
+        .page(&CustomerQuery::all(), None)
+        .await
+        .unwrap_err();
+    assert!(e.is_unauthorized(), "{e}");
+}
+on_both_backends!(an_expired_token_is_refreshed_once);
