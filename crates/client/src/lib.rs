@@ -33,7 +33,7 @@ mod transport;
 
 pub use error::{Error, Result};
 pub use resources::{
-    CustomerOps, CustomerQuery, CustomerUserOps, CustomerUsers, Customers, UserQuery,
+    CustomerOps, CustomerQuery, CustomerUserOps, CustomerUsers, Customers, Items, UserQuery,
 };
 pub use roster_wire as wire;
 pub use transport::{Credentials, Partner, PartnerBuilder, RetryPolicy};

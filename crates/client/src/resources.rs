@@ -2,7 +2,7 @@
 //! seats and bulk upload. Lists are streams that follow the continuation tokens themselves;
 //! `page` calls fetch one page at a time.
 
-use futures_util::stream::{self, Stream, TryStreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use reqwest::Method;
 use roster_wire::{
@@ -19,10 +19,7 @@ fn seg(s: &str) -> String {
 }
 
 /// A list's first page as `first`, then pages by continuation token, as one stream of items.
-fn paged<T: DeserializeOwned + Send + 'static>(
-    partner: Partner,
-    first: Call,
-) -> impl Stream<Item = Result<T>> + Send {
+fn paged<T: DeserializeOwned + Send + 'static>(partner: Partner, first: Call) -> Items<T> {
     enum Next {
         First(Call),
         Token(String, String),
@@ -54,7 +51,12 @@ fn paged<T: DeserializeOwned + Send + 'static>(
     })
     .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
     .try_flatten()
+    .boxed()
 }
+
+/// The items of a list, page after page as they are needed (a stream of results; boxed,
+/// so that `try_next` works on it as it is).
+pub type Items<T> = BoxStream<'static, Result<T>>;
 
 /// One page of a list: the first (`token` `None`) or the one a continuation token names.
 async fn one_page<T: DeserializeOwned>(
@@ -205,10 +207,10 @@ impl Partner {
 
 impl Customers {
     /// Every customer of the partner.
-    pub fn list(&self) -> impl Stream<Item = Result<CustomerBody>> + Send {
+    pub fn list(&self) -> Items<CustomerBody> {
         self.query(CustomerQuery::all())
     }
-    pub fn query(&self, q: CustomerQuery) -> impl Stream<Item = Result<CustomerBody>> + Send {
+    pub fn query(&self, q: CustomerQuery) -> Items<CustomerBody> {
         paged(self.partner.clone(), q.call())
     }
     /// One page of a list: the first, or the one after `continuation`.
@@ -283,11 +285,11 @@ impl CustomerUsers {
             .await?
             .json()
     }
-    pub fn list(&self, q: UserQuery) -> impl Stream<Item = Result<CustomerUserBody>> + Send {
+    pub fn list(&self, q: UserQuery) -> Items<CustomerUserBody> {
         paged(self.partner.clone(), q.call(self.path.clone()))
     }
     /// The soft-deleted users.
-    pub fn deleted(&self) -> impl Stream<Item = Result<CustomerUserBody>> + Send {
+    pub fn deleted(&self) -> Items<CustomerUserBody> {
         self.list(UserQuery::deleted())
     }
     /// One page of a list: the first, or the one after `continuation`.
