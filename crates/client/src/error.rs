@@ -114,9 +114,12 @@ impl Error {
         }
     }
 
+    /// The resource (or the customer) does not exist, or the caller may not see it.
     pub fn is_not_found(&self) -> bool {
         self.status == Some(404)
     }
+    /// A conflict: a user name taken, a user deleted that must be restored first, a
+    /// request id reused with another body.
     pub fn is_conflict(&self) -> bool {
         self.status == Some(409)
     }
@@ -138,4 +141,5 @@ impl Error {
     }
 }
 
+/// The SDK's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -27,6 +27,8 @@
 //! exponential back-off and jitter (honouring `Retry-After`), a bounded number of times; the
 //! access token is refreshed before it expires and once on a 401.
 
+#![warn(missing_docs)]
+
 mod error;
 mod resources;
 mod transport;

@@ -81,6 +81,7 @@ pub struct CustomerQuery {
 }
 
 impl CustomerQuery {
+    /// Every customer.
     pub fn all() -> Self {
         Self::default()
     }
@@ -160,6 +161,7 @@ impl UserQuery {
         self.sort = Some(("DisplayName", self.sort.is_some_and(|(_, d)| d)));
         self
     }
+    /// The other way round (Z to A).
     pub fn descending(mut self) -> Self {
         self.sort = Some((self.sort.map_or("UserPrincipalName", |(f, _)| f), true));
         self
@@ -198,6 +200,7 @@ pub struct Customers {
 }
 
 impl Partner {
+    /// The partner's customers (`partner.Customers` of the .NET SDK).
     pub fn customers(&self) -> Customers {
         Customers {
             partner: self.clone(),
@@ -210,6 +213,7 @@ impl Customers {
     pub fn list(&self) -> Items<CustomerBody> {
         self.query(CustomerQuery::all())
     }
+    /// The customers a query names.
     pub fn query(&self, q: CustomerQuery) -> Items<CustomerBody> {
         paged(self.partner.clone(), q.call())
     }
@@ -221,12 +225,14 @@ impl Customers {
     ) -> Result<Collection<CustomerBody>> {
         one_page(&self.partner, q.call(), continuation).await
     }
+    /// Creates a customer: `companyProfile.domain` is required and unique.
     pub async fn create(&self, customer: &CustomerRequest) -> Result<CustomerBody> {
         self.partner
             .send(Call::new(Method::POST, "/v1/customers").json(customer)?)
             .await?
             .json()
     }
+    /// One customer, by its id.
     pub fn by_id(&self, id: &str) -> CustomerOps {
         CustomerOps {
             partner: self.partner.clone(),
@@ -243,12 +249,14 @@ pub struct CustomerOps {
 }
 
 impl CustomerOps {
+    /// The customer.
     pub async fn get(&self) -> Result<CustomerBody> {
         self.partner
             .send(Call::new(Method::GET, self.path.clone()))
             .await?
             .json()
     }
+    /// The customer's users.
     pub fn users(&self) -> CustomerUsers {
         CustomerUsers {
             partner: self.partner.clone(),
@@ -285,6 +293,7 @@ impl CustomerUsers {
             .await?
             .json()
     }
+    /// The users a query names, page after page.
     pub fn list(&self, q: UserQuery) -> Items<CustomerUserBody> {
         paged(self.partner.clone(), q.call(self.path.clone()))
     }
@@ -311,6 +320,7 @@ impl CustomerUsers {
         let answer = self.partner.send(call).await?;
         String::from_utf8(answer.body).map_err(crate::error::Error::decode)
     }
+    /// One user, by its id.
     pub fn by_id(&self, id: &str) -> CustomerUserOps {
         CustomerUserOps {
             partner: self.partner.clone(),
@@ -327,6 +337,7 @@ pub struct CustomerUserOps {
 }
 
 impl CustomerUserOps {
+    /// The user, active or soft-deleted.
     pub async fn get(&self) -> Result<CustomerUserBody> {
         self.partner
             .send(Call::new(Method::GET, self.path.clone()))
@@ -347,6 +358,7 @@ impl CustomerUserOps {
             .await?;
         Ok(())
     }
+    /// Brings a soft-deleted user back (with its licences, where seats are free).
     pub async fn restore(&self) -> Result<CustomerUserBody> {
         self.patch(&CustomerUserRequest {
             state: Some("active".into()),

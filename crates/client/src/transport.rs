@@ -17,13 +17,18 @@ use crate::error::{Error, Result};
 pub enum Credentials {
     /// A user with its password (App+User when `client_id` is given).
     Password {
+        /// The user principal name.
         username: String,
+        /// The user's password.
         password: String,
+        /// The application a user signs in through (App+User), if any.
         client_id: Option<String>,
     },
     /// An application alone (App-only), with its client secret.
     Application {
+        /// The application's id.
         client_id: String,
+        /// The application's secret.
         client_secret: String,
     },
     /// An access token obtained elsewhere (it is used until it expires, never refreshed).
@@ -52,6 +57,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// A user with its password.
     pub fn password(username: impl Into<String>, password: impl Into<String>) -> Self {
         Self::Password {
             username: username.into(),
@@ -71,12 +77,14 @@ impl Credentials {
             client_id: Some(client_id.into()),
         }
     }
+    /// An application alone (App-only).
     pub fn application(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self::Application {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
         }
     }
+    /// A token obtained elsewhere.
     pub fn token(token: impl Into<String>) -> Self {
         Self::Token(token.into())
     }
@@ -89,6 +97,7 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The first wait; each next one doubles, with jitter, up to `max_delay`.
     pub base_delay: Duration,
+    /// The longest wait between two tries.
     pub max_delay: Duration,
 }
 
@@ -154,6 +163,7 @@ pub struct PartnerBuilder {
 }
 
 impl PartnerBuilder {
+    /// How often and how patiently to try again (default: 4 tries, 250 ms doubling to 10 s).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -247,6 +257,7 @@ impl Partner {
         Self::builder(base_url).connect(credentials).await
     }
 
+    /// Settings before signing in: retries, time-out.
     pub fn builder(base_url: &str) -> PartnerBuilder {
         PartnerBuilder {
             base: base_url.trim_end_matches('/').to_string(),
