@@ -39,3 +39,8 @@ pub use resources::{
 };
 pub use roster_wire as wire;
 pub use transport::{Credentials, Partner, PartnerBuilder, RetryPolicy};
+
+/// The README's example, compiled with the tests so that it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
