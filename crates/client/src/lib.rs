@@ -29,10 +29,12 @@
 
 #![warn(missing_docs)]
 
+mod account;
 mod error;
 mod resources;
 mod transport;
 
+pub use account::{DirectoryRoleOps, Invitations, PartnerUserOps, PartnerUsers, Relationships};
 pub use error::{Error, Result};
 pub use resources::{
     CustomerOps, CustomerQuery, CustomerUserOps, CustomerUsers, Customers, Items, UserQuery,

@@ -14,12 +14,15 @@ use serde::de::DeserializeOwned;
 use crate::error::Result;
 use crate::transport::{Call, Partner};
 
-fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     utf8_percent_encode(s.trim(), NON_ALPHANUMERIC).to_string()
 }
 
 /// A list's first page as `first`, then pages by continuation token, as one stream of items.
-fn paged<T: DeserializeOwned + Send + 'static>(partner: Partner, first: Call) -> Items<T> {
+pub(crate) fn paged<T: DeserializeOwned + Send + 'static>(
+    partner: Partner,
+    first: Call,
+) -> Items<T> {
     enum Next {
         First(Call),
         Token(String, String),
@@ -249,6 +252,12 @@ pub struct CustomerOps {
 }
 
 impl CustomerOps {
+    pub(crate) fn partner(&self) -> &Partner {
+        &self.partner
+    }
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
     /// The customer.
     pub async fn get(&self) -> Result<CustomerBody> {
         self.partner
@@ -337,6 +346,12 @@ pub struct CustomerUserOps {
 }
 
 impl CustomerUserOps {
+    pub(crate) fn partner(&self) -> &Partner {
+        &self.partner
+    }
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
     /// The user, active or soft-deleted.
     pub async fn get(&self) -> Result<CustomerUserBody> {
         self.partner

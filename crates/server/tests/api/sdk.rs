@@ -445,3 +445,144 @@ async fn an_expired_token_is_refreshed_once() {
     assert!(e.is_unauthorized(), "{e}");
 }
 on_both_backends!(an_expired_token_is_refreshed_once);
+
+async fn the_partners_own_account() {
+    let app = TestApp::start().await;
+    let partner = connect(&app).await;
+    let users = partner.users();
+    let listed: Vec<_> = users.list().try_collect().await.unwrap();
+    assert!(listed.iter().any(|u| u.user_principal_name == ADMIN));
+    let una = users
+        .create(&roster_client::wire::PartnerUserRequest {
+            user_principal_name: Some("una@partner.local".into()),
+            first_name: Some("Una".into()),
+            last_name: Some("Agent".into()),
+            roles: Some(vec!["Admin agent".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(una.password_profile.is_some(), "a temporary password, once");
+    let patched = users
+        .by_id(&una.id)
+        .patch(&roster_client::wire::PartnerUserRequest {
+            display_name: Some("Una the Agent".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(patched.display_name, "Una the Agent");
+    users.by_id(&una.id).remove().await.unwrap();
+    let granted = users
+        .grant_access(&roster_client::wire::GrantAccessRequest {
+            user_ids: Some(vec![una.id.clone()]),
+            roles: Some(vec!["Sales agent".into()]),
+            custom_permissions: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(granted.len(), 1);
+    let me = listed
+        .iter()
+        .find(|u| u.user_principal_name == ADMIN)
+        .unwrap();
+    let history: Vec<_> = users.by_id(&me.id).history().try_collect().await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|a| a.path == "/v1/users" && a.method == "POST"),
+        "{history:?}"
+    );
+
+    // Invitations.
+    let invited = partner
+        .invitations()
+        .create(&roster_client::wire::InvitationRequest {
+            emails: Some("ann@outside.example; bob@outside.example".into()),
+            roles: Some(vec!["Helpdesk agent".into()]),
+        })
+        .await
+        .unwrap();
+    assert_eq!(invited.len(), 2);
+    assert_eq!(partner.invitations().list().await.unwrap().len(), 2);
+    let resent = partner.invitations().resend(&invited[0].id).await.unwrap();
+    assert_eq!(resent.status, "pending");
+    partner.invitations().delete(&invited[1].id).await.unwrap();
+
+    // A customer's directory roles and relationships.
+    let cid = app.customer("rel.onmicrosoft.com").await;
+    let c = partner.customers().by_id(&cid);
+    assert_eq!(c.directory_roles().await.unwrap().len(), 12);
+    let pat = c
+        .users()
+        .create(&user("pat@rel.onmicrosoft.com", "Pat"))
+        .await
+        .unwrap();
+    const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+    c.directory_role(USER_ADMIN)
+        .add_member(&pat.id)
+        .await
+        .unwrap();
+    let members: Vec<_> = c
+        .directory_role(USER_ADMIN)
+        .members()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].id, pat.id);
+    let roles = c.users().by_id(&pat.id).directory_roles().await.unwrap();
+    assert_eq!(roles.len(), 1);
+    c.directory_role(USER_ADMIN)
+        .remove_member(&pat.id)
+        .await
+        .unwrap();
+    let rel = c
+        .relationships()
+        .create(&roster_client::wire::DelegatedAdminRelationshipRequest {
+            display_name: Some("Support".into()),
+            duration: Some("P30D".into()),
+            roles: Some(vec![USER_ADMIN.into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let approved = c.relationships().approve(&rel.id).await.unwrap();
+    assert_eq!(approved.status, "active");
+    let (status, group) = app
+        .post("/v1/groups", serde_json::json!({"displayName": "Helpers"}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{group}");
+    c.relationships()
+        .assign(
+            &rel.id,
+            &roster_client::wire::AccessAssignmentRequest {
+                group_id: Some(group["id"].as_str().unwrap().into()),
+                roles: Some(vec![USER_ADMIN.into()]),
+            },
+        )
+        .await
+        .unwrap();
+    let terminated = c.relationships().terminate(&rel.id).await.unwrap();
+    assert_eq!(terminated.status, "terminated");
+    assert_eq!(c.relationships().list().await.unwrap().len(), 1);
+
+    // The audit log has it all.
+    let records: Vec<_> = partner
+        .audit_records("2026-01-01", None)
+        .try_collect()
+        .await
+        .unwrap();
+    for op in [
+        "create_partner_user",
+        "invite_partner_user",
+        "approve_delegated_admin_relationship",
+        "terminate_delegated_admin_relationship",
+    ] {
+        assert!(
+            records.iter().any(|r| r.operation_type == op),
+            "{op} missing"
+        );
+    }
+}
+on_both_backends!(the_partners_own_account);
