@@ -1,5 +1,6 @@
 //! `roster`: the server and its admin commands.
 
+mod client;
 mod config;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,48 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Sign in to a Roster server and keep the login (Connect-PartnerCenter).
+    ///
+    /// Example: roster login --url http://127.0.0.1:8080 --username admin@partner.local
+    Login {
+        /// The server's address.
+        #[arg(long, env = "ROSTER_URL")]
+        url: String,
+        /// Your user principal name.
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input (else ROSTER_PASSWORD, else a prompt that
+        /// does not echo).
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// Forget the saved login (Disconnect-PartnerCenter).
+    Logout {
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// Who the saved login is, on which server.
+    Whoami {
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// The partner's customers.
+    Customer {
+        #[command(subcommand)]
+        command: client::CustomerCommand,
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// A customer's users.
+    #[command(name = "customer-user")]
+    CustomerUser {
+        #[command(subcommand)]
+        command: client::CustomerUserCommand,
+        #[command(flatten)]
+        common: client::Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,8 +125,33 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The client commands exit with the code of their failure's class (docs/CLI.md).
+    let done = |r: Result<(), client::Failure>| {
+        r.map_or_else(client::Failure::exit, |()| ExitCode::SUCCESS)
+    };
+    match cli.command {
+        Command::Login {
+            url,
+            username,
+            password_stdin,
+            common,
+        } => done(runtime.block_on(client::login(&common, &url, &username, password_stdin))),
+        Command::Logout { common } => done(client::logout(&common)),
+        Command::Whoami { common } => done(runtime.block_on(client::whoami(&common))),
+        Command::Customer { command, common } => {
+            done(runtime.block_on(client::customer(&common, command)))
+        }
+        Command::CustomerUser { command, common } => {
+            done(runtime.block_on(client::customer_user(&common, command)))
+        }
+        other => admin(runtime, other),
+    }
+}
+
+/// The server and its admin commands.
+fn admin(runtime: tokio::runtime::Runtime, command: Command) -> ExitCode {
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Serve(args) => serve(args).await,
             Command::Migrate(db) => migrate(&db).await,
             Command::Backup { db, to } => backup(&db, &to).await,
@@ -93,6 +161,11 @@ fn main() -> ExitCode {
             Command::Keys {
                 command: KeysCommand::Rotate { db, revoke_old },
             } => rotate_keys(&db, revoke_old).await,
+            Command::Login { .. }
+            | Command::Logout { .. }
+            | Command::Whoami { .. }
+            | Command::Customer { .. }
+            | Command::CustomerUser { .. } => Ok(()),
         }
     });
     match result {

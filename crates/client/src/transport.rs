@@ -33,6 +33,9 @@ pub enum Credentials {
     },
     /// An access token obtained elsewhere (it is used until it expires, never refreshed).
     Token(String),
+    /// A refresh token kept from an earlier sign-in (the CLI's stored login): traded for an
+    /// access token, and replaced by the new one it comes with ([`Partner::refresh_token`]).
+    Refresh(String),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -52,6 +55,7 @@ impl std::fmt::Debug for Credentials {
                 .field("client_id", client_id)
                 .finish_non_exhaustive(),
             Self::Token(_) => f.write_str("Token(<redacted>)"),
+            Self::Refresh(_) => f.write_str("Refresh(<redacted>)"),
         }
     }
 }
@@ -87,6 +91,10 @@ impl Credentials {
     /// A token obtained elsewhere.
     pub fn token(token: impl Into<String>) -> Self {
         Self::Token(token.into())
+    }
+    /// A refresh token kept from an earlier sign-in.
+    pub fn refresh(token: impl Into<String>) -> Self {
+        Self::Refresh(token.into())
     }
 }
 
@@ -285,6 +293,12 @@ impl Partner {
         self.fresh_token(false).await
     }
 
+    /// The refresh token of the latest sign-in or refresh (each works once: keep the latest
+    /// to sign in again later with [`Credentials::refresh`]).
+    pub async fn refresh_token(&self) -> Option<String> {
+        self.inner.tokens.lock().await.refresh.clone()
+    }
+
     /// The access token, a new one when it is due or when `force`d (after a 401).
     async fn fresh_token(&self, force: bool) -> Result<String> {
         let mut tokens = self.inner.tokens.lock().await;
@@ -298,6 +312,14 @@ impl Partner {
                 tokens.renew_at = None;
                 return Ok(t.clone());
             }
+            (Credentials::Refresh(first), None) => vec![
+                ("grant_type", "refresh_token".to_string()),
+                ("refresh_token", first.clone()),
+            ],
+            (Credentials::Refresh(_), Some(refresh)) => vec![
+                ("grant_type", "refresh_token".to_string()),
+                ("refresh_token", refresh),
+            ],
             (Credentials::Password { client_id, .. }, Some(refresh)) => {
                 let mut f = vec![
                     ("grant_type", "refresh_token".to_string()),

@@ -1,0 +1,797 @@
+//! The `roster` client commands: the counterparts of the Partner Center PowerShell cmdlets,
+//! built on the SDK (crates/client) alone. A login is kept per profile in the user's config
+//! directory (a file of mode 0600 holding the server's address, the user name and the latest
+//! refresh token; never a password); `ROSTER_URL` with `ROSTER_TOKEN` works without one.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use futures_util::TryStreamExt;
+use roster_client::wire::{
+    CompanyProfileRequest, CustomerBody, CustomerRequest, CustomerUserBody, CustomerUserRequest,
+    PasswordProfileRequest,
+};
+use roster_client::{Credentials, CustomerQuery, Partner, UserQuery};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How a command prints what it got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Columns for a person (the default on a terminal).
+    Table,
+    /// The wire JSON, one document (the default when stdout is not a terminal).
+    Json,
+    /// Comma-separated values, for lists.
+    Csv,
+}
+
+/// Options every client command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// table, json or csv (default: table on a terminal, json otherwise).
+    #[arg(long, short = 'o', global = true, value_enum)]
+    output: Option<Output>,
+    /// The saved login to use.
+    #[arg(long, global = true, default_value = "default", env = "ROSTER_PROFILE")]
+    profile: String,
+}
+
+impl Common {
+    fn output(&self) -> Output {
+        self.output.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                Output::Table
+            } else {
+                Output::Json
+            }
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CustomerCommand {
+    /// Add a customer (New-PartnerCustomer).
+    ///
+    /// Example: roster customer new --domain contoso.onmicrosoft.com --name Contoso --country US
+    New {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        name: String,
+        /// ISO 3166 two-letter code (default: the partner's country).
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// The partner's customers (Get-PartnerCustomer).
+    ///
+    /// Example: roster customer list --search conto
+    List {
+        /// Part of the company name.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// One customer, by its id or one of its domains (Get-PartnerCustomer -CustomerId).
+    Get { customer: String },
+    /// Make a customer the current one: later commands take it when --customer is not given
+    /// (Select-PCCustomer).
+    Use { customer: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CustomerUserCommand {
+    /// Create a user (New-PartnerCustomerUser). Without --password-stdin, prints the
+    /// temporary password Roster generates, once.
+    ///
+    /// Example: roster customer-user new --customer contoso.onmicrosoft.com --upn ada@contoso.onmicrosoft.com --display-name "Ada Lovelace" --usage-location GB
+    New {
+        #[command(flatten)]
+        customer: CustomerArg,
+        #[arg(long)]
+        upn: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        #[arg(long)]
+        usage_location: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Do not make the user change the password at its first sign-in.
+        #[arg(long)]
+        no_force_change: bool,
+    },
+    /// The customer's users (Get-PartnerCustomerUser [-ReturnDeletedUsers]).
+    ///
+    /// Example: roster customer-user list --customer contoso.onmicrosoft.com --deleted
+    List {
+        #[command(flatten)]
+        customer: CustomerArg,
+        /// The soft-deleted users instead of the active ones.
+        #[arg(long)]
+        deleted: bool,
+        /// Part of the display name.
+        #[arg(long, conflicts_with = "deleted")]
+        search: Option<String>,
+    },
+    /// One user, by its id or user principal name (Get-PartnerCustomerUser -UserId).
+    Get {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+    },
+    /// Change a user's properties (Set-PartnerCustomerUser).
+    Set {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        #[arg(long)]
+        usage_location: Option<String>,
+        #[arg(long)]
+        upn: Option<String>,
+    },
+    /// A new password (Set-PartnerCustomerUser -Password): generated and printed once, or
+    /// read from standard input.
+    ResetPassword {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        no_force_change: bool,
+    },
+    /// Delete softly: restorable for 30 days (Remove-PartnerCustomerUser).
+    Remove {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+        /// Do not ask (needed when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Bring a deleted user back (Restore-PartnerCustomerUser).
+    Restore {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CustomerArg {
+    /// The customer: its id or one of its domains (default: the one `roster customer use`
+    /// chose).
+    #[arg(long)]
+    customer: Option<String>,
+}
+
+/// A saved login.
+#[derive(Serialize, Deserialize, Default, Debug, Clone)]
+struct Profile {
+    url: String,
+    username: String,
+    refresh_token: Option<String>,
+    customer: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Default, Debug)]
+struct Profiles {
+    #[serde(default)]
+    profiles: std::collections::BTreeMap<String, Profile>,
+}
+
+/// The file of saved logins: `$XDG_CONFIG_HOME/roster/logins.json`, else
+/// `~/.config/roster/logins.json`; `ROSTER_CONFIG_DIR` overrides the folder.
+fn logins_file() -> PathBuf {
+    let dir = std::env::var_os("ROSTER_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("roster")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/roster")))
+        .unwrap_or_else(|| PathBuf::from(".roster"));
+    dir.join("logins.json")
+}
+
+fn load_profiles() -> Profiles {
+    std::fs::read(logins_file())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save_profiles(p: &Profiles) -> anyhow::Result<()> {
+    let path = logins_file();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options.open(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(p)?)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
+}
+
+/// A failure of a command, with the exit code of its class.
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    fn not_signed_in(message: impl Into<String>) -> Self {
+        Self {
+            code: 3,
+            message: message.into(),
+        }
+    }
+    pub fn exit(self) -> ExitCode {
+        eprintln!("roster: {}", self.message);
+        ExitCode::from(self.code)
+    }
+}
+
+impl From<roster_client::Error> for Failure {
+    fn from(e: roster_client::Error) -> Self {
+        let code = if e.is_unauthorized() || e.is_forbidden() {
+            3
+        } else if e.is_not_found() {
+            4
+        } else if e.is_conflict() {
+            5
+        } else if e.is_invalid() {
+            6
+        } else {
+            1
+        };
+        let mut message = match (e.status, e.code) {
+            (Some(s), Some(c)) => format!("{} (HTTP {s}, code {c})", e.description),
+            (Some(s), None) => format!("{} (HTTP {s})", e.description),
+            _ => e.description.clone(),
+        };
+        for d in &e.data {
+            match d {
+                Value::String(s) => message.push_str(&format!("\n  - {s}")),
+                Value::Object(o) => message.push_str(&format!(
+                    "\n  - row {}, {}: {}",
+                    o.get("row").map_or("-".into(), |r| r.to_string()),
+                    o.get("column").and_then(Value::as_str).unwrap_or("file"),
+                    o.get("message").and_then(Value::as_str).unwrap_or_default()
+                )),
+                other => message.push_str(&format!("\n  - {other}")),
+            }
+        }
+        Self { code, message }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Self {
+            code: 1,
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+type Done = Result<(), Failure>;
+
+/// Reads a secret: from standard input when asked or when it is not a terminal, else from
+/// a prompt that does not echo.
+fn read_secret(prompt: &str, from_stdin: bool) -> Result<String, Failure> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+        return Ok(s.trim_end_matches(['\r', '\n']).to_string());
+    }
+    rpassword::prompt_password(prompt)
+        .map_err(|e| Failure::usage(format!("cannot read the password: {e}")))
+}
+
+/// `roster login`.
+pub async fn login(common: &Common, url: &str, username: &str, password_stdin: bool) -> Done {
+    let password = match std::env::var("ROSTER_PASSWORD") {
+        Ok(p) if !password_stdin => p,
+        _ => read_secret("Password: ", password_stdin)?,
+    };
+    let partner = Partner::connect(url, Credentials::password(username, password)).await?;
+    let mut profiles = load_profiles();
+    let entry = profiles.profiles.entry(common.profile.clone()).or_default();
+    entry.url = url.trim_end_matches('/').to_string();
+    entry.username = username.to_string();
+    entry.refresh_token = partner.refresh_token().await;
+    save_profiles(&profiles)?;
+    println!(
+        "Signed in to {url} as {username} (profile {}).",
+        common.profile
+    );
+    Ok(())
+}
+
+/// `roster logout`.
+pub fn logout(common: &Common) -> Done {
+    let mut profiles = load_profiles();
+    let gone = profiles.profiles.remove(&common.profile).is_some();
+    save_profiles(&profiles)?;
+    if gone {
+        println!("Signed out (profile {}).", common.profile);
+    } else {
+        println!("Profile {} was not signed in.", common.profile);
+    }
+    Ok(())
+}
+
+/// The connection of a command: `ROSTER_URL` + `ROSTER_TOKEN`, else the saved login (its
+/// refresh token replaced by the new one it comes with).
+async fn connect(common: &Common) -> Result<(Partner, Profile), Failure> {
+    if let (Ok(url), Ok(token)) = (std::env::var("ROSTER_URL"), std::env::var("ROSTER_TOKEN")) {
+        let partner = Partner::connect(&url, Credentials::token(token)).await?;
+        let profile = load_profiles()
+            .profiles
+            .get(&common.profile)
+            .cloned()
+            .unwrap_or_default();
+        return Ok((partner, profile));
+    }
+    let mut profiles = load_profiles();
+    let Some(profile) = profiles.profiles.get(&common.profile).cloned() else {
+        return Err(Failure::not_signed_in(format!(
+            "not signed in (profile {}): run roster login --url URL --username UPN, or set ROSTER_URL and ROSTER_TOKEN",
+            common.profile
+        )));
+    };
+    let Some(refresh) = profile.refresh_token.clone() else {
+        return Err(Failure::not_signed_in(
+            "the saved login has expired: run roster login again",
+        ));
+    };
+    let partner = Partner::connect(&profile.url, Credentials::refresh(refresh))
+        .await
+        .map_err(|e| {
+            if e.is_unauthorized() {
+                Failure::not_signed_in(
+                    "the saved login has expired or was revoked: run roster login again",
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    if let Some(p) = profiles.profiles.get_mut(&common.profile) {
+        p.refresh_token = partner.refresh_token().await;
+    }
+    save_profiles(&profiles)?;
+    Ok((partner, profile))
+}
+
+/// `roster whoami`.
+pub async fn whoami(common: &Common) -> Done {
+    let (partner, profile) = connect(common).await?;
+    let out = serde_json::json!({
+        "url": partner.base_url(),
+        "username": profile.username,
+        "profile": common.profile,
+        "customer": profile.customer,
+    });
+    print_one(
+        common.output(),
+        &out,
+        &[
+            ("Server", "url"),
+            ("User", "username"),
+            ("Profile", "profile"),
+            ("Current customer", "customer"),
+        ],
+    );
+    Ok(())
+}
+
+/// A customer named by its id or one of its domains.
+async fn find_customer(partner: &Partner, given: &str) -> Result<CustomerBody, Failure> {
+    let given = given.trim();
+    if given.len() == 36 && given.chars().filter(|c| *c == '-').count() == 4 {
+        return Ok(partner.customers().by_id(given).get().await?);
+    }
+    let found: Vec<CustomerBody> = partner
+        .customers()
+        .query(CustomerQuery::domain(given))
+        .try_collect()
+        .await?;
+    found
+        .into_iter()
+        .find(|c| c.company_profile.domain.eq_ignore_ascii_case(given))
+        .ok_or_else(|| Failure {
+            code: 4,
+            message: format!("no customer has the id or domain '{given}'"),
+        })
+}
+
+async fn customer_of(
+    partner: &Partner,
+    profile: &Profile,
+    arg: &CustomerArg,
+) -> Result<String, Failure> {
+    match arg.customer.as_deref().or(profile.customer.as_deref()) {
+        Some(c) => Ok(find_customer(partner, c).await?.id),
+        None => Err(Failure::usage(
+            "give --customer (an id or a domain), or choose one with roster customer use",
+        )),
+    }
+}
+
+/// A user named by its id or its user principal name.
+async fn find_user(
+    users: &roster_client::CustomerUsers,
+    given: &str,
+) -> Result<CustomerUserBody, Failure> {
+    let given = given.trim();
+    if !given.contains('@') {
+        return Ok(users.by_id(given).get().await?);
+    }
+    for q in [
+        UserQuery::active().upn_starts_with(given),
+        UserQuery::deleted(),
+    ] {
+        let found: Vec<CustomerUserBody> = users.list(q).try_collect().await?;
+        if let Some(u) = found
+            .into_iter()
+            .find(|u| u.user_principal_name.eq_ignore_ascii_case(given))
+        {
+            return Ok(u);
+        }
+    }
+    Err(Failure {
+        code: 4,
+        message: format!("no user of this customer has the id or user name '{given}'"),
+    })
+}
+
+const CUSTOMER_COLUMNS: &[(&str, &str)] = &[
+    ("Id", "/id"),
+    ("Company name", "/companyProfile/companyName"),
+    ("Domain", "/companyProfile/domain"),
+    ("Country", "/billingProfile/defaultAddress/country"),
+];
+
+const USER_COLUMNS: &[(&str, &str)] = &[
+    ("Id", "/id"),
+    ("Display name", "/displayName"),
+    ("User principal name", "/userPrincipalName"),
+    ("Usage location", "/usageLocation"),
+    ("State", "/state"),
+];
+
+fn cell(v: &Value, pointer: &str) -> String {
+    match v.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Prints a list: a table, the wire JSON (one array), or CSV.
+fn print_list<T: Serialize>(output: Output, items: &[T], columns: &[(&str, &str)]) {
+    let values: Vec<Value> = items
+        .iter()
+        .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
+        .collect();
+    match output {
+        // The items as the server sent them (in its field order).
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(items).unwrap_or_default()
+        ),
+        Output::Csv => {
+            let quote = |s: &str| {
+                if s.contains([',', '"', '\n']) {
+                    format!("\"{}\"", s.replace('"', "\"\""))
+                } else {
+                    s.to_string()
+                }
+            };
+            println!(
+                "{}",
+                columns
+                    .iter()
+                    .map(|(h, _)| quote(h))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            for v in &values {
+                println!(
+                    "{}",
+                    columns
+                        .iter()
+                        .map(|(_, p)| quote(&cell(v, p)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+            }
+        }
+        Output::Table => {
+            let mut table = comfy_table::Table::new();
+            table
+                .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+                .set_header(columns.iter().map(|(h, _)| *h));
+            for v in &values {
+                table.add_row(columns.iter().map(|(_, p)| cell(v, p)));
+            }
+            println!("{table}");
+            println!("{} item(s)", values.len());
+        }
+    }
+}
+
+/// Prints one resource: as `Name: value` lines, or its wire JSON.
+fn print_one<T: Serialize>(output: Output, item: &T, fields: &[(&str, &str)]) {
+    let v = serde_json::to_value(item).unwrap_or(Value::Null);
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(item).unwrap_or_default()),
+        Output::Table | Output::Csv => {
+            let width = fields.iter().map(|(h, _)| h.len()).max().unwrap_or(0);
+            for (h, p) in fields {
+                let p = if p.starts_with('/') {
+                    (*p).to_string()
+                } else {
+                    format!("/{p}")
+                };
+                println!("{h:width$}  {}", cell(&v, &p));
+            }
+        }
+    }
+}
+
+/// `roster customer …`.
+pub async fn customer(common: &Common, command: CustomerCommand) -> Done {
+    let (partner, _) = connect(common).await?;
+    let output = common.output();
+    match command {
+        CustomerCommand::New {
+            domain,
+            name,
+            country,
+        } => {
+            let created = partner
+                .customers()
+                .create(&CustomerRequest {
+                    company_profile: Some(CompanyProfileRequest {
+                        domain: Some(domain),
+                        company_name: Some(name.clone()),
+                    }),
+                    billing_profile: Some(roster_client::wire::BillingProfileRequest {
+                        company_name: Some(name),
+                        default_address: country.map(|c| roster_client::wire::AddressRequest {
+                            country: Some(c),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                })
+                .await?;
+            print_one(output, &created, CUSTOMER_COLUMNS);
+        }
+        CustomerCommand::List { search } => {
+            let q = search.map_or_else(CustomerQuery::all, CustomerQuery::search);
+            let all: Vec<CustomerBody> = partner.customers().query(q).try_collect().await?;
+            print_list(output, &all, CUSTOMER_COLUMNS);
+        }
+        CustomerCommand::Get { customer } => {
+            let c = find_customer(&partner, &customer).await?;
+            print_one(output, &c, CUSTOMER_COLUMNS);
+        }
+        CustomerCommand::Use { customer } => {
+            let c = find_customer(&partner, &customer).await?;
+            let mut profiles = load_profiles();
+            if let Some(p) = profiles.profiles.get_mut(&common.profile) {
+                p.customer = Some(c.id.clone());
+                save_profiles(&profiles)?;
+            }
+            println!(
+                "Current customer: {} ({})",
+                c.company_profile.company_name, c.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Asks on a terminal; without one, `--yes` must say it.
+fn confirm(question: &str, yes: bool) -> Done {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(format!(
+            "{question} Give --yes to do it without a terminal."
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::usage("not done"))
+    }
+}
+
+/// Prints a user, and its password when the answer shows one (once).
+fn print_user(output: Output, user: &CustomerUserBody) {
+    print_one(output, user, USER_COLUMNS);
+    if output != Output::Json {
+        if let Some(p) = user
+            .password_profile
+            .as_ref()
+            .and_then(|p| p.password.as_ref())
+        {
+            println!("Temporary password (shown once): {p}");
+        }
+    }
+}
+
+/// `roster customer-user …`.
+pub async fn customer_user(common: &Common, command: CustomerUserCommand) -> Done {
+    let (partner, profile) = connect(common).await?;
+    let output = common.output();
+    let users_of = |cid: String| partner.customers().by_id(&cid).users();
+    match command {
+        CustomerUserCommand::New {
+            customer,
+            upn,
+            display_name,
+            first_name,
+            last_name,
+            usage_location,
+            password_stdin,
+            no_force_change,
+        } => {
+            let password = if password_stdin {
+                Some(read_secret("Password: ", true)?)
+            } else {
+                None
+            };
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let created = users
+                .create(&CustomerUserRequest {
+                    user_principal_name: Some(upn),
+                    display_name: Some(display_name),
+                    first_name,
+                    last_name,
+                    usage_location,
+                    password_profile: Some(PasswordProfileRequest {
+                        password,
+                        force_change_password: Some(!no_force_change),
+                    }),
+                    ..Default::default()
+                })
+                .await?;
+            print_user(output, &created);
+        }
+        CustomerUserCommand::List {
+            customer,
+            deleted,
+            search,
+        } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let q = if deleted {
+                UserQuery::deleted()
+            } else {
+                search.map_or_else(UserQuery::active, |s| UserQuery::active().search(s))
+            };
+            let all: Vec<CustomerUserBody> = users.list(q).try_collect().await?;
+            print_list(output, &all, USER_COLUMNS);
+        }
+        CustomerUserCommand::Get { customer, user } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            print_user(output, &find_user(&users, &user).await?);
+        }
+        CustomerUserCommand::Set {
+            customer,
+            user,
+            display_name,
+            first_name,
+            last_name,
+            usage_location,
+            upn,
+        } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let u = find_user(&users, &user).await?;
+            let changed = users
+                .by_id(&u.id)
+                .patch(&CustomerUserRequest {
+                    user_principal_name: upn,
+                    display_name,
+                    first_name,
+                    last_name,
+                    usage_location,
+                    ..Default::default()
+                })
+                .await?;
+            print_user(output, &changed);
+        }
+        CustomerUserCommand::ResetPassword {
+            customer,
+            user,
+            password_stdin,
+            no_force_change,
+        } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let u = find_user(&users, &user).await?;
+            let done = if password_stdin {
+                let password = read_secret("New password: ", true)?;
+                users
+                    .by_id(&u.id)
+                    .patch(&CustomerUserRequest {
+                        password_profile: Some(PasswordProfileRequest {
+                            password: Some(password),
+                            force_change_password: Some(!no_force_change),
+                        }),
+                        ..Default::default()
+                    })
+                    .await?
+            } else {
+                users
+                    .by_id(&u.id)
+                    .reset_password(Some(!no_force_change))
+                    .await?
+            };
+            print_user(output, &done);
+        }
+        CustomerUserCommand::Remove {
+            customer,
+            user,
+            yes,
+        } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let u = find_user(&users, &user).await?;
+            confirm(
+                &format!(
+                    "Delete {} ({})? It can be restored for 30 days.",
+                    u.display_name, u.user_principal_name
+                ),
+                yes,
+            )?;
+            users.by_id(&u.id).delete().await?;
+            if output == Output::Json {
+                println!("{}", serde_json::json!({"deleted": u.id}));
+            } else {
+                println!("Deleted {} ({}).", u.display_name, u.user_principal_name);
+            }
+        }
+        CustomerUserCommand::Restore { customer, user } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let u = find_user(&users, &user).await?;
+            print_user(output, &users.by_id(&u.id).restore().await?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! The `roster` client commands, run as the built binary against a started `roster serve`:
+//! login, customers and their users in table and JSON form (JSON compared with the REST
+//! answer), the saved login's file, exit codes by class.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/server.rs"]
+mod server;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const PASSWORD: &str = "Correct-Horse-42-Battery";
+
+/// Runs `roster ARGS` with this config folder, `stdin` on its standard input.
+fn roster(config: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .env("ROSTER_CONFIG_DIR", config)
+        .env_remove("ROSTER_URL")
+        .env_remove("ROSTER_TOKEN")
+        .env_remove("ROSTER_PASSWORD")
+        .env_remove("ROSTER_PROFILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_str(&ok(out)).unwrap()
+}
+
+async fn rest(base: &str, token: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_and_their_users_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let server = server::start(data.path(), Some(PASSWORD)).expect("roster serve");
+    let base = server.base.clone();
+    let config = tempfile::tempdir().unwrap();
+    let c = config.path();
+
+    // Not signed in: exit 3, and what to do.
+    let out = roster(c, &["customer", "list"], "");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("roster login"));
+    // A wrong password: 3 too.
+    let out = roster(
+        c,
+        &[
+            "login",
+            "--url",
+            &base,
+            "--username",
+            "admin@partner.local",
+            "--password-stdin",
+        ],
+        "wrong-password-1\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ok(&roster(
+        c,
+        &[
+            "login",
+            "--url",
+            &base,
+            "--username",
+            "admin@partner.local",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    ));
+    // The saved login: mode 0600, no password in it.
+    let file = c.join("logins.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(!std::fs::read_to_string(&file).unwrap().contains(PASSWORD));
+
+    // customer new / list / get / use, in table and JSON form.
+    let created = json(&roster(
+        c,
+        &[
+            "customer",
+            "new",
+            "--domain",
+            "contoso.onmicrosoft.com",
+            "--name",
+            "Contoso",
+            "--country",
+            "GB",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    let cid = created["id"].as_str().unwrap().to_string();
+    let table = ok(&roster(c, &["customer", "list", "-o", "table"], ""));
+    assert!(
+        table.contains("Contoso") && table.contains("contoso.onmicrosoft.com"),
+        "{table}"
+    );
+    let token: Value = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin@partner.local"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let by_domain = json(&roster(
+        c,
+        &["customer", "get", "contoso.onmicrosoft.com", "-o", "json"],
+        "",
+    ));
+    assert_eq!(
+        by_domain,
+        rest(&base, &token, &format!("/v1/customers/{cid}")).await,
+        "the wire JSON"
+    );
+    let list = json(&roster(
+        c,
+        &["customer", "list", "--search", "conto", "-o", "json"],
+        "",
+    ));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    ok(&roster(
+        c,
+        &["customer", "use", "contoso.onmicrosoft.com"],
+        "",
+    ));
+
+    // customer-user new: the temporary password once; get by UPN equals the REST answer.
+    let out = ok(&roster(
+        c,
+        &[
+            "customer-user",
+            "new",
+            "--upn",
+            "ada@contoso.onmicrosoft.com",
+            "--display-name",
+            "Ada Lovelace",
+            "--usage-location",
+            "GB",
+            "-o",
+            "table",
+        ],
+        "",
+    ));
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Temporary password (shown once): "))
+        .unwrap()
+        .to_string();
+    assert_eq!(password.len(), 16);
+    let ada = json(&roster(
+        c,
+        &[
+            "customer-user",
+            "get",
+            "ada@contoso.onmicrosoft.com",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    let uid = ada["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ada,
+        rest(&base, &token, &format!("/v1/customers/{cid}/users/{uid}")).await
+    );
+    assert!(ok(&roster(c, &["customer-user", "list", "-o", "table"], "")).contains("Ada Lovelace"));
+    let csv = ok(&roster(c, &["customer-user", "list", "-o", "csv"], ""));
+    assert!(
+        csv.starts_with("Id,Display name,User principal name,Usage location,State\n"),
+        "{csv}"
+    );
+    // set, reset-password (generated, or from stdin).
+    let set = json(&roster(
+        c,
+        &[
+            "customer-user",
+            "set",
+            "ada@contoso.onmicrosoft.com",
+            "--display-name",
+            "Countess Lovelace",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(set["displayName"], "Countess Lovelace");
+    let reset = json(&roster(
+        c,
+        &["customer-user", "reset-password", &uid, "-o", "json"],
+        "",
+    ));
+    assert_eq!(
+        reset["passwordProfile"]["password"].as_str().unwrap().len(),
+        16
+    );
+    ok(&roster(
+        c,
+        &[
+            "customer-user",
+            "reset-password",
+            &uid,
+            "--password-stdin",
+            "--no-force-change",
+            "-o",
+            "json",
+        ],
+        "Own-Choice-123x\n",
+    ));
+    let signed: reqwest::StatusCode = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ada@contoso.onmicrosoft.com"),
+            ("password", "Own-Choice-123x"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(signed, 200, "the password from stdin signs in");
+    // remove: refused without a terminal and --yes (exit 2), done with --yes; restore.
+    let out = roster(
+        c,
+        &["customer-user", "remove", "ada@contoso.onmicrosoft.com"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    ok(&roster(
+        c,
+        &[
+            "customer-user",
+            "remove",
+            "ada@contoso.onmicrosoft.com",
+            "--yes",
+        ],
+        "",
+    ));
+    let deleted = json(&roster(
+        c,
+        &["customer-user", "list", "--deleted", "-o", "json"],
+        "",
+    ));
+    assert_eq!(deleted.as_array().unwrap().len(), 1);
+    let restored = json(&roster(
+        c,
+        &[
+            "customer-user",
+            "restore",
+            "ada@contoso.onmicrosoft.com",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(restored["state"], "active");
+
+    // Exit codes: 4 not found, 5 conflict, 6 invalid input with every problem.
+    let out = roster(
+        c,
+        &["customer-user", "get", "nobody@contoso.onmicrosoft.com"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let out = roster(
+        c,
+        &[
+            "customer-user",
+            "new",
+            "--upn",
+            "ada@contoso.onmicrosoft.com",
+            "--display-name",
+            "Again",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = roster(
+        c,
+        &[
+            "customer-user",
+            "new",
+            "--upn",
+            "no-at-sign",
+            "--display-name",
+            "X",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("code 3000") && err.contains("- userPrincipalName"),
+        "{err}"
+    );
+    assert!(!err.contains("Error {"), "no debug dump: {err}");
+    let out = roster(
+        c,
+        &["customer-user", "list", "--customer", "nowhere.example"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let out = roster(c, &["customer", "frobnicate"], "");
+    assert_eq!(out.status.code(), Some(2));
+
+    // ROSTER_URL and ROSTER_TOKEN work without a login.
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["customer", "list", "-o", "json"])
+        .env("ROSTER_CONFIG_DIR", tempfile::tempdir().unwrap().path())
+        .env("ROSTER_URL", &base)
+        .env("ROSTER_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+
+    // logout forgets the login.
+    ok(&roster(c, &["logout"], ""));
+    assert_eq!(roster(c, &["whoami"], "").status.code(), Some(3));
+    drop(server);
+}
