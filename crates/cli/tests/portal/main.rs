@@ -1643,6 +1643,7 @@ async fn delegated_access_through_a_security_group() {
 
         // Sam acts through it: a Sales agent who may now add users to Wingtip.
         b.click_text("button", "Sign out").await;
+        b.wait_for_text("You signed out").await;
         sign_in(&portal, &b, "sam@partner.local", "Tq7#vLm2xR-sell").await;
         b.wait_for_text("Signed in as").await;
         b.goto(&portal.url(&format!("/customers/{cid}/users"))).await;
@@ -1654,6 +1655,7 @@ async fn delegated_access_through_a_security_group() {
 
         // Terminated, the access is gone at Sam's next request.
         b.click_text("button", "Sign out").await;
+        b.wait_for_text("You signed out").await;
         sign_in(&portal, &b, ADMIN, PASSWORD).await;
         b.wait_for_text("Signed in as").await;
         b.goto(&portal.url(&format!("/customers/{cid}/delegatedaccess"))).await;
@@ -1661,6 +1663,7 @@ async fn delegated_access_through_a_security_group() {
         b.accept_alert().await;
         b.wait_for_text("The relationship was terminated").await;
         b.click_text("button", "Sign out").await;
+        b.wait_for_text("You signed out").await;
         sign_in(&portal, &b, "sam@partner.local", "Tq7#vLm2xR-sell").await;
         b.wait_for_text("Signed in as").await;
         // (A Sales agent still sees the customer, so it is refused rather than hidden.)
