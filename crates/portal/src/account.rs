@@ -18,6 +18,7 @@ use roster_service::{Ctx, ServiceError};
 use serde::Deserialize;
 
 use crate::errors::{label_of, sentence, PageError};
+use crate::form::{value, values};
 use crate::layout::{html, Chrome};
 use crate::paging::{PageSize, Pager};
 use crate::session::Caller;
@@ -212,17 +213,6 @@ async fn group_boxes(
             name: g.display_name,
         })
         .collect())
-}
-
-fn values(form: &[(String, String)], name: &str) -> Vec<String> {
-    form.iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_string())
-        .collect()
-}
-
-fn value(form: &[(String, String)], name: &str) -> String {
-    values(form, name).into_iter().next().unwrap_or_default()
 }
 
 /// A service refusal as (form field, sentence) pairs.

@@ -19,21 +19,11 @@ use serde::Deserialize;
 
 use crate::account::when;
 use crate::errors::{sentence, PageError};
+use crate::form::{value, values};
 use crate::layout::{html, Chrome};
 use crate::session::Caller;
 use crate::users::{customer_id, CustomerHeader};
 use crate::Portal;
-
-fn values(form: &[(String, String)], name: &str) -> Vec<String> {
-    form.iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_string())
-        .collect()
-}
-
-fn value(form: &[(String, String)], name: &str) -> String {
-    values(form, name).into_iter().next().unwrap_or_default()
-}
 
 /// A refusal the page shows beside the form; an internal error or a hidden customer stops.
 fn said(e: ServiceError) -> Result<String, PageError> {

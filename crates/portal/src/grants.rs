@@ -128,13 +128,10 @@ async fn held(
 
 /// The role and SKU ids a form ticked.
 pub(crate) fn chosen(form: &[(String, String)]) -> (Vec<String>, Vec<String>) {
-    let of = |name: &str| {
-        form.iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    };
-    (of("role"), of("sku"))
+    (
+        crate::form::values(form, "role"),
+        crate::form::values(form, "sku"),
+    )
 }
 
 /// Gives `user` the roles and licences ticked and takes away those unticked (the form only

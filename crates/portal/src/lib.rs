@@ -12,6 +12,7 @@ mod assets;
 mod customers;
 mod delegation;
 mod errors;
+mod form;
 mod grants;
 mod layout;
 mod paging;

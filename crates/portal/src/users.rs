@@ -830,12 +830,7 @@ pub(crate) async fn new_page(
 
 /// The rows of the "Add user" form: the n-th value of each field is the n-th user's.
 fn rows_of(form: &[(String, String)]) -> Vec<NewUserRow> {
-    let values = |name: &str| -> Vec<String> {
-        form.iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .collect()
-    };
+    let values = |name: &str| crate::form::values(form, name);
     let first = values("first_name");
     let last = values("last_name");
     let display = values("display_name");
