@@ -78,6 +78,89 @@ pub enum CustomerCommand {
     /// Make a customer the current one: later commands take it when --customer is not given
     /// (Select-PCCustomer).
     Use { customer: String },
+    /// The customer's seats of each product (Get-PartnerCustomerSubscribedSku).
+    License {
+        #[command(subcommand)]
+        command: CustomerLicenseCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CustomerLicenseCommand {
+    /// Total, assigned and available seats of each product.
+    ///
+    /// Example: roster customer license list --customer contoso.onmicrosoft.com
+    List {
+        #[command(flatten)]
+        customer: CustomerArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserLicenseCommand {
+    /// The licences a user holds (Get-PartnerCustomerUserLicense).
+    Get {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+    },
+    /// Assign and remove licences in one step, all or nothing (Set-PartnerCustomerUserLicense).
+    ///
+    /// Example: roster customer-user license set ada@contoso.onmicrosoft.com --add 05e9a617-0261-4cee-bb44-138d3ef5d965
+    Set {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+        /// A product SKU id to assign, with service plans to leave off after a colon:
+        /// SKU[:PLAN,PLAN]. Repeat for more.
+        #[arg(long)]
+        add: Vec<String>,
+        /// A product SKU id to remove. Repeat for more.
+        #[arg(long)]
+        remove: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserRoleCommand {
+    /// The directory roles a user holds (Get-PartnerCustomerUserRole).
+    List {
+        #[command(flatten)]
+        customer: CustomerArg,
+        user: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DirectoryRoleCommand {
+    /// The customer's directory roles (Get-PartnerCustomerDirectoryRole).
+    List {
+        #[command(flatten)]
+        customer: CustomerArg,
+    },
+    /// The users holding a role (Get-PartnerCustomerDirectoryRoleMember).
+    Members {
+        #[command(flatten)]
+        customer: CustomerArg,
+        /// The role's id or its name ("User Administrator").
+        role: String,
+    },
+    /// Give a user a role (Add-PartnerCustomerUserRoleMember).
+    AddMember {
+        #[command(flatten)]
+        customer: CustomerArg,
+        role: String,
+        user: String,
+    },
+    /// Take a role from a user (Remove-PartnerCustomerUserRoleMember).
+    RemoveMember {
+        #[command(flatten)]
+        customer: CustomerArg,
+        role: String,
+        user: String,
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -166,6 +249,16 @@ pub enum CustomerUserCommand {
         #[command(flatten)]
         customer: CustomerArg,
         user: String,
+    },
+    /// A user's licences.
+    License {
+        #[command(subcommand)]
+        command: UserLicenseCommand,
+    },
+    /// A user's directory roles.
+    Role {
+        #[command(subcommand)]
+        command: UserRoleCommand,
     },
 }
 
@@ -570,7 +663,7 @@ fn print_one<T: Serialize>(output: Output, item: &T, fields: &[(&str, &str)]) {
 
 /// `roster customer …`.
 pub async fn customer(common: &Common, command: CustomerCommand) -> Done {
-    let (partner, _) = connect(common).await?;
+    let (partner, profile) = connect(common).await?;
     let output = common.output();
     match command {
         CustomerCommand::New {
@@ -618,8 +711,134 @@ pub async fn customer(common: &Common, command: CustomerCommand) -> Done {
                 c.company_profile.company_name, c.id
             );
         }
+        CustomerCommand::License {
+            command: CustomerLicenseCommand::List { customer },
+        } => {
+            let cid = customer_of(&partner, &profile, &customer).await?;
+            let skus = partner.customers().by_id(&cid).subscribed_skus().await?;
+            print_list(output, &skus, SEAT_COLUMNS);
+        }
     }
     Ok(())
+}
+
+const SEAT_COLUMNS: &[(&str, &str)] = &[
+    ("SKU id", "/productSku/id"),
+    ("Product", "/productSku/name"),
+    ("Total", "/totalUnits"),
+    ("Assigned", "/consumedUnits"),
+    ("Available", "/availableUnits"),
+];
+
+const LICENCE_COLUMNS: &[(&str, &str)] = &[
+    ("SKU id", "/productSku/id"),
+    ("Product", "/productSku/name"),
+    ("Part number", "/productSku/skuPartNumber"),
+];
+
+const ROLE_COLUMNS: &[(&str, &str)] = &[("Id", "/id"), ("Name", "/name")];
+
+const MEMBER_COLUMNS: &[(&str, &str)] = &[
+    ("Id", "/id"),
+    ("Display name", "/displayName"),
+    ("User principal name", "/userPrincipalName"),
+];
+
+/// A directory role named by its id or its name.
+async fn find_role(ops: &roster_client::CustomerOps, given: &str) -> Result<String, Failure> {
+    let roles = ops.directory_roles().await?;
+    roles
+        .into_iter()
+        .find(|r| {
+            r.id.eq_ignore_ascii_case(given.trim()) || r.name.eq_ignore_ascii_case(given.trim())
+        })
+        .map(|r| r.id)
+        .ok_or_else(|| Failure {
+            code: 4,
+            message: format!("no directory role has the id or name '{given}'"),
+        })
+}
+
+/// `roster directory-role …`.
+pub async fn directory_role(common: &Common, command: DirectoryRoleCommand) -> Done {
+    let (partner, profile) = connect(common).await?;
+    let output = common.output();
+    match command {
+        DirectoryRoleCommand::List { customer } => {
+            let cid = customer_of(&partner, &profile, &customer).await?;
+            let roles = partner.customers().by_id(&cid).directory_roles().await?;
+            print_list(output, &roles, ROLE_COLUMNS);
+        }
+        DirectoryRoleCommand::Members { customer, role } => {
+            let cid = customer_of(&partner, &profile, &customer).await?;
+            let ops = partner.customers().by_id(&cid);
+            let role = find_role(&ops, &role).await?;
+            let members: Vec<_> = ops.directory_role(&role).members().try_collect().await?;
+            print_list(output, &members, MEMBER_COLUMNS);
+        }
+        DirectoryRoleCommand::AddMember {
+            customer,
+            role,
+            user,
+        } => {
+            let cid = customer_of(&partner, &profile, &customer).await?;
+            let ops = partner.customers().by_id(&cid);
+            let role = find_role(&ops, &role).await?;
+            let u = find_user(&ops.users(), &user).await?;
+            let member = ops.directory_role(&role).add_member(&u.id).await?;
+            print_one(output, &member, MEMBER_COLUMNS);
+        }
+        DirectoryRoleCommand::RemoveMember {
+            customer,
+            role,
+            user,
+            yes,
+        } => {
+            let cid = customer_of(&partner, &profile, &customer).await?;
+            let ops = partner.customers().by_id(&cid);
+            let role = find_role(&ops, &role).await?;
+            let u = find_user(&ops.users(), &user).await?;
+            confirm(
+                &format!(
+                    "Take the role from {} ({})?",
+                    u.display_name, u.user_principal_name
+                ),
+                yes,
+            )?;
+            ops.directory_role(&role).remove_member(&u.id).await?;
+            if output == Output::Json {
+                println!("{}", serde_json::json!({"removed": u.id, "roleId": role}));
+            } else {
+                println!("Removed {} from the role.", u.user_principal_name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--add SKU[:PLAN,PLAN]` and `--remove SKU` as the licence update's body.
+fn licence_update(
+    add: &[String],
+    remove: &[String],
+) -> Result<roster_client::wire::LicenseUpdateRequest, Failure> {
+    let assign: Vec<Value> = add
+        .iter()
+        .map(|a| match a.split_once(':') {
+            Some((sku, plans)) => serde_json::json!({
+                "skuId": sku.trim(),
+                "excludedPlans": plans.split(',').map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>(),
+            }),
+            None => serde_json::json!({"skuId": a.trim()}),
+        })
+        .collect();
+    if assign.is_empty() && remove.is_empty() {
+        return Err(Failure::usage("give --add SKU or --remove SKU (or both)"));
+    }
+    serde_json::from_value(serde_json::json!({
+        "licensesToAssign": assign,
+        "licensesToRemove": remove,
+    }))
+    .map_err(|e| Failure::usage(format!("cannot build the licence update: {e}")))
 }
 
 /// Asks on a terminal; without one, `--yes` must say it.
@@ -791,6 +1010,38 @@ pub async fn customer_user(common: &Common, command: CustomerUserCommand) -> Don
             let users = users_of(customer_of(&partner, &profile, &customer).await?);
             let u = find_user(&users, &user).await?;
             print_user(output, &users.by_id(&u.id).restore().await?);
+        }
+        CustomerUserCommand::License {
+            command: UserLicenseCommand::Get { customer, user },
+        } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let u = find_user(&users, &user).await?;
+            let held = users.by_id(&u.id).licenses().await?;
+            print_list(output, &held, LICENCE_COLUMNS);
+        }
+        CustomerUserCommand::License {
+            command:
+                UserLicenseCommand::Set {
+                    customer,
+                    user,
+                    add,
+                    remove,
+                },
+        } => {
+            let update = licence_update(&add, &remove)?;
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let u = find_user(&users, &user).await?;
+            users.by_id(&u.id).update_licenses(&update).await?;
+            let held = users.by_id(&u.id).licenses().await?;
+            print_list(output, &held, LICENCE_COLUMNS);
+        }
+        CustomerUserCommand::Role {
+            command: UserRoleCommand::List { customer, user },
+        } => {
+            let users = users_of(customer_of(&partner, &profile, &customer).await?);
+            let u = find_user(&users, &user).await?;
+            let roles = users.by_id(&u.id).directory_roles().await?;
+            print_list(output, &roles, ROLE_COLUMNS);
         }
     }
     Ok(())

@@ -89,6 +89,14 @@ enum Command {
         #[command(flatten)]
         common: client::Common,
     },
+    /// A customer's directory roles and their members.
+    #[command(name = "directory-role")]
+    DirectoryRole {
+        #[command(subcommand)]
+        command: client::DirectoryRoleCommand,
+        #[command(flatten)]
+        common: client::Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +152,9 @@ fn main() -> ExitCode {
         Command::CustomerUser { command, common } => {
             done(runtime.block_on(client::customer_user(&common, command)))
         }
+        Command::DirectoryRole { command, common } => {
+            done(runtime.block_on(client::directory_role(&common, command)))
+        }
         other => admin(runtime, other),
     }
 }
@@ -165,7 +176,8 @@ fn admin(runtime: tokio::runtime::Runtime, command: Command) -> ExitCode {
             | Command::Logout { .. }
             | Command::Whoami { .. }
             | Command::Customer { .. }
-            | Command::CustomerUser { .. } => Ok(()),
+            | Command::CustomerUser { .. }
+            | Command::DirectoryRole { .. } => Ok(()),
         }
     });
     match result {

@@ -309,6 +309,139 @@ async fn customers_and_their_users_from_the_command_line() {
     ));
     assert_eq!(restored["state"], "active");
 
+    // Seats, licences and directory roles.
+    const E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+    let r = reqwest::Client::new()
+        .put(format!("{base}/v1/customers/{cid}/subscribedskus/{E3}"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"totalUnits": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seats = json(&roster(
+        c,
+        &["customer", "license", "list", "-o", "json"],
+        "",
+    ));
+    assert_eq!(
+        seats,
+        rest(
+            &base,
+            &token,
+            &format!("/v1/customers/{cid}/subscribedskus")
+        )
+        .await["items"]
+    );
+    let held = json(&roster(
+        c,
+        &[
+            "customer-user",
+            "license",
+            "set",
+            "ada@contoso.onmicrosoft.com",
+            "--add",
+            E3,
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(held.as_array().unwrap().len(), 1);
+    let table = ok(&roster(
+        c,
+        &["customer", "license", "list", "-o", "table"],
+        "",
+    ));
+    assert!(table.contains("Microsoft 365 E3"), "{table}");
+    let got = json(&roster(
+        c,
+        &[
+            "customer-user",
+            "license",
+            "get",
+            "ada@contoso.onmicrosoft.com",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(got[0]["productSku"]["id"], E3);
+    let out = roster(
+        c,
+        &[
+            "customer-user",
+            "license",
+            "set",
+            "ada@contoso.onmicrosoft.com",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "nothing to change");
+    let roles = json(&roster(c, &["directory-role", "list", "-o", "json"], ""));
+    assert_eq!(roles.as_array().unwrap().len(), 12);
+    ok(&roster(
+        c,
+        &[
+            "directory-role",
+            "add-member",
+            "User Administrator",
+            "ada@contoso.onmicrosoft.com",
+        ],
+        "",
+    ));
+    let members = json(&roster(
+        c,
+        &[
+            "directory-role",
+            "members",
+            "User Administrator",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(
+        members[0]["userPrincipalName"],
+        "ada@contoso.onmicrosoft.com"
+    );
+    let theirs = json(&roster(
+        c,
+        &[
+            "customer-user",
+            "role",
+            "list",
+            "ada@contoso.onmicrosoft.com",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(theirs[0]["name"], "User Administrator");
+    ok(&roster(
+        c,
+        &[
+            "directory-role",
+            "remove-member",
+            "User Administrator",
+            "ada@contoso.onmicrosoft.com",
+            "--yes",
+        ],
+        "",
+    ));
+    let members = json(&roster(
+        c,
+        &[
+            "directory-role",
+            "members",
+            "User Administrator",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert!(members.as_array().unwrap().is_empty());
+
     // Exit codes: 4 not found, 5 conflict, 6 invalid input with every problem.
     let out = roster(
         c,
