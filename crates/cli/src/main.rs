@@ -89,6 +89,11 @@ enum Command {
         #[command(flatten)]
         common: client::Common,
     },
+    /// Shell completions: `roster completions bash > /etc/bash_completion.d/roster`.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
     /// A customer's directory roles and their members.
     #[command(name = "directory-role")]
     DirectoryRole {
@@ -155,6 +160,11 @@ fn main() -> ExitCode {
         Command::DirectoryRole { command, common } => {
             done(runtime.block_on(client::directory_role(&common, command)))
         }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "roster", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         other => admin(runtime, other),
     }
 }
@@ -177,7 +187,8 @@ fn admin(runtime: tokio::runtime::Runtime, command: Command) -> ExitCode {
             | Command::Whoami { .. }
             | Command::Customer { .. }
             | Command::CustomerUser { .. }
-            | Command::DirectoryRole { .. } => Ok(()),
+            | Command::DirectoryRole { .. }
+            | Command::Completions { .. } => Ok(()),
         }
     });
     match result {

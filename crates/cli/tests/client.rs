@@ -505,6 +505,12 @@ async fn customers_and_their_users_from_the_command_line() {
         .unwrap();
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
 
+    // Completions for the shells.
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = ok(&roster(c, &["completions", shell], ""));
+        assert!(script.contains("customer-user"), "{shell}");
+    }
+
     // logout forgets the login.
     ok(&roster(c, &["logout"], ""));
     assert_eq!(roster(c, &["whoami"], "").status.code(), Some(3));
