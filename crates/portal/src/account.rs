@@ -555,20 +555,7 @@ pub(crate) async fn edit(
     let mode = value(&form, "mode");
     let roles = values(&form, "role");
     let groups = values(&form, "group");
-    let custom: BTreeMap<String, String> = Area::ALL
-        .iter()
-        .map(|a| {
-            let level = value(&form, &format!("area-{}", a.as_str()));
-            (
-                a.as_str().to_string(),
-                if level.is_empty() {
-                    "no_access".to_string()
-                } else {
-                    level
-                },
-            )
-        })
-        .collect();
+    let custom = custom_levels(&form);
     let before = portal.roster.get_partner_user(&ctx, id).await?;
     // A Global admin held by someone the caller may not grant it to stays as it is: the
     // form did not offer it.
@@ -920,6 +907,22 @@ async fn candidates(portal: &Portal, ctx: &Ctx, q: &str) -> Result<Vec<Candidate
         .collect())
 }
 
+/// The six areas' levels a "Customize permissions" form chose (`no_access` where none).
+fn custom_levels(form: &[(String, String)]) -> BTreeMap<String, String> {
+    Area::ALL
+        .iter()
+        .map(|a| {
+            let level = value(form, &format!("area-{}", a.as_str()));
+            let level = if level.is_empty() {
+                Level::NoAccess.as_str().to_string()
+            } else {
+                level
+            };
+            (a.as_str().to_string(), level)
+        })
+        .collect()
+}
+
 fn no_custom() -> Vec<AreaChoice> {
     Area::ALL
         .iter()
@@ -963,20 +966,7 @@ pub(crate) async fn add_existing(
         .collect();
     let mode = value(&form, "mode");
     let roles = values(&form, "role");
-    let custom: BTreeMap<String, String> = Area::ALL
-        .iter()
-        .map(|a| {
-            let level = value(&form, &format!("area-{}", a.as_str()));
-            (
-                a.as_str().to_string(),
-                if level.is_empty() {
-                    "no_access".into()
-                } else {
-                    level
-                },
-            )
-        })
-        .collect();
+    let custom = custom_levels(&form);
     let errors = if picked.is_empty() {
         vec![(String::new(), "Pick at least one user.".to_string())]
     } else {

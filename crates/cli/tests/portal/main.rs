@@ -89,6 +89,20 @@ impl Portal {
         r["id"].as_str().unwrap().to_string()
     }
 
+    /// A partner account user made through the REST door (`body` as POST /v1/users takes
+    /// it): the created user.
+    async fn partner_user(&self, token: &str, body: Value) -> Value {
+        let r = reqwest::Client::new()
+            .post(self.url("/v1/users"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json().await.unwrap()
+    }
+
     /// An access token of the administrator, for the REST door.
     async fn admin_token(&self) -> String {
         let r: Value = reqwest::Client::new()
@@ -691,18 +705,11 @@ async fn a_helpdesk_agent_sees_only_what_it_may_do() {
     with_browser("helpdesk", true, |portal, b| async move {
         let token = portal.admin_token().await;
         let http = reqwest::Client::new();
-        let r = http
-            .post(portal.url("/v1/users"))
-            .bearer_auth(&token)
-            .json(&json!({
+        portal.partner_user(&token, json!({
                 "userPrincipalName": "helen@partner.local", "firstName": "Helen", "lastName": "Desk",
                 "roles": ["Helpdesk agent"],
                 "passwordProfile": {"password": "Tq7#vLm2xR-agent", "forceChangePassword": false},
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+            })).await;
         let cid = portal.customer(&token, "desk.onmicrosoft.com", "Desk").await;
         let user: Value = http
             .post(portal.url(&format!("/v1/customers/{cid}/users")))
@@ -1212,20 +1219,11 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
             .unwrap();
         // Una, an Admin agent with a password of her own, signed in through the REST door
         // and through the portal (a session of her own, beside the admin's browser).
-        let una: Value = http
-            .post(portal.url("/v1/users"))
-            .bearer_auth(&token)
-            .json(&json!({
+        let una = portal.partner_user(&token, json!({
                 "userPrincipalName": "una@partner.local", "firstName": "Una", "lastName": "Agent",
                 "roles": ["Admin agent"],
                 "passwordProfile": {"password": "Tq7#vLm2xR-unaa", "forceChangePassword": false},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            })).await;
         let una_id = una["id"].as_str().unwrap().to_string();
         let una_token: Value = http
             .post(portal.url("/oauth2/token"))
@@ -1285,16 +1283,7 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
 
         // Add existing users: two directory users without access, one role set for both.
         for (upn, name) in [("kim@partner.local", "Kim Existing"), ("lee@partner.local", "Lee Existing")] {
-            let u: Value = http
-                .post(portal.url("/v1/users"))
-                .bearer_auth(&token)
-                .json(&json!({"userPrincipalName": upn, "displayName": name, "roles": ["Sales agent"]}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let u = portal.partner_user(&token, json!({"userPrincipalName": upn, "displayName": name, "roles": ["Sales agent"]})).await;
             let r = http
                 .delete(portal.url(&format!("/v1/users/{}", u["id"].as_str().unwrap())))
                 .bearer_auth(&token)
@@ -1529,19 +1518,11 @@ async fn the_partners_own_users_are_managed_in_account_settings() {
 async fn a_user_management_admin_and_a_sales_agent_see_only_their_pages() {
     with_browser("account-roles", true, |portal, b| async move {
         let token = portal.admin_token().await;
-        let http = reqwest::Client::new();
         for (upn, role) in [("uma@partner.local", "User management admin"), ("sal@partner.local", "Sales agent")] {
-            let r = http
-                .post(portal.url("/v1/users"))
-                .bearer_auth(&token)
-                .json(&json!({
+            portal.partner_user(&token, json!({
                     "userPrincipalName": upn, "displayName": role, "roles": [role],
                     "passwordProfile": {"password": "Tq7#vLm2xR-staff", "forceChangePassword": false},
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 201);
+                })).await;
         }
         sign_in(&portal, &b, "uma@partner.local", "Tq7#vLm2xR-staff").await;
         b.wait_for_text("Signed in as").await;
@@ -1577,19 +1558,11 @@ async fn a_user_management_admin_and_a_sales_agent_see_only_their_pages() {
 async fn delegated_access_through_a_security_group() {
     with_browser("delegated", true, |portal, b| async move {
         let token = portal.admin_token().await;
-        let http = reqwest::Client::new();
-        let r = http
-            .post(portal.url("/v1/users"))
-            .bearer_auth(&token)
-            .json(&json!({
+        portal.partner_user(&token, json!({
                 "userPrincipalName": "sam@partner.local", "firstName": "Sam", "lastName": "Seller",
                 "roles": ["Sales agent"],
                 "passwordProfile": {"password": "Tq7#vLm2xR-sell", "forceChangePassword": false},
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+            })).await;
         let cid = portal.customer(&token, "wingtip.onmicrosoft.com", "Wingtip").await;
         sign_in(&portal, &b, ADMIN, PASSWORD).await;
         b.wait_for_text("Signed in as").await;
