@@ -584,6 +584,11 @@ const USER_COLUMNS: &[(&str, &str)] = &[
 fn cell(v: &Value, pointer: &str) -> String {
     match v.pointer(pointer) {
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }
@@ -1044,5 +1049,86 @@ pub async fn customer_user(common: &Common, command: CustomerUserCommand) -> Don
             print_list(output, &roles, ROLE_COLUMNS);
         }
     }
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PartnerUserCommand {
+    /// The users with access to your account, with their roles.
+    List,
+    /// One account user, by its id or user principal name.
+    Get { user: String },
+    /// What a user did in the last 30 days, newest first.
+    History { user: String },
+}
+
+const PARTNER_USER_COLUMNS: &[(&str, &str)] = &[
+    ("Id", "/id"),
+    ("Display name", "/displayName"),
+    ("User principal name", "/userPrincipalName"),
+    ("Roles", "/roles"),
+];
+
+const HISTORY_COLUMNS: &[(&str, &str)] = &[
+    ("Date", "/date"),
+    ("Method", "/method"),
+    ("Path", "/path"),
+    ("Status", "/status"),
+];
+
+const AUDIT_COLUMNS: &[(&str, &str)] = &[
+    ("Date", "/operationDate"),
+    ("Operation", "/operationType"),
+    ("Customer", "/customerId"),
+    ("User", "/userId"),
+    ("Resource", "/resourceId"),
+];
+
+/// An account user named by its id or its user principal name.
+async fn find_partner_user(
+    partner: &Partner,
+    given: &str,
+) -> Result<roster_client::wire::PartnerUserBody, Failure> {
+    let given = given.trim();
+    if !given.contains('@') {
+        return Ok(partner.users().by_id(given).get().await?);
+    }
+    let all: Vec<roster_client::wire::PartnerUserBody> =
+        partner.users().list().try_collect().await?;
+    all.into_iter()
+        .find(|u| u.user_principal_name.eq_ignore_ascii_case(given))
+        .ok_or_else(|| Failure {
+            code: 4,
+            message: format!("no account user has the id or user name '{given}'"),
+        })
+}
+
+/// `roster partner-user …`.
+pub async fn partner_user(common: &Common, command: PartnerUserCommand) -> Done {
+    let (partner, _) = connect(common).await?;
+    let output = common.output();
+    match command {
+        PartnerUserCommand::List => {
+            let all: Vec<_> = partner.users().list().try_collect().await?;
+            print_list(output, &all, PARTNER_USER_COLUMNS);
+        }
+        PartnerUserCommand::Get { user } => {
+            let u = find_partner_user(&partner, &user).await?;
+            print_one(output, &u, PARTNER_USER_COLUMNS);
+        }
+        PartnerUserCommand::History { user } => {
+            let u = find_partner_user(&partner, &user).await?;
+            let lines: Vec<_> = partner.users().by_id(&u.id).history().try_collect().await?;
+            print_list(output, &lines, HISTORY_COLUMNS);
+        }
+    }
+    Ok(())
+}
+
+/// `roster audit list --from --to`.
+pub async fn audit(common: &Common, from: &str, to: Option<&str>) -> Done {
+    let (partner, _) = connect(common).await?;
+    let records: Vec<_> = partner.audit_records(from, to).try_collect().await?;
+    print_list(common.output(), &records, AUDIT_COLUMNS);
     Ok(())
 }

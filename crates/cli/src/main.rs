@@ -89,6 +89,21 @@ enum Command {
         #[command(flatten)]
         common: client::Common,
     },
+    /// The users of your own account (Get-PartnerUser).
+    #[command(name = "partner-user")]
+    PartnerUser {
+        #[command(subcommand)]
+        command: client::PartnerUserCommand,
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// The audit log (Get-PartnerAuditRecord).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        common: client::Common,
+    },
     /// Shell completions: `roster completions bash > /etc/bash_completion.d/roster`.
     Completions {
         /// bash, zsh, fish, powershell or elvish.
@@ -101,6 +116,20 @@ enum Command {
         command: client::DirectoryRoleCommand,
         #[command(flatten)]
         common: client::Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Records from a date (RFC 3339 or YYYY-MM-DD) up to another (default: now), newest
+    /// first.
+    ///
+    /// Example: roster audit list --from 2026-11-01 --to 2026-12-01
+    List {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
@@ -160,6 +189,13 @@ fn main() -> ExitCode {
         Command::DirectoryRole { command, common } => {
             done(runtime.block_on(client::directory_role(&common, command)))
         }
+        Command::PartnerUser { command, common } => {
+            done(runtime.block_on(client::partner_user(&common, command)))
+        }
+        Command::Audit {
+            command: AuditCommand::List { from, to },
+            common,
+        } => done(runtime.block_on(client::audit(&common, &from, to.as_deref()))),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "roster", &mut std::io::stdout());
@@ -188,7 +224,9 @@ fn admin(runtime: tokio::runtime::Runtime, command: Command) -> ExitCode {
             | Command::Customer { .. }
             | Command::CustomerUser { .. }
             | Command::DirectoryRole { .. }
-            | Command::Completions { .. } => Ok(()),
+            | Command::Completions { .. }
+            | Command::PartnerUser { .. }
+            | Command::Audit { .. } => Ok(()),
         }
     });
     match result {

@@ -505,6 +505,62 @@ async fn customers_and_their_users_from_the_command_line() {
         .unwrap();
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
 
+    // The partner's own account: its users, a user's history, the audit log.
+    let users = json(&roster(c, &["partner-user", "list", "-o", "json"], ""));
+    assert!(users
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["userPrincipalName"] == "admin@partner.local"));
+    let table = ok(&roster(c, &["partner-user", "list", "-o", "table"], ""));
+    assert!(table.contains("Global admin"), "{table}");
+    let admin = json(&roster(
+        c,
+        &["partner-user", "get", "admin@partner.local", "-o", "json"],
+        "",
+    ));
+    let history = json(&roster(
+        c,
+        &[
+            "partner-user",
+            "history",
+            "admin@partner.local",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["path"] == format!("/v1/customers/{cid}/users")),
+        "{history}"
+    );
+    assert_eq!(admin["userPrincipalName"], "admin@partner.local");
+    let records = json(&roster(
+        c,
+        &["audit", "list", "--from", "2026-01-01", "-o", "json"],
+        "",
+    ));
+    let ops: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["operationType"].as_str())
+        .collect();
+    for op in [
+        "create_customer",
+        "create_customer_user",
+        "delete_customer_user",
+        "restore_customer_user",
+    ] {
+        assert!(ops.contains(&op), "{op} missing: {ops:?}");
+    }
+    let out = roster(c, &["audit", "list", "--from", "not-a-date"], "");
+    assert_eq!(out.status.code(), Some(6));
+
     // Completions for the shells.
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let script = ok(&roster(c, &["completions", shell], ""));

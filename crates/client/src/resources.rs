@@ -3,7 +3,7 @@
 //! `page` calls fetch one page at a time.
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
 use roster_wire::{
     Collection, CustomerBody, CustomerRequest, CustomerUserBody, CustomerUserRequest, LicenseBody,
@@ -14,8 +14,16 @@ use serde::de::DeserializeOwned;
 use crate::error::Result;
 use crate::transport::{Call, Partner};
 
+/// What a path segment must escape: everything but RFC 3986's unreserved characters (an id
+/// or a UPN goes into the path as it is, `@` and other reserved characters escaped).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 pub(crate) fn seg(s: &str) -> String {
-    utf8_percent_encode(s.trim(), NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(s.trim(), SEGMENT).to_string()
 }
 
 /// A list's first page as `first`, then pages by continuation token, as one stream of items.
