@@ -572,3 +572,62 @@ async fn customers_and_their_users_from_the_command_line() {
     assert_eq!(roster(c, &["whoami"], "").status.code(), Some(3));
     drop(server);
 }
+
+/// `roster login` on a terminal asks for the password without echoing it: run in a
+/// pseudo-terminal (util-linux `script`), the password typed after the prompt never shows.
+#[test]
+fn the_password_prompt_does_not_echo() {
+    use std::io::Read;
+    if !Path::new("/usr/bin/script").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs util-linux's script"
+        );
+        eprintln!("SKIPPED: no /usr/bin/script");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let server = server::start(data.path(), Some(PASSWORD)).expect("roster serve");
+    let config = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} login --url {} --username admin@partner.local",
+        env!("CARGO_BIN_EXE_roster"),
+        server.base
+    );
+    let mut child = Command::new("/usr/bin/script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("ROSTER_CONFIG_DIR", config.path())
+        .env_remove("ROSTER_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // Wait for the prompt, then type as a person would.
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !String::from_utf8_lossy(&seen).contains("Password:") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        if stdout.read(&mut byte).unwrap() == 0 {
+            break;
+        }
+        seen.push(byte[0]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("Signed in to"), "{rest}");
+    assert!(!rest.contains(PASSWORD), "the password was echoed: {rest}");
+    assert!(config.path().join("logins.json").exists());
+    drop(server);
+}
