@@ -22,17 +22,13 @@ use crate::form::{value, values};
 use crate::layout::{html, Chrome};
 use crate::paging::{PageSize, Pager};
 use crate::session::Caller;
-use crate::users::Created;
+use crate::users::{user_id, Created};
 use crate::Portal;
 
 /// "2026-12-02 09:30 UTC".
 pub(crate) fn when(t: Timestamp) -> String {
     let s = t.to_rfc3339();
     format!("{} {} UTC", &s[..10], &s[11..16])
-}
-
-fn user_id(raw: &str) -> Result<UserId, PageError> {
-    raw.parse().map_err(|_| PageError::not_found("The user"))
 }
 
 /// What a user's access says, as a person reads it.

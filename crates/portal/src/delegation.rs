@@ -181,7 +181,7 @@ pub(crate) async fn remove_member(
     Path((group, user)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let ctx = caller.ctx();
-    let user: UserId = user.parse().map_err(|_| PageError::not_found("The user"))?;
+    let user = crate::users::user_id(&user)?;
     match portal.roster.remove_group_member(&ctx, &group, user).await {
         Ok(()) => Ok(Redirect::to("/account/groups?notice=removed").into_response()),
         Err(e) => groups_page(&portal, &caller, Some(said(e)?), None).await,

@@ -56,7 +56,8 @@ pub(crate) fn customer_id(raw: &str) -> Result<CustomerId, PageError> {
         .map_err(|_| PageError::not_found("The customer"))
 }
 
-fn user_id(raw: &str) -> Result<UserId, PageError> {
+/// A user id from a path: one that is not even an id names no user.
+pub(crate) fn user_id(raw: &str) -> Result<UserId, PageError> {
     raw.parse().map_err(|_| PageError::not_found("The user"))
 }
 
