@@ -40,7 +40,7 @@ pub struct Common {
 }
 
 impl Common {
-    fn output(&self) -> Output {
+    pub(crate) fn output(&self) -> Output {
         self.output.unwrap_or_else(|| {
             if std::io::stdout().is_terminal() {
                 Output::Table
@@ -244,6 +244,15 @@ pub enum CustomerUserCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Create the users of a CSV file of any length (Partner Center's "Upload users",
+    /// without its 100-row limit): the whole file is checked first (every problem printed
+    /// with its row and column, nobody created), then uploaded 100 users at a time. The
+    /// result file (mode 0600) lists every created user with its temporary password; if an
+    /// upload fails, the users before it stay created, and the same command with --resume
+    /// imports the rest.
+    ///
+    /// Example: roster customer-user import users.csv --customer contoso.onmicrosoft.com --usage-location US --out users-created.csv
+    Import(crate::import::ImportArgs),
     /// Bring a deleted user back (Restore-PartnerCustomerUser).
     Restore {
         #[command(flatten)]
@@ -272,7 +281,7 @@ pub struct CustomerArg {
 
 /// A saved login.
 #[derive(Serialize, Deserialize, Default, Debug, Clone)]
-struct Profile {
+pub(crate) struct Profile {
     url: String,
     username: String,
     refresh_token: Option<String>,
@@ -308,7 +317,15 @@ fn save_profiles(p: &Profiles) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("tmp");
+    write_private(&path, &serde_json::to_vec_pretty(p)?)
+}
+
+/// Replaces `path` with `bytes` in a file only its owner may read (mode 0600), whole or not
+/// at all: written beside it, flushed to disk, then renamed over it.
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -318,21 +335,21 @@ fn save_profiles(p: &Profiles) -> anyhow::Result<()> {
             options.mode(0o600);
         }
         let mut f = options.open(&tmp)?;
-        f.write_all(&serde_json::to_vec_pretty(p)?)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
     }
-    std::fs::rename(&tmp, &path)?;
+    std::fs::rename(&tmp, path)?;
     Ok(())
 }
 
 /// A failure of a command, with the exit code of its class.
 pub struct Failure {
-    code: u8,
-    message: String,
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self {
             code: 2,
             message: message.into(),
@@ -393,11 +410,11 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-type Done = Result<(), Failure>;
+pub(crate) type Done = Result<(), Failure>;
 
 /// Reads a secret: from standard input when asked or when it is not a terminal, else from
 /// a prompt that does not echo.
-fn read_secret(prompt: &str, from_stdin: bool) -> Result<String, Failure> {
+pub(crate) fn read_secret(prompt: &str, from_stdin: bool) -> Result<String, Failure> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut s = String::new();
         std::io::stdin()
@@ -444,7 +461,7 @@ pub fn logout(common: &Common) -> Done {
 
 /// The connection of a command: `ROSTER_URL` + `ROSTER_TOKEN`, else the saved login (its
 /// refresh token replaced by the new one it comes with).
-async fn connect(common: &Common) -> Result<(Partner, Profile), Failure> {
+pub(crate) async fn connect(common: &Common) -> Result<(Partner, Profile), Failure> {
     if let (Ok(url), Ok(token)) = (std::env::var("ROSTER_URL"), std::env::var("ROSTER_TOKEN")) {
         let partner = Partner::connect(&url, Credentials::token(token)).await?;
         let profile = load_profiles()
@@ -526,7 +543,7 @@ async fn find_customer(partner: &Partner, given: &str) -> Result<CustomerBody, F
         })
 }
 
-async fn customer_of(
+pub(crate) async fn customer_of(
     partner: &Partner,
     profile: &Profile,
     arg: &CustomerArg,
@@ -595,7 +612,7 @@ fn cell(v: &Value, pointer: &str) -> String {
 }
 
 /// Prints a list: a table, the wire JSON (one array), or CSV.
-fn print_list<T: Serialize>(output: Output, items: &[T], columns: &[(&str, &str)]) {
+pub(crate) fn print_list<T: Serialize>(output: Output, items: &[T], columns: &[(&str, &str)]) {
     let values: Vec<Value> = items
         .iter()
         .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
@@ -648,7 +665,7 @@ fn print_list<T: Serialize>(output: Output, items: &[T], columns: &[(&str, &str)
 }
 
 /// Prints one resource: as `Name: value` lines, or its wire JSON.
-fn print_one<T: Serialize>(output: Output, item: &T, fields: &[(&str, &str)]) {
+pub(crate) fn print_one<T: Serialize>(output: Output, item: &T, fields: &[(&str, &str)]) {
     let v = serde_json::to_value(item).unwrap_or(Value::Null);
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(item).unwrap_or_default()),
@@ -847,7 +864,7 @@ fn licence_update(
 }
 
 /// Asks on a terminal; without one, `--yes` must say it.
-fn confirm(question: &str, yes: bool) -> Done {
+pub(crate) fn confirm(question: &str, yes: bool) -> Done {
     if yes {
         return Ok(());
     }
@@ -888,6 +905,9 @@ pub async fn customer_user(common: &Common, command: CustomerUserCommand) -> Don
     let output = common.output();
     let users_of = |cid: String| partner.customers().by_id(&cid).users();
     match command {
+        CustomerUserCommand::Import(args) => {
+            return crate::import::import(output, &partner, &profile, args).await
+        }
         CustomerUserCommand::New {
             customer,
             upn,
@@ -1085,7 +1105,7 @@ const AUDIT_COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// An account user named by its id or its user principal name.
-async fn find_partner_user(
+pub(crate) async fn find_partner_user(
     partner: &Partner,
     given: &str,
 ) -> Result<roster_client::wire::PartnerUserBody, Failure> {

@@ -2,6 +2,7 @@
 
 mod client;
 mod config;
+mod import;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

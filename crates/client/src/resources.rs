@@ -330,12 +330,47 @@ impl CustomerUsers {
     /// Status update`), all in `usage_location`, or none; answers the result file (the rows
     /// with their temporary passwords, shown this once).
     pub async fn bulk_upload(&self, csv: Vec<u8>, usage_location: &str) -> Result<String> {
+        let answer = self
+            .partner
+            .send(self.upload(csv, usage_location, "text/csv"))
+            .await?;
+        String::from_utf8(answer.body).map_err(crate::error::Error::decode)
+    }
+    /// [`bulk_upload`](Self::bulk_upload), answering the created users as a create answers
+    /// each, with `passwordProfile.password` (`None` where a retry of an upload that had
+    /// already been made was answered: the passwords are shown only once).
+    pub async fn bulk_upload_users(
+        &self,
+        csv: Vec<u8>,
+        usage_location: &str,
+    ) -> Result<Vec<CustomerUserBody>> {
+        let c: Collection<CustomerUserBody> = self
+            .partner
+            .send(self.upload(csv, usage_location, "application/json"))
+            .await?
+            .json()?;
+        Ok(c.items)
+    }
+    /// Checks a file as [`bulk_upload`](Self::bulk_upload) would, creating no one: the
+    /// number of users it holds, or the error an upload would answer (every problem in
+    /// [`Error::data`](crate::Error::data), as `{row, column, message}`).
+    pub async fn validate_bulk_upload(&self, csv: Vec<u8>, usage_location: &str) -> Result<usize> {
+        #[derive(serde::Deserialize)]
+        struct Checked {
+            rows: usize,
+        }
+        let call = self
+            .upload(csv, usage_location, "application/json")
+            .query("validateOnly", "true");
+        let c: Checked = self.partner.send(call).await?.json()?;
+        Ok(c.rows)
+    }
+    fn upload(&self, csv: Vec<u8>, usage_location: &str, accept: &'static str) -> Call {
         let mut call = Call::new(Method::POST, format!("{}/bulkupload", self.path))
             .query("usageLocation", usage_location)
-            .header("Accept", "text/csv");
+            .header("Accept", accept);
         call.body = Some(("text/csv", csv));
-        let answer = self.partner.send(call).await?;
-        String::from_utf8(answer.body).map_err(crate::error::Error::decode)
+        call
     }
     /// One user, by its id.
     pub fn by_id(&self, id: &str) -> CustomerUserOps {

@@ -95,6 +95,35 @@ pub fn parse_all(
     bytes: &[u8],
     domains: &[TenantDomain],
 ) -> Result<(BulkFile, Vec<BulkProblem>), Vec<BulkProblem>> {
+    let (delimiter, rows) = read_rows(bytes)?;
+    let mut problems = Vec::new();
+    if rows.len() > MAX_ROWS {
+        problems.push(BulkProblem::file(format!(
+            "the file has {} users: an upload holds at most {MAX_ROWS}: split it into files of {MAX_ROWS} users or fewer",
+            rows.len()
+        )));
+    }
+    let mut valid = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, fields) in rows.iter().enumerate() {
+        let row = index + 2;
+        if let Some(r) = check_row(row, fields, Some(domains), &mut seen, &mut problems) {
+            valid.push(r);
+        }
+    }
+    Ok((
+        BulkFile {
+            delimiter,
+            rows: valid,
+        },
+        problems,
+    ))
+}
+
+/// The file's separator and its user rows (the header checked and left out, trailing blank
+/// rows dropped); `Err` when the file cannot be read as rows at all (its encoding, its
+/// quoting, its header, no rows).
+fn read_rows(bytes: &[u8]) -> Result<(u8, Vec<Vec<String>>), Vec<BulkProblem>> {
     let text = decode(bytes).map_err(|p| vec![p])?;
     if text.trim().is_empty() {
         return Err(vec![BulkProblem::file(format!(
@@ -125,10 +154,11 @@ pub fn parse_all(
     while records.last().is_some_and(|r| is_blank(r)) {
         records.pop();
     }
-    let Some((header, rows)) = records.split_first() else {
+    if records.is_empty() {
         return Err(vec![BulkProblem::file("the file is empty")]);
-    };
-    let mut problems = check_header(header);
+    }
+    let rows = records.split_off(1);
+    let problems = check_header(&records[0]);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -137,27 +167,7 @@ pub fn parse_all(
             "the file has a header row but no users: add one row per user below it",
         )]);
     }
-    if rows.len() > MAX_ROWS {
-        problems.push(BulkProblem::file(format!(
-            "the file has {} users: an upload holds at most {MAX_ROWS}: split it into files of {MAX_ROWS} users or fewer",
-            rows.len()
-        )));
-    }
-    let mut valid = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (index, fields) in rows.iter().enumerate() {
-        let row = index + 2;
-        if let Some(r) = check_row(row, fields, domains, &mut seen, &mut problems) {
-            valid.push(r);
-        }
-    }
-    Ok((
-        BulkFile {
-            delimiter,
-            rows: valid,
-        },
-        problems,
-    ))
+    Ok((delimiter, rows))
 }
 
 /// UTF-8, with or without its byte-order mark; anything else is refused with how to fix it.
@@ -222,10 +232,12 @@ fn check_header(header: &[String]) -> Vec<BulkProblem> {
     problems
 }
 
+/// The row's problems added to `problems`; the row when it has none (never without
+/// `domains`, which a [`BulkRow`] needs).
 fn check_row(
     row: usize,
     fields: &[String],
-    domains: &[TenantDomain],
+    domains: Option<&[TenantDomain]>,
     seen: &mut HashMap<String, usize>,
     problems: &mut Vec<BulkProblem>,
 ) -> Option<BulkRow> {
@@ -279,9 +291,10 @@ fn check_row(
             None
         }
     };
-    let domain_type = upn
-        .as_ref()
-        .and_then(|u| match domain_type_for_new(u, domains) {
+    // Without the directory (a long file checked before it is split into uploads), the
+    // domain is left to each upload to check.
+    let domain_type = match (upn.as_ref(), domains) {
+        (Some(u), Some(domains)) => match domain_type_for_new(u, domains) {
             Ok(t) => Some(t),
             Err(message) => {
                 let names: Vec<String> = domains
@@ -296,7 +309,9 @@ fn check_row(
                 ));
                 None
             }
-        });
+        },
+        _ => None,
+    };
     if let Some(u) = &upn {
         match seen.get(&u.key()) {
             Some(first) => problems.push(BulkProblem::at(
@@ -342,28 +357,167 @@ pub struct ResultRow<'a> {
 /// passwords, in the input's order and with its separator; a UTF-8 byte-order mark first, so
 /// that Excel reads the file as UTF-8; CRLF line ends; quoted where a field needs it.
 pub fn result_csv(delimiter: u8, rows: &[ResultRow<'_>]) -> String {
+    let lines: Vec<ResultLine> = rows
+        .iter()
+        .map(|r| ResultLine {
+            first_name: r.row.first_name.clone().unwrap_or_default(),
+            last_name: r.row.last_name.clone().unwrap_or_default(),
+            display_name: r.row.display_name.clone(),
+            email: r.row.upn.to_string(),
+            status: CREATED.to_string(),
+            password: r.password.unwrap_or_default().to_string(),
+        })
+        .collect();
+    result_file(delimiter, &lines)
+}
+
+/// A file of any length, read and checked as far as it can be without the customer's
+/// directory, ready to be sent in uploads of at most [`MAX_ROWS`] (`roster customer-user
+/// import`): every rule but the domain's and the active users', which each upload checks.
+pub struct Split {
+    pub delimiter: u8,
+    /// The rows without problems, in the file's order.
+    pub rows: Vec<SplitRow>,
+    /// The other rows' problems, with the rows counted in the whole file.
+    pub problems: Vec<BulkProblem>,
+    /// How many rows were left out because their address is in `done`.
+    pub done: usize,
+}
+
+/// One row of a [`Split`]: its row in the whole file and its fields.
+pub struct SplitRow {
+    pub row: usize,
+    pub fields: Vec<String>,
+}
+
+/// Reads `bytes` as a [`Split`], leaving out the rows whose address (compared as [`Upn::key`]
+/// compares) is in `done`: the users an earlier run created. `Err` as [`parse_all`].
+pub fn split(
+    bytes: &[u8],
+    done: &std::collections::HashSet<String>,
+) -> Result<Split, Vec<BulkProblem>> {
+    let (delimiter, rows) = read_rows(bytes)?;
+    let mut split = Split {
+        delimiter,
+        rows: Vec::new(),
+        problems: Vec::new(),
+        done: 0,
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, fields) in rows.into_iter().enumerate() {
+        let row = index + 2;
+        let key = fields
+            .get(3)
+            .and_then(|f| Upn::parse(f).ok())
+            .map(|u| u.key());
+        if key.is_some_and(|k| done.contains(&k)) {
+            split.done += 1;
+            continue;
+        }
+        let before = split.problems.len();
+        check_row(row, &fields, None, &mut seen, &mut split.problems);
+        if split.problems.len() == before {
+            split.rows.push(SplitRow { row, fields });
+        }
+    }
+    Ok(split)
+}
+
+/// An upload of `rows`: the header row and the rows, with `delimiter` between fields.
+pub fn part_csv(delimiter: u8, rows: &[SplitRow]) -> Vec<u8> {
+    let records = std::iter::once(COLUMNS.map(str::to_string).to_vec())
+        .chain(rows.iter().map(|r| r.fields.clone()));
+    write_records(delimiter, records).into_bytes()
+}
+
+/// One line of a result file, as [`read_result`] reads it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultLine {
+    pub first_name: String,
+    pub last_name: String,
+    pub display_name: String,
+    pub email: String,
+    pub status: String,
+    pub password: String,
+}
+
+impl ResultLine {
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.first_name.clone(),
+            self.last_name.clone(),
+            self.display_name.clone(),
+            self.email.clone(),
+            self.status.clone(),
+            self.password.clone(),
+        ]
+    }
+}
+
+/// A result file of these lines, as [`result_csv`] writes one.
+pub fn result_file(delimiter: u8, lines: &[ResultLine]) -> String {
+    let header = COLUMNS.iter().copied().chain([PASSWORD_COLUMN]);
+    let records = std::iter::once(header.map(str::to_string).collect())
+        .chain(lines.iter().map(ResultLine::record));
+    format!("\u{feff}{}", write_records(delimiter, records))
+}
+
+/// Reads back a result file that [`result_file`] or [`result_csv`] wrote; `Err` says why the
+/// file is not one.
+pub fn read_result(bytes: &[u8]) -> Result<(u8, Vec<ResultLine>), String> {
+    let text = decode(bytes).map_err(|p| p.message)?;
+    let delimiter = delimiter_of(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header: Vec<String> = match records.next() {
+        Some(Ok(r)) => r.iter().map(|f| f.trim().to_string()).collect(),
+        _ => return Err("it is empty".into()),
+    };
+    let expected: Vec<&str> = COLUMNS.iter().copied().chain([PASSWORD_COLUMN]).collect();
+    if header.len() != expected.len()
+        || header
+            .iter()
+            .zip(&expected)
+            .any(|(h, e)| !h.eq_ignore_ascii_case(e))
+    {
+        return Err(format!("its header row is not {}", expected.join(",")));
+    }
+    let mut lines = Vec::new();
+    for (index, record) in records.enumerate() {
+        let fields: Vec<String> = match record {
+            Ok(r) => r.iter().map(str::to_string).collect(),
+            Err(e) => return Err(format!("row {} is not well-formed CSV ({e})", index + 2)),
+        };
+        let [first_name, last_name, display_name, email, status, password]: [String; 6] = fields
+            .try_into()
+            .map_err(|_| format!("row {} does not have 6 fields", index + 2))?;
+        lines.push(ResultLine {
+            first_name,
+            last_name,
+            display_name,
+            email,
+            status,
+            password,
+        });
+    }
+    Ok((delimiter, lines))
+}
+
+fn write_records(delimiter: u8, records: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut writer = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    let header = COLUMNS.iter().copied().chain([PASSWORD_COLUMN]);
-    let mut records: Vec<Vec<String>> = vec![header.map(str::to_string).collect()];
-    for r in rows {
-        records.push(vec![
-            r.row.first_name.clone().unwrap_or_default(),
-            r.row.last_name.clone().unwrap_or_default(),
-            r.row.display_name.clone(),
-            r.row.upn.to_string(),
-            CREATED.to_string(),
-            r.password.unwrap_or_default().to_string(),
-        ]);
-    }
     for record in records {
         // Writing to a Vec cannot fail.
         let _ = writer.write_record(&record);
     }
     let bytes = writer.into_inner().unwrap_or_default();
-    format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The header row alone, as a template to fill in.
@@ -597,5 +751,85 @@ mod tests {
         );
         assert_eq!(rows[1], ["", "", "Bob", "bob@contoso.com", "Created", ""]);
         assert_eq!(template_csv(), format!("\u{feff}{HEADER}\r\n"));
+    }
+
+    #[test]
+    fn a_long_file_splits_with_rows_counted_in_the_whole_file() {
+        let mut rows: Vec<String> = (0..250)
+            .map(|i| format!("F{i},L{i},User {i},user{i}@elsewhere.example,"))
+            .collect();
+        rows[178] = "F,L,,nobody@contoso.com,".into(); // row 180: no display name
+        rows[200] = "F,L,Again,USER3@elsewhere.example,".into(); // row 202: row 5's address
+        let text = file(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+        let done = ["user0@elsewhere.example".to_string()]
+            .into_iter()
+            .collect();
+        let found_split = super::split(text.as_bytes(), &done).unwrap();
+        assert_eq!(found_split.done, 1);
+        assert_eq!(found_split.rows.len(), 247);
+        assert_eq!(found_split.rows[0].row, 3);
+        let found: Vec<_> = found_split
+            .problems
+            .iter()
+            .map(|p| (p.row, p.column.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some(180), Some("Display name")),
+                (Some(202), Some("Email"))
+            ]
+        );
+        assert!(
+            found_split.problems[1].message.contains("row 5"),
+            "{:?}",
+            found_split.problems
+        );
+        // A part is an upload of its own: the header, then its rows renumbered from 2.
+        let part = part_csv(b',', &found_split.rows[..100]);
+        let (_, reread) = read_rows(&part).unwrap();
+        assert_eq!(reread.len(), 100);
+        assert_eq!(reread[0], found_split.rows[0].fields);
+        // The domain is each upload's to check: a file without the directory cannot.
+        let odd = file(&["A,B,C,c@unknown.example,"]);
+        assert!(super::split(odd.as_bytes(), &Default::default())
+            .unwrap()
+            .problems
+            .is_empty());
+        assert!(super::split(b"Name,Email\n", &Default::default()).is_err());
+    }
+
+    #[test]
+    fn a_result_file_reads_back_as_it_was_written() {
+        let lines = vec![
+            ResultLine {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                display_name: "Lovelace; Ada \"A\"".into(),
+                email: "ada@contoso.com".into(),
+                status: CREATED.into(),
+                password: "Xy7!long-enough".into(),
+            },
+            ResultLine {
+                first_name: String::new(),
+                last_name: String::new(),
+                display_name: "Bob".into(),
+                email: "bob@contoso.com".into(),
+                status: CREATED.into(),
+                password: String::new(),
+            },
+        ];
+        for delimiter in [b',', b';'] {
+            let text = result_file(delimiter, &lines);
+            assert!(text.starts_with('\u{feff}'));
+            assert_eq!(
+                read_result(text.as_bytes()).unwrap(),
+                (delimiter, lines.clone())
+            );
+        }
+        assert!(read_result(HEADER.as_bytes())
+            .unwrap_err()
+            .contains("header row"));
+        assert!(read_result(b"").is_err());
     }
 }

@@ -55,11 +55,13 @@ fn wants_json(headers: &HeaderMap) -> bool {
 #[utoipa::path(post, path = "/v1/customers/{customerId}/users/bulkupload", operation_id = "bulk_upload_customer_users", tag = "customer users",
     params(("customerId" = String, Path),
         ("usageLocation" = String, Query, description = "The country every user of the file is in: ISO 3166-1 alpha-2, such as US"),
+        ("validateOnly" = Option<bool>, Query, description = "true: check the file as an upload would, and create no one (200 with the number of rows, or the 400 an upload would answer)"),
         crate::openapi::RequestHeaders),
     request_body(content = String, content_type = "text/csv", description = "A CSV file (UTF-8, with or without a byte-order mark; `,` or `;` as in its header row) with the header row `First name,Last name,Display name,Email,Status update` and 1 to 100 users; docs/BULK_UPLOAD.md has every rule"),
     responses(
         (status = 201, description = "Every user was created, each with a temporary password it must change at its first sign-in. The result file (text/csv: the input's columns, Status update `Created`, and `Temporary password`), shown this once; with `Accept: application/json`, the created users as a collection, each with its passwordProfile. A replay of the same MS-RequestId answers the same rows without the passwords and the header `roster-replay: secrets-withheld`",
             content((String = "text/csv"), (CustomerUserCollection = "application/json"))),
+        (status = 200, description = "validateOnly=true, and the file has no problems: `{\"rows\": N}`; nothing was created", body = BulkValidation),
         (status = 400, description = "3000: the file (or usageLocation) has problems, and nothing was created; data lists every one as {row, column, message} (row counts the header as 1)", body = ApiFault),
         (status = 401, body = ApiFault), (status = 403, description = "900150: it takes User Administrator or Global Administrator in the customer", body = ApiFault),
         (status = 404, description = "60003", body = ApiFault),
@@ -75,6 +77,14 @@ pub async fn upload(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let cid = customer_id(&cid)?;
+    if validate_only(&params)? {
+        let rows = app
+            .roster
+            .validate_bulk_upload(&ctx, cid, &body, params.get("usageLocation"))
+            .await
+            .or_api(&ctx)?;
+        return Ok(json(StatusCode::OK, &BulkValidation { rows }));
+    }
     let uploaded = app
         .roster
         .bulk_upload_customer_users(&ctx, cid, &body, params.get("usageLocation"))
@@ -98,6 +108,25 @@ pub async fn upload(
     // The ledger of MS-RequestId keeps the file without its passwords.
     response.extensions_mut().insert(RecordAs(with(false)));
     Ok(response)
+}
+
+/// The answer to `validateOnly=true`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct BulkValidation {
+    /// The users the file holds.
+    rows: usize,
+}
+
+fn validate_only(params: &Params) -> Result<bool, ApiError> {
+    match params.get("validateOnly").map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ApiError::invalid(
+            "validateOnly",
+            format!("validateOnly: '{v}' is not true or false"),
+        )),
+    }
 }
 
 /// The created users as a single create answers each (the SDK reads this).

@@ -375,6 +375,46 @@ async fn a_hundred_rows_go_in_and_a_hundred_and_one_do_not() {
 }
 on_both_backends!(a_hundred_rows_go_in_and_a_hundred_and_one_do_not);
 
+async fn validate_only_checks_as_an_upload_would_and_creates_no_one() {
+    let app = TestApp::start().await;
+    let cid = app.customer(DOMAIN).await;
+    let check = |body: String, query: &'static str| {
+        let app = &app;
+        let cid = cid.clone();
+        async move { upload_as(app, &app.token, &cid, query, body, &[]).await }
+    };
+    let good = file(&users(3, "v"));
+    let u = check(good.clone(), "?usageLocation=GB&validateOnly=true").await;
+    assert_eq!(u.status, StatusCode::OK, "{}", u.text);
+    assert_eq!(u.json(), json!({"rows": 3}));
+    assert_eq!(active_count(&app, &cid).await, 0);
+    // The same problems an upload answers, the active users' addresses among them.
+    let created = upload(&app, &cid, file(&users(1, "v"))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let mut rows = users(3, "v");
+    rows[2] = "F,L,Elsewhere,c@fabrikam.example,".into();
+    let u = check(file(&rows), "?usageLocation=GB&validateOnly=TRUE").await;
+    let got = problems(&u);
+    assert_eq!(
+        got.iter().map(|p| (&p.0, &p.1)).collect::<Vec<_>>(),
+        [(&json!(2), &json!("Email")), (&json!(4), &json!("Email"))],
+        "{got:?}"
+    );
+    assert!(got[0].2.contains("active user"), "{got:?}");
+    assert_eq!(active_count(&app, &cid).await, 1);
+    // validateOnly=false uploads; anything but true or false is refused.
+    let u = check(file(&users(2, "w")), "?usageLocation=GB&validateOnly=false").await;
+    assert_eq!(u.status, StatusCode::CREATED, "{}", u.text);
+    let u = check(good, "?usageLocation=GB&validateOnly=yes").await;
+    assert_eq!(u.status, StatusCode::BAD_REQUEST, "{}", u.text);
+    assert!(u.json()["description"]
+        .as_str()
+        .unwrap()
+        .contains("validateOnly"));
+    assert_eq!(active_count(&app, &cid).await, 3);
+}
+on_both_backends!(validate_only_checks_as_an_upload_would_and_creates_no_one);
+
 async fn two_uploads_with_one_address_in_common_one_wins_whole() {
     let app = TestApp::start().await;
     let cid = app.customer(DOMAIN).await;

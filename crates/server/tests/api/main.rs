@@ -11,6 +11,7 @@ mod customer_users;
 mod customers;
 mod delegated;
 mod directory_roles;
+mod fault_proxy;
 mod idempotency;
 mod invitations;
 mod jwks;

@@ -2,18 +2,16 @@
 //! has, paging across pages, errors, a retry after a dropped connection that does not create
 //! twice, back-off on 429 and 503, and the token's refresh after it expired.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration as StdDuration;
 
 use futures_util::TryStreamExt;
 use roster_client::wire::{CompanyProfileRequest, CustomerRequest, CustomerUserRequest};
 use roster_client::{Credentials, CustomerQuery, Partner, RetryPolicy, UserQuery};
 use roster_domain::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::common::*;
+use crate::fault_proxy::{proxy, Fault};
 
 async fn connect(app: &TestApp) -> Partner {
     Partner::connect(&app.base, Credentials::password(ADMIN, ADMIN_PASSWORD))
@@ -209,110 +207,6 @@ async fn lists_follow_their_continuation_tokens() {
     assert_eq!(second.items[0].user_principal_name, all[10]);
 }
 on_both_backends!(lists_follow_their_continuation_tokens);
-
-/// What the proxy does with the request it gets: answers it itself, forwards it but drops
-/// the connection before the answer, or forwards it.
-#[derive(Clone, Copy)]
-enum Fault {
-    Status(&'static str),
-    DropAfterForwarding,
-}
-
-/// A proxy in front of the server that applies `faults` to the requests that match `hit`,
-/// one fault a request in order, then forwards everything; counts the requests that match.
-async fn proxy(
-    server: String,
-    faults: Vec<Fault>,
-    hit: &'static str,
-) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    let target = server.trim_start_matches("http://").to_string();
-    let faults = Arc::new(faults);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else {
-                return;
-            };
-            let faults = faults.clone();
-            let counter = counter.clone();
-            let target = target.clone();
-            tokio::spawn(async move {
-                // One request per connection: the answers say `Connection: close`.
-                let Some(request) = read_message(&mut client).await else {
-                    return;
-                };
-                let head = String::from_utf8_lossy(&request)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let fault = if head.contains(hit) {
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    faults.get(n).copied()
-                } else {
-                    None
-                };
-                if let Some(Fault::Status(status)) = fault {
-                    let answer = format!("HTTP/1.1 {status}\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    let _ = client.write_all(answer.as_bytes()).await;
-                    return;
-                }
-                let mut upstream = TcpStream::connect(&target).await.unwrap();
-                let request = close_after(&request);
-                upstream.write_all(&request).await.unwrap();
-                let answer = read_message(&mut upstream).await.unwrap_or_default();
-                if matches!(fault, Some(Fault::DropAfterForwarding)) {
-                    return; // the server did it; the client never hears
-                }
-                let _ = client.write_all(&answer).await;
-            });
-        }
-    });
-    (url, seen)
-}
-
-/// The request with `Connection: close`, so that each connection carries one request.
-fn close_after(request: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(request);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let head: Vec<&str> = head
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    format!("{}\r\nConnection: close\r\n\r\n{body}", head.join("\r\n")).into_bytes()
-}
-
-/// One HTTP/1.1 message (headers and a `Content-Length` body).
-async fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            while buf.len() < end + 4 + length {
-                let n = s.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some(buf);
-        }
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
 
 async fn a_retry_after_a_lost_answer_creates_once() {
     let app = TestApp::start().await;
