@@ -5,8 +5,9 @@ use reqwest::Method;
 use roster_wire::{
     AccessAssignmentBody, AccessAssignmentRequest, ActivityBody, AuditRecordBody, Collection,
     DelegatedAdminRelationshipBody, DelegatedAdminRelationshipRequest, DirectoryRoleBody,
-    GrantAccessRequest, InvitationBody, InvitationRequest, PartnerUserBody, PartnerUserRequest,
-    UserMemberBody, UserMemberRequest,
+    GrantAccessRequest, GroupMemberRequest, InvitationBody, InvitationRequest, PartnerRoleBody,
+    PartnerUserBody, PartnerUserRequest, SecurityGroupBody, SecurityGroupRequest, UserMemberBody,
+    UserMemberRequest,
 };
 
 use crate::error::Result;
@@ -38,6 +39,18 @@ impl Partner {
             partner: self.clone(),
         }
     }
+    /// The account's roles (Global admin, Admin agent …), each a set of permissions.
+    pub fn roles(&self) -> PartnerRoles {
+        PartnerRoles {
+            partner: self.clone(),
+        }
+    }
+    /// The account's security groups: each gives its members roles.
+    pub fn groups(&self) -> Groups {
+        Groups {
+            partner: self.clone(),
+        }
+    }
     /// The audit records from `start` to `end` (exclusive; RFC 3339 or a date), newest first.
     pub fn audit_records(&self, start: &str, end: Option<&str>) -> Items<AuditRecordBody> {
         let mut call = Call::new(Method::GET, "/v1/auditrecords").query("startDate", start);
@@ -45,6 +58,82 @@ impl Partner {
             call = call.query("endDate", e);
         }
         paged(self.clone(), call)
+    }
+}
+
+/// `partner.roles()`.
+#[derive(Clone, Debug)]
+pub struct PartnerRoles {
+    partner: Partner,
+}
+
+impl PartnerRoles {
+    /// Every role of the account, with its id.
+    pub async fn list(&self) -> Result<Vec<PartnerRoleBody>> {
+        let c: Collection<PartnerRoleBody> = self
+            .partner
+            .send(Call::new(Method::GET, "/v1/roles"))
+            .await?
+            .json()?;
+        Ok(c.items)
+    }
+    /// One role (by its id, as `list` gives it): its members.
+    pub fn by_id(&self, role_id: &str) -> RoleMembers {
+        RoleMembers {
+            partner: self.partner.clone(),
+            path: format!("/v1/roles/{}/usermembers", seg(role_id)),
+        }
+    }
+}
+
+/// `partner.groups()`.
+#[derive(Clone, Debug)]
+pub struct Groups {
+    partner: Partner,
+}
+
+impl Groups {
+    /// Every security group of the account.
+    pub async fn list(&self) -> Result<Vec<SecurityGroupBody>> {
+        let c: Collection<SecurityGroupBody> = self
+            .partner
+            .send(Call::new(Method::GET, "/v1/groups"))
+            .await?
+            .json()?;
+        Ok(c.items)
+    }
+    /// Creates a group whose members get `roles`.
+    pub async fn create(&self, group: &SecurityGroupRequest) -> Result<SecurityGroupBody> {
+        self.partner
+            .send(Call::new(Method::POST, "/v1/groups").json(group)?)
+            .await?
+            .json()
+    }
+    /// Makes an account user a member of the group.
+    pub async fn add_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+        let body = GroupMemberRequest {
+            user_id: Some(user_id.to_string()),
+        };
+        self.partner
+            .send(
+                Call::new(
+                    Method::POST,
+                    format!("/v1/groups/{}/members", seg(group_id)),
+                )
+                .json(&body)?,
+            )
+            .await?;
+        Ok(())
+    }
+    /// Ends a user's membership of the group.
+    pub async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+        self.partner
+            .send(Call::new(
+                Method::DELETE,
+                format!("/v1/groups/{}/members/{}", seg(group_id), seg(user_id)),
+            ))
+            .await?;
+        Ok(())
     }
 }
 
@@ -180,8 +269,8 @@ impl CustomerOps {
         Ok(c.items)
     }
     /// One directory role of the customer, by its id.
-    pub fn directory_role(&self, role_id: &str) -> DirectoryRoleOps {
-        DirectoryRoleOps {
+    pub fn directory_role(&self, role_id: &str) -> RoleMembers {
+        RoleMembers {
             partner: self.partner().clone(),
             path: format!(
                 "{}/directoryroles/{}/usermembers",
@@ -207,14 +296,16 @@ impl CustomerUserOps {
     }
 }
 
-/// `partner.customers().by_id(c).directory_role(r)`: its members.
+/// The members of a role: a customer's directory role
+/// (`partner.customers().by_id(c).directory_role(r)`) or a role of the partner's account
+/// (`partner.roles().by_id(r)`).
 #[derive(Clone, Debug)]
-pub struct DirectoryRoleOps {
+pub struct RoleMembers {
     partner: Partner,
     path: String,
 }
 
-impl DirectoryRoleOps {
+impl RoleMembers {
     /// The users holding the role.
     pub fn members(&self) -> Items<UserMemberBody> {
         paged(
@@ -222,7 +313,8 @@ impl DirectoryRoleOps {
             Call::new(Method::GET, self.path.clone()),
         )
     }
-    /// Makes an active user of the customer a member.
+    /// Makes a user a member (an active user of the customer; an account user of the
+    /// partner).
     pub async fn add_member(&self, user_id: &str) -> Result<UserMemberBody> {
         let body = UserMemberRequest {
             id: Some(user_id.to_string()),
@@ -262,6 +354,13 @@ impl Relationships {
             .await?
             .json()?;
         Ok(c.items)
+    }
+    /// One relationship, with its access assignments.
+    pub async fn get(&self, id: &str) -> Result<DelegatedAdminRelationshipBody> {
+        self.partner
+            .send(Call::new(Method::GET, format!("{}/{}", self.path, seg(id))))
+            .await?
+            .json()
     }
     /// Requests a relationship (name, duration, roles, auto-extend).
     pub async fn create(

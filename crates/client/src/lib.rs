@@ -34,7 +34,9 @@ mod error;
 mod resources;
 mod transport;
 
-pub use account::{DirectoryRoleOps, Invitations, PartnerUserOps, PartnerUsers, Relationships};
+pub use account::{
+    Groups, Invitations, PartnerRoles, PartnerUserOps, PartnerUsers, Relationships, RoleMembers,
+};
 pub use error::{Error, Result};
 pub use resources::{
     CustomerOps, CustomerQuery, CustomerUserOps, CustomerUsers, Customers, Items, UserQuery,

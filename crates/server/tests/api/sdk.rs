@@ -376,6 +376,45 @@ async fn the_partners_own_account() {
         .await
         .unwrap();
     assert_eq!(granted.len(), 1);
+
+    // The account's roles and groups.
+    let roles = partner.roles().list().await.unwrap();
+    let helpdesk = roles.iter().find(|r| r.name == "Helpdesk agent").unwrap();
+    let role = partner.roles().by_id(&helpdesk.id);
+    role.add_member(&una.id).await.unwrap();
+    let members: Vec<_> = role.members().try_collect().await.unwrap();
+    assert!(members.iter().any(|m| m.id == una.id), "{members:?}");
+    role.remove_member(&una.id).await.unwrap();
+    let members: Vec<_> = role.members().try_collect().await.unwrap();
+    assert!(!members.iter().any(|m| m.id == una.id), "{members:?}");
+    let group = partner
+        .groups()
+        .create(&roster_client::wire::SecurityGroupRequest {
+            display_name: Some("Helpers".into()),
+            description: None,
+            roles: Some(vec!["Helpdesk agent".into()]),
+        })
+        .await
+        .unwrap();
+    partner
+        .groups()
+        .add_member(&group.id, &una.id)
+        .await
+        .unwrap();
+    let members: Vec<_> = role.members().try_collect().await.unwrap();
+    assert!(members.iter().any(|m| m.id == una.id), "through the group");
+    assert!(partner
+        .groups()
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .any(|g| g.id == group.id && g.roles == ["Helpdesk agent"]));
+    partner
+        .groups()
+        .remove_member(&group.id, &una.id)
+        .await
+        .unwrap();
     let me = listed
         .iter()
         .find(|u| u.user_principal_name == ADMIN)
@@ -443,20 +482,18 @@ async fn the_partners_own_account() {
         .unwrap();
     let approved = c.relationships().approve(&rel.id).await.unwrap();
     assert_eq!(approved.status, "active");
-    let (status, group) = app
-        .post("/v1/groups", serde_json::json!({"displayName": "Helpers"}))
-        .await;
-    assert_eq!(status, reqwest::StatusCode::CREATED, "{group}");
     c.relationships()
         .assign(
             &rel.id,
             &roster_client::wire::AccessAssignmentRequest {
-                group_id: Some(group["id"].as_str().unwrap().into()),
+                group_id: Some(group.id.clone()),
                 roles: Some(vec![USER_ADMIN.into()]),
             },
         )
         .await
         .unwrap();
+    let got = c.relationships().get(&rel.id).await.unwrap();
+    assert_eq!(got.access_assignments.len(), 1);
     let terminated = c.relationships().terminate(&rel.id).await.unwrap();
     assert_eq!(terminated.status, "terminated");
     assert_eq!(c.relationships().list().await.unwrap().len(), 1);
@@ -480,3 +517,75 @@ async fn the_partners_own_account() {
     }
 }
 on_both_backends!(the_partners_own_account);
+
+async fn applications_sign_in_alone_and_with_a_user() {
+    let app = TestApp::start().await;
+    let cid = app.customer("apps.onmicrosoft.com").await;
+    let (s, public) = app
+        .post(
+            "/v1/applications",
+            serde_json::json!({"displayName": "A public client", "publicClient": true}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{public}");
+    let (s, confidential) = app
+        .post(
+            "/v1/applications",
+            serde_json::json!({"displayName": "A script"}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{confidential}");
+
+    // App+User: the user's rights, through the application.
+    let as_user = Partner::connect(
+        &app.base,
+        Credentials::app_user(public["clientId"].as_str().unwrap(), ADMIN, ADMIN_PASSWORD),
+    )
+    .await
+    .unwrap();
+    let users = as_user.customers().by_id(&cid).users();
+    users
+        .create(&user("ada@apps.onmicrosoft.com", "Ada"))
+        .await
+        .unwrap();
+    let record = app
+        .audit_records()
+        .await
+        .into_iter()
+        .find(|r| r.operation.as_str() == "create_customer_user")
+        .unwrap();
+    assert!(
+        record.application.is_some() && record.actor.is_some(),
+        "{record:?}"
+    );
+
+    // App-only: customers, never their users.
+    let alone = Partner::connect(
+        &app.base,
+        Credentials::application(
+            confidential["clientId"].as_str().unwrap(),
+            confidential["clientSecret"].as_str().unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    let customers: Vec<_> = alone.customers().list().try_collect().await.unwrap();
+    assert_eq!(customers.len(), 1);
+    let e = alone
+        .customers()
+        .by_id(&cid)
+        .users()
+        .list(UserQuery::active())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(e.is_forbidden(), "{e:?}");
+    let e = Partner::connect(
+        &app.base,
+        Credentials::application(confidential["clientId"].as_str().unwrap(), "wrong secret"),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_unauthorized(), "{e:?}");
+}
+on_both_backends!(applications_sign_in_alone_and_with_a_user);
