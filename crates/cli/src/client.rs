@@ -283,9 +283,17 @@ pub struct CustomerArg {
 #[derive(Serialize, Deserialize, Default, Debug, Clone)]
 pub(crate) struct Profile {
     url: String,
+    /// The user signed in; empty for an application signed in alone.
     username: String,
     refresh_token: Option<String>,
     customer: Option<String>,
+    /// The application a user signed in through (App+User), or that signed in alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    /// An application signed in alone has no refresh token: its access token, until it
+    /// expires (the client secret is never kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Default, Debug)]
@@ -397,6 +405,9 @@ impl From<roster_client::Error> for Failure {
                 other => message.push_str(&format!("\n  - {other}")),
             }
         }
+        if e.status == Some(401) {
+            message.push_str("\nSign in again: roster login");
+        }
         Self { code, message }
     }
 }
@@ -426,23 +437,61 @@ pub(crate) fn read_secret(prompt: &str, from_stdin: bool) -> Result<String, Fail
         .map_err(|e| Failure::usage(format!("cannot read the password: {e}")))
 }
 
-/// `roster login`.
-pub async fn login(common: &Common, url: &str, username: &str, password_stdin: bool) -> Done {
-    let password = match std::env::var("ROSTER_PASSWORD") {
-        Ok(p) if !password_stdin => p,
-        _ => read_secret("Password: ", password_stdin)?,
+/// How `roster login` signs in.
+pub struct LoginArgs {
+    pub url: String,
+    pub username: Option<String>,
+    pub client_id: Option<String>,
+    pub password_stdin: bool,
+    pub client_secret_stdin: bool,
+}
+
+/// `roster login`: a user (with its password; through an application with --client-id), or
+/// an application alone (--client-id and its secret, no user).
+pub async fn login(common: &Common, args: LoginArgs) -> Done {
+    let url = args.url.trim_end_matches('/').to_string();
+    let (credentials, who) = match (&args.username, &args.client_id) {
+        (Some(username), client_id) => {
+            let password = match std::env::var("ROSTER_PASSWORD") {
+                Ok(p) if !args.password_stdin => p,
+                _ => read_secret("Password: ", args.password_stdin)?,
+            };
+            let credentials = match client_id {
+                Some(id) => Credentials::app_user(id, username, password),
+                None => Credentials::password(username, password),
+            };
+            (credentials, username.clone())
+        }
+        (None, Some(id)) => {
+            let secret = match std::env::var("ROSTER_CLIENT_SECRET") {
+                Ok(s) if !args.client_secret_stdin => s,
+                _ => read_secret("Client secret: ", args.client_secret_stdin)?,
+            };
+            (
+                Credentials::application(id, secret),
+                format!("the application {id}"),
+            )
+        }
+        (None, None) => {
+            return Err(Failure::usage(
+                "give --username UPN (a user), or --client-id ID with --client-secret-stdin (an application)",
+            ))
+        }
     };
-    let partner = Partner::connect(url, Credentials::password(username, password)).await?;
+    let partner = Partner::connect(&url, credentials).await?;
     let mut profiles = load_profiles();
     let entry = profiles.profiles.entry(common.profile.clone()).or_default();
-    entry.url = url.trim_end_matches('/').to_string();
-    entry.username = username.to_string();
+    entry.url = url.clone();
+    entry.username = args.username.clone().unwrap_or_default();
+    entry.client_id = args.client_id.clone();
     entry.refresh_token = partner.refresh_token().await;
+    entry.access_token = if args.username.is_none() {
+        Some(partner.access_token().await?)
+    } else {
+        None
+    };
     save_profiles(&profiles)?;
-    println!(
-        "Signed in to {url} as {username} (profile {}).",
-        common.profile
-    );
+    println!("Signed in to {url} as {who} (profile {}).", common.profile);
     Ok(())
 }
 
@@ -478,12 +527,17 @@ pub(crate) async fn connect(common: &Common) -> Result<(Partner, Profile), Failu
             common.profile
         )));
     };
-    let Some(refresh) = profile.refresh_token.clone() else {
-        return Err(Failure::not_signed_in(
-            "the saved login has expired: run roster login again",
-        ));
+    let credentials = match (&profile.refresh_token, &profile.access_token) {
+        (Some(refresh), _) => Credentials::refresh(refresh.clone()),
+        // An application alone: its token works until it expires, then it signs in again.
+        (None, Some(token)) => Credentials::token(token.clone()),
+        (None, None) => {
+            return Err(Failure::not_signed_in(
+                "the saved login has expired: run roster login again",
+            ))
+        }
     };
-    let partner = Partner::connect(&profile.url, Credentials::refresh(refresh))
+    let partner = Partner::connect(&profile.url, credentials)
         .await
         .map_err(|e| {
             if e.is_unauthorized() {
@@ -507,6 +561,7 @@ pub async fn whoami(common: &Common) -> Done {
     let out = serde_json::json!({
         "url": partner.base_url(),
         "username": profile.username,
+        "application": profile.client_id,
         "profile": common.profile,
         "customer": profile.customer,
     });
@@ -516,6 +571,7 @@ pub async fn whoami(common: &Common) -> Done {
         &[
             ("Server", "url"),
             ("User", "username"),
+            ("Application", "application"),
             ("Profile", "profile"),
             ("Current customer", "customer"),
         ],
@@ -603,7 +659,14 @@ fn cell(v: &Value, pointer: &str) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                // A role as a relationship lists it: its name.
+                other => other
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| other.to_string(), str::to_string),
+            })
             .collect::<Vec<_>>()
             .join(", "),
         Some(Value::Null) | None => String::new(),
@@ -767,7 +830,10 @@ const MEMBER_COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// A directory role named by its id or its name.
-async fn find_role(ops: &roster_client::CustomerOps, given: &str) -> Result<String, Failure> {
+pub(crate) async fn find_role(
+    ops: &roster_client::CustomerOps,
+    given: &str,
+) -> Result<String, Failure> {
     let roles = ops.directory_roles().await?;
     roles
         .into_iter()
@@ -1069,86 +1135,5 @@ pub async fn customer_user(common: &Common, command: CustomerUserCommand) -> Don
             print_list(output, &roles, ROLE_COLUMNS);
         }
     }
-    Ok(())
-}
-
-#[derive(Subcommand, Debug)]
-pub enum PartnerUserCommand {
-    /// The users with access to your account, with their roles.
-    List,
-    /// One account user, by its id or user principal name.
-    Get { user: String },
-    /// What a user did in the last 30 days, newest first.
-    History { user: String },
-}
-
-const PARTNER_USER_COLUMNS: &[(&str, &str)] = &[
-    ("Id", "/id"),
-    ("Display name", "/displayName"),
-    ("User principal name", "/userPrincipalName"),
-    ("Roles", "/roles"),
-];
-
-const HISTORY_COLUMNS: &[(&str, &str)] = &[
-    ("Date", "/date"),
-    ("Method", "/method"),
-    ("Path", "/path"),
-    ("Status", "/status"),
-];
-
-const AUDIT_COLUMNS: &[(&str, &str)] = &[
-    ("Date", "/operationDate"),
-    ("Operation", "/operationType"),
-    ("Customer", "/customerId"),
-    ("User", "/userId"),
-    ("Resource", "/resourceId"),
-];
-
-/// An account user named by its id or its user principal name.
-pub(crate) async fn find_partner_user(
-    partner: &Partner,
-    given: &str,
-) -> Result<roster_client::wire::PartnerUserBody, Failure> {
-    let given = given.trim();
-    if !given.contains('@') {
-        return Ok(partner.users().by_id(given).get().await?);
-    }
-    let all: Vec<roster_client::wire::PartnerUserBody> =
-        partner.users().list().try_collect().await?;
-    all.into_iter()
-        .find(|u| u.user_principal_name.eq_ignore_ascii_case(given))
-        .ok_or_else(|| Failure {
-            code: 4,
-            message: format!("no account user has the id or user name '{given}'"),
-        })
-}
-
-/// `roster partner-user …`.
-pub async fn partner_user(common: &Common, command: PartnerUserCommand) -> Done {
-    let (partner, _) = connect(common).await?;
-    let output = common.output();
-    match command {
-        PartnerUserCommand::List => {
-            let all: Vec<_> = partner.users().list().try_collect().await?;
-            print_list(output, &all, PARTNER_USER_COLUMNS);
-        }
-        PartnerUserCommand::Get { user } => {
-            let u = find_partner_user(&partner, &user).await?;
-            print_one(output, &u, PARTNER_USER_COLUMNS);
-        }
-        PartnerUserCommand::History { user } => {
-            let u = find_partner_user(&partner, &user).await?;
-            let lines: Vec<_> = partner.users().by_id(&u.id).history().try_collect().await?;
-            print_list(output, &lines, HISTORY_COLUMNS);
-        }
-    }
-    Ok(())
-}
-
-/// `roster audit list --from --to`.
-pub async fn audit(common: &Common, from: &str, to: Option<&str>) -> Done {
-    let (partner, _) = connect(common).await?;
-    let records: Vec<_> = partner.audit_records(from, to).try_collect().await?;
-    print_list(common.output(), &records, AUDIT_COLUMNS);
     Ok(())
 }

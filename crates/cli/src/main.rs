@@ -1,5 +1,6 @@
 //! `roster`: the server and its admin commands.
 
+mod account;
 mod client;
 mod config;
 mod import;
@@ -48,20 +49,33 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Sign in to a Roster server and keep the login (Connect-PartnerCenter).
+    /// Sign in to a Roster server and keep the login (Connect-PartnerCenter): a user, a user
+    /// through an application (--client-id), or an application alone (--client-id and
+    /// --client-secret-stdin, no --username).
     ///
     /// Example: roster login --url http://127.0.0.1:8080 --username admin@partner.local
+    ///
+    /// Example: roster login --url https://roster.example --client-id 8a1f… --client-secret-stdin < secret.txt
     Login {
         /// The server's address.
         #[arg(long, env = "ROSTER_URL")]
         url: String,
         /// Your user principal name.
+        #[arg(long, required_unless_present = "client_id")]
+        username: Option<String>,
+        /// An application's client id: with --username, the user signs in through it
+        /// (App+User, a public client); without, the application signs in alone (App-only).
         #[arg(long)]
-        username: String,
+        client_id: Option<String>,
         /// Read the password from standard input (else ROSTER_PASSWORD, else a prompt that
         /// does not echo).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "client_secret_stdin")]
         password_stdin: bool,
+        /// Read the application's secret from standard input (else ROSTER_CLIENT_SECRET,
+        /// else a prompt that does not echo). The secret is never saved: an application's
+        /// login lasts as long as its token.
+        #[arg(long, requires = "client_id", conflicts_with = "username")]
+        client_secret_stdin: bool,
         #[command(flatten)]
         common: client::Common,
     },
@@ -94,7 +108,30 @@ enum Command {
     #[command(name = "partner-user")]
     PartnerUser {
         #[command(subcommand)]
-        command: client::PartnerUserCommand,
+        command: account::PartnerUserCommand,
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// Invite outside people to your account, with roles they get once they accept.
+    ///
+    /// Example: roster invite "ann@outside.example; bob@outside.example" --role "Helpdesk agent"
+    Invite {
+        #[command(flatten)]
+        args: account::InviteArgs,
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// The invitations sent: list, resend, withdraw.
+    Invitation {
+        #[command(subcommand)]
+        command: account::InvitationCommand,
+        #[command(flatten)]
+        common: client::Common,
+    },
+    /// Delegated admin relationships with a customer (granular delegated admin privileges).
+    Relationship {
+        #[command(subcommand)]
+        command: account::RelationshipCommand,
         #[command(flatten)]
         common: client::Common,
     },
@@ -176,9 +213,20 @@ fn main() -> ExitCode {
         Command::Login {
             url,
             username,
+            client_id,
             password_stdin,
+            client_secret_stdin,
             common,
-        } => done(runtime.block_on(client::login(&common, &url, &username, password_stdin))),
+        } => done(runtime.block_on(client::login(
+            &common,
+            client::LoginArgs {
+                url,
+                username,
+                client_id,
+                password_stdin,
+                client_secret_stdin,
+            },
+        ))),
         Command::Logout { common } => done(client::logout(&common)),
         Command::Whoami { common } => done(runtime.block_on(client::whoami(&common))),
         Command::Customer { command, common } => {
@@ -191,12 +239,19 @@ fn main() -> ExitCode {
             done(runtime.block_on(client::directory_role(&common, command)))
         }
         Command::PartnerUser { command, common } => {
-            done(runtime.block_on(client::partner_user(&common, command)))
+            done(runtime.block_on(account::partner_user(&common, command)))
+        }
+        Command::Invite { args, common } => done(runtime.block_on(account::invite(&common, args))),
+        Command::Invitation { command, common } => {
+            done(runtime.block_on(account::invitation(&common, command)))
+        }
+        Command::Relationship { command, common } => {
+            done(runtime.block_on(account::relationship(&common, command)))
         }
         Command::Audit {
             command: AuditCommand::List { from, to },
             common,
-        } => done(runtime.block_on(client::audit(&common, &from, to.as_deref()))),
+        } => done(runtime.block_on(account::audit(&common, &from, to.as_deref()))),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "roster", &mut std::io::stdout());
@@ -227,6 +282,9 @@ fn admin(runtime: tokio::runtime::Runtime, command: Command) -> ExitCode {
             | Command::DirectoryRole { .. }
             | Command::Completions { .. }
             | Command::PartnerUser { .. }
+            | Command::Invite { .. }
+            | Command::Invitation { .. }
+            | Command::Relationship { .. }
             | Command::Audit { .. } => Ok(()),
         }
     });

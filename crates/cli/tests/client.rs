@@ -4,66 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/server.rs"]
 mod server;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+use cli::{json, ok, rest, roster, PASSWORD};
 
 use serde_json::Value;
-
-const PASSWORD: &str = "Correct-Horse-42-Battery";
-
-/// Runs `roster ARGS` with this config folder, `stdin` on its standard input.
-fn roster(config: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .env("ROSTER_CONFIG_DIR", config)
-        .env_remove("ROSTER_URL")
-        .env_remove("ROSTER_TOKEN")
-        .env_remove("ROSTER_PASSWORD")
-        .env_remove("ROSTER_PROFILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_str(&ok(out)).unwrap()
-}
-
-async fn rest(base: &str, token: &str, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_and_their_users_from_the_command_line() {
@@ -629,5 +581,398 @@ fn the_password_prompt_does_not_echo() {
     assert!(rest.contains("Signed in to"), "{rest}");
     assert!(!rest.contains(PASSWORD), "the password was echoed: {rest}");
     assert!(config.path().join("logins.json").exists());
+    drop(server);
+}
+
+/// The text after `label` on the line that has it.
+fn after(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.split_once(label).map(|(_, v)| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no '{label}' in {text}"))
+}
+
+async fn token_for(base: &str, form: &[(&str, &str)]) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partners_own_account_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let server = server::start(data.path(), Some(PASSWORD)).expect("roster serve");
+    let base = server.base.clone();
+    let config = tempfile::tempdir().unwrap();
+    let c = config.path();
+    let admin = "admin@partner.local";
+    ok(&roster(
+        c,
+        &[
+            "login",
+            "--url",
+            &base,
+            "--username",
+            admin,
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    ));
+    let token = token_for(
+        &base,
+        &[
+            ("grant_type", "password"),
+            ("username", admin),
+            ("password", PASSWORD),
+        ],
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |path: &str, body: Value| {
+        let url = format!("{base}{path}");
+        let token = token.clone();
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+
+    // partner-user new: the temporary password once, and it is the user's.
+    let out = ok(&roster(
+        c,
+        &[
+            "partner-user",
+            "new",
+            "--upn",
+            "una@partner.local",
+            "--first-name",
+            "Una",
+            "--last-name",
+            "Agent",
+            "--role",
+            "Admin agent",
+            "-o",
+            "table",
+        ],
+        "",
+    ));
+    let first = after(&out, "Temporary password (shown once):");
+    let sign_in = |password: String| {
+        let base = base.clone();
+        async move {
+            token_for(
+                &base,
+                &[
+                    ("grant_type", "password"),
+                    ("username", "una@partner.local"),
+                    ("password", &password),
+                ],
+            )
+            .await["error"]
+                .clone()
+        }
+    };
+    assert_eq!(sign_in(first.clone()).await, "password_change_required");
+    let una = json(&roster(
+        c,
+        &["partner-user", "get", "una@partner.local", "-o", "json"],
+        "",
+    ));
+    let id = una["id"].as_str().unwrap().to_string();
+    assert_eq!(una, rest(&base, &token, &format!("/v1/users/{id}")).await);
+    assert!(una.get("passwordProfile").is_none(), "shown once only");
+    // set: names and roles (--role replaces them).
+    let set = json(&roster(
+        c,
+        &[
+            "partner-user",
+            "set",
+            "una@partner.local",
+            "--display-name",
+            "Una the Agent",
+            "--role",
+            "Helpdesk agent",
+            "--role",
+            "Sales agent",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(set["displayName"], "Una the Agent");
+    assert_eq!(
+        set["roles"],
+        serde_json::json!(["Helpdesk agent", "Sales agent"])
+    );
+    // reset-password: a new temporary password, shown once; the old one stops working.
+    let out = ok(&roster(
+        c,
+        &["partner-user", "reset-password", &id, "-o", "table"],
+        "",
+    ));
+    let second = after(&out, "Temporary password (shown once):");
+    assert_ne!(first, second);
+    assert_eq!(sign_in(second).await, "password_change_required");
+    assert_eq!(sign_in(first).await, "invalid_grant");
+    // history and remove (asks; --yes without a terminal).
+    let out = roster(c, &["partner-user", "remove", "una@partner.local"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = ok(&roster(
+        c,
+        &[
+            "partner-user",
+            "remove",
+            "una@partner.local",
+            "--yes",
+            "-o",
+            "table",
+        ],
+        "",
+    ));
+    assert!(out.contains("Removed the access of Una the Agent"), "{out}");
+    let users = json(&roster(c, &["partner-user", "list", "-o", "json"], ""));
+    assert!(
+        !users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == id.as_str()),
+        "{users}"
+    );
+
+    // invite, invitation list / resend / delete.
+    let sent = json(&roster(
+        c,
+        &[
+            "invite",
+            "ann@outside.example; bob@outside.example",
+            "--role",
+            "Helpdesk agent",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert_eq!(sent.as_array().unwrap().len(), 2, "{sent}");
+    let listed = json(&roster(c, &["invitation", "list", "-o", "json"], ""));
+    assert_eq!(
+        listed,
+        rest(&base, &token, "/v1/invitations").await["items"],
+        "the wire JSON"
+    );
+    let table = ok(&roster(c, &["invitation", "list", "-o", "table"], ""));
+    assert!(
+        table.contains("ann@outside.example") && table.contains("pending"),
+        "{table}"
+    );
+    let resent = json(&roster(
+        c,
+        &["invitation", "resend", "ann@outside.example", "-o", "json"],
+        "",
+    ));
+    assert_eq!(resent["status"], "pending");
+    assert_ne!(resent["sentAt"], Value::Null);
+    let out = roster(c, &["invitation", "delete", "bob@outside.example"], "");
+    assert_eq!(out.status.code(), Some(2), "asks first");
+    ok(&roster(
+        c,
+        &["invitation", "delete", "bob@outside.example", "--yes"],
+        "",
+    ));
+    let after_delete = rest(&base, &token, "/v1/invitations").await;
+    assert!(
+        !after_delete["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["email"] == "bob@outside.example" && i["status"] == "pending"),
+        "{after_delete}"
+    );
+    let out = roster(c, &["invitation", "resend", "nobody@outside.example"], "");
+    assert_eq!(out.status.code(), Some(4));
+
+    // relationship new / approve / assign / get / list / terminate, roles by name.
+    ok(&roster(
+        c,
+        &[
+            "customer",
+            "new",
+            "--domain",
+            "rel.onmicrosoft.com",
+            "--name",
+            "Rel",
+        ],
+        "",
+    ));
+    let rel = |args: &[&str]| {
+        let mut all = vec!["relationship", args[0], "--customer", "rel.onmicrosoft.com"];
+        all.extend_from_slice(&args[1..]);
+        all.extend_from_slice(&["-o", "json"]);
+        json(&roster(c, &all, ""))
+    };
+    let made = rel(&[
+        "new",
+        "--name",
+        "Support",
+        "--duration",
+        "P90D",
+        "--role",
+        "User Administrator",
+    ]);
+    assert_eq!(made["displayName"], "Support");
+    assert_eq!(made["roles"][0]["displayName"], "User Administrator");
+    let approved = rel(&["approve", "Support"]);
+    assert_eq!(approved["status"], "active", "{approved}");
+    let group = post(
+        "/v1/groups",
+        serde_json::json!({"displayName": "Helpers", "roles": ["Admin agent"]}),
+    )
+    .await;
+    assert!(group["id"].is_string(), "{group}");
+    let assigned = rel(&[
+        "assign",
+        "Support",
+        "--group",
+        "Helpers",
+        "--role",
+        "User Administrator",
+    ]);
+    assert_eq!(assigned["groupId"], group["id"]);
+    let cid = made["customerId"].as_str().unwrap();
+    let rid = made["id"].as_str().unwrap();
+    assert_eq!(
+        rel(&["get", rid]),
+        rest(
+            &base,
+            &token,
+            &format!("/v1/customers/{cid}/delegatedadminrelationships/{rid}")
+        )
+        .await
+    );
+    let table = ok(&roster(
+        c,
+        &[
+            "relationship",
+            "list",
+            "--customer",
+            "rel.onmicrosoft.com",
+            "-o",
+            "table",
+        ],
+        "",
+    ));
+    assert!(
+        table.contains("Support") && table.contains("User Administrator"),
+        "{table}"
+    );
+    let ended = rel(&["terminate", "Support", "--yes"]);
+    assert_eq!(ended["status"], "terminated", "{ended}");
+
+    // An application alone: customers, never their users; its secret is not kept.
+    let registered = post(
+        "/v1/applications",
+        serde_json::json!({"displayName": "A script"}),
+    )
+    .await;
+    let client_id = registered["clientId"].as_str().unwrap();
+    let secret = registered["clientSecret"].as_str().unwrap();
+    let as_app = tempfile::tempdir().unwrap();
+    let a = as_app.path();
+    let out = ok(&roster(
+        a,
+        &[
+            "login",
+            "--url",
+            &base,
+            "--client-id",
+            client_id,
+            "--client-secret-stdin",
+        ],
+        &format!("{secret}\n"),
+    ));
+    assert!(
+        out.contains(&format!("the application {client_id}")),
+        "{out}"
+    );
+    assert!(!std::fs::read_to_string(a.join("logins.json"))
+        .unwrap()
+        .contains(secret));
+    let me = json(&roster(a, &["whoami", "-o", "json"], ""));
+    assert_eq!(me["application"], client_id);
+    let customers = json(&roster(a, &["customer", "list", "-o", "json"], ""));
+    assert_eq!(customers.as_array().unwrap().len(), 1);
+    let out = roster(
+        a,
+        &["customer-user", "list", "--customer", "rel.onmicrosoft.com"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(3), "App-only never reaches users");
+    let out = roster(
+        a,
+        &[
+            "login",
+            "--url",
+            &base,
+            "--client-id",
+            client_id,
+            "--client-secret-stdin",
+        ],
+        "not-the-secret\n",
+    );
+    assert_eq!(out.status.code(), Some(3));
+
+    // A user through a public client (App+User).
+    let public = post(
+        "/v1/applications",
+        serde_json::json!({"displayName": "Roster CLI", "publicClient": true}),
+    )
+    .await;
+    let through = tempfile::tempdir().unwrap();
+    let t = through.path();
+    ok(&roster(
+        t,
+        &[
+            "login",
+            "--url",
+            &base,
+            "--username",
+            admin,
+            "--client-id",
+            public["clientId"].as_str().unwrap(),
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    ));
+    let users = json(&roster(
+        t,
+        &[
+            "customer-user",
+            "list",
+            "--customer",
+            "rel.onmicrosoft.com",
+            "-o",
+            "json",
+        ],
+        "",
+    ));
+    assert!(users.is_array(), "{users}");
+    // Neither a user nor an application: a usage error.
+    let out = roster(t, &["login", "--url", &base], "");
+    assert_eq!(out.status.code(), Some(2));
     drop(server);
 }

@@ -6,41 +6,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "../../server/tests/api/fault_proxy.rs"]
 mod fault_proxy;
 #[path = "support/server.rs"]
 mod server;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use cli::{ok, roster, PASSWORD};
 
 use serde_json::Value;
 
-const PASSWORD: &str = "Correct-Horse-42-Battery";
 const ADMIN: &str = "admin@partner.local";
-
-fn roster(config: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .env("ROSTER_CONFIG_DIR", config)
-        .env_remove("ROSTER_URL")
-        .env_remove("ROSTER_TOKEN")
-        .env_remove("ROSTER_PASSWORD")
-        .env_remove("ROSTER_PROFILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 fn text(out: &Output) -> String {
     format!(
@@ -49,11 +29,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", text(out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn login(config: &Path, url: &str) {
