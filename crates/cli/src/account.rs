@@ -137,6 +137,8 @@ pub enum RelationshipCommand {
         customer: CustomerArg,
     },
     /// One relationship, with its access assignments.
+    ///
+    /// Example: roster relationship get --customer contoso.onmicrosoft.com Support
     Get {
         #[command(flatten)]
         customer: CustomerArg,
@@ -163,12 +165,16 @@ pub enum RelationshipCommand {
     },
     /// Record the customer's approval (its Global Administrator, or yours for an approval
     /// given out of band).
+    ///
+    /// Example: roster relationship approve --customer contoso.onmicrosoft.com Support
     Approve {
         #[command(flatten)]
         customer: CustomerArg,
         relationship: String,
     },
     /// End a relationship now: the access it gave stops.
+    ///
+    /// Example: roster relationship terminate --customer contoso.onmicrosoft.com Support --yes
     Terminate {
         #[command(flatten)]
         customer: CustomerArg,

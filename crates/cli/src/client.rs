@@ -74,9 +74,13 @@ pub enum CustomerCommand {
         search: Option<String>,
     },
     /// One customer, by its id or one of its domains (Get-PartnerCustomer -CustomerId).
+    ///
+    /// Example: roster customer get contoso.onmicrosoft.com
     Get { customer: String },
     /// Make a customer the current one: later commands take it when --customer is not given
     /// (Select-PCCustomer).
+    ///
+    /// Example: roster customer use contoso.onmicrosoft.com
     Use { customer: String },
     /// The customer's seats of each product (Get-PartnerCustomerSubscribedSku).
     License {
@@ -99,6 +103,8 @@ pub enum CustomerLicenseCommand {
 #[derive(Subcommand, Debug)]
 pub enum UserLicenseCommand {
     /// The licences a user holds (Get-PartnerCustomerUserLicense).
+    ///
+    /// Example: roster customer-user license get ada@contoso.onmicrosoft.com
     Get {
         #[command(flatten)]
         customer: CustomerArg,
@@ -124,6 +130,8 @@ pub enum UserLicenseCommand {
 #[derive(Subcommand, Debug)]
 pub enum UserRoleCommand {
     /// The directory roles a user holds (Get-PartnerCustomerUserRole).
+    ///
+    /// Example: roster customer-user role list ada@contoso.onmicrosoft.com
     List {
         #[command(flatten)]
         customer: CustomerArg,
@@ -134,11 +142,15 @@ pub enum UserRoleCommand {
 #[derive(Subcommand, Debug)]
 pub enum DirectoryRoleCommand {
     /// The customer's directory roles (Get-PartnerCustomerDirectoryRole).
+    ///
+    /// Example: roster directory-role list --customer contoso.onmicrosoft.com
     List {
         #[command(flatten)]
         customer: CustomerArg,
     },
     /// The users holding a role (Get-PartnerCustomerDirectoryRoleMember).
+    ///
+    /// Example: roster directory-role members "User Administrator"
     Members {
         #[command(flatten)]
         customer: CustomerArg,
@@ -146,6 +158,8 @@ pub enum DirectoryRoleCommand {
         role: String,
     },
     /// Give a user a role (Add-PartnerCustomerUserRoleMember).
+    ///
+    /// Example: roster directory-role add-member "User Administrator" ada@contoso.onmicrosoft.com
     AddMember {
         #[command(flatten)]
         customer: CustomerArg,
@@ -153,6 +167,8 @@ pub enum DirectoryRoleCommand {
         user: String,
     },
     /// Take a role from a user (Remove-PartnerCustomerUserRoleMember).
+    ///
+    /// Example: roster directory-role remove-member "User Administrator" ada@contoso.onmicrosoft.com --yes
     RemoveMember {
         #[command(flatten)]
         customer: CustomerArg,
@@ -203,12 +219,16 @@ pub enum CustomerUserCommand {
         search: Option<String>,
     },
     /// One user, by its id or user principal name (Get-PartnerCustomerUser -UserId).
+    ///
+    /// Example: roster customer-user get ada@contoso.onmicrosoft.com -o json
     Get {
         #[command(flatten)]
         customer: CustomerArg,
         user: String,
     },
     /// Change a user's properties (Set-PartnerCustomerUser).
+    ///
+    /// Example: roster customer-user set ada@contoso.onmicrosoft.com --display-name "Ada King" --usage-location US
     Set {
         #[command(flatten)]
         customer: CustomerArg,
@@ -226,6 +246,8 @@ pub enum CustomerUserCommand {
     },
     /// A new password (Set-PartnerCustomerUser -Password): generated and printed once, or
     /// read from standard input.
+    ///
+    /// Example: roster customer-user reset-password ada@contoso.onmicrosoft.com
     ResetPassword {
         #[command(flatten)]
         customer: CustomerArg,
@@ -236,6 +258,8 @@ pub enum CustomerUserCommand {
         no_force_change: bool,
     },
     /// Delete softly: restorable for 30 days (Remove-PartnerCustomerUser).
+    ///
+    /// Example: roster customer-user remove ada@contoso.onmicrosoft.com --yes
     Remove {
         #[command(flatten)]
         customer: CustomerArg,
@@ -254,6 +278,8 @@ pub enum CustomerUserCommand {
     /// Example: roster customer-user import users.csv --customer contoso.onmicrosoft.com --usage-location US --out users-created.csv
     Import(crate::import::ImportArgs),
     /// Bring a deleted user back (Restore-PartnerCustomerUser).
+    ///
+    /// Example: roster customer-user restore ada@contoso.onmicrosoft.com
     Restore {
         #[command(flatten)]
         customer: CustomerArg,

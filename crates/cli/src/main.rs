@@ -19,11 +19,15 @@ use tokio::sync::watch;
 
 use crate::config::{Config, DatabaseArgs, ServeArgs};
 
+/// The exit codes of the client commands, by class (docs/CLI.md).
+const EXIT_CODES: &str = "The client commands exit with 0 when done, 2 for a usage error (or a destructive command without --yes and without a terminal), 3 when not signed in or refused, 4 when not found, 5 on a conflict, 6 for invalid input, 1 for anything else. docs/CLI.md maps each Partner Center cmdlet to its command.";
+
 #[derive(Parser)]
 #[command(
     name = "roster",
     version,
-    about = "User accounts for cloud resellers, wire-compatible with Partner Center"
+    about = "User accounts for cloud resellers, wire-compatible with Partner Center",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -80,11 +84,15 @@ enum Command {
         common: client::Common,
     },
     /// Forget the saved login (Disconnect-PartnerCenter).
+    ///
+    /// Example: roster logout --profile staging
     Logout {
         #[command(flatten)]
         common: client::Common,
     },
-    /// Who the saved login is, on which server.
+    /// Who the saved login is, on which server (Get-PartnerContext).
+    ///
+    /// Example: roster whoami
     Whoami {
         #[command(flatten)]
         common: client::Common,
@@ -142,7 +150,9 @@ enum Command {
         #[command(flatten)]
         common: client::Common,
     },
-    /// Shell completions: `roster completions bash > /etc/bash_completion.d/roster`.
+    /// Shell completions.
+    ///
+    /// Example: roster completions bash > /etc/bash_completion.d/roster
     Completions {
         /// bash, zsh, fish, powershell or elvish.
         shell: clap_complete::Shell,
@@ -478,5 +488,57 @@ impl StopSignals {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// The commands of the server's host, which say what they do without a client example.
+    const HOST: [&str; 4] = ["serve", "migrate", "backup", "keys"];
+
+    fn leaves(c: &clap::Command, path: String, out: &mut Vec<(String, String)>) {
+        let subs: Vec<&clap::Command> = c
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
+        if subs.is_empty() {
+            let about = c
+                .get_long_about()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            out.push((path.clone(), about));
+        }
+        for s in subs {
+            leaves(s, format!("{path} {}", s.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_client_command_has_an_example_in_its_help() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let mut all = Vec::new();
+        for top in cli
+            .get_subcommands()
+            .filter(|s| !HOST.contains(&s.get_name()))
+        {
+            leaves(top, format!("roster {}", top.get_name()), &mut all);
+        }
+        assert!(all.len() > 40, "{all:?}");
+        for (path, about) in &all {
+            assert!(
+                about.contains(&format!("Example: {path}")),
+                "{path}: no example in its help: {about}"
+            );
+        }
+        let help = cli
+            .get_after_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(help.contains("3 when not signed in"), "{help}");
     }
 }
