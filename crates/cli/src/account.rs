@@ -129,14 +129,15 @@ pub enum InvitationCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum RelationshipCommand {
-    /// A customer's delegated admin relationships (Get-PartnerCustomerGranularRelationship).
+    /// A customer's delegated admin relationships (Get-MgTenantRelationshipDelegatedAdminRelationship).
     ///
     /// Example: roster relationship list --customer contoso.onmicrosoft.com
     List {
         #[command(flatten)]
         customer: CustomerArg,
     },
-    /// One relationship, with its access assignments.
+    /// One relationship, with its access assignments, by its id or name
+    /// (Get-MgTenantRelationshipDelegatedAdminRelationship -DelegatedAdminRelationshipId).
     ///
     /// Example: roster relationship get --customer contoso.onmicrosoft.com Support
     Get {
@@ -144,7 +145,7 @@ pub enum RelationshipCommand {
         customer: CustomerArg,
         relationship: String,
     },
-    /// Ask a customer for delegated admin roles for a time (New-PartnerCustomerGranularRelationship).
+    /// Ask a customer for delegated admin roles for a time (New-MgTenantRelationshipDelegatedAdminRelationship).
     ///
     /// Example: roster relationship new --customer contoso.onmicrosoft.com --name Support --duration P730D --role "User Administrator"
     New {
@@ -172,7 +173,8 @@ pub enum RelationshipCommand {
         customer: CustomerArg,
         relationship: String,
     },
-    /// End a relationship now: the access it gave stops.
+    /// End a relationship now: the access it gave stops
+    /// (New-MgTenantRelationshipDelegatedAdminRelationshipRequest -Action terminate).
     ///
     /// Example: roster relationship terminate --customer contoso.onmicrosoft.com Support --yes
     Terminate {
@@ -182,7 +184,8 @@ pub enum RelationshipCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Give one of your security groups some of the relationship's roles.
+    /// Give one of your security groups some of the relationship's roles
+    /// (New-MgTenantRelationshipDelegatedAdminRelationshipAccessAssignment).
     ///
     /// Example: roster relationship assign --customer contoso.onmicrosoft.com 4f3c… --group Helpdesk --role "User Administrator"
     Assign {
