@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use cli::{json, ok, rest, roster, PASSWORD};
+use cli::{admin_token, json, ok, rest, roster, sign_in_error, PASSWORD};
 
 use serde_json::Value;
 
@@ -95,20 +95,7 @@ async fn customers_and_their_users_from_the_command_line() {
         table.contains("Contoso") && table.contains("contoso.onmicrosoft.com"),
         "{table}"
     );
-    let token: Value = reqwest::Client::new()
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin@partner.local"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = admin_token(&base).await;
     let by_domain = json(&roster(
         c,
         &["customer", "get", "contoso.onmicrosoft.com", "-o", "json"],
@@ -591,18 +578,6 @@ fn after(text: &str, label: &str) -> String {
         .unwrap_or_else(|| panic!("no '{label}' in {text}"))
 }
 
-async fn token_for(base: &str, form: &[(&str, &str)]) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/oauth2/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partners_own_account_from_the_command_line() {
     let data = tempfile::tempdir().unwrap();
@@ -623,18 +598,7 @@ async fn the_partners_own_account_from_the_command_line() {
         ],
         &format!("{PASSWORD}\n"),
     ));
-    let token = token_for(
-        &base,
-        &[
-            ("grant_type", "password"),
-            ("username", admin),
-            ("password", PASSWORD),
-        ],
-    )
-    .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = admin_token(&base).await;
     let post = |path: &str, body: Value| {
         let url = format!("{base}{path}");
         let token = token.clone();
@@ -674,18 +638,7 @@ async fn the_partners_own_account_from_the_command_line() {
     let first = after(&out, "Temporary password (shown once):");
     let sign_in = |password: String| {
         let base = base.clone();
-        async move {
-            token_for(
-                &base,
-                &[
-                    ("grant_type", "password"),
-                    ("username", "una@partner.local"),
-                    ("password", &password),
-                ],
-            )
-            .await["error"]
-                .clone()
-        }
+        async move { sign_in_error(&base, "una@partner.local", &password).await }
     };
     assert_eq!(sign_in(first.clone()).await, "password_change_required");
     let una = json(&roster(

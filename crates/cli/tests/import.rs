@@ -16,7 +16,7 @@ mod server;
 use std::path::Path;
 use std::process::Output;
 
-use cli::{ok, roster, PASSWORD};
+use cli::{admin_token, ok, roster, sign_in_error, PASSWORD};
 
 use serde_json::Value;
 
@@ -87,23 +87,6 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-async fn token(base: &str) -> String {
-    let v: Value = reqwest::Client::new()
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", ADMIN),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_string()
-}
-
 async fn active_users(base: &str, token: &str, customer: &str) -> usize {
     let page: Value = reqwest::Client::new()
         .get(format!("{base}/v1/customers/{customer}/users?size=500"))
@@ -121,18 +104,7 @@ async fn active_users(base: &str, token: &str, customer: &str) -> usize {
 
 /// A temporary password is right when signing in with it asks for a new one.
 async fn signs_in(base: &str, upn: &str, password: &str) -> bool {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", upn),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    body["error"] == "password_change_required"
+    sign_in_error(base, upn, password).await == "password_change_required"
 }
 
 async fn import_on(database: Option<String>) {
@@ -146,7 +118,7 @@ async fn import_on(database: Option<String>) {
     let config = tempfile::tempdir().unwrap();
     let c = config.path();
     login(c, &base);
-    let token = token(&base).await;
+    let token = admin_token(&base).await;
     let mut customers = Vec::new();
     for domain in ["import.onmicrosoft.com", "resume.onmicrosoft.com"] {
         let out = ok(&roster(

@@ -132,11 +132,7 @@ fn read_rows(bytes: &[u8]) -> Result<(u8, Vec<Vec<String>>), Vec<BulkProblem>> {
         ))]);
     }
     let delimiter = delimiter_of(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = reader(text, delimiter);
     let mut records = Vec::new();
     for (index, record) in reader.records().enumerate() {
         match record {
@@ -189,6 +185,15 @@ fn delimiter_of(text: &str) -> u8 {
     } else {
         b','
     }
+}
+
+/// A reader of records as the file has them: no header taken apart, any number of fields.
+fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
 }
 
 fn is_blank(fields: &[String]) -> bool {
@@ -467,11 +472,7 @@ pub fn result_file(delimiter: u8, lines: &[ResultLine]) -> String {
 pub fn read_result(bytes: &[u8]) -> Result<(u8, Vec<ResultLine>), String> {
     let text = decode(bytes).map_err(|p| p.message)?;
     let delimiter = delimiter_of(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = reader(text, delimiter);
     let mut records = reader.records();
     let header: Vec<String> = match records.next() {
         Some(Ok(r)) => r.iter().map(|f| f.trim().to_string()).collect(),

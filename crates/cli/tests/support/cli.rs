@@ -59,3 +59,40 @@ pub async fn rest(base: &str, token: &str, path: &str) -> Value {
         .await
         .unwrap()
 }
+
+/// The token endpoint's answer to a form (a grant).
+pub async fn grant(base: &str, form: &[(&str, &str)]) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// An access token of the bootstrap admin.
+pub async fn admin_token(base: &str) -> String {
+    let form = [
+        ("grant_type", "password"),
+        ("username", "admin@partner.local"),
+        ("password", PASSWORD),
+    ];
+    grant(base, &form).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What signing in as `username` with `password` answers as its error (`Null` when it
+/// signs in): a right temporary password gets `password_change_required`.
+pub async fn sign_in_error(base: &str, username: &str, password: &str) -> Value {
+    let form = [
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+    ];
+    grant(base, &form).await["error"].clone()
+}
