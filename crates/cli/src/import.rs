@@ -95,6 +95,13 @@ pub async fn import(
         );
     }
 
+    // The result file is written before anyone is created: a place it cannot go stops the
+    // run while no password can be lost.
+    write_private(
+        &args.out,
+        bulk_upload::result_file(split.delimiter, &lines).as_bytes(),
+    )
+    .map_err(|e| Failure::usage(format!("cannot write {}: {e:#}", args.out.display())))?;
     let progress = Progress::new(total as u64);
     let mut created = 0;
     let mut withheld = 0;

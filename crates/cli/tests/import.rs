@@ -184,8 +184,21 @@ async fn import_on(database: Option<String>) {
     assert!(!out.exists(), "no result file");
     assert_eq!(active_users(&base, &token, &customers[0]).await, 0);
 
-    // The file fixed: three uploads, a progress line after each, every password right.
+    // A result file that cannot be written stops the run before anyone is created.
     std::fs::write(&file, users_csv(250, "import.onmicrosoft.com", |_, _| {})).unwrap();
+    let mut nowhere = import("import.onmicrosoft.com", &[]);
+    let at = nowhere.iter().position(|a| a == "--out").unwrap() + 1;
+    nowhere[at] = work.path().join("no/such/folder.csv").display().to_string();
+    let stopped = run(c, &nowhere);
+    assert_eq!(stopped.status.code(), Some(2), "{}", text(&stopped));
+    assert!(
+        text(&stopped).contains("cannot write"),
+        "{}",
+        text(&stopped)
+    );
+    assert_eq!(active_users(&base, &token, &customers[0]).await, 0);
+
+    // The file fixed: three uploads, a progress line after each, every password right.
     let done = run(c, &import("import.onmicrosoft.com", &["-o", "table"]));
     let said = text(&done);
     assert!(done.status.success(), "{said}");
