@@ -20,6 +20,7 @@ pub mod credentials;
 pub mod customer_users;
 pub mod customers;
 pub mod directory_roles;
+pub mod engine;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;
