@@ -76,9 +76,10 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Msg>) {
                 rx.try_recv().ok()
             };
         }
-        if !batch.is_empty() {
-            if let Err(e) = write(&store, &batch).await {
-                tracing::warn!(error = %e, lines = batch.len(), "could not record activity");
+        let lines = batch.len();
+        if lines > 0 {
+            if let Err(e) = write(&store, batch).await {
+                tracing::warn!(error = %e, lines, "could not record activity");
             }
         }
         for done in waiting {
@@ -87,12 +88,15 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
-async fn write(store: &Store, batch: &[Activity]) -> Result<()> {
-    let mut tx = store.write().await?;
-    for a in batch {
-        tx.db().insert_activity(a).await?;
-    }
-    tx.commit().await?;
+async fn write(store: &Store, batch: Vec<Activity>) -> Result<()> {
+    store
+        .write_job(move |db| {
+            for a in &batch {
+                db.insert_activity(a)?;
+            }
+            Ok(())
+        })
+        .await?;
     Ok(())
 }
 
@@ -161,8 +165,10 @@ impl Roster {
             }
         };
         let since = self.now().minus(HISTORY_KEPT);
-        let mut r = self.store().reader().await?;
-        let mut items = r.db().list_activity(user, since, after, size).await?;
+        let mut items = self
+            .store()
+            .read_job(move |db| db.list_activity(user, since, after, size))
+            .await?;
         let continuation = if items.len() > size as usize {
             items.truncate(size as usize);
             items.last().map(|last| {
@@ -185,7 +191,9 @@ impl Roster {
 
     /// When a partner user last made a request (within the kept history).
     pub async fn last_activity(&self, user: UserId) -> Result<Option<Timestamp>> {
-        let mut r = self.store().reader().await?;
-        Ok(r.db().last_activity(user).await?)
+        Ok(self
+            .store()
+            .read_job(move |db| db.last_activity(user))
+            .await?)
     }
 }

@@ -163,6 +163,15 @@ pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
+/// The file a `sqlite:` URL names.
+pub(crate) fn sqlite_path(url: &str) -> std::path::PathBuf {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest))
+}
+
 pub(crate) fn prepare_url(backend: Backend, url: &str) -> Result<String> {
     Ok(match backend {
         Backend::Sqlite if !url.contains("mode=") => {

@@ -164,15 +164,16 @@ impl Engine {
     }
 
     /// Runs `f` on a reader's connection (read-only) and answers what it returns.
-    pub async fn read<T, F>(&self, f: F) -> EngineResult<T>
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
+        E: From<EngineError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: ReadJob = Box::new(move |conn| {
             let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|p| Err(EngineError::Panicked(panic_text(&p))));
+                .unwrap_or_else(|p| Err(EngineError::Panicked(panic_text(&p)).into()));
             let _ = tx.send(out);
         });
         let queue = self.reads.as_ref().ok_or(EngineError::Stopped)?;
@@ -183,23 +184,24 @@ impl Engine {
     /// Runs `f` on the writer's connection inside a savepoint of a transaction it may share
     /// with other jobs, and answers once that transaction committed: `f`'s result, or the
     /// commit's error. When `f` fails, its changes are rolled back, and the others' kept.
-    pub async fn write<T, F>(&self, f: F) -> EngineResult<T>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> EngineResult<T> + Send + 'static,
+        E: From<EngineError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel::<EngineResult<T>>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
         let job: WriteJob = Box::new(move |conn| {
             let out = match conn {
                 Ok(conn) => catch_unwind(AssertUnwindSafe(|| f(conn)))
-                    .unwrap_or_else(|p| Err(EngineError::Panicked(panic_text(&p)))),
+                    .unwrap_or_else(|p| Err(EngineError::Panicked(panic_text(&p)).into())),
                 // The transaction could not be had: the job never ran.
-                Err(e) => Err(EngineError::Commit(e.to_string())),
+                Err(e) => Err(EngineError::Commit(e.to_string()).into()),
             };
             let ok = out.is_ok();
             let answer: Answer = Box::new(move |commit| {
                 let _ = tx.send(match commit {
-                    Some(e) => Err(EngineError::Commit(e.to_string())),
+                    Some(e) => Err(EngineError::Commit(e.to_string()).into()),
                     None => out,
                 });
             });
@@ -386,11 +388,13 @@ mod tests {
     }
 
     async fn setup(e: &Engine, sql: &'static str) {
-        e.write(move |c| Ok(c.execute_batch(sql)?)).await.unwrap();
+        e.write(move |c| -> EngineResult<()> { Ok(c.execute_batch(sql)?) })
+            .await
+            .unwrap();
     }
 
     async fn ids(e: &Engine, table: &'static str) -> Vec<i64> {
-        e.read(move |c| {
+        e.read(move |c| -> EngineResult<Vec<i64>> {
             let mut s = c.prepare_cached(&format!("SELECT id FROM {table} ORDER BY id"))?;
             let rows = s.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<Vec<i64>, _>>()?)
@@ -408,7 +412,7 @@ mod tests {
         let (started_tx, started) = tokio::sync::oneshot::channel();
         let e2 = e.clone();
         let task = tokio::spawn(async move {
-            e2.write(move |_| {
+            e2.write(move |_| -> EngineResult<()> {
                 let _ = started_tx.send(());
                 let _ = held.recv();
                 Ok(())
@@ -528,7 +532,7 @@ mod tests {
                     acknowledged.push(id);
                     // A reader sees its own acknowledged write at once.
                     let seen = e
-                        .read(move |c| {
+                        .read(move |c| -> EngineResult<i64> {
                             Ok(
                                 c.query_row("SELECT count(*) FROM t WHERE id = ?1", [id], |r| {
                                     r.get::<_, i64>(0)
@@ -591,7 +595,9 @@ mod tests {
         }
         assert!(e.checkpoints_run() > 0);
         let mmap: i64 = e
-            .read(|c| Ok(c.query_row("PRAGMA mmap_size", [], |r| r.get(0))?))
+            .read(|c| -> EngineResult<i64> {
+                Ok(c.query_row("PRAGMA mmap_size", [], |r| r.get(0))?)
+            })
             .await
             .unwrap();
         assert_eq!(mmap, MMAP_BYTES);

@@ -30,6 +30,7 @@ pub mod refresh;
 pub mod relationships;
 pub mod sessions;
 pub mod settings;
+pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod user_rows;
@@ -57,6 +58,30 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+    /// The SQLite engine's threads failed the job (a commit, a panic, a stop).
+    #[error("database error: {0}")]
+    Engine(#[source] engine::EngineError),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match engine::EngineError::from(e) {
+            engine::EngineError::Conflict => Self::Conflict,
+            engine::EngineError::Sqlite(e) => Self::Sqlite(e),
+            other => Self::Engine(other),
+        }
+    }
+}
+
+impl From<engine::EngineError> for StoreError {
+    fn from(e: engine::EngineError) -> Self {
+        match e {
+            engine::EngineError::Conflict => Self::Conflict,
+            other => Self::Engine(other),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -82,6 +107,8 @@ pub struct Store {
     writers: AnyPool,
     /// Write transactions begun since the store was opened.
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// SQLite: the threads that run [`Store::read_job`] and [`Store::write_job`].
+    engine: Option<std::sync::Arc<engine::Engine>>,
 }
 
 impl Store {
@@ -101,13 +128,26 @@ impl Store {
             Backend::Sqlite => Self::pool(backend, &url, 1).await?,
             Backend::Postgres => readers.clone(),
         };
-        let store = Self {
+        let mut store = Self {
             backend,
             readers,
             writers,
             writes: Default::default(),
+            engine: None,
         };
         migrate::run(&store, version).await?;
+        if backend == Backend::Sqlite {
+            let path = dialect::sqlite_path(&url);
+            // About a reader a core: a job runs to its end without waiting on anything.
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+            store.engine = Some(std::sync::Arc::new(
+                tokio::task::spawn_blocking(move || engine::Engine::open(&path, threads))
+                    .await
+                    .map_err(|e| {
+                        StoreError::Unsupported(format!("cannot start the database threads: {e}"))
+                    })??,
+            ));
+        }
         Ok(store)
     }
 
@@ -139,6 +179,80 @@ impl Store {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Tx(self.writers.begin().await?, self.backend))
+    }
+
+    /// Runs `f`'s queries together, on a reader's connection: on SQLite a thread of the
+    /// engine, on PostgreSQL a thread of tokio's blocking pool. `f` must not wait on
+    /// anything but the database.
+    pub async fn read_job<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut sql::SyncDb<'_>) -> Result<T> + Send + 'static,
+    {
+        if let Some(engine) = &self.engine {
+            return engine
+                .read(move |conn| {
+                    f(&mut sql::SyncDb {
+                        sql: &mut sql::SqliteSql(conn),
+                    })
+                })
+                .await;
+        }
+        let mut conn = self.readers.acquire().await?;
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            f(&mut sql::SyncDb {
+                sql: &mut sql::PgSql {
+                    conn: &mut conn,
+                    runtime,
+                },
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Unsupported(format!("a database job failed: {e}")))?
+    }
+
+    /// Runs `f`'s queries in one transaction, committed when it returns `Ok`, rolled back
+    /// when it returns `Err` (on SQLite: a savepoint of a transaction shared with the jobs
+    /// waiting beside it, answered once that transaction committed).
+    pub async fn write_job<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut sql::SyncDb<'_>) -> Result<T> + Send + 'static,
+    {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(engine) = &self.engine {
+            return engine
+                .write(move |conn| {
+                    f(&mut sql::SyncDb {
+                        sql: &mut sql::SqliteSql(conn),
+                    })
+                })
+                .await;
+        }
+        let mut tx = self.writers.begin().await?;
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let out = f(&mut sql::SyncDb {
+                sql: &mut sql::PgSql {
+                    conn: &mut tx,
+                    runtime: runtime.clone(),
+                },
+            });
+            match out {
+                Ok(v) => {
+                    runtime.block_on(tx.commit())?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = runtime.block_on(tx.rollback());
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Unsupported(format!("a database job failed: {e}")))?
     }
 
     /// How many write transactions this process has begun on the store (on SQLite they all

@@ -160,9 +160,44 @@ pub(crate) fn like_escape(s: &str) -> String {
 #[derive(Default)]
 pub(crate) struct Params(Vec<Param>);
 
+#[derive(Clone, Debug)]
 pub(crate) enum Param {
     Text(String),
     Int(i64),
+    Null,
+}
+
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_string())
+    }
+}
+
+impl From<bool> for Param {
+    fn from(v: bool) -> Self {
+        Self::Int(i64::from(v))
+    }
+}
+
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Null, Into::into)
+    }
+}
+
+/// Binds `params` to `query`, in order.
+pub(crate) fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    params: &[Param],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for p in params {
+        query = match p {
+            Param::Text(t) => query.bind(t.clone()),
+            Param::Int(i) => query.bind(*i),
+            Param::Null => query.bind(Option::<String>::None),
+        };
+    }
+    query
 }
 
 impl From<String> for Param {
@@ -198,15 +233,9 @@ impl Params {
 
     pub(crate) fn bind<'q>(
         self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for p in self.0 {
-            query = match p {
-                Param::Text(t) => query.bind(t),
-                Param::Int(i) => query.bind(i),
-            };
-        }
-        query
+        bind_all(query, &self.0)
     }
 }
 
