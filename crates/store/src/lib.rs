@@ -178,7 +178,14 @@ impl Store {
     pub async fn write(&self) -> Result<Tx> {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Tx(self.writers.begin().await?, self.backend))
+        let tx = match self.backend {
+            // The engine's writer writes to the same file: take the write lock at the start,
+            // so that a transaction never reads first and then finds the file changed under
+            // it when it comes to write (SQLITE_BUSY_SNAPSHOT, which no wait cures).
+            Backend::Sqlite => self.writers.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writers.begin().await?,
+        };
+        Ok(Tx(tx, self.backend))
     }
 
     /// Runs `f`'s queries together, on a reader's connection: on SQLite a thread of the
