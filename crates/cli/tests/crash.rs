@@ -83,14 +83,15 @@ async fn crash_on(database: Option<String>) {
         Some(url) => vec!["--database-url", url],
         None => vec![],
     };
-    let mut server =
-        server::start_with(data.path(), Some(PASSWORD), &flags).expect("roster serve");
+    let mut server = server::start_with(data.path(), Some(PASSWORD), &flags).expect("roster serve");
     let base = server.base.clone();
     let token = admin_token(&base).await;
     let customer: Value = reqwest::Client::new()
         .post(format!("{base}/v1/customers"))
         .bearer_auth(&token)
-        .json(&json!({"companyProfile": {"domain": "crash.onmicrosoft.com", "companyName": "Crash"}}))
+        .json(
+            &json!({"companyProfile": {"domain": "crash.onmicrosoft.com", "companyName": "Crash"}}),
+        )
         .send()
         .await
         .unwrap()
