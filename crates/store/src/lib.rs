@@ -284,10 +284,10 @@ impl Store {
                 "roster backup copies SQLite databases; back up PostgreSQL with pg_dump (see docs/OPERATIONS.md)".into(),
             ));
         }
-        let mut r = self.reader().await?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(path.to_string_lossy().into_owned())
-            .execute(&mut *r.db().conn)
+        // On a reader of the engine: the copy is one read transaction, which writers go on
+        // beside.
+        let target = path.to_string_lossy().into_owned();
+        self.read_job(move |db| db.sql.execute("VACUUM INTO $1", &[target.into()]))
             .await?;
         Ok(())
     }
