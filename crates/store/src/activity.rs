@@ -4,8 +4,9 @@ use roster_domain::activity::Activity;
 use roster_domain::{Timestamp, UserId};
 
 use crate::rows;
+use crate::rows::Param;
 use crate::sql::SyncDb;
-use crate::{Db, Result};
+use crate::Result;
 
 impl SyncDb<'_> {
     pub fn insert_activity(&mut self, a: &Activity) -> Result<()> {
@@ -76,13 +77,13 @@ impl SyncDb<'_> {
     }
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Forgets activity older than `before`.
-    pub async fn forget_activity_before(&mut self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM activity WHERE at < $1")
-            .bind(before.unix_millis())
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected())
+    pub fn forget_activity_before(&mut self, before: Timestamp) -> Result<u64> {
+        let done = self.sql.execute(
+            "DELETE FROM activity WHERE at < $1",
+            &[Param::from(before.unix_millis())],
+        )?;
+        Ok(done)
     }
 }

@@ -2,12 +2,13 @@
 
 use roster_domain::audit::{AuditQuery, AuditRecord, OperationType};
 use roster_domain::{PartnerId, Timestamp};
-use sqlx::any::AnyRow;
 
+use crate::rows::Param;
 use crate::rows::{self, corrupt};
-use crate::{Db, Result};
+use crate::sql::SyncDb;
+use crate::Result;
 
-fn record_from(row: &AnyRow) -> Result<AuditRecord> {
+fn record_from(row: &crate::sql::Row) -> Result<AuditRecord> {
     let op = rows::text(row, "operation_type")?;
     Ok(AuditRecord {
         id: rows::text(row, "id")?,
@@ -26,64 +27,38 @@ fn record_from(row: &AnyRow) -> Result<AuditRecord> {
     })
 }
 
-impl Db<'_> {
-    pub async fn insert_audit(&mut self, r: &AuditRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_records (id, created_at, partner_id, customer_id, actor_user_id, application_id, \
+impl SyncDb<'_> {
+    pub fn insert_audit(&mut self, r: &AuditRecord) -> Result<()> {
+        self.sql.execute("INSERT INTO audit_records (id, created_at, partner_id, customer_id, actor_user_id, application_id, \
              operation_type, resource_type, resource_id, new_value, correlation_id, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&r.id)
-        .bind(r.created_at.unix_millis())
-        .bind(r.partner.to_string())
-        .bind(r.customer.map(|c| c.to_string()))
-        .bind(r.actor.map(|u| u.to_string()))
-        .bind(r.application.map(|a| a.to_string()))
-        .bind(r.operation.as_str())
-        .bind(&r.resource_type)
-        .bind(&r.resource_id)
-        .bind(&r.new_value)
-        .bind(&r.correlation_id)
-        .bind(&r.request_id)
-        .execute(&mut *self.conn)
-        .await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", &[Param::from(&r.id), Param::from(r.created_at.unix_millis()), Param::from(r.partner.to_string()), Param::from(r.customer.map(|c| c.to_string())), Param::from(r.actor.map(|u| u.to_string())), Param::from(r.application.map(|a| a.to_string())), Param::from(r.operation.as_str()), Param::from(&r.resource_type), Param::from(&r.resource_id), Param::from(&r.new_value), Param::from(&r.correlation_id), Param::from(&r.request_id)])?;
         Ok(())
     }
 
     /// How many audit records there are, of every partner.
-    pub async fn count_audit_records(&mut self) -> Result<u64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_records")
-            .fetch_one(&mut *self.conn)
-            .await?;
+    pub fn count_audit_records(&mut self) -> Result<u64> {
+        let row = self.query_one("SELECT COUNT(*) AS n FROM audit_records", &[])?;
         Ok(u64::try_from(crate::rows::int(&row, "n")?).unwrap_or(0))
     }
 
     /// A partner's audit records in `[start, end)`, oldest first.
-    pub async fn audit_records(
+    pub fn audit_records(
         &mut self,
         partner: PartnerId,
         start: Timestamp,
         end: Timestamp,
         limit: u32,
     ) -> Result<Vec<AuditRecord>> {
-        let rows = sqlx::query(
-            "SELECT * FROM audit_records WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 \
-             ORDER BY created_at, id LIMIT $4",
-        )
-        .bind(partner.to_string())
-        .bind(start.unix_millis())
-        .bind(end.unix_millis())
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.conn)
-        .await?;
+        let rows = self.sql.query("SELECT * FROM audit_records WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 \
+             ORDER BY created_at, id LIMIT $4", &[Param::from(partner.to_string()), Param::from(start.unix_millis()), Param::from(end.unix_millis()), Param::from(i64::from(limit))])?;
         rows.iter().map(record_from).collect()
     }
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// One page (plus one row) of a partner's audit records in `[start, end)`, newest first,
     /// strictly after the record at `after` = (time in ms, id).
-    pub async fn list_audit_records(
+    pub fn list_audit_records(
         &mut self,
         partner: PartnerId,
         q: &AuditQuery,
@@ -120,8 +95,7 @@ impl Db<'_> {
             " ORDER BY created_at DESC, id DESC LIMIT {}",
             params.add(i64::from(size) + 1)
         ));
-        let query = params.bind(sqlx::query(&sql));
-        let rows = query.fetch_all(&mut *self.conn).await?;
+        let rows = self.sql.query(&sql, params.values())?;
         rows.iter().map(record_from).collect()
     }
 }

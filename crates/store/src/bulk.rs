@@ -1,7 +1,7 @@
 //! Bulk loading: many customers and users in multi-row `INSERT`s, for seeding large databases
 //! (the benchmark harness, `roster-bench`) without one statement per row.
 //!
-//! The rows are the ones [`Db::insert_customer`] and [`Db::insert_customer_user`] write,
+//! The rows are the ones [`SyncDb::insert_customer`] and [`SyncDb::insert_customer_user`] write,
 //! column for column: the lower-cased `*_key` columns, the version, the security stamp, and
 //! each customer's initial domain in `domains`. Everything reads them as it reads any other
 //! row. No audit records are written: a bulk load is nobody's operation. The caller groups
@@ -14,7 +14,9 @@ use roster_domain::listing::sort_key;
 use roster_domain::Timestamp;
 
 use crate::rows::corrupt;
-use crate::{Backend, Db, Result};
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::{Backend, Result};
 
 /// A user to load, with its credentials.
 #[derive(Clone, Debug)]
@@ -63,16 +65,16 @@ const USER_COLUMNS: (&str, usize) = (
     20,
 );
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// How many rows of `columns` columns one statement inserts.
     fn bulk_rows(&self, columns: usize) -> usize {
-        (crate::dialect::bulk_parameters(self.backend) / columns).max(1)
+        (crate::dialect::bulk_parameters(self.backend()) / columns).max(1)
     }
 
-    /// Inserts customers and their initial domains, as [`Db::insert_customer`] does one.
+    /// Inserts customers and their initial domains, as [`SyncDb::insert_customer`] does one.
     /// `Conflict` when a domain (or id) is taken; nothing of the failing statement is kept,
     /// and the caller's transaction decides about the rest.
-    pub async fn insert_customers_bulk(&mut self, customers: &[Customer]) -> Result<()> {
+    pub fn insert_customers_bulk(&mut self, customers: &[Customer]) -> Result<()> {
         let billing = customers
             .iter()
             .map(|c| {
@@ -82,68 +84,71 @@ impl Db<'_> {
         let rows = self.bulk_rows(TENANT_COLUMNS.1);
         for (chunk, billing) in customers.chunks(rows).zip(billing.chunks(rows)) {
             let sql = insert_sql(TENANT_COLUMNS.0, TENANT_COLUMNS.1, chunk.len());
-            let mut query = sqlx::query(&sql);
+            let mut params: Vec<Param> = Vec::new();
             for (c, billing) in chunk.iter().zip(billing) {
-                query = query
-                    .bind(c.id.to_string())
-                    .bind("customer")
-                    .bind(c.partner.to_string())
-                    .bind(c.company_name.as_str())
-                    .bind(sort_key(&c.company_name))
-                    .bind(c.domain.as_str())
-                    .bind(c.country.as_str())
-                    .bind(billing.as_str())
-                    .bind(i64::from(c.allow_delegated_access))
-                    .bind(c.created_at.unix_millis());
+                params.extend([
+                    Param::from(c.id.to_string()),
+                    Param::from("customer"),
+                    Param::from(c.partner.to_string()),
+                    Param::from(c.company_name.as_str()),
+                    Param::from(sort_key(&c.company_name)),
+                    Param::from(c.domain.as_str()),
+                    Param::from(c.country.as_str()),
+                    Param::from(billing.as_str()),
+                    Param::from(i64::from(c.allow_delegated_access)),
+                    Param::from(c.created_at.unix_millis()),
+                ]);
             }
-            query.execute(&mut *self.conn).await?;
+            self.sql.execute(&sql, &params)?;
         }
         for chunk in customers.chunks(self.bulk_rows(DOMAIN_COLUMNS.1)) {
             let sql = insert_sql(DOMAIN_COLUMNS.0, DOMAIN_COLUMNS.1, chunk.len());
-            let mut query = sqlx::query(&sql);
+            let mut params: Vec<Param> = Vec::new();
             for c in chunk {
-                query = query
-                    .bind(c.domain.as_str())
-                    .bind(c.id.to_string())
-                    .bind(DomainKind::Initial.as_str())
-                    .bind(c.created_at.unix_millis());
+                params.extend([
+                    Param::from(c.domain.as_str()),
+                    Param::from(c.id.to_string()),
+                    Param::from(DomainKind::Initial.as_str()),
+                    Param::from(c.created_at.unix_millis()),
+                ]);
             }
-            query.execute(&mut *self.conn).await?;
+            self.sql.execute(&sql, &params)?;
         }
         Ok(())
     }
 
-    /// Inserts customer users, as [`Db::insert_customer_user`] does one. `Conflict` when a
+    /// Inserts customer users, as [`SyncDb::insert_customer_user`] does one. `Conflict` when a
     /// UPN is taken by an active user of the same customer (or an id is taken).
-    pub async fn insert_customer_users_bulk(&mut self, users: &[BulkUser<'_>]) -> Result<()> {
+    pub fn insert_customer_users_bulk(&mut self, users: &[BulkUser<'_>]) -> Result<()> {
         for chunk in users.chunks(self.bulk_rows(USER_COLUMNS.1)) {
             let sql = insert_sql(USER_COLUMNS.0, USER_COLUMNS.1, chunk.len());
-            let mut query = sqlx::query(&sql);
+            let mut params: Vec<Param> = Vec::new();
             for b in chunk {
                 let u = &b.user;
-                query = query
-                    .bind(u.id.to_string())
-                    .bind(u.customer.to_string())
-                    .bind(u.upn.as_str())
-                    .bind(u.upn.key())
-                    .bind(u.display_name.as_str())
-                    .bind(sort_key(&u.display_name))
-                    .bind(u.first_name.as_deref())
-                    .bind(u.last_name.as_deref())
-                    .bind(u.usage_location.map(|c| c.as_str().to_string()))
-                    .bind(u.immutable_id.as_deref())
-                    .bind(u.phone_number.as_deref())
-                    .bind(u.domain_type.as_str())
-                    .bind(u.state.as_str())
-                    .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
-                    .bind(b.password_hash)
-                    .bind(i64::from(u.force_change_password))
-                    .bind(b.security_stamp.as_str())
-                    .bind(u.version)
-                    .bind(u.created_at.unix_millis())
-                    .bind(u.updated_at.unix_millis());
+                params.extend([
+                    Param::from(u.id.to_string()),
+                    Param::from(u.customer.to_string()),
+                    Param::from(u.upn.as_str()),
+                    Param::from(u.upn.key()),
+                    Param::from(u.display_name.as_str()),
+                    Param::from(sort_key(&u.display_name)),
+                    Param::from(u.first_name.as_deref()),
+                    Param::from(u.last_name.as_deref()),
+                    Param::from(u.usage_location.map(|c| c.as_str().to_string())),
+                    Param::from(u.immutable_id.as_deref()),
+                    Param::from(u.phone_number.as_deref()),
+                    Param::from(u.domain_type.as_str()),
+                    Param::from(u.state.as_str()),
+                    Param::from(u.soft_deleted_at.map(Timestamp::unix_millis)),
+                    Param::from(b.password_hash),
+                    Param::from(i64::from(u.force_change_password)),
+                    Param::from(b.security_stamp.as_str()),
+                    Param::from(u.version),
+                    Param::from(u.created_at.unix_millis()),
+                    Param::from(u.updated_at.unix_millis()),
+                ]);
             }
-            query.execute(&mut *self.conn).await?;
+            self.sql.execute(&sql, &params)?;
         }
         Ok(())
     }
@@ -159,9 +164,8 @@ impl crate::Store {
             }
             Backend::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT) AS bytes",
         };
-        let mut r = self.reader().await?;
-        let row = sqlx::query(sql).fetch_one(&mut *r.db().conn).await?;
-        crate::rows::int(&row, "bytes")
+        self.read_job(move |db| crate::rows::int(&db.query_one(sql, &[])?, "bytes"))
+            .await
     }
 }
 

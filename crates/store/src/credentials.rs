@@ -3,10 +3,11 @@
 
 use roster_domain::lockout::Throttle;
 use roster_domain::{Timestamp, UserId};
-use sqlx::any::AnyRow;
 
 use crate::rows;
-use crate::{Db, Result};
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::Result;
 
 /// What sign-in needs to know about a user; the only place a password hash is read.
 #[derive(Clone)]
@@ -30,7 +31,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-pub(crate) fn credentials_from(row: &AnyRow) -> Result<Credentials> {
+pub(crate) fn credentials_from(row: &crate::sql::Row) -> Result<Credentials> {
     Ok(Credentials {
         user: rows::user_id(row, "id")?,
         tenant: rows::text(row, "tenant_id")?,
@@ -41,88 +42,69 @@ pub(crate) fn credentials_from(row: &AnyRow) -> Result<Credentials> {
     })
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Replaces a user's password hash and security stamp (which ends its sessions).
-    pub async fn set_password(
-        &mut self,
-        user: UserId,
-        hash: &str,
-        security_stamp: &str,
-    ) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1, security_stamp = $2 WHERE id = $3")
-            .bind(hash)
-            .bind(security_stamp)
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
+    pub fn set_password(&mut self, user: UserId, hash: &str, security_stamp: &str) -> Result<()> {
+        self.sql.execute(
+            "UPDATE users SET password_hash = $1, security_stamp = $2 WHERE id = $3",
+            &[
+                Param::from(hash),
+                Param::from(security_stamp),
+                Param::from(user.to_string()),
+            ],
+        )?;
         Ok(())
     }
 
     /// Replaces a hash made with old parameters; the stamp stays (sessions live on).
-    pub async fn upgrade_password_hash(
+    pub fn upgrade_password_hash(
         &mut self,
         user: UserId,
         old_hash: &str,
         new_hash: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-            .bind(new_hash)
-            .bind(user.to_string())
-            .bind(old_hash)
-            .execute(&mut *self.conn)
-            .await?;
+        self.sql.execute(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+            &[
+                Param::from(new_hash),
+                Param::from(user.to_string()),
+                Param::from(old_hash),
+            ],
+        )?;
         Ok(())
     }
 
     /// The active user of `tenant` with this UPN, for sign-in.
-    pub async fn credentials_by_upn(
+    pub fn credentials_by_upn(
         &mut self,
         tenant: &str,
         upn_key: &str,
     ) -> Result<Option<Credentials>> {
-        let row = sqlx::query(
+        let row = self.query_opt(
             "SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp \
              FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'",
-        )
-        .bind(tenant)
-        .bind(upn_key)
-        .fetch_optional(&mut *self.conn)
-        .await?;
+            &[Param::from(tenant), Param::from(upn_key)],
+        )?;
         row.as_ref().map(credentials_from).transpose()
     }
 
-    pub async fn credentials_by_id(&mut self, user: UserId) -> Result<Option<Credentials>> {
-        let row = sqlx::query(
-            "SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp FROM users WHERE id = $1",
-        )
-        .bind(user.to_string())
-        .fetch_optional(&mut *self.conn)
-        .await?;
+    pub fn credentials_by_id(&mut self, user: UserId) -> Result<Option<Credentials>> {
+        let row = self.query_opt("SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp FROM users WHERE id = $1", &[Param::from(user.to_string())])?;
         row.as_ref().map(credentials_from).transpose()
     }
 
     /// The sign-in lockout of `subject` (a user id, or a keyed name of an unknown user name)
     /// from `source`, locked until the transaction ends, so that concurrent attempts on
     /// several servers are counted one after the other.
-    pub async fn lock_throttle(&mut self, subject: &str, source: &str) -> Result<Throttle> {
-        sqlx::query(
-            "INSERT INTO sign_in_throttles (subject, source, failures, lockouts, locked_until, recent_wrong, attempts, updated_at) \
-             VALUES ($1, $2, 0, 0, NULL, '', 0, 0) ON CONFLICT (subject, source) DO NOTHING",
-        )
-        .bind(subject)
-        .bind(source)
-        .execute(&mut *self.conn)
-        .await?;
+    pub fn lock_throttle(&mut self, subject: &str, source: &str) -> Result<Throttle> {
+        self.sql.execute("INSERT INTO sign_in_throttles (subject, source, failures, lockouts, locked_until, recent_wrong, attempts, updated_at) \
+             VALUES ($1, $2, 0, 0, NULL, '', 0, 0) ON CONFLICT (subject, source) DO NOTHING", &[Param::from(subject), Param::from(source)])?;
         let sql = format!(
             "SELECT failures, lockouts, locked_until, recent_wrong, attempts FROM sign_in_throttles \
              WHERE subject = $1 AND source = $2{}",
-            crate::dialect::for_update(self.backend)
+            crate::dialect::for_update(self.backend())
         );
-        let row = sqlx::query(&sql)
-            .bind(subject)
-            .bind(source)
-            .fetch_one(&mut *self.conn)
-            .await?;
+        let row = self.query_one(&sql, &[Param::from(subject), Param::from(source)])?;
         let recent = rows::text(&row, "recent_wrong")?;
         Ok(Throttle {
             failures: u32::try_from(rows::int(&row, "failures")?).unwrap_or(0),
@@ -137,84 +119,57 @@ impl Db<'_> {
         })
     }
 
-    pub async fn save_throttle(
+    pub fn save_throttle(
         &mut self,
         subject: &str,
         source: &str,
         t: &Throttle,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE sign_in_throttles SET failures = $1, lockouts = $2, locked_until = $3, recent_wrong = $4, \
-             attempts = $5, updated_at = $6 WHERE subject = $7 AND source = $8",
-        )
-        .bind(i64::from(t.failures))
-        .bind(i64::from(t.lockouts))
-        .bind(t.locked_until.map(Timestamp::unix_millis))
-        .bind(t.recent_wrong.join(","))
-        .bind(i64::try_from(t.attempts).unwrap_or(i64::MAX))
-        .bind(now.unix_millis())
-        .bind(subject)
-        .bind(source)
-        .execute(&mut *self.conn)
-        .await?;
+        self.sql.execute("UPDATE sign_in_throttles SET failures = $1, lockouts = $2, locked_until = $3, recent_wrong = $4, \
+             attempts = $5, updated_at = $6 WHERE subject = $7 AND source = $8", &[Param::from(i64::from(t.failures)), Param::from(i64::from(t.lockouts)), Param::from(t.locked_until.map(Timestamp::unix_millis)), Param::from(t.recent_wrong.join(",")), Param::from(i64::try_from(t.attempts).unwrap_or(i64::MAX)), Param::from(now.unix_millis()), Param::from(subject), Param::from(source)])?;
         Ok(())
     }
 
     /// Forgets lockouts that nobody touched since `cutoff` and that lock nothing any more.
-    pub async fn forget_sign_in_throttles_before(
+    pub fn forget_sign_in_throttles_before(
         &mut self,
         cutoff: Timestamp,
         now: Timestamp,
     ) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM sign_in_throttles WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until <= $2)",
-        )
-        .bind(cutoff.unix_millis())
-        .bind(now.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected())
+        let done = self.sql.execute("DELETE FROM sign_in_throttles WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until <= $2)", &[Param::from(cutoff.unix_millis()), Param::from(now.unix_millis())])?;
+        Ok(done)
     }
 
     /// Whether `user` signed in successfully from `network` before (one of the few most
     /// recent networks it did).
-    pub async fn is_familiar_network(&mut self, user: &str, network: &str) -> Result<bool> {
-        let row = sqlx::query(
+    pub fn is_familiar_network(&mut self, user: &str, network: &str) -> Result<bool> {
+        let row = self.query_opt(
             "SELECT 1 AS one FROM sign_in_networks WHERE user_id = $1 AND network = $2",
-        )
-        .bind(user)
-        .bind(network)
-        .fetch_optional(&mut *self.conn)
-        .await?;
+            &[Param::from(user), Param::from(network)],
+        )?;
         Ok(row.is_some())
     }
 
     /// Remembers that `user` signed in from `network`, keeping the `keep` most recent.
-    pub async fn remember_sign_in_network(
+    pub fn remember_sign_in_network(
         &mut self,
         user: UserId,
         network: &str,
         now: Timestamp,
         keep: u32,
     ) -> Result<()> {
-        sqlx::query(
+        self.sql.execute(
             "INSERT INTO sign_in_networks (user_id, network, last_success) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, network) DO UPDATE SET last_success = excluded.last_success",
-        )
-        .bind(user.to_string())
-        .bind(network)
-        .bind(now.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        sqlx::query(
-            "DELETE FROM sign_in_networks WHERE user_id = $1 AND network NOT IN \
-             (SELECT network FROM sign_in_networks WHERE user_id = $1 ORDER BY last_success DESC, network LIMIT $2)",
-        )
-        .bind(user.to_string())
-        .bind(i64::from(keep))
-        .execute(&mut *self.conn)
-        .await?;
+            &[
+                Param::from(user.to_string()),
+                Param::from(network),
+                Param::from(now.unix_millis()),
+            ],
+        )?;
+        self.sql.execute("DELETE FROM sign_in_networks WHERE user_id = $1 AND network NOT IN \
+             (SELECT network FROM sign_in_networks WHERE user_id = $1 ORDER BY last_success DESC, network LIMIT $2)", &[Param::from(user.to_string()), Param::from(i64::from(keep))])?;
         Ok(())
     }
 }

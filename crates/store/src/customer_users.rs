@@ -6,9 +6,11 @@ use roster_domain::customer_user::{CustomerUser, UserDomainType, UserState};
 use roster_domain::listing::{After, UserListQuery, UserSortField, UserTextField};
 use roster_domain::{CustomerId, Timestamp, Upn, UserId};
 
+use crate::rows::Param;
 use crate::rows::{self, corrupt};
+use crate::sql::SyncDb;
 use crate::user_rows::UserRow;
-use crate::{Db, Result};
+use crate::Result;
 
 const USER_COLUMNS: &str =
     "id, tenant_id, upn, display_name, first_name, last_name, usage_location, \
@@ -48,9 +50,9 @@ fn user_from(row: &impl rows::Columns) -> Result<CustomerUser> {
     })
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Inserts a customer user. `Conflict` when its UPN is taken by an active user.
-    pub async fn insert_customer_user(
+    pub fn insert_customer_user(
         &mut self,
         u: &CustomerUser,
         password_hash: &str,
@@ -80,30 +82,28 @@ impl Db<'_> {
             password_recovery_email: None,
             is_directory_global_admin: false,
         })
-        .await
     }
 
     /// A user of `customer` by id, active or soft-deleted.
-    pub async fn customer_user(
+    pub fn customer_user(
         &mut self,
         customer: CustomerId,
         id: UserId,
     ) -> Result<Option<CustomerUser>> {
-        self.read_customer_user(customer, id, "").await
+        self.read_customer_user(customer, id, "")
     }
 
     /// [`Db::customer_user`], locked until the transaction ends (PostgreSQL; SQLite's writers
     /// are serialised already), so that a read-decide-write on it cannot lose a race.
-    pub async fn customer_user_for_update(
+    pub fn customer_user_for_update(
         &mut self,
         customer: CustomerId,
         id: UserId,
     ) -> Result<Option<CustomerUser>> {
-        self.read_customer_user(customer, id, crate::dialect::for_update(self.backend))
-            .await
+        self.read_customer_user(customer, id, crate::dialect::for_update(self.backend()))
     }
 
-    async fn read_customer_user(
+    fn read_customer_user(
         &mut self,
         customer: CustomerId,
         id: UserId,
@@ -111,16 +111,18 @@ impl Db<'_> {
     ) -> Result<Option<CustomerUser>> {
         let sql =
             format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2{lock}");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(customer.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await?;
+        let row = self.query_opt(
+            &sql,
+            &[
+                Param::from(id.to_string()),
+                Param::from(customer.to_string()),
+            ],
+        )?;
         row.as_ref().map(user_from).transpose()
     }
 
     /// The active user of `customer` with this UPN.
-    pub async fn customer_user_by_upn(
+    pub fn customer_user_by_upn(
         &mut self,
         customer: CustomerId,
         upn: &Upn,
@@ -128,16 +130,15 @@ impl Db<'_> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'"
         );
-        let row = sqlx::query(&sql)
-            .bind(customer.to_string())
-            .bind(upn.key())
-            .fetch_optional(&mut *self.conn)
-            .await?;
+        let row = self.query_opt(
+            &sql,
+            &[Param::from(customer.to_string()), Param::from(upn.key())],
+        )?;
         row.as_ref().map(user_from).transpose()
     }
 
     /// Which of these UPN keys active users of `customer` hold.
-    pub async fn active_upn_keys(
+    pub fn active_upn_keys(
         &mut self,
         customer: CustomerId,
         keys: &[String],
@@ -151,27 +152,16 @@ impl Db<'_> {
             params.add(customer.to_string()),
             params.add_all(keys.iter().cloned())
         );
-        let found = params
-            .bind(sqlx::query(&sql))
-            .fetch_all(&mut *self.conn)
-            .await?;
+        let found = self.sql.query(&sql, params.values())?;
         found.iter().map(|r| rows::text(r, "upn_key")).collect()
     }
 
     /// Whether an active user of `tenant` other than `except` has this UPN.
-    pub async fn upn_taken(
-        &mut self,
-        tenant: &str,
-        upn: &Upn,
-        except: Option<UserId>,
-    ) -> Result<bool> {
-        let row = sqlx::query(
+    pub fn upn_taken(&mut self, tenant: &str, upn: &Upn, except: Option<UserId>) -> Result<bool> {
+        let row = self.query_opt(
             "SELECT id FROM users WHERE tenant_id = $1 AND upn_key = $2 AND state = 'active'",
-        )
-        .bind(tenant)
-        .bind(upn.key())
-        .fetch_optional(&mut *self.conn)
-        .await?;
+            &[Param::from(tenant), Param::from(upn.key())],
+        )?;
         Ok(match row {
             None => false,
             Some(r) => Some(rows::user_id(&r, "id")?) != except,
@@ -181,43 +171,21 @@ impl Db<'_> {
     /// Writes every property and the state of `u`, if its stored version is still
     /// `expected_version`; the stored version becomes `u.version`. Returns whether it wrote.
     /// `Conflict` when the UPN is taken by another active user.
-    pub async fn update_customer_user(
+    pub fn update_customer_user(
         &mut self,
         u: &CustomerUser,
         expected_version: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET upn = $1, upn_key = $2, display_name = $3, display_name_key = $4, first_name = $5, \
+        let done = self.sql.execute("UPDATE users SET upn = $1, upn_key = $2, display_name = $3, display_name_key = $4, first_name = $5, \
              last_name = $6, usage_location = $7, immutable_id = $8, phone_number = $9, domain_type = $10, \
              state = $11, soft_deleted_at = $12, force_change_password = $13, version = $14, updated_at = $15 \
-             WHERE id = $16 AND tenant_id = $17 AND version = $18",
-        )
-        .bind(u.upn.as_str())
-        .bind(u.upn.key())
-        .bind(&u.display_name)
-        .bind(roster_domain::listing::sort_key(&u.display_name))
-        .bind(u.first_name.clone())
-        .bind(u.last_name.clone())
-        .bind(u.usage_location.map(|c| c.as_str().to_string()))
-        .bind(u.immutable_id.clone())
-        .bind(u.phone_number.clone())
-        .bind(u.domain_type.as_str())
-        .bind(u.state.as_str())
-        .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
-        .bind(i64::from(u.force_change_password))
-        .bind(u.version)
-        .bind(u.updated_at.unix_millis())
-        .bind(u.id.to_string())
-        .bind(u.customer.to_string())
-        .bind(expected_version)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+             WHERE id = $16 AND tenant_id = $17 AND version = $18", &[Param::from(u.upn.as_str()), Param::from(u.upn.key()), Param::from(&u.display_name), Param::from(roster_domain::listing::sort_key(&u.display_name)), Param::from(u.first_name.clone()), Param::from(u.last_name.clone()), Param::from(u.usage_location.map(|c| c.as_str().to_string())), Param::from(u.immutable_id.clone()), Param::from(u.phone_number.clone()), Param::from(u.domain_type.as_str()), Param::from(u.state.as_str()), Param::from(u.soft_deleted_at.map(Timestamp::unix_millis)), Param::from(i64::from(u.force_change_password)), Param::from(u.version), Param::from(u.updated_at.unix_millis()), Param::from(u.id.to_string()), Param::from(u.customer.to_string()), Param::from(expected_version)])?;
+        Ok(done == 1)
     }
 
     /// One page of `customer`'s users; one more row than the page size, to tell whether a
     /// next page exists.
-    pub async fn list_customer_users(
+    pub fn list_customer_users(
         &mut self,
         customer: CustomerId,
         q: &UserListQuery,
@@ -227,46 +195,34 @@ impl Db<'_> {
             UserSortField::UserPrincipalName => UserTextField::UserPrincipalName,
             UserSortField::DisplayName => UserTextField::DisplayName,
         });
-        let rows = users_query(customer, q)
-            .fetch(
-                &mut *self.conn,
-                self.backend,
-                key,
-                q.direction,
-                after,
-                q.size,
-            )
-            .await?;
+        let rows = users_query(customer, q).fetch(self, key, q.direction, after, q.size)?;
         rows.iter().map(user_from).collect()
     }
 
     /// How many users the list `q` holds (its state and search; not its size).
-    pub async fn count_matching_users(
-        &mut self,
-        customer: CustomerId,
-        q: &UserListQuery,
-    ) -> Result<i64> {
-        users_query(customer, q).count(&mut *self.conn).await
+    pub fn count_matching_users(&mut self, customer: CustomerId, q: &UserListQuery) -> Result<i64> {
+        users_query(customer, q).count(self)
     }
 
     /// How many users of a customer are in `state` (one index range: the active UPN index
     /// for active users, the tenant's rows otherwise).
-    pub async fn count_customer_users(
+    pub fn count_customer_users(
         &mut self,
         customer: CustomerId,
         state: roster_domain::customer_user::UserState,
     ) -> Result<i64> {
-        let row =
-            sqlx::query("SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND state = $2")
-                .bind(customer.to_string())
-                .bind(state.as_str())
-                .fetch_one(&mut *self.conn)
-                .await?;
+        let row = self.query_one(
+            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND state = $2",
+            &[
+                Param::from(customer.to_string()),
+                Param::from(state.as_str()),
+            ],
+        )?;
         rows::int(&row, "n")
     }
 
     /// Soft-deleted users whose deletion is older than `cutoff`, oldest first.
-    pub async fn users_deleted_before(
+    pub fn users_deleted_before(
         &mut self,
         cutoff: Timestamp,
         limit: u32,
@@ -275,27 +231,29 @@ impl Db<'_> {
             "SELECT {USER_COLUMNS} FROM users WHERE state = 'inactive' AND soft_deleted_at < $1 \
              ORDER BY soft_deleted_at, id LIMIT $2"
         );
-        let rows = sqlx::query(&sql)
-            .bind(cutoff.unix_millis())
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.conn)
-            .await?;
+        let rows = self.sql.query(
+            &sql,
+            &[
+                Param::from(cutoff.unix_millis()),
+                Param::from(i64::from(limit)),
+            ],
+        )?;
         rows.iter().map(user_from).collect()
     }
 
     /// Deletes a soft-deleted user for good. Returns whether it was still there.
-    pub async fn purge_user(&mut self, id: UserId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM users WHERE id = $1 AND state = 'inactive'")
-            .bind(id.to_string())
-            .execute(&mut *self.conn)
-            .await?;
-        if done.rows_affected() == 1 {
-            sqlx::query("DELETE FROM sign_in_throttles WHERE subject = $1")
-                .bind(id.to_string())
-                .execute(&mut *self.conn)
-                .await?;
+    pub fn purge_user(&mut self, id: UserId) -> Result<bool> {
+        let done = self.sql.execute(
+            "DELETE FROM users WHERE id = $1 AND state = 'inactive'",
+            &[Param::from(id.to_string())],
+        )?;
+        if done == 1 {
+            self.sql.execute(
+                "DELETE FROM sign_in_throttles WHERE subject = $1",
+                &[Param::from(id.to_string())],
+            )?;
         }
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 }
 

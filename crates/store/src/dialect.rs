@@ -198,23 +198,6 @@ pub(crate) fn test_before_acquire(backend: Backend) -> bool {
     backend == Backend::Postgres
 }
 
-/// Whether list pages come as one JSON value ([`json_rows`]) rather than as rows: on
-/// SQLite, where sqlx hands every row over from the connection's thread on its own.
-pub(crate) fn pages_as_json(backend: Backend) -> bool {
-    backend == Backend::Sqlite
-}
-
-/// A SQLite query whose one row has one column, `page`: the rows of `query` as a JSON array
-/// of objects with a member per column in `columns`, in the order `order` (over the columns
-/// of `query`).
-pub(crate) fn json_rows(columns: &[&str], query: &str, order: &str) -> String {
-    let members: Vec<String> = columns.iter().map(|c| format!("'{c}', {c}")).collect();
-    format!(
-        "SELECT json_group_array(json_object({}) ORDER BY {order}) AS page FROM ({query}) AS p",
-        members.join(", ")
-    )
-}
-
 pub(crate) fn reader_connections(backend: Backend) -> u32 {
     match backend {
         Backend::Sqlite => 8,
@@ -308,21 +291,15 @@ pub(crate) async fn unlock_session(
 }
 
 /// Takes a transaction-level lock if it is free; `false` when another server holds it.
-pub(crate) async fn try_lock_transaction(
-    backend: Backend,
-    conn: &mut AnyConnection,
-    lock: Lock,
-) -> Result<bool, sqlx::Error> {
-    match backend {
+pub(crate) fn try_lock_transaction(db: &mut crate::sql::SyncDb<'_>, lock: Lock) -> Result<bool> {
+    match db.backend() {
         Backend::Sqlite => Ok(true),
         Backend::Postgres => {
-            use sqlx::Row;
-            let row =
-                sqlx::query("SELECT CAST(pg_try_advisory_xact_lock($1) AS INTEGER) AS locked")
-                    .bind(lock.key())
-                    .fetch_one(conn)
-                    .await?;
-            Ok(row.try_get::<i32, _>("locked")? == 1)
+            let row = db.query_one(
+                "SELECT CAST(pg_try_advisory_xact_lock($1) AS INTEGER) AS locked",
+                &[lock.key().into()],
+            )?;
+            Ok(crate::rows::int(&row, "locked")? == 1)
         }
     }
 }

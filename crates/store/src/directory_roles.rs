@@ -5,96 +5,88 @@ use roster_domain::authz::RoleMember;
 use roster_domain::{Timestamp, Upn, UserId};
 
 use crate::rows;
-use crate::{Db, Result};
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::Result;
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// A new version (etag) for a user whose roles changed: an edit that read the user
     /// before (and judged its tier then) fails its versioned write and reads again.
-    async fn bump_version(&mut self, user: UserId, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE users SET version = version + 1, updated_at = $1 WHERE id = $2")
-            .bind(now.unix_millis())
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
+    fn bump_version(&mut self, user: UserId, now: Timestamp) -> Result<()> {
+        self.sql.execute(
+            "UPDATE users SET version = version + 1, updated_at = $1 WHERE id = $2",
+            &[
+                Param::from(now.unix_millis()),
+                Param::from(user.to_string()),
+            ],
+        )?;
         Ok(())
     }
 
     /// Makes `user` a member of `role_id`; false when it was one already.
-    pub async fn add_role_member(
+    pub fn add_role_member(
         &mut self,
         tenant: &str,
         role_id: &str,
         user: UserId,
         now: Timestamp,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO directory_role_members (tenant_id, role_id, user_id, added_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, role_id) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(role_id)
-        .bind(user.to_string())
-        .bind(now.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        let added = done.rows_affected() == 1;
+        let done = self.sql.execute("INSERT INTO directory_role_members (tenant_id, role_id, user_id, added_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, role_id) DO NOTHING", &[Param::from(tenant), Param::from(role_id), Param::from(user.to_string()), Param::from(now.unix_millis())])?;
+        let added = done == 1;
         if added {
-            self.bump_version(user, now).await?;
+            self.bump_version(user, now)?;
         }
         Ok(added)
     }
 
     /// Ends a membership; false when there was none.
-    pub async fn remove_role_member(
+    pub fn remove_role_member(
         &mut self,
         role_id: &str,
         user: UserId,
         now: Timestamp,
     ) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM directory_role_members WHERE role_id = $1 AND user_id = $2")
-                .bind(role_id)
-                .bind(user.to_string())
-                .execute(&mut *self.conn)
-                .await?;
-        let removed = done.rows_affected() == 1;
+        let done = self.sql.execute(
+            "DELETE FROM directory_role_members WHERE role_id = $1 AND user_id = $2",
+            &[Param::from(role_id), Param::from(user.to_string())],
+        )?;
+        let removed = done == 1;
         if removed {
-            self.bump_version(user, now).await?;
+            self.bump_version(user, now)?;
         }
         Ok(removed)
     }
 
     /// The ids of the directory roles `user` holds (whatever its state).
-    pub async fn role_ids_of(&mut self, user: UserId) -> Result<Vec<String>> {
-        let found = sqlx::query(
+    pub fn role_ids_of(&mut self, user: UserId) -> Result<Vec<String>> {
+        let found = self.sql.query(
             "SELECT role_id FROM directory_role_members WHERE user_id = $1 ORDER BY role_id",
-        )
-        .bind(user.to_string())
-        .fetch_all(&mut *self.conn)
-        .await?;
+            &[Param::from(user.to_string())],
+        )?;
         found.iter().map(|r| rows::text(r, "role_id")).collect()
     }
 
     /// The active members of a role in a tenant, by user id, after `after`, at most `limit`.
-    pub async fn role_members(
+    pub fn role_members(
         &mut self,
         tenant: &str,
         role_id: &str,
         after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<RoleMember>> {
-        let found = sqlx::query(
+        let found = self.sql.query(
             "SELECT u.id AS id, u.upn AS upn, u.display_name AS display_name \
              FROM directory_role_members m JOIN users u ON u.id = m.user_id \
              WHERE m.tenant_id = $1 AND m.role_id = $2 AND u.state = 'active' AND m.user_id > $3 \
              ORDER BY m.user_id LIMIT $4",
-        )
-        .bind(tenant)
-        .bind(role_id)
-        .bind(after.map_or_else(String::new, |u| u.to_string()))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.conn)
-        .await?;
+            &[
+                Param::from(tenant),
+                Param::from(role_id),
+                Param::from(after.map_or_else(String::new, |u| u.to_string())),
+                Param::from(i64::from(limit)),
+            ],
+        )?;
         found
             .iter()
             .map(|r| {

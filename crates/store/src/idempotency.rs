@@ -7,7 +7,9 @@
 use roster_domain::Timestamp;
 
 use crate::rows;
-use crate::{Db, Result};
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::Result;
 
 /// A recorded request: what it was, and its response once it has one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,42 +39,22 @@ pub struct NewClaim<'a> {
     pub body_hash: &'a str,
 }
 
-impl Db<'_> {
-    pub async fn claim_request(&mut self, c: &NewClaim<'_>, now: Timestamp) -> Result<Claim> {
-        let done = sqlx::query(
-            "INSERT INTO idempotency (caller, request_id, method, path, body_hash, status, response, created_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6) ON CONFLICT (caller, request_id) DO NOTHING",
-        )
-        .bind(c.caller)
-        .bind(c.request_id)
-        .bind(c.method)
-        .bind(c.path)
-        .bind(c.body_hash)
-        .bind(now.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        if done.rows_affected() == 1 {
+impl SyncDb<'_> {
+    pub fn claim_request(&mut self, c: &NewClaim<'_>, now: Timestamp) -> Result<Claim> {
+        let done = self.sql.execute("INSERT INTO idempotency (caller, request_id, method, path, body_hash, status, response, created_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6) ON CONFLICT (caller, request_id) DO NOTHING", &[Param::from(c.caller), Param::from(c.request_id), Param::from(c.method), Param::from(c.path), Param::from(c.body_hash), Param::from(now.unix_millis())])?;
+        if done == 1 {
             return Ok(Claim::Owner);
         }
-        match self.recorded_request(c.caller, c.request_id).await? {
+        match self.recorded_request(c.caller, c.request_id)? {
             Some(r) => Ok(Claim::Taken(r)),
             // Released between our insert and our read: try once more.
-            None => Box::pin(self.claim_request(c, now)).await,
+            None => self.claim_request(c, now),
         }
     }
 
-    pub async fn recorded_request(
-        &mut self,
-        caller: &str,
-        request_id: &str,
-    ) -> Result<Option<Recorded>> {
-        let row = sqlx::query(
-            "SELECT method, path, body_hash, status, response, created_at FROM idempotency WHERE caller = $1 AND request_id = $2",
-        )
-        .bind(caller)
-        .bind(request_id)
-        .fetch_optional(&mut *self.conn)
-        .await?;
+    pub fn recorded_request(&mut self, caller: &str, request_id: &str) -> Result<Option<Recorded>> {
+        let row = self.query_opt("SELECT method, path, body_hash, status, response, created_at FROM idempotency WHERE caller = $1 AND request_id = $2", &[Param::from(caller), Param::from(request_id)])?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Recorded {
             method: rows::text(&row, "method")?,
@@ -85,79 +67,62 @@ impl Db<'_> {
     }
 
     /// Stores the owner's response.
-    pub async fn complete_request(
+    pub fn complete_request(
         &mut self,
         caller: &str,
         request_id: &str,
         status: u16,
         response: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE idempotency SET status = $1, response = $2 WHERE caller = $3 AND request_id = $4")
-            .bind(i64::from(status))
-            .bind(response)
-            .bind(caller)
-            .bind(request_id)
-            .execute(&mut *self.conn)
-            .await?;
+        self.sql.execute("UPDATE idempotency SET status = $1, response = $2 WHERE caller = $3 AND request_id = $4", &[Param::from(i64::from(status)), Param::from(response), Param::from(caller), Param::from(request_id)])?;
         Ok(())
     }
 
     /// Gives the key up (the operation failed without changing anything; a retry may run it).
-    pub async fn release_request(&mut self, caller: &str, request_id: &str) -> Result<()> {
-        sqlx::query(
+    pub fn release_request(&mut self, caller: &str, request_id: &str) -> Result<()> {
+        self.sql.execute(
             "DELETE FROM idempotency WHERE caller = $1 AND request_id = $2 AND status IS NULL",
-        )
-        .bind(caller)
-        .bind(request_id)
-        .execute(&mut *self.conn)
-        .await?;
+            &[Param::from(caller), Param::from(request_id)],
+        )?;
         Ok(())
     }
 
     /// Takes over a claim whose owner vanished (a crash) without answering.
-    pub async fn take_over_request(
+    pub fn take_over_request(
         &mut self,
         caller: &str,
         request_id: &str,
         claimed_before: Timestamp,
         now: Timestamp,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE idempotency SET created_at = $1 WHERE caller = $2 AND request_id = $3 AND status IS NULL AND created_at < $4",
-        )
-        .bind(now.unix_millis())
-        .bind(caller)
-        .bind(request_id)
-        .bind(claimed_before.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.sql.execute("UPDATE idempotency SET created_at = $1 WHERE caller = $2 AND request_id = $3 AND status IS NULL AND created_at < $4", &[Param::from(now.unix_millis()), Param::from(caller), Param::from(request_id), Param::from(claimed_before.unix_millis())])?;
+        Ok(done == 1)
     }
 
     /// Forgets one record if it is older than `before`. Returns whether it did.
-    pub async fn forget_request_if_before(
+    pub fn forget_request_if_before(
         &mut self,
         caller: &str,
         request_id: &str,
         before: Timestamp,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = self.sql.execute(
             "DELETE FROM idempotency WHERE caller = $1 AND request_id = $2 AND created_at < $3",
-        )
-        .bind(caller)
-        .bind(request_id)
-        .bind(before.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+            &[
+                Param::from(caller),
+                Param::from(request_id),
+                Param::from(before.unix_millis()),
+            ],
+        )?;
+        Ok(done == 1)
     }
 
     /// Forgets records older than `before`. Returns how many.
-    pub async fn forget_requests_before(&mut self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
-            .bind(before.unix_millis())
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected())
+    pub fn forget_requests_before(&mut self, before: Timestamp) -> Result<u64> {
+        let done = self.sql.execute(
+            "DELETE FROM idempotency WHERE created_at < $1",
+            &[Param::from(before.unix_millis())],
+        )?;
+        Ok(done)
     }
 }

@@ -5,12 +5,13 @@
 use roster_domain::invitation::{email_key, Invitation, InvitationState};
 use roster_domain::InvitationId;
 use roster_domain::{PartnerId, Timestamp, UserId};
-use sqlx::any::AnyRow;
 
 use crate::credentials::Credentials;
+use crate::rows::Param;
 use crate::rows::{self, corrupt};
+use crate::sql::SyncDb;
 use crate::user_rows::UserRow;
-use crate::{Db, Result};
+use crate::Result;
 
 /// A new guest directory user of a partner tenant (no password until it redeems).
 #[derive(Clone, Debug)]
@@ -26,7 +27,7 @@ pub struct NewGuest {
 const COLUMNS: &str =
     "id, partner_id, user_id, email, state, created_at, sent_at, expires_at, accepted_at";
 
-fn invitation_from(row: &AnyRow) -> Result<Invitation> {
+fn invitation_from(row: &crate::sql::Row) -> Result<Invitation> {
     let state = rows::text(row, "state")?;
     Ok(Invitation {
         id: rows::invitation_id(row, "id")?,
@@ -42,9 +43,9 @@ fn invitation_from(row: &AnyRow) -> Result<Invitation> {
     })
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Inserts a guest directory user: no password, so it cannot sign in before it redeems.
-    pub async fn insert_guest(&mut self, g: &NewGuest, now: Timestamp) -> Result<()> {
+    pub fn insert_guest(&mut self, g: &NewGuest, now: Timestamp) -> Result<()> {
         self.insert_user_row(&UserRow {
             is_guest: true,
             guest_email: Some(&g.email),
@@ -57,112 +58,76 @@ impl Db<'_> {
                 now,
             )
         })
-        .await
     }
 
     /// Whether the partner has an active guest with this address.
-    pub async fn guest_email_taken(&mut self, partner: PartnerId, email: &str) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND guest_email_key = $2 AND state = 'active'",
-        )
-        .bind(partner.to_string())
-        .bind(email_key(email))
-        .fetch_one(&mut *self.conn)
-        .await?;
+    pub fn guest_email_taken(&mut self, partner: PartnerId, email: &str) -> Result<bool> {
+        let row = self.query_one("SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND guest_email_key = $2 AND state = 'active'", &[Param::from(partner.to_string()), Param::from(email_key(email))])?;
         Ok(rows::int(&row, "n")? > 0)
     }
 
-    pub async fn insert_invitation(&mut self, i: &Invitation, token_hash: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO invitations (id, partner_id, user_id, email, token_hash, state, created_at, sent_at, expires_at, accepted_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
-        )
-        .bind(i.id.to_string())
-        .bind(i.partner.to_string())
-        .bind(i.user.to_string())
-        .bind(&i.email)
-        .bind(token_hash)
-        .bind(i.state.as_str())
-        .bind(i.created_at.unix_millis())
-        .bind(i.sent_at.unix_millis())
-        .bind(i.expires_at.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
+    pub fn insert_invitation(&mut self, i: &Invitation, token_hash: &str) -> Result<()> {
+        self.sql.execute("INSERT INTO invitations (id, partner_id, user_id, email, token_hash, state, created_at, sent_at, expires_at, accepted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)", &[Param::from(i.id.to_string()), Param::from(i.partner.to_string()), Param::from(i.user.to_string()), Param::from(&i.email), Param::from(token_hash), Param::from(i.state.as_str()), Param::from(i.created_at.unix_millis()), Param::from(i.sent_at.unix_millis()), Param::from(i.expires_at.unix_millis())])?;
         Ok(())
     }
 
     /// The partner's invitations, newest first.
-    pub async fn invitations(&mut self, partner: PartnerId) -> Result<Vec<Invitation>> {
-        let found = sqlx::query(&format!(
+    pub fn invitations(&mut self, partner: PartnerId) -> Result<Vec<Invitation>> {
+        let found = self.sql.query(
+            &format!(
             "SELECT {COLUMNS} FROM invitations WHERE partner_id = $1 ORDER BY created_at DESC, id"
-        ))
-        .bind(partner.to_string())
-        .fetch_all(&mut *self.conn)
-        .await?;
+        ),
+            &[Param::from(partner.to_string())],
+        )?;
         found.iter().map(invitation_from).collect()
     }
 
-    pub async fn invitation(
+    pub fn invitation(
         &mut self,
         partner: PartnerId,
         id: InvitationId,
     ) -> Result<Option<Invitation>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM invitations WHERE id = $1 AND partner_id = $2"
-        ))
-        .bind(id.to_string())
-        .bind(partner.to_string())
-        .fetch_optional(&mut *self.conn)
-        .await?;
+        let row = self.query_opt(
+            &format!("SELECT {COLUMNS} FROM invitations WHERE id = $1 AND partner_id = $2"),
+            &[
+                Param::from(id.to_string()),
+                Param::from(partner.to_string()),
+            ],
+        )?;
         row.as_ref().map(invitation_from).transpose()
     }
 
     /// The invitation whose link carries the token with this hash.
-    pub async fn invitation_by_token(&mut self, token_hash: &str) -> Result<Option<Invitation>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM invitations WHERE token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&mut *self.conn)
-        .await?;
+    pub fn invitation_by_token(&mut self, token_hash: &str) -> Result<Option<Invitation>> {
+        let row = self.query_opt(
+            &format!("SELECT {COLUMNS} FROM invitations WHERE token_hash = $1"),
+            &[Param::from(token_hash)],
+        )?;
         row.as_ref().map(invitation_from).transpose()
     }
 
     /// A new link for a pending invitation: the old token stops working.
-    pub async fn renew_invitation(
+    pub fn renew_invitation(
         &mut self,
         id: InvitationId,
         token_hash: &str,
         sent_at: Timestamp,
         expires_at: Timestamp,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE invitations SET token_hash = $1, sent_at = $2, expires_at = $3 WHERE id = $4 AND state = 'pending'",
-        )
-        .bind(token_hash)
-        .bind(sent_at.unix_millis())
-        .bind(expires_at.unix_millis())
-        .bind(id.to_string())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.sql.execute("UPDATE invitations SET token_hash = $1, sent_at = $2, expires_at = $3 WHERE id = $4 AND state = 'pending'", &[Param::from(token_hash), Param::from(sent_at.unix_millis()), Param::from(expires_at.unix_millis()), Param::from(id.to_string())])?;
+        Ok(done == 1)
     }
 
     /// Marks a pending invitation accepted; `false` when it was not pending any more (the
     /// link is single-use).
-    pub async fn accept_invitation(&mut self, id: InvitationId, now: Timestamp) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE invitations SET state = 'accepted', accepted_at = $1 WHERE id = $2 AND state = 'pending'",
-        )
-        .bind(now.unix_millis())
-        .bind(id.to_string())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    pub fn accept_invitation(&mut self, id: InvitationId, now: Timestamp) -> Result<bool> {
+        let done = self.sql.execute("UPDATE invitations SET state = 'accepted', accepted_at = $1 WHERE id = $2 AND state = 'pending'", &[Param::from(now.unix_millis()), Param::from(id.to_string())])?;
+        Ok(done == 1)
     }
 
     /// Sets a guest's password (and, when given, its display name) on redeeming.
-    pub async fn activate_guest(
+    pub fn activate_guest(
         &mut self,
         user: UserId,
         password_hash: &str,
@@ -170,53 +135,32 @@ impl Db<'_> {
         display_name: Option<&str>,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, security_stamp = $2, force_change_password = 0, \
+        self.sql.execute("UPDATE users SET password_hash = $1, security_stamp = $2, force_change_password = 0, \
              display_name = COALESCE($3, display_name), display_name_key = COALESCE($4, display_name_key), \
-             version = version + 1, updated_at = $5 WHERE id = $6 AND is_guest = 1",
-        )
-        .bind(password_hash)
-        .bind(security_stamp)
-        .bind(display_name.map(str::to_string))
-        .bind(display_name.map(roster_domain::listing::sort_key))
-        .bind(now.unix_millis())
-        .bind(user.to_string())
-        .execute(&mut *self.conn)
-        .await?;
+             version = version + 1, updated_at = $5 WHERE id = $6 AND is_guest = 1", &[Param::from(password_hash), Param::from(security_stamp), Param::from(display_name.map(str::to_string)), Param::from(display_name.map(roster_domain::listing::sort_key)), Param::from(now.unix_millis()), Param::from(user.to_string())])?;
         Ok(())
     }
 
     /// Removes a guest that never redeemed its invitation (with the invitation, its access
     /// and its group memberships).
-    pub async fn delete_pending_guest(&mut self, partner: PartnerId, user: UserId) -> Result<bool> {
-        let done = sqlx::query(
-            "DELETE FROM users WHERE id = $1 AND tenant_id = $2 AND is_guest = 1 AND password_hash IS NULL",
-        )
-        .bind(user.to_string())
-        .bind(partner.to_string())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    pub fn delete_pending_guest(&mut self, partner: PartnerId, user: UserId) -> Result<bool> {
+        let done = self.sql.execute("DELETE FROM users WHERE id = $1 AND tenant_id = $2 AND is_guest = 1 AND password_hash IS NULL", &[Param::from(user.to_string()), Param::from(partner.to_string())])?;
+        Ok(done == 1)
     }
 
     /// Deletes an invitation record (the guest stays).
-    pub async fn delete_invitation(&mut self, id: InvitationId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM invitations WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    pub fn delete_invitation(&mut self, id: InvitationId) -> Result<bool> {
+        let done = self.sql.execute(
+            "DELETE FROM invitations WHERE id = $1",
+            &[Param::from(id.to_string())],
+        )?;
+        Ok(done == 1)
     }
 
     /// The active guests that redeemed an invitation with this address (in any partner).
-    pub async fn credentials_by_guest_email(&mut self, email: &str) -> Result<Vec<Credentials>> {
-        let found = sqlx::query(
-            "SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp FROM users \
-             WHERE guest_email_key = $1 AND state = 'active' AND is_guest = 1 AND password_hash IS NOT NULL",
-        )
-        .bind(email_key(email))
-        .fetch_all(&mut *self.conn)
-        .await?;
+    pub fn credentials_by_guest_email(&mut self, email: &str) -> Result<Vec<Credentials>> {
+        let found = self.sql.query("SELECT id, tenant_id, state, password_hash, force_change_password, security_stamp FROM users \
+             WHERE guest_email_key = $1 AND state = 'active' AND is_guest = 1 AND password_hash IS NOT NULL", &[Param::from(email_key(email))])?;
         found
             .iter()
             .map(|row| {

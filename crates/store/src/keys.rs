@@ -3,7 +3,9 @@
 use roster_domain::Timestamp;
 
 use crate::rows;
-use crate::{Db, Result};
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::Result;
 
 /// A signing secret. `Debug` shows only its public id.
 #[derive(Clone, PartialEq, Eq)]
@@ -24,14 +26,13 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Every key, newest first: the first one signs, all of them verify.
-    pub async fn signing_keys(&mut self) -> Result<Vec<StoredKey>> {
-        let rows = sqlx::query(
+    pub fn signing_keys(&mut self) -> Result<Vec<StoredKey>> {
+        let rows = self.sql.query(
             "SELECT id, secret, created_at FROM signing_keys ORDER BY created_at DESC, id",
-        )
-        .fetch_all(&mut *self.conn)
-        .await?;
+            &[],
+        )?;
         rows.iter()
             .map(|r| {
                 Ok(StoredKey {
@@ -44,34 +45,27 @@ impl Db<'_> {
     }
 
     /// Adds a key (a no-op if a key with its id exists).
-    pub async fn insert_signing_key(&mut self, key: &StoredKey) -> Result<()> {
-        sqlx::query("INSERT INTO signing_keys (id, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-            .bind(&key.id)
-            .bind(&key.secret)
-            .bind(key.created_at.unix_millis())
-            .execute(&mut *self.conn)
-            .await?;
+    pub fn insert_signing_key(&mut self, key: &StoredKey) -> Result<()> {
+        self.sql.execute("INSERT INTO signing_keys (id, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING", &[Param::from(&key.id), Param::from(&key.secret), Param::from(key.created_at.unix_millis())])?;
         Ok(())
     }
 
     /// Removes every key but `keep`. Returns how many went.
-    pub async fn delete_signing_keys_except(&mut self, keep: &str) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE id <> $1")
-            .bind(keep)
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected())
+    pub fn delete_signing_keys_except(&mut self, keep: &str) -> Result<u64> {
+        let done = self.sql.execute(
+            "DELETE FROM signing_keys WHERE id <> $1",
+            &[Param::from(keep)],
+        )?;
+        Ok(done)
     }
 
     /// Removes keys that a newer key replaced before `before`. Returns how many went.
-    pub async fn delete_signing_keys_replaced_before(&mut self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query(
+    pub fn delete_signing_keys_replaced_before(&mut self, before: Timestamp) -> Result<u64> {
+        let done = self.sql.execute(
             "DELETE FROM signing_keys WHERE created_at < \
              (SELECT MAX(created_at) FROM signing_keys WHERE created_at < $1)",
-        )
-        .bind(before.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected())
+            &[Param::from(before.unix_millis())],
+        )?;
+        Ok(done)
     }
 }

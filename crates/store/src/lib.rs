@@ -5,8 +5,9 @@
 //! stored as canonical GUID text, times as Unix milliseconds and flags as 0/1, so that the
 //! same code reads both backends through sqlx's `Any` driver.
 //!
-//! Reads go through a [`Reader`], writes through a [`Tx`]; both hand out a [`Db`] on which
-//! the queries are methods. A `Tx` that is dropped without `commit` rolls back.
+//! An operation's queries run in one closure ([`Store::read_job`], [`Store::write_job`]) on a
+//! [`sql::SyncDb`], on which the queries are methods: on SQLite on the threads of the
+//! [`engine`], on PostgreSQL on tokio's blocking pool.
 
 mod dialect;
 mod migrate;
@@ -36,8 +37,7 @@ pub mod testing;
 mod user_rows;
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use sqlx::AnyPool;
 
 pub use dialect::{redact_url, sqlite_url, Backend};
 pub use migrate::SCHEMA_VERSION;
@@ -168,26 +168,6 @@ impl Store {
         self.backend
     }
 
-    /// A connection for reads outside a transaction.
-    pub async fn reader(&self) -> Result<Reader> {
-        Ok(Reader(self.readers.acquire().await?, self.backend))
-    }
-
-    /// Starts a write transaction. Everything one operation changes, with its audit
-    /// record, goes through one `Tx`.
-    pub async fn write(&self) -> Result<Tx> {
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tx = match self.backend {
-            // The engine's writer writes to the same file: take the write lock at the start,
-            // so that a transaction never reads first and then finds the file changed under
-            // it when it comes to write (SQLITE_BUSY_SNAPSHOT, which no wait cures).
-            Backend::Sqlite => self.writers.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writers.begin().await?,
-        };
-        Ok(Tx(tx, self.backend))
-    }
-
     /// Runs `f`'s queries together, on a reader's connection: on SQLite a thread of the
     /// engine, on PostgreSQL a thread of tokio's blocking pool. `f` must not wait on
     /// anything but the database.
@@ -270,10 +250,9 @@ impl Store {
 
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
-        match self.reader().await {
-            Ok(mut r) => sqlx::query("SELECT 1").execute(r.db().conn).await.is_ok(),
-            Err(_) => false,
-        }
+        self.read_job(|db| db.query_one("SELECT 1 AS one", &[]))
+            .await
+            .is_ok()
     }
 
     /// Writes a consistent copy of a SQLite database to `path` (which must not exist), while
@@ -298,44 +277,10 @@ impl Store {
     }
 }
 
-/// A pooled connection for reads.
-pub struct Reader(PoolConnection<Any>, Backend);
-
-impl Reader {
-    pub fn db(&mut self) -> Db<'_> {
-        Db {
-            conn: &mut self.0,
-            backend: self.1,
-        }
-    }
-}
-
-/// A write transaction; dropped without [`Tx::commit`] it rolls back.
-pub struct Tx(Transaction<'static, Any>, Backend);
-
-impl Tx {
-    pub fn db(&mut self) -> Db<'_> {
-        Db {
-            conn: &mut self.0,
-            backend: self.1,
-        }
-    }
-    pub async fn commit(self) -> Result<()> {
-        self.0.commit().await?;
-        Ok(())
-    }
-}
-
-impl Db<'_> {
+impl sql::SyncDb<'_> {
     /// Takes the purge lock until this transaction ends; `false` when another server is
     /// purging right now (PostgreSQL). On SQLite there is only one server.
-    pub async fn try_lock_purge(&mut self) -> Result<bool> {
-        Ok(dialect::try_lock_transaction(self.backend, self.conn, dialect::Lock::Purge).await?)
+    pub fn try_lock_purge(&mut self) -> Result<bool> {
+        dialect::try_lock_transaction(self, dialect::Lock::Purge)
     }
-}
-
-/// A connection to run queries on; the queries are its methods, grouped by module.
-pub struct Db<'c> {
-    conn: &'c mut AnyConnection,
-    backend: Backend,
 }

@@ -60,7 +60,13 @@ async fn version_on(conn: &mut AnyConnection) -> Result<i64> {
 impl Store {
     /// The schema version of the database.
     pub async fn schema_version(&self) -> Result<i64> {
-        let mut r = self.reader().await?;
-        version_on(r.db().conn).await
+        self.read_job(|db| {
+            let row = db.query_one(
+                "SELECT COALESCE(MAX(version), 0) AS v FROM roster_migrations",
+                &[],
+            )?;
+            crate::rows::int(&row, "v")
+        })
+        .await
     }
 }

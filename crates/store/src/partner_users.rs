@@ -10,11 +10,12 @@ use roster_domain::customer_user::UserState;
 use roster_domain::partner_user::{Access, PartnerUser, SecurityGroup};
 use roster_domain::GroupId;
 use roster_domain::{PartnerId, Timestamp, Upn, UserId};
-use sqlx::any::AnyRow;
 
+use crate::rows::Param;
 use crate::rows::{self, corrupt};
+use crate::sql::SyncDb;
 use crate::user_rows::UserRow;
-use crate::{Db, Result};
+use crate::Result;
 
 fn custom_from_json(text: &str) -> Result<CustomPermissions> {
     let map: BTreeMap<String, String> =
@@ -58,7 +59,7 @@ fn roles_from_words(joined: Option<String>) -> Result<Vec<PartnerRole>> {
 }
 
 /// The `role` column of each row, as roles.
-pub(crate) fn roles_from(rows: &[AnyRow]) -> Result<Vec<PartnerRole>> {
+pub(crate) fn roles_from(rows: &[crate::sql::Row]) -> Result<Vec<PartnerRole>> {
     let names = rows
         .iter()
         .map(|r| rows::text(r, "role"))
@@ -97,9 +98,9 @@ pub struct NewPartnerUser {
     pub roles: Vec<PartnerRole>,
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Inserts a directory user of a partner tenant (without account access).
-    pub async fn insert_partner_directory_user(
+    pub fn insert_partner_directory_user(
         &mut self,
         u: &NewDirectoryUser,
         now: Timestamp,
@@ -120,32 +121,27 @@ impl Db<'_> {
                 now,
             )
         })
-        .await
     }
 
     /// Sets whether the user must change its password before it may sign in.
-    pub async fn set_force_change_password(&mut self, user: UserId, force: bool) -> Result<()> {
-        sqlx::query("UPDATE users SET force_change_password = $1 WHERE id = $2")
-            .bind(i64::from(force))
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
+    pub fn set_force_change_password(&mut self, user: UserId, force: bool) -> Result<()> {
+        self.sql.execute(
+            "UPDATE users SET force_change_password = $1 WHERE id = $2",
+            &[Param::from(i64::from(force)), Param::from(user.to_string())],
+        )?;
         Ok(())
     }
 
     /// The rows of `sql` for these users, `{ids}` in it standing for their ids.
-    async fn rows_of_users(&mut self, sql: &str, ids: &[String]) -> Result<Vec<AnyRow>> {
+    fn rows_of_users(&mut self, sql: &str, ids: &[String]) -> Result<Vec<crate::sql::Row>> {
         let mut params = rows::Params::default();
         let sql = sql.replace("{ids}", &params.add_all(ids.iter().cloned()));
-        Ok(params
-            .bind(sqlx::query(&sql))
-            .fetch_all(&mut *self.conn)
-            .await?)
+        Ok(self.sql.query(&sql, params.values())?)
     }
 
     /// Partner users from their rows, with their roles, groups and last activity: three
     /// queries for the whole page, whatever its size.
-    async fn complete(&mut self, found: &[AnyRow]) -> Result<Vec<PartnerUser>> {
+    fn complete(&mut self, found: &[crate::sql::Row]) -> Result<Vec<PartnerUser>> {
         if found.is_empty() {
             return Ok(Vec::new());
         }
@@ -154,13 +150,10 @@ impl Db<'_> {
             .map(|r| rows::text(r, "id"))
             .collect::<Result<Vec<_>>>()?;
         let mut roles: HashMap<String, Vec<String>> = HashMap::new();
-        for r in self
-            .rows_of_users(
-                "SELECT user_id, role FROM partner_roles WHERE user_id IN ({ids})",
-                &ids,
-            )
-            .await?
-        {
+        for r in self.rows_of_users(
+            "SELECT user_id, role FROM partner_roles WHERE user_id IN ({ids})",
+            &ids,
+        )? {
             let user = rows::text(&r, "user_id")?;
             roles.entry(user).or_default().push(rows::text(&r, "role")?);
         }
@@ -169,20 +162,16 @@ impl Db<'_> {
             .rows_of_users(
                 "SELECT user_id, group_id FROM group_members WHERE user_id IN ({ids}) ORDER BY group_id",
                 &ids,
-            )
-            .await?
+            )?
         {
             let user = rows::text(&r, "user_id")?;
             groups.entry(user).or_default().push(rows::group_id(&r, "group_id")?);
         }
         let mut last: HashMap<String, Timestamp> = HashMap::new();
-        for r in self
-            .rows_of_users(
-                "SELECT user_id, MAX(at) AS at FROM activity WHERE user_id IN ({ids}) GROUP BY user_id",
-                &ids,
-            )
-            .await?
-        {
+        for r in self.rows_of_users(
+            "SELECT user_id, MAX(at) AS at FROM activity WHERE user_id IN ({ids}) GROUP BY user_id",
+            &ids,
+        )? {
             if let Some(at) = rows::opt_time(&r, "at")? {
                 last.insert(rows::text(&r, "user_id")?, at);
             }
@@ -222,22 +211,20 @@ impl Db<'_> {
     }
 
     /// A directory user of the partner tenant, with its access (if any) and groups.
-    pub async fn partner_user(
-        &mut self,
-        partner: PartnerId,
-        id: UserId,
-    ) -> Result<Option<PartnerUser>> {
+    pub fn partner_user(&mut self, partner: PartnerId, id: UserId) -> Result<Option<PartnerUser>> {
         let sql = format!(
             "SELECT {PARTNER_USER_COLUMNS} FROM users u LEFT JOIN account_access a ON a.user_id = u.id \
              WHERE u.id = $1 AND u.tenant_id = $2"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(partner.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await?;
+        let row = self.query_opt(
+            &sql,
+            &[
+                Param::from(id.to_string()),
+                Param::from(partner.to_string()),
+            ],
+        )?;
         match row {
-            Some(r) => Ok(self.complete(&[r]).await?.pop()),
+            Some(r) => Ok(self.complete(&[r])?.pop()),
             None => Ok(None),
         }
     }
@@ -246,7 +233,7 @@ impl Db<'_> {
     /// `role` keeps those holding it (themselves or through a group), `search` (folded) those
     /// whose user name or display name contains it.
     #[allow(clippy::too_many_arguments)]
-    pub async fn list_partner_users(
+    pub fn list_partner_users(
         &mut self,
         partner: PartnerId,
         role: Option<PartnerRole>,
@@ -287,16 +274,13 @@ impl Db<'_> {
             " ORDER BY u.upn_key, u.id LIMIT {}",
             params.add(i64::from(size) + 1)
         ));
-        let found = params
-            .bind(sqlx::query(&sql))
-            .fetch_all(&mut *self.conn)
-            .await?;
-        self.complete(&found).await
+        let found = self.sql.query(&sql, params.values())?;
+        self.complete(&found)
     }
 
     /// The partner tenant's active directory users without account access, by UPN, at most
     /// `limit` (the portal's "Add existing users").
-    pub async fn directory_users_without_access(
+    pub fn directory_users_without_access(
         &mut self,
         partner: PartnerId,
         limit: u32,
@@ -306,18 +290,20 @@ impl Db<'_> {
              WHERE u.tenant_id = $1 AND u.state = 'active' AND a.user_id IS NULL \
              ORDER BY u.upn_key, u.id LIMIT $2"
         );
-        let found = sqlx::query(&sql)
-            .bind(partner.to_string())
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.conn)
-            .await?;
-        self.complete(&found).await
+        let found = self.sql.query(
+            &sql,
+            &[
+                Param::from(partner.to_string()),
+                Param::from(i64::from(limit)),
+            ],
+        )?;
+        self.complete(&found)
     }
 
     /// Everything authenticating a request needs to know of a user, in one query (this runs
     /// on every request): its credentials, its account access, and the roles its security
     /// groups give it. `None` when there is no such user.
-    pub async fn signed_in(&mut self, user: UserId) -> Result<Option<SignedIn>> {
+    pub fn signed_in(&mut self, user: UserId) -> Result<Option<SignedIn>> {
         let sql = format!(
             "SELECT u.id, u.tenant_id, u.state, u.password_hash, u.force_change_password, u.security_stamp, \
              a.user_id AS access_user, a.custom_permissions, \
@@ -326,14 +312,10 @@ impl Db<'_> {
               WHERE m.user_id = u.id) AS group_roles, \
              (SELECT COUNT(*) FROM group_members m WHERE m.user_id = u.id) AS memberships \
              FROM users u LEFT JOIN account_access a ON a.user_id = u.id WHERE u.id = $1",
-            crate::dialect::join_with_spaces(self.backend, "r.role"),
-            crate::dialect::join_with_spaces(self.backend, "g.role"),
+            crate::dialect::join_with_spaces(self.backend(), "r.role"),
+            crate::dialect::join_with_spaces(self.backend(), "g.role"),
         );
-        let Some(row) = sqlx::query(&sql)
-            .bind(user.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await?
-        else {
+        let Some(row) = self.query_opt(&sql, &[Param::from(user.to_string())])? else {
             return Ok(None);
         };
         let access = match rows::opt_text(&row, "access_user")? {
@@ -354,14 +336,14 @@ impl Db<'_> {
     }
 
     /// The account access of a user: `None` without access.
-    pub async fn account_access(&mut self, user: UserId) -> Result<Option<Access>> {
-        let row = sqlx::query("SELECT custom_permissions FROM account_access WHERE user_id = $1")
-            .bind(user.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await?;
+    pub fn account_access(&mut self, user: UserId) -> Result<Option<Access>> {
+        let row = self.query_opt(
+            "SELECT custom_permissions FROM account_access WHERE user_id = $1",
+            &[Param::from(user.to_string())],
+        )?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Access {
-            roles: self.partner_roles(user).await?,
+            roles: self.partner_roles(user)?,
             custom: rows::opt_text(&row, "custom_permissions")?
                 .map(|t| custom_from_json(&t))
                 .transpose()?,
@@ -369,143 +351,93 @@ impl Db<'_> {
     }
 
     /// The roles the user has through its security groups.
-    pub async fn group_roles_of(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
-        let found = sqlx::query(
-            "SELECT g.role AS role FROM group_members m JOIN group_roles g ON g.group_id = m.group_id WHERE m.user_id = $1",
-        )
-        .bind(user.to_string())
-        .fetch_all(&mut *self.conn)
-        .await?;
+    pub fn group_roles_of(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
+        let found = self.sql.query("SELECT g.role AS role FROM group_members m JOIN group_roles g ON g.group_id = m.group_id WHERE m.user_id = $1", &[Param::from(user.to_string())])?;
         roles_from(&found)
     }
 
     /// Gives (or replaces) account access: exactly these roles, or these custom permissions.
-    pub async fn set_access(
-        &mut self,
-        user: UserId,
-        access: &Access,
-        now: Timestamp,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO account_access (user_id, custom_permissions, granted_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET custom_permissions = excluded.custom_permissions",
-        )
-        .bind(user.to_string())
-        .bind(access.custom.as_ref().map(CustomPermissions::to_json))
-        .bind(now.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
-        sqlx::query("DELETE FROM partner_roles WHERE user_id = $1")
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
+    pub fn set_access(&mut self, user: UserId, access: &Access, now: Timestamp) -> Result<()> {
+        self.sql.execute("INSERT INTO account_access (user_id, custom_permissions, granted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET custom_permissions = excluded.custom_permissions", &[Param::from(user.to_string()), Param::from(access.custom.as_ref().map(CustomPermissions::to_json)), Param::from(now.unix_millis())])?;
+        self.sql.execute(
+            "DELETE FROM partner_roles WHERE user_id = $1",
+            &[Param::from(user.to_string())],
+        )?;
         for role in &access.roles {
-            sqlx::query("INSERT INTO partner_roles (user_id, role) VALUES ($1, $2)")
-                .bind(user.to_string())
-                .bind(role.as_str())
-                .execute(&mut *self.conn)
-                .await?;
+            self.sql.execute(
+                "INSERT INTO partner_roles (user_id, role) VALUES ($1, $2)",
+                &[Param::from(user.to_string()), Param::from(role.as_str())],
+            )?;
         }
         Ok(())
     }
 
     /// Ends a user's account access (the directory user stays).
-    pub async fn remove_access(&mut self, user: UserId) -> Result<bool> {
-        sqlx::query("DELETE FROM partner_roles WHERE user_id = $1")
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
-        let done = sqlx::query("DELETE FROM account_access WHERE user_id = $1")
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    pub fn remove_access(&mut self, user: UserId) -> Result<bool> {
+        self.sql.execute(
+            "DELETE FROM partner_roles WHERE user_id = $1",
+            &[Param::from(user.to_string())],
+        )?;
+        let done = self.sql.execute(
+            "DELETE FROM account_access WHERE user_id = $1",
+            &[Param::from(user.to_string())],
+        )?;
+        Ok(done == 1)
     }
 
     /// How many active users of the partner hold Global admin with account access, by their
     /// own role or through a group.
-    pub async fn global_admin_count(&mut self, partner: PartnerId) -> Result<i64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM users u JOIN account_access a ON a.user_id = u.id \
+    pub fn global_admin_count(&mut self, partner: PartnerId) -> Result<i64> {
+        let row = self.query_one("SELECT COUNT(*) AS n FROM users u JOIN account_access a ON a.user_id = u.id \
              WHERE u.tenant_id = $1 AND u.state = 'active' AND ( \
                EXISTS (SELECT 1 FROM partner_roles r WHERE r.user_id = u.id AND r.role = 'global_admin') \
                OR EXISTS (SELECT 1 FROM group_members m JOIN group_roles g ON g.group_id = m.group_id \
-                          WHERE m.user_id = u.id AND g.role = 'global_admin'))",
-        )
-        .bind(partner.to_string())
-        .fetch_one(&mut *self.conn)
-        .await?;
+                          WHERE m.user_id = u.id AND g.role = 'global_admin'))", &[Param::from(partner.to_string())])?;
         rows::int(&row, "n")
     }
 
     /// Replaces a partner user's names and UPN (directory properties), bumping its version.
-    pub async fn update_partner_user(
+    pub fn update_partner_user(
         &mut self,
         u: &PartnerUser,
         expected_version: i64,
         now: Timestamp,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET upn = $1, upn_key = $2, display_name = $3, display_name_key = $4, first_name = $5, \
-             last_name = $6, version = $7, updated_at = $8 WHERE id = $9 AND tenant_id = $10 AND version = $11",
-        )
-        .bind(u.upn.as_str())
-        .bind(u.upn.key())
-        .bind(&u.display_name)
-        .bind(roster_domain::listing::sort_key(&u.display_name))
-        .bind(u.first_name.clone())
-        .bind(u.last_name.clone())
-        .bind(u.version)
-        .bind(now.unix_millis())
-        .bind(u.id.to_string())
-        .bind(u.partner.to_string())
-        .bind(expected_version)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.sql.execute("UPDATE users SET upn = $1, upn_key = $2, display_name = $3, display_name_key = $4, first_name = $5, \
+             last_name = $6, version = $7, updated_at = $8 WHERE id = $9 AND tenant_id = $10 AND version = $11", &[Param::from(u.upn.as_str()), Param::from(u.upn.key()), Param::from(&u.display_name), Param::from(roster_domain::listing::sort_key(&u.display_name)), Param::from(u.first_name.clone()), Param::from(u.last_name.clone()), Param::from(u.version), Param::from(now.unix_millis()), Param::from(u.id.to_string()), Param::from(u.partner.to_string()), Param::from(expected_version)])?;
+        Ok(done == 1)
     }
 
     /// Changes a user's security stamp: every token it holds stops working.
-    pub async fn revoke_sessions(&mut self, user: UserId, new_stamp: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET security_stamp = $1 WHERE id = $2")
-            .bind(new_stamp)
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
+    pub fn revoke_sessions(&mut self, user: UserId, new_stamp: &str) -> Result<()> {
+        self.sql.execute(
+            "UPDATE users SET security_stamp = $1 WHERE id = $2",
+            &[Param::from(new_stamp), Param::from(user.to_string())],
+        )?;
         Ok(())
     }
 
     // ------------------------------------------------------------------ groups
 
-    pub async fn insert_group(&mut self, g: &SecurityGroup) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO security_groups (id, partner_id, display_name, display_name_key, description, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(g.id.to_string())
-        .bind(g.partner.to_string())
-        .bind(&g.display_name)
-        .bind(roster_domain::listing::sort_key(&g.display_name))
-        .bind(g.description.clone())
-        .bind(g.created_at.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
+    pub fn insert_group(&mut self, g: &SecurityGroup) -> Result<()> {
+        self.sql.execute("INSERT INTO security_groups (id, partner_id, display_name, display_name_key, description, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)", &[Param::from(g.id.to_string()), Param::from(g.partner.to_string()), Param::from(&g.display_name), Param::from(roster_domain::listing::sort_key(&g.display_name)), Param::from(g.description.clone()), Param::from(g.created_at.unix_millis())])?;
         for role in &g.roles {
-            sqlx::query("INSERT INTO group_roles (group_id, role) VALUES ($1, $2)")
-                .bind(g.id.to_string())
-                .bind(role.as_str())
-                .execute(&mut *self.conn)
-                .await?;
+            self.sql.execute(
+                "INSERT INTO group_roles (group_id, role) VALUES ($1, $2)",
+                &[Param::from(g.id.to_string()), Param::from(role.as_str())],
+            )?;
         }
         Ok(())
     }
 
-    async fn group_from(&mut self, row: &AnyRow) -> Result<SecurityGroup> {
+    fn group_from(&mut self, row: &crate::sql::Row) -> Result<SecurityGroup> {
         let id = rows::group_id(row, "id")?;
-        let roles = sqlx::query("SELECT role FROM group_roles WHERE group_id = $1")
-            .bind(id.to_string())
-            .fetch_all(&mut *self.conn)
-            .await?;
+        let roles = self.sql.query(
+            "SELECT role FROM group_roles WHERE group_id = $1",
+            &[Param::from(id.to_string())],
+        )?;
         Ok(SecurityGroup {
             roles: roles_from(&roles)?,
             id,
@@ -516,60 +448,46 @@ impl Db<'_> {
         })
     }
 
-    pub async fn groups(&mut self, partner: PartnerId) -> Result<Vec<SecurityGroup>> {
-        let found = sqlx::query(
+    pub fn groups(&mut self, partner: PartnerId) -> Result<Vec<SecurityGroup>> {
+        let found = self.sql.query(
             "SELECT id, partner_id, display_name, description, created_at FROM security_groups \
              WHERE partner_id = $1 ORDER BY display_name_key, id",
-        )
-        .bind(partner.to_string())
-        .fetch_all(&mut *self.conn)
-        .await?;
+            &[Param::from(partner.to_string())],
+        )?;
         let mut out = Vec::with_capacity(found.len());
         for r in &found {
-            out.push(self.group_from(r).await?);
+            out.push(self.group_from(r)?);
         }
         Ok(out)
     }
 
-    pub async fn group(
-        &mut self,
-        partner: PartnerId,
-        id: GroupId,
-    ) -> Result<Option<SecurityGroup>> {
-        let row = sqlx::query(
-            "SELECT id, partner_id, display_name, description, created_at FROM security_groups WHERE id = $1 AND partner_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(partner.to_string())
-        .fetch_optional(&mut *self.conn)
-        .await?;
+    pub fn group(&mut self, partner: PartnerId, id: GroupId) -> Result<Option<SecurityGroup>> {
+        let row = self.query_opt("SELECT id, partner_id, display_name, description, created_at FROM security_groups WHERE id = $1 AND partner_id = $2", &[Param::from(id.to_string()), Param::from(partner.to_string())])?;
         match row {
-            Some(r) => Ok(Some(self.group_from(&r).await?)),
+            Some(r) => Ok(Some(self.group_from(&r)?)),
             None => Ok(None),
         }
     }
 
     /// Adds a member; returns whether it was new.
-    pub async fn add_group_member(&mut self, group: GroupId, user: UserId) -> Result<bool> {
-        let done = sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT (group_id, user_id) DO NOTHING")
-            .bind(group.to_string())
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    pub fn add_group_member(&mut self, group: GroupId, user: UserId) -> Result<bool> {
+        let done = self.sql.execute("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT (group_id, user_id) DO NOTHING", &[Param::from(group.to_string()), Param::from(user.to_string())])?;
+        Ok(done == 1)
     }
 
     /// Removes a member; returns whether it was one.
-    pub async fn remove_group_member(&mut self, group: GroupId, user: UserId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-            .bind(group.to_string())
-            .bind(user.to_string())
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    pub fn remove_group_member(&mut self, group: GroupId, user: UserId) -> Result<bool> {
+        let done = self.sql.execute(
+            "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2",
+            &[
+                Param::from(group.to_string()),
+                Param::from(user.to_string()),
+            ],
+        )?;
+        Ok(done == 1)
     }
 
-    pub async fn insert_partner_user(&mut self, u: &NewPartnerUser, now: Timestamp) -> Result<()> {
+    pub fn insert_partner_user(&mut self, u: &NewPartnerUser, now: Timestamp) -> Result<()> {
         self.insert_user_row(&UserRow {
             password_hash: Some(&u.password_hash),
             ..UserRow::partner(
@@ -580,20 +498,19 @@ impl Db<'_> {
                 &u.security_stamp,
                 now,
             )
-        })
-        .await?;
+        })?;
         let access = roster_domain::partner_user::Access {
             roles: u.roles.clone(),
             custom: None,
         };
-        self.set_access(u.id, &access, now).await
+        self.set_access(u.id, &access, now)
     }
 
-    pub async fn partner_roles(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
-        let rows = sqlx::query("SELECT role FROM partner_roles WHERE user_id = $1")
-            .bind(user.to_string())
-            .fetch_all(&mut *self.conn)
-            .await?;
+    pub fn partner_roles(&mut self, user: UserId) -> Result<Vec<PartnerRole>> {
+        let rows = self.sql.query(
+            "SELECT role FROM partner_roles WHERE user_id = $1",
+            &[Param::from(user.to_string())],
+        )?;
         crate::partner_users::roles_from(&rows)
     }
 }

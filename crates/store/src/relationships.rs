@@ -6,21 +6,22 @@ use roster_domain::relationship::{
 };
 use roster_domain::RelationshipId;
 use roster_domain::{CustomerId, PartnerId, Timestamp, UserId};
-use sqlx::any::AnyRow;
 
+use crate::rows::Param;
 use crate::rows::{self, corrupt};
-use crate::{Db, Result};
+use crate::sql::SyncDb;
+use crate::Result;
 
 const COLUMNS: &str =
     "id, partner_id, customer_id, display_name, duration_days, roles, auto_extend, \
      status, created_at, activated_at, terminated_at";
 
-fn roles_of(row: &AnyRow, table: &str) -> Result<Vec<DirectoryRole>> {
+fn roles_of(row: &crate::sql::Row, table: &str) -> Result<Vec<DirectoryRole>> {
     let text = rows::text(row, "roles")?;
     roles_from_text(&text).ok_or_else(|| corrupt(&format!("{table}.roles"), &text))
 }
 
-fn relationship_from(row: &AnyRow) -> Result<Relationship> {
+fn relationship_from(row: &crate::sql::Row) -> Result<Relationship> {
     let status = rows::text(row, "status")?;
     Ok(Relationship {
         id: rows::relationship_id(row, "id")?,
@@ -38,7 +39,7 @@ fn relationship_from(row: &AnyRow) -> Result<Relationship> {
     })
 }
 
-fn assignment_from(row: &AnyRow) -> Result<AccessAssignment> {
+fn assignment_from(row: &crate::sql::Row) -> Result<AccessAssignment> {
     Ok(AccessAssignment {
         id: rows::text(row, "id")?,
         relationship: rows::relationship_id(row, "relationship_id")?,
@@ -48,49 +49,29 @@ fn assignment_from(row: &AnyRow) -> Result<AccessAssignment> {
     })
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Turns a customer's legacy delegated admin access on or off.
-    pub async fn set_allow_delegated_access(
-        &mut self,
-        customer: CustomerId,
-        allow: bool,
-    ) -> Result<()> {
-        sqlx::query(
+    pub fn set_allow_delegated_access(&mut self, customer: CustomerId, allow: bool) -> Result<()> {
+        self.sql.execute(
             "UPDATE tenants SET allow_delegated_access = $1 WHERE id = $2 AND kind = 'customer'",
-        )
-        .bind(i64::from(allow))
-        .bind(customer.to_string())
-        .execute(&mut *self.conn)
-        .await?;
+            &[
+                Param::from(i64::from(allow)),
+                Param::from(customer.to_string()),
+            ],
+        )?;
         Ok(())
     }
 
     /// Inserts a relationship; `Conflict` when the partner has one of that name.
-    pub async fn insert_relationship(&mut self, r: &Relationship) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO delegated_relationships (id, partner_id, customer_id, display_name, display_name_key, \
+    pub fn insert_relationship(&mut self, r: &Relationship) -> Result<()> {
+        self.sql.execute("INSERT INTO delegated_relationships (id, partner_id, customer_id, display_name, display_name_key, \
              duration_days, roles, auto_extend, status, created_at, activated_at, terminated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(r.id.to_string())
-        .bind(r.partner.to_string())
-        .bind(r.customer.to_string())
-        .bind(&r.display_name)
-        .bind(roster_domain::listing::sort_key(&r.display_name))
-        .bind(r.duration_days)
-        .bind(roles_to_text(&r.roles))
-        .bind(i64::from(r.auto_extend))
-        .bind(r.status.as_str())
-        .bind(r.created_at.unix_millis())
-        .bind(r.activated_at.map(Timestamp::unix_millis))
-        .bind(r.terminated_at.map(Timestamp::unix_millis))
-        .execute(&mut *self.conn)
-        .await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", &[Param::from(r.id.to_string()), Param::from(r.partner.to_string()), Param::from(r.customer.to_string()), Param::from(&r.display_name), Param::from(roster_domain::listing::sort_key(&r.display_name)), Param::from(r.duration_days), Param::from(roles_to_text(&r.roles)), Param::from(i64::from(r.auto_extend)), Param::from(r.status.as_str()), Param::from(r.created_at.unix_millis()), Param::from(r.activated_at.map(Timestamp::unix_millis)), Param::from(r.terminated_at.map(Timestamp::unix_millis))])?;
         Ok(())
     }
 
     /// A relationship of `customer` (a customer of `partner`).
-    pub async fn relationship(
+    pub fn relationship(
         &mut self,
         partner: PartnerId,
         customer: CustomerId,
@@ -99,17 +80,19 @@ impl Db<'_> {
         let sql = format!(
             "SELECT {COLUMNS} FROM delegated_relationships WHERE id = $1 AND partner_id = $2 AND customer_id = $3"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(partner.to_string())
-            .bind(customer.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await?;
+        let row = self.query_opt(
+            &sql,
+            &[
+                Param::from(id.to_string()),
+                Param::from(partner.to_string()),
+                Param::from(customer.to_string()),
+            ],
+        )?;
         row.as_ref().map(relationship_from).transpose()
     }
 
     /// The relationships of a customer, oldest first.
-    pub async fn relationships(
+    pub fn relationships(
         &mut self,
         partner: PartnerId,
         customer: CustomerId,
@@ -118,17 +101,19 @@ impl Db<'_> {
             "SELECT {COLUMNS} FROM delegated_relationships WHERE partner_id = $1 AND customer_id = $2 \
              ORDER BY created_at, id"
         );
-        let found = sqlx::query(&sql)
-            .bind(partner.to_string())
-            .bind(customer.to_string())
-            .fetch_all(&mut *self.conn)
-            .await?;
+        let found = self.sql.query(
+            &sql,
+            &[
+                Param::from(partner.to_string()),
+                Param::from(customer.to_string()),
+            ],
+        )?;
         found.iter().map(relationship_from).collect()
     }
 
     /// Moves a relationship to `status` (with the time of activation or termination) if it
     /// is still in `from`; `false` when it was not.
-    pub async fn set_relationship_status(
+    pub fn set_relationship_status(
         &mut self,
         id: RelationshipId,
         from: RelationshipStatus,
@@ -143,50 +128,38 @@ impl Db<'_> {
                 "UPDATE delegated_relationships SET status = $1, terminated_at = $2 WHERE id = $3 AND status = $4"
             }
         };
-        let done = sqlx::query(sql)
-            .bind(status.as_str())
-            .bind(at.unix_millis())
-            .bind(id.to_string())
-            .bind(from.as_str())
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.sql.execute(
+            sql,
+            &[
+                Param::from(status.as_str()),
+                Param::from(at.unix_millis()),
+                Param::from(id.to_string()),
+                Param::from(from.as_str()),
+            ],
+        )?;
+        Ok(done == 1)
     }
 
     /// Inserts an access assignment; `Conflict` when the group is assigned already.
-    pub async fn insert_access_assignment(&mut self, a: &AccessAssignment) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO delegated_access_assignments (id, relationship_id, group_id, roles, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&a.id)
-        .bind(a.relationship.to_string())
-        .bind(a.group.to_string())
-        .bind(roles_to_text(&a.roles))
-        .bind(a.created_at.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
+    pub fn insert_access_assignment(&mut self, a: &AccessAssignment) -> Result<()> {
+        self.sql.execute("INSERT INTO delegated_access_assignments (id, relationship_id, group_id, roles, created_at) \
+             VALUES ($1, $2, $3, $4, $5)", &[Param::from(&a.id), Param::from(a.relationship.to_string()), Param::from(a.group.to_string()), Param::from(roles_to_text(&a.roles)), Param::from(a.created_at.unix_millis())])?;
         Ok(())
     }
 
     /// The access assignments of a relationship, oldest first.
-    pub async fn access_assignments(
+    pub fn access_assignments(
         &mut self,
         relationship: RelationshipId,
     ) -> Result<Vec<AccessAssignment>> {
-        let found = sqlx::query(
-            "SELECT id, relationship_id, group_id, roles, created_at FROM delegated_access_assignments \
-             WHERE relationship_id = $1 ORDER BY created_at, id",
-        )
-        .bind(relationship.to_string())
-        .fetch_all(&mut *self.conn)
-        .await?;
+        let found = self.sql.query("SELECT id, relationship_id, group_id, roles, created_at FROM delegated_access_assignments \
+             WHERE relationship_id = $1 ORDER BY created_at, id", &[Param::from(relationship.to_string())])?;
         found.iter().map(assignment_from).collect()
     }
 
     /// The relationships (stored as active) under which `user` belongs to an assigned group,
     /// each with the roles of those assignments; `customer` narrows to one customer.
-    pub async fn granted_to_user(
+    pub fn granted_to_user(
         &mut self,
         partner: PartnerId,
         user: UserId,
@@ -204,13 +177,14 @@ impl Db<'_> {
             sql.push_str(" AND r.customer_id = $3");
         }
         sql.push_str(" ORDER BY r.id");
-        let mut q = sqlx::query(&sql)
-            .bind(partner.to_string())
-            .bind(user.to_string());
+        let mut params = vec![
+            Param::from(partner.to_string()),
+            Param::from(user.to_string()),
+        ];
         if let Some(c) = customer {
-            q = q.bind(c.to_string());
+            params.push(Param::from(c.to_string()));
         }
-        let found = q.fetch_all(&mut *self.conn).await?;
+        let found = self.sql.query(&sql, &params)?;
         found
             .iter()
             .map(|row| {

@@ -3,7 +3,7 @@
 use roster_domain::listing::{After, SortDirection, TextMatch};
 use roster_domain::{CustomerId, PartnerId, Timestamp, UserId};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 use crate::{Result, StoreError};
 
@@ -24,57 +24,6 @@ impl Columns for AnyRow {
     }
     fn int_or_null(&self, col: &str) -> Result<Option<i64>> {
         Ok(self.try_get::<Option<i64>, _>(col)?)
-    }
-}
-
-/// One row of a page: as the driver gave it, or a member of the page's JSON array.
-pub(crate) enum PageRow {
-    Driver(AnyRow),
-    Json(JsonRow),
-}
-
-impl Columns for PageRow {
-    fn text_or_null(&self, col: &str) -> Result<Option<String>> {
-        match self {
-            PageRow::Driver(r) => r.text_or_null(col),
-            PageRow::Json(r) => r.text_or_null(col),
-        }
-    }
-    fn int_or_null(&self, col: &str) -> Result<Option<i64>> {
-        match self {
-            PageRow::Driver(r) => r.int_or_null(col),
-            PageRow::Json(r) => r.int_or_null(col),
-        }
-    }
-}
-
-/// One row of a page read as JSON: an object with a member per column.
-pub(crate) struct JsonRow(serde_json::Map<String, serde_json::Value>);
-
-impl JsonRow {
-    fn member(&self, col: &str) -> Result<&serde_json::Value> {
-        self.0
-            .get(col)
-            .ok_or_else(|| corrupt("page row without column", col))
-    }
-}
-
-impl Columns for JsonRow {
-    fn text_or_null(&self, col: &str) -> Result<Option<String>> {
-        match self.member(col)? {
-            serde_json::Value::Null => Ok(None),
-            serde_json::Value::String(s) => Ok(Some(s.clone())),
-            other => Err(corrupt(col, &other.to_string())),
-        }
-    }
-    fn int_or_null(&self, col: &str) -> Result<Option<i64>> {
-        match self.member(col)? {
-            serde_json::Value::Null => Ok(None),
-            v => v
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| corrupt(col, &v.to_string())),
-        }
     }
 }
 
@@ -173,6 +122,24 @@ impl From<&str> for Param {
     }
 }
 
+impl From<&String> for Param {
+    fn from(v: &String) -> Self {
+        Self::Text(v.clone())
+    }
+}
+
+impl From<i32> for Param {
+    fn from(v: i32) -> Self {
+        Self::Int(v.into())
+    }
+}
+
+impl From<u32> for Param {
+    fn from(v: u32) -> Self {
+        Self::Int(v.into())
+    }
+}
+
 impl From<bool> for Param {
     fn from(v: bool) -> Self {
         Self::Int(i64::from(v))
@@ -213,6 +180,11 @@ impl From<i64> for Param {
 }
 
 impl Params {
+    /// The values, in the order of their placeholders.
+    pub(crate) fn values(&self) -> &[Param] {
+        &self.0
+    }
+
     /// Adds a value and answers its placeholder, `$n`.
     pub(crate) fn add(&mut self, value: impl Into<Param>) -> String {
         self.0.push(value.into());
@@ -229,13 +201,6 @@ impl Params {
             .map(|v| self.add(v))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-
-    pub(crate) fn bind<'q>(
-        self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        bind_all(query, &self.0)
     }
 }
 
@@ -272,29 +237,22 @@ impl PageQuery {
     }
 
     /// How many rows the query (with its search) holds.
-    pub(crate) async fn count(self, conn: &mut AnyConnection) -> Result<i64> {
+    pub(crate) fn count(self, db: &mut crate::sql::SyncDb<'_>) -> Result<i64> {
         let sql = format!("SELECT COUNT(*) AS n {}", self.from_where);
-        let row = self.params.bind(sqlx::query(&sql)).fetch_one(conn).await?;
+        let row = db.query_one(&sql, &self.params.0)?;
         int(&row, "n")
     }
 
     /// Runs the query, ordered by (`key`, id), starting strictly after `after`; fetches one
     /// row more than `size` so that the caller can tell whether a next page exists.
-    ///
-    /// On SQLite the database sends the whole page as one JSON array of row objects: one
-    /// value instead of a hundred rows, each of which sqlx would pass from its SQLite
-    /// thread on its own and convert to its `Any` form column by column (docs/BENCHMARKS.md
-    /// has what that cost). PostgreSQL's rows arrive together on the connection already, and
-    /// building and parsing the JSON cost it more than it saved: it gets the rows.
-    pub(crate) async fn fetch(
+    pub(crate) fn fetch(
         mut self,
-        conn: &mut AnyConnection,
-        backend: crate::Backend,
+        db: &mut crate::sql::SyncDb<'_>,
         key: &str,
         direction: SortDirection,
         after: Option<&After>,
         size: u32,
-    ) -> Result<Vec<PageRow>> {
+    ) -> Result<Vec<crate::sql::Row>> {
         let (cmp, dir) = match direction {
             SortDirection::Ascending => (">", "ASC"),
             SortDirection::Descending => ("<", "DESC"),
@@ -310,25 +268,6 @@ impl PageQuery {
             "SELECT {}, {key} AS page_key {} ORDER BY {key} {dir}, id {dir} LIMIT {limit}",
             self.columns, self.from_where
         );
-        let as_json = crate::dialect::pages_as_json(backend);
-        let sql = if as_json {
-            let columns: Vec<&str> = self.columns.split(", ").map(str::trim).collect();
-            crate::dialect::json_rows(&columns, &page, &format!("page_key {dir}, id {dir}"))
-        } else {
-            page
-        };
-        let query = self.params.bind(sqlx::query(&sql));
-        if !as_json {
-            let rows = query.fetch_all(conn).await?;
-            return Ok(rows.into_iter().map(PageRow::Driver).collect());
-        }
-        let row = query.fetch_one(conn).await?;
-        let json = text(&row, "page")?;
-        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
-            serde_json::from_str(&json).map_err(|e| corrupt("page", &e.to_string()))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| PageRow::Json(JsonRow(r)))
-            .collect())
+        db.sql.query(&page, &self.params.0)
     }
 }

@@ -3,7 +3,9 @@
 use roster_domain::{Timestamp, UserId};
 
 use crate::rows;
-use crate::{Db, Result};
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::Result;
 
 /// A stored portal session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,30 +18,19 @@ pub struct PortalSession {
     pub last_seen_at: Timestamp,
 }
 
-impl Db<'_> {
-    pub async fn insert_portal_session(&mut self, s: &PortalSession) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO portal_sessions (hash, user_id, security_stamp, created_at, last_seen_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&s.hash)
-        .bind(s.user.to_string())
-        .bind(&s.security_stamp)
-        .bind(s.created_at.unix_millis())
-        .bind(s.last_seen_at.unix_millis())
-        .execute(&mut *self.conn)
-        .await?;
+impl SyncDb<'_> {
+    pub fn insert_portal_session(&mut self, s: &PortalSession) -> Result<()> {
+        self.sql.execute("INSERT INTO portal_sessions (hash, user_id, security_stamp, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5)", &[Param::from(&s.hash), Param::from(s.user.to_string()), Param::from(&s.security_stamp), Param::from(s.created_at.unix_millis()), Param::from(s.last_seen_at.unix_millis())])?;
         Ok(())
     }
 
-    pub async fn portal_session(&mut self, hash: &str) -> Result<Option<PortalSession>> {
-        let row = sqlx::query(
+    pub fn portal_session(&mut self, hash: &str) -> Result<Option<PortalSession>> {
+        let row = self.query_opt(
             "SELECT hash, user_id, security_stamp, created_at, last_seen_at \
              FROM portal_sessions WHERE hash = $1",
-        )
-        .bind(hash)
-        .fetch_optional(&mut *self.conn)
-        .await?;
+            &[Param::from(hash)],
+        )?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(PortalSession {
             hash: rows::text(&r, "hash")?,
@@ -51,49 +42,47 @@ impl Db<'_> {
     }
 
     /// Notes that the session was used at `now` (never moving its time back).
-    pub async fn touch_portal_session(&mut self, hash: &str, now: Timestamp) -> Result<()> {
-        sqlx::query(
+    pub fn touch_portal_session(&mut self, hash: &str, now: Timestamp) -> Result<()> {
+        self.sql.execute(
             "UPDATE portal_sessions SET last_seen_at = $1 WHERE hash = $2 AND last_seen_at < $1",
-        )
-        .bind(now.unix_millis())
-        .bind(hash)
-        .execute(&mut *self.conn)
-        .await?;
+            &[Param::from(now.unix_millis()), Param::from(hash)],
+        )?;
         Ok(())
     }
 
     /// Ends one session; true when there was one.
-    pub async fn delete_portal_session(&mut self, hash: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM portal_sessions WHERE hash = $1")
-            .bind(hash)
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    pub fn delete_portal_session(&mut self, hash: &str) -> Result<bool> {
+        let done = self.sql.execute(
+            "DELETE FROM portal_sessions WHERE hash = $1",
+            &[Param::from(hash)],
+        )?;
+        Ok(done == 1)
     }
 
     /// Forgets the sessions last used before `idle_since` or begun before `begun_since`.
-    pub async fn purge_portal_sessions(
+    pub fn purge_portal_sessions(
         &mut self,
         idle_since: Timestamp,
         begun_since: Timestamp,
     ) -> Result<u64> {
-        let done =
-            sqlx::query("DELETE FROM portal_sessions WHERE last_seen_at < $1 OR created_at < $2")
-                .bind(idle_since.unix_millis())
-                .bind(begun_since.unix_millis())
-                .execute(&mut *self.conn)
-                .await?;
-        Ok(done.rows_affected())
+        let done = self.sql.execute(
+            "DELETE FROM portal_sessions WHERE last_seen_at < $1 OR created_at < $2",
+            &[
+                Param::from(idle_since.unix_millis()),
+                Param::from(begun_since.unix_millis()),
+            ],
+        )?;
+        Ok(done)
     }
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// The user name and display name of a user, for the portal's "signed in as".
-    pub async fn user_identity(&mut self, user: UserId) -> Result<Option<(String, String)>> {
-        let row = sqlx::query("SELECT upn, display_name FROM users WHERE id = $1")
-            .bind(user.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await?;
+    pub fn user_identity(&mut self, user: UserId) -> Result<Option<(String, String)>> {
+        let row = self.query_opt(
+            "SELECT upn, display_name FROM users WHERE id = $1",
+            &[Param::from(user.to_string())],
+        )?;
         match row {
             Some(r) => Ok(Some((
                 rows::text(&r, "upn")?,

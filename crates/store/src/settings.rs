@@ -1,30 +1,27 @@
 //! Server-wide settings kept in the database (key fingerprints, the first partner).
 
-use sqlx::Row;
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::Result;
 
-use crate::{Db, Result};
-
-impl Db<'_> {
-    pub async fn setting(&mut self, key: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut *self.conn)
-            .await?;
+impl SyncDb<'_> {
+    pub fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        let row = self.query_opt(
+            "SELECT value FROM settings WHERE key = $1",
+            &[Param::from(key)],
+        )?;
         Ok(match row {
-            Some(r) => Some(r.try_get::<String, _>("value")?),
+            Some(r) => Some(crate::rows::text(&r, "value")?),
             None => None,
         })
     }
 
     /// Sets `key` only if it has no value yet; returns whether it was set.
-    pub async fn set_setting_once(&mut self, key: &str, value: &str) -> Result<bool> {
-        let done = sqlx::query(
+    pub fn set_setting_once(&mut self, key: &str, value: &str) -> Result<bool> {
+        let done = self.sql.execute(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+            &[Param::from(key), Param::from(value)],
+        )?;
+        Ok(done == 1)
     }
 }

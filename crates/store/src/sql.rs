@@ -83,6 +83,12 @@ impl SyncDb<'_> {
         self.sql.backend()
     }
 
+    /// The one row a statement answers (an aggregate, a `RETURNING`).
+    pub(crate) fn query_one(&mut self, sql: &str, params: &[Param]) -> Result<Row> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row answered: {sql}")))
+    }
+
     /// The first row of an answer, if any.
     pub(crate) fn query_opt(&mut self, sql: &str, params: &[Param]) -> Result<Option<Row>> {
         Ok(self.sql.query(sql, params)?.into_iter().next())

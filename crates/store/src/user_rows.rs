@@ -3,7 +3,9 @@
 
 use roster_domain::{Timestamp, Upn, UserId};
 
-use crate::{Db, Result};
+use crate::rows::Param;
+use crate::sql::SyncDb;
+use crate::Result;
 
 /// A row of `users` as it is first written; what a kind of user does not have is `None`
 /// or `false`.
@@ -34,45 +36,16 @@ pub(crate) struct UserRow<'a> {
     pub is_directory_global_admin: bool,
 }
 
-impl Db<'_> {
+impl SyncDb<'_> {
     /// Inserts a directory user. `Conflict` when its UPN (or, for a guest, its address) is
     /// taken by an active user of its tenant.
-    pub(crate) async fn insert_user_row(&mut self, u: &UserRow<'_>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
+    pub(crate) fn insert_user_row(&mut self, u: &UserRow<'_>) -> Result<()> {
+        self.sql.execute("INSERT INTO users (id, tenant_id, upn, upn_key, display_name, display_name_key, first_name, last_name, \
              usage_location, immutable_id, phone_number, domain_type, state, soft_deleted_at, password_hash, \
              force_change_password, security_stamp, version, created_at, updated_at, is_guest, guest_email, \
              guest_email_key, password_recovery_email, is_directory_global_admin) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23, $24, $25)",
-        )
-        .bind(u.id.to_string())
-        .bind(u.tenant.clone())
-        .bind(u.upn.as_str())
-        .bind(u.upn.key())
-        .bind(u.display_name)
-        .bind(roster_domain::listing::sort_key(u.display_name))
-        .bind(u.first_name)
-        .bind(u.last_name)
-        .bind(u.usage_location)
-        .bind(u.immutable_id)
-        .bind(u.phone_number)
-        .bind(u.domain_type)
-        .bind(u.state)
-        .bind(u.soft_deleted_at.map(Timestamp::unix_millis))
-        .bind(u.password_hash)
-        .bind(i64::from(u.force_change_password))
-        .bind(u.security_stamp)
-        .bind(u.version)
-        .bind(u.created_at.unix_millis())
-        .bind(u.updated_at.unix_millis())
-        .bind(i64::from(u.is_guest))
-        .bind(u.guest_email)
-        .bind(u.guest_email.map(roster_domain::invitation::email_key))
-        .bind(u.password_recovery_email)
-        .bind(i64::from(u.is_directory_global_admin))
-        .execute(&mut *self.conn)
-        .await?;
+             $21, $22, $23, $24, $25)", &[Param::from(u.id.to_string()), Param::from(u.tenant.clone()), Param::from(u.upn.as_str()), Param::from(u.upn.key()), Param::from(u.display_name), Param::from(roster_domain::listing::sort_key(u.display_name)), Param::from(u.first_name), Param::from(u.last_name), Param::from(u.usage_location), Param::from(u.immutable_id), Param::from(u.phone_number), Param::from(u.domain_type), Param::from(u.state), Param::from(u.soft_deleted_at.map(Timestamp::unix_millis)), Param::from(u.password_hash), Param::from(i64::from(u.force_change_password)), Param::from(u.security_stamp), Param::from(u.version), Param::from(u.created_at.unix_millis()), Param::from(u.updated_at.unix_millis()), Param::from(i64::from(u.is_guest)), Param::from(u.guest_email), Param::from(u.guest_email.map(roster_domain::invitation::email_key)), Param::from(u.password_recovery_email), Param::from(i64::from(u.is_directory_global_admin))])?;
         Ok(())
     }
 }
