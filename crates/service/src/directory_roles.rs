@@ -7,25 +7,24 @@ use roster_domain::authz::RoleMember;
 use roster_domain::authz::{self, Action, CustomerAction, DirectoryRole, Tier};
 use roster_domain::customer_user::UserState;
 use roster_domain::{CustomerId, UserId};
-use roster_store::Db;
+use roster_store::sql::SyncDb;
 use serde_json::json;
 
 use crate::paging::{self, ListRequest};
 use crate::{Ctx, Page, Result, Roster, ServiceError};
 
 /// The directory roles a user holds (whatever its state).
-pub(crate) async fn roles_of_user(db: &mut Db<'_>, user: UserId) -> Result<Vec<DirectoryRole>> {
+pub(crate) fn roles_of_user(db: &mut SyncDb<'_>, user: UserId) -> Result<Vec<DirectoryRole>> {
     Ok(db
-        .role_ids_of(user)
-        .await?
+        .role_ids_of(user)?
         .iter()
         .filter_map(|id| DirectoryRole::by_id(id))
         .collect())
 }
 
 /// How privileged a user is as the target of an operation (access.md, Tiers).
-pub(crate) async fn tier_of_user(db: &mut Db<'_>, user: UserId) -> Result<Tier> {
-    Ok(authz::tier_of(&roles_of_user(db, user).await?))
+pub(crate) fn tier_of_user(db: &mut SyncDb<'_>, user: UserId) -> Result<Tier> {
+    Ok(authz::tier_of(&roles_of_user(db, user)?))
 }
 
 fn role_by_id(id: &str) -> Result<DirectoryRole> {
@@ -58,9 +57,9 @@ impl Roster {
     }
 
     /// The active user whose membership a caller changes, once the caller may.
-    async fn member_target(
+    fn member_target(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         customer: CustomerId,
         user: UserId,
@@ -70,10 +69,8 @@ impl Roster {
             ctx,
             customer,
             Action::InCustomer(CustomerAction::ManageRoleMembers),
-        )
-        .await?;
-        db.customer_user(customer, user)
-            .await?
+        )?;
+        db.customer_user(customer, user)?
             .filter(|u| u.state == UserState::Active)
             .ok_or(ServiceError::UserNotFound)
     }

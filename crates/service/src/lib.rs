@@ -40,7 +40,8 @@ use roster_domain::audit::OperationType;
 use roster_domain::authz::{self, Action, Actor, CustomerAccess, Denied};
 use roster_domain::customer::Customer;
 use roster_domain::{CustomerId, Duration, PartnerId, UserId};
-use roster_store::{Db, Store};
+use roster_store::sql::SyncDb;
+use roster_store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, ServiceError};
@@ -312,30 +313,29 @@ impl Roster {
 
     /// Loads a customer of the caller's partner and checks `action` on it. A customer the
     /// caller may not see is reported as not found, never as forbidden.
-    pub(crate) async fn customer_for(
+    pub(crate) fn customer_for(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         id: CustomerId,
         action: Action,
     ) -> Result<Customer> {
-        Ok(self.customer_access_for(db, ctx, id, action).await?.0)
+        Ok(self.customer_access_for(db, ctx, id, action)?.0)
     }
 
     /// [`Roster::customer_for`], with the caller's access to the customer, for operations
     /// that check further actions on it.
-    pub(crate) async fn customer_access_for(
+    pub(crate) fn customer_access_for(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         id: CustomerId,
         action: Action,
     ) -> Result<(Customer, CustomerAccess)> {
         let customer = db
-            .customer(ctx.actor.partner, id)
-            .await?
+            .customer(ctx.actor.partner, id)?
             .ok_or(ServiceError::CustomerNotFound)?;
-        let access = self.access_to(db, ctx, &customer).await?;
+        let access = self.access_to(db, ctx, &customer)?;
         authz::authorize(&ctx.actor, action, &access).map_err(denied)?;
         Ok((customer, access))
     }
@@ -344,15 +344,14 @@ impl Roster {
     /// and the union of the directory roles assigned to the caller's security groups on the
     /// customer's active relationships (`None` when no such assignment applies: access.md
     /// rule 1, granular wins over legacy).
-    pub(crate) async fn access_to(
+    pub(crate) fn access_to(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         customer: &Customer,
     ) -> Result<CustomerAccess> {
         let granular = self
-            .granular_roles(db, ctx, Some(customer.id))
-            .await?
+            .granular_roles(db, ctx, Some(customer.id))?
             .into_iter()
             .next()
             .map(|(_, roles)| roles);
@@ -365,9 +364,9 @@ impl Roster {
 
     /// Per customer, the directory roles the caller holds there through active relationships
     /// (one customer when `customer` is given), by customer id.
-    pub(crate) async fn granular_roles(
+    pub(crate) fn granular_roles(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         customer: Option<CustomerId>,
     ) -> Result<std::collections::BTreeMap<CustomerId, Vec<authz::DirectoryRole>>> {
@@ -378,8 +377,7 @@ impl Roster {
             return Ok(out);
         }
         for (relationship, roles) in db
-            .granted_to_user(ctx.actor.partner, ctx.actor.user, customer)
-            .await?
+            .granted_to_user(ctx.actor.partner, ctx.actor.user, customer)?
         {
             if relationship.status_at(now)
                 == roster_domain::relationship::RelationshipStatus::Active

@@ -11,7 +11,7 @@ use roster_domain::licence::{
     SubscribedSkuView, UpdateRefused,
 };
 use roster_domain::{CustomerId, Invalid, Upn, UserId};
-use roster_store::Db;
+use roster_store::sql::SyncDb;
 use serde_json::json;
 
 use crate::{Ctx, Result, Roster, ServiceError};
@@ -33,11 +33,11 @@ impl UserRef {
 }
 
 /// A user of the customer by id (any state) or by UPN (active users).
-async fn find_user(db: &mut Db<'_>, customer: CustomerId, who: &UserRef) -> Result<CustomerUser> {
+fn find_user(db: &mut SyncDb<'_>, customer: CustomerId, who: &UserRef) -> Result<CustomerUser> {
     let found = match who {
-        UserRef::Id(id) => db.customer_user(customer, *id).await?,
+        UserRef::Id(id) => db.customer_user(customer, *id)?,
         UserRef::Upn(raw) => match Upn::parse(raw) {
-            Ok(upn) => db.customer_user_by_upn(customer, &upn).await?,
+            Ok(upn) => db.customer_user_by_upn(customer, &upn)?,
             Err(_) => None,
         },
     };
@@ -308,15 +308,14 @@ impl Roster {
 
     /// A restored user's licences: each takes a seat again where one is free; the others
     /// are dropped. Returns the SKUs dropped. Runs in the restore's transaction.
-    pub(crate) async fn reclaim_licences(
+    pub(crate) fn reclaim_licences(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         customer: CustomerId,
         user: UserId,
     ) -> Result<Vec<String>> {
         let mut released: Vec<String> = db
-            .user_licences(user)
-            .await?
+            .user_licences(user)?
             .into_iter()
             .filter(|l| l.released_at.is_some())
             .map(|l| l.sku_id)
@@ -324,14 +323,14 @@ impl Roster {
         released.sort();
         let mut dropped = Vec::new();
         for sku in released {
-            let free = match db.lock_subscribed_sku(customer, &sku).await? {
+            let free = match db.lock_subscribed_sku(customer, &sku)? {
                 Some(s) => s.seats.total - s.consumed,
                 None => 0,
             };
             if free > 0 {
-                db.reclaim_user_licence(user, &sku).await?;
+                db.reclaim_user_licence(user, &sku)?;
             } else {
-                db.delete_user_licence(user, &sku).await?;
+                db.delete_user_licence(user, &sku)?;
                 dropped.push(sku);
             }
         }

@@ -14,7 +14,8 @@ use roster_domain::partner_user::{
 };
 use roster_domain::password::{Password, PersonalWords};
 use roster_domain::{GroupId, Invalid, Upn, UserId};
-use roster_store::{Db, StoreError};
+use roster_store::sql::SyncDb;
+use roster_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -96,8 +97,8 @@ impl Roster {
     }
 
     /// A partner user's UPN must be on one of the partner's own domains.
-    async fn check_partner_domain(&self, db: &mut Db<'_>, ctx: &Ctx, upn: &Upn) -> Result<()> {
-        let tenant = db.tenant_of_domain(&upn.domain()).await?;
+    fn check_partner_domain(&self, db: &mut SyncDb<'_>, ctx: &Ctx, upn: &Upn) -> Result<()> {
+        let tenant = db.tenant_of_domain(&upn.domain())?;
         if tenant.as_deref() == Some(ctx.actor.partner.to_string().as_str()) {
             return Ok(());
         }
@@ -111,27 +112,26 @@ impl Roster {
         .into())
     }
 
-    pub(crate) async fn partner_user_in(
+    pub(crate) fn partner_user_in(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         id: UserId,
     ) -> Result<PartnerUser> {
-        db.partner_user(ctx.actor.partner, id)
-            .await?
+        db.partner_user(ctx.actor.partner, id)?
             .ok_or(ServiceError::UserNotFound)
     }
 
-    pub(crate) async fn ensure_groups(
+    pub(crate) fn ensure_groups(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         groups: &[String],
     ) -> Result<Vec<SecurityGroup>> {
         let mut found = Vec::new();
         for g in groups {
             let group = match g.trim().parse() {
-                Ok(id) => db.group(ctx.actor.partner, id).await?,
+                Ok(id) => db.group(ctx.actor.partner, id)?,
                 Err(_) => None,
             };
             match group {
@@ -343,9 +343,9 @@ impl Roster {
 
     /// Guests may not hold Global admin (directly or through a group); one active Global
     /// admin must remain.
-    pub(crate) async fn check_roles_invariants(
+    pub(crate) fn check_roles_invariants(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         user: &PartnerUser,
     ) -> Result<()> {
@@ -355,7 +355,7 @@ impl Roster {
                 .as_ref()
                 .map(|a| a.roles.clone())
                 .unwrap_or_default();
-            roles.extend(db.group_roles_of(user.id).await?);
+            roles.extend(db.group_roles_of(user.id)?);
             if user.access.is_some() && roles.contains(&PartnerRole::GlobalAdmin) {
                 return Err(Invalid::one(
                     "roles",
@@ -364,7 +364,7 @@ impl Roster {
                 .into());
             }
         }
-        if db.global_admin_count(ctx.actor.partner).await? < 1 {
+        if db.global_admin_count(ctx.actor.partner)? < 1 {
             return Err(last_global_admin());
         }
         Ok(())

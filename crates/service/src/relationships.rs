@@ -13,7 +13,8 @@ use roster_domain::relationship::{
     RelationshipStatus, RelationshipView,
 };
 use roster_domain::{CustomerId, Invalid, RelationshipId};
-use roster_store::{Db, StoreError};
+use roster_store::sql::SyncDb;
+use roster_store::StoreError;
 use serde_json::json;
 
 use crate::{Ctx, Result, Roster, ServiceError};
@@ -30,15 +31,14 @@ fn relationship_json(r: &Relationship) -> serde_json::Value {
 }
 
 impl Roster {
-    async fn own_customer(&self, db: &mut Db<'_>, ctx: &Ctx, id: CustomerId) -> Result<Customer> {
-        db.customer(ctx.actor.partner, id)
-            .await?
+    fn own_customer(&self, db: &mut SyncDb<'_>, ctx: &Ctx, id: CustomerId) -> Result<Customer> {
+        db.customer(ctx.actor.partner, id)?
             .ok_or(ServiceError::CustomerNotFound)
     }
 
-    async fn view(&self, db: &mut Db<'_>, relationship: Relationship) -> Result<RelationshipView> {
+    fn view(&self, db: &mut SyncDb<'_>, relationship: Relationship) -> Result<RelationshipView> {
         let now = self.now();
-        let assignments = db.access_assignments(relationship.id).await?;
+        let assignments = db.access_assignments(relationship.id)?;
         Ok(RelationshipView {
             status: relationship.status_at(now),
             ends_at: relationship.end_at(now),
@@ -47,20 +47,19 @@ impl Roster {
         })
     }
 
-    async fn find_relationship(
+    fn find_relationship(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         customer: CustomerId,
         id: &str,
     ) -> Result<Relationship> {
-        self.own_customer(db, ctx, customer).await?;
+        self.own_customer(db, ctx, customer)?;
         db.relationship(
             ctx.actor.partner,
             customer,
             Self::id_of(id, "the relationship")?,
-        )
-        .await?
+        )?
         .ok_or(ServiceError::NotFound("the delegated admin relationship"))
     }
 

@@ -7,7 +7,7 @@ use roster_domain::lockout::{self, Reservation, Ticket};
 use roster_domain::password::Password;
 use roster_domain::{CustomerId, PartnerId, Upn, UserId};
 use roster_store::credentials::Credentials;
-use roster_store::Db;
+use roster_store::sql::SyncDb;
 
 use crate::tokens::AccessClaims;
 use crate::{Result, Roster, ServiceError};
@@ -78,14 +78,14 @@ impl Home {
 }
 
 /// Where `creds` may sign in: `None` for a partner-tenant user without account access.
-pub(crate) async fn home_of(db: &mut Db<'_>, creds: &Credentials) -> Result<Option<Home>> {
-    let access = db.account_access(creds.user).await?;
-    home_with(db, creds, access).await
+pub(crate) fn home_of(db: &mut SyncDb<'_>, creds: &Credentials) -> Result<Option<Home>> {
+    let access = db.account_access(creds.user)?;
+    home_with(db, creds, access)
 }
 
 /// [`home_of`] when the user's account access has been read already.
-async fn home_with(
-    db: &mut Db<'_>,
+fn home_with(
+    db: &mut SyncDb<'_>,
     creds: &Credentials,
     access: Option<roster_domain::partner_user::Access>,
 ) -> Result<Option<Home>> {
@@ -100,8 +100,7 @@ async fn home_with(
         return Ok(None);
     };
     Ok(db
-        .partner_of_customer(customer)
-        .await?
+        .partner_of_customer(customer)?
         .map(|partner| Home::Customer { customer, partner }))
 }
 
@@ -460,16 +459,16 @@ impl Roster {
     /// The actor of a signed-in user (by a token or a portal session): `None` unless the
     /// user is still active, has the security stamp it had at sign-in (in `tenant`, when
     /// given), may still sign in, and belongs to the partner of `application`, when given.
-    pub(crate) async fn user_actor(
+    pub(crate) fn user_actor(
         &self,
-        db: &mut Db<'_>,
+        db: &mut SyncDb<'_>,
         user: UserId,
         stamp: &str,
         tenant: Option<&str>,
         application: Option<roster_domain::application::Application>,
     ) -> Result<Option<Actor>> {
         // One query for the user, its account access and its groups' roles.
-        let Some(found) = db.signed_in(user).await? else {
+        let Some(found) = db.signed_in(user)? else {
             return Ok(None);
         };
         let creds = &found.credentials;
@@ -479,7 +478,7 @@ impl Roster {
         {
             return Ok(None);
         }
-        let Some(home) = home_with(db, creds, found.access).await? else {
+        let Some(home) = home_with(db, creds, found.access)? else {
             return Ok(None);
         };
         if application
@@ -497,7 +496,7 @@ impl Roster {
                 custom: None,
                 principal: Principal::CustomerUser {
                     customer,
-                    roles: crate::directory_roles::roles_of_user(db, user).await?,
+                    roles: crate::directory_roles::roles_of_user(db, user)?,
                 },
                 application,
                 in_security_groups: false,

@@ -123,10 +123,17 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let url = dialect::prepare_url(backend, url)?;
-        let readers = Self::pool(backend, &url, dialect::reader_connections(backend)).await?;
-        let writers = match backend {
-            Backend::Sqlite => Self::pool(backend, &url, 1).await?,
-            Backend::Postgres => readers.clone(),
+        // On SQLite sqlx keeps one connection, for the migrations; the engine does the rest.
+        let (readers, writers) = match backend {
+            Backend::Sqlite => {
+                let one = Self::pool(backend, &url, 1).await?;
+                (one.clone(), one)
+            }
+            Backend::Postgres => {
+                let pool =
+                    Self::pool(backend, &url, dialect::reader_connections(backend)).await?;
+                (pool.clone(), pool)
+            }
         };
         let mut store = Self {
             backend,
@@ -170,11 +177,13 @@ impl Store {
 
     /// Runs `f`'s queries together, on a reader's connection: on SQLite a thread of the
     /// engine, on PostgreSQL a thread of tokio's blocking pool. `f` must not wait on
-    /// anything but the database.
-    pub async fn read_job<T, F>(&self, f: F) -> Result<T>
+    /// anything but the database. Its error is the caller's own (anything a [`StoreError`]
+    /// converts into).
+    pub async fn read_job<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut sql::SyncDb<'_>) -> Result<T> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut sql::SyncDb<'_>) -> Result<T, E> + Send + 'static,
     {
         if let Some(engine) = &self.engine {
             return engine
@@ -182,10 +191,12 @@ impl Store {
                     f(&mut sql::SyncDb {
                         sql: &mut sql::SqliteSql(conn),
                     })
+                    .map_err(JobError::Job)
                 })
-                .await;
+                .await
+                .map_err(JobError::into_caller);
         }
-        let mut conn = self.readers.acquire().await?;
+        let mut conn = self.readers.acquire().await.map_err(StoreError::from)?;
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             f(&mut sql::SyncDb {
@@ -202,10 +213,11 @@ impl Store {
     /// Runs `f`'s queries in one transaction, committed when it returns `Ok`, rolled back
     /// when it returns `Err` (on SQLite: a savepoint of a transaction shared with the jobs
     /// waiting beside it, answered once that transaction committed).
-    pub async fn write_job<T, F>(&self, f: F) -> Result<T>
+    pub async fn write_job<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut sql::SyncDb<'_>) -> Result<T> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut sql::SyncDb<'_>) -> Result<T, E> + Send + 'static,
     {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -215,10 +227,12 @@ impl Store {
                     f(&mut sql::SyncDb {
                         sql: &mut sql::SqliteSql(conn),
                     })
+                    .map_err(JobError::Job)
                 })
-                .await;
+                .await
+                .map_err(JobError::into_caller);
         }
-        let mut tx = self.writers.begin().await?;
+        let mut tx = self.writers.begin().await.map_err(StoreError::from)?;
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let out = f(&mut sql::SyncDb {
@@ -229,7 +243,7 @@ impl Store {
             });
             match out {
                 Ok(v) => {
-                    runtime.block_on(tx.commit())?;
+                    runtime.block_on(tx.commit()).map_err(StoreError::from)?;
                     Ok(v)
                 }
                 Err(e) => {
@@ -274,6 +288,27 @@ impl Store {
     pub async fn close(&self) {
         self.readers.close().await;
         self.writers.close().await;
+    }
+}
+
+/// A job's own error, or the engine's.
+enum JobError<E> {
+    Job(E),
+    Engine(engine::EngineError),
+}
+
+impl<E> From<engine::EngineError> for JobError<E> {
+    fn from(e: engine::EngineError) -> Self {
+        Self::Engine(e)
+    }
+}
+
+impl<E: From<StoreError>> JobError<E> {
+    fn into_caller(self) -> E {
+        match self {
+            Self::Job(e) => e,
+            Self::Engine(e) => StoreError::from(e).into(),
+        }
     }
 }
 
