@@ -49,8 +49,6 @@ impl Roster {
             created_at: self.now(),
             public_client,
         };
-        let mut tx = self.store().write().await?;
-        tx.db().insert_application(&application).await?;
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
@@ -59,8 +57,14 @@ impl Roster {
             application.id,
             json!({"clientId": application.id, "displayName": application.display_name, "publicClient": public_client}),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        let row = application.clone();
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                db.insert_application(&row)?;
+                db.insert_audit(&record)?;
+                Ok(())
+            })
+            .await?;
         Ok(WithSecret {
             application,
             secret,
@@ -70,8 +74,10 @@ impl Roster {
     /// The partner's applications, oldest first (never their secrets).
     pub async fn list_applications(&self, ctx: &Ctx) -> Result<Vec<Application>> {
         self.allow(ctx, Action::ManageApplications)?;
-        let mut r = self.store().reader().await?;
-        Ok(r.db().applications_of(ctx.actor.partner).await?)
+        let partner = ctx.actor.partner;
+        self.store()
+            .read_job(move |db| Ok(db.applications_of(partner)?))
+            .await
     }
 
     /// A new secret for an application: the old one stops working at once, and so do the
@@ -81,29 +87,28 @@ impl Roster {
         let id: ApplicationId = Self::id_of(id, "the application")?;
         let (secret, secret_hash) = crate::secrets::new_secret();
         let stamp = new_stamp();
-        let mut tx = self.store().write().await?;
-        if !tx
-            .db()
-            .set_application_secret(ctx.actor.partner, id, &secret_hash, &stamp)
-            .await?
-        {
-            return Err(ServiceError::NotFound("the application"));
-        }
-        let application = tx
-            .db()
-            .application(id)
-            .await?
-            .ok_or(ServiceError::NotFound("the application"))?;
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
             None,
             OperationType::ResetApplicationSecret,
-            application.id,
-            json!({"clientId": application.id}),
+            id,
+            json!({"clientId": id}),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        let partner = ctx.actor.partner;
+        let application = self
+            .store()
+            .write_job(move |db| -> Result<_> {
+                if !db.set_application_secret(partner, id, &secret_hash, &stamp)? {
+                    return Err(ServiceError::NotFound("the application"));
+                }
+                let application = db
+                    .application(id)?
+                    .ok_or(ServiceError::NotFound("the application"))?;
+                db.insert_audit(&record)?;
+                Ok(application)
+            })
+            .await?;
         Ok(WithSecret {
             application,
             secret,
@@ -115,10 +120,6 @@ impl Roster {
     pub async fn delete_application(&self, ctx: &Ctx, id: &str) -> Result<()> {
         self.allow(ctx, Action::ManageApplications)?;
         let id: ApplicationId = Self::id_of(id, "the application")?;
-        let mut tx = self.store().write().await?;
-        if !tx.db().delete_application(ctx.actor.partner, id).await? {
-            return Err(ServiceError::NotFound("the application"));
-        }
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
@@ -127,8 +128,15 @@ impl Roster {
             id,
             json!({"clientId": id}),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(())
+        let partner = ctx.actor.partner;
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                if !db.delete_application(partner, id)? {
+                    return Err(ServiceError::NotFound("the application"));
+                }
+                db.insert_audit(&record)?;
+                Ok(())
+            })
+            .await
     }
 }

@@ -10,6 +10,7 @@ use roster_domain::customer_user::{
 use roster_domain::listing::{sort_key, After, SortDirection, UserListQuery, UserSortField};
 use roster_domain::password::{Password, PasswordChoice, PersonalWords};
 use roster_domain::{CustomerId, UserId};
+use roster_store::sql::SyncDb;
 use roster_store::StoreError;
 use serde_json::json;
 
@@ -65,17 +66,14 @@ impl Roster {
         customer: CustomerId,
         input: &UserInput,
     ) -> Result<CreatedUser> {
-        let domains = {
-            let mut r = self.store().reader().await?;
-            self.customer_for(
-                &mut r.db(),
+        let domains = self
+            .read_in_customer(
                 ctx,
                 customer,
                 Action::InCustomer(CustomerAction::CreateUser),
+                move |db, _| Ok(db.tenant_domains(&customer.to_string())?),
             )
             .await?;
-            r.db().tenant_domains(&customer.to_string()).await?
-        };
         let new = NewCustomerUser::validate(input, &domains)?;
         let password = new.password.clone().into_password(
             PersonalWords {
@@ -105,23 +103,6 @@ impl Roster {
             created_at: now,
             updated_at: now,
         };
-        let taken = || ServiceError::UpnTaken(user.upn.to_string());
-        let mut tx = self.store().write().await?;
-        if tx
-            .db()
-            .upn_taken(&customer.to_string(), &user.upn, None)
-            .await?
-        {
-            return Err(taken());
-        }
-        match tx
-            .db()
-            .insert_customer_user(&user, &hash, &new_stamp())
-            .await
-        {
-            Err(StoreError::Conflict) => return Err(taken()),
-            other => other?,
-        }
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
@@ -130,8 +111,21 @@ impl Roster {
             user.id.to_string(),
             user_json(&user),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        let row = user.clone();
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                let taken = || ServiceError::UpnTaken(row.upn.to_string());
+                if db.upn_taken(&customer.to_string(), &row.upn, None)? {
+                    return Err(taken());
+                }
+                match db.insert_customer_user(&row, &hash, &new_stamp()) {
+                    Err(StoreError::Conflict) => return Err(taken()),
+                    other => other?,
+                }
+                db.insert_audit(&record)?;
+                Ok(())
+            })
+            .await?;
         Ok(CreatedUser { user, password })
     }
 
@@ -142,18 +136,16 @@ impl Roster {
         customer: CustomerId,
         id: UserId,
     ) -> Result<CustomerUser> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
+        self.read_in_customer(
             ctx,
             customer,
             Action::InCustomer(CustomerAction::ReadUsers),
+            move |db, _| {
+                db.customer_user(customer, id)?
+                    .ok_or(ServiceError::UserNotFound)
+            },
         )
-        .await?;
-        r.db()
-            .customer_user(customer, id)
-            .await?
-            .ok_or(ServiceError::UserNotFound)
+        .await
     }
 
     /// How many of a customer's users are in `state` (the portal's "Deleted users (N)").
@@ -163,15 +155,14 @@ impl Roster {
         customer: CustomerId,
         state: roster_domain::customer_user::UserState,
     ) -> Result<u64> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ReadUsers),
-        )
-        .await?;
-        let n = r.db().count_customer_users(customer, state).await?;
+        let n = self
+            .read_in_customer(
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                move |db, _| Ok(db.count_customer_users(customer, state)?),
+            )
+            .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -181,14 +172,6 @@ impl Roster {
         customer: CustomerId,
         request: ListRequest<UserListQuery>,
     ) -> Result<Page<CustomerUser>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ReadUsers),
-        )
-        .await?;
         let scope = customer.to_string();
         let (query, after) = match request {
             ListRequest::First(q) => (q, None),
@@ -204,9 +187,14 @@ impl Roster {
                 (q, Some(a))
             }
         };
-        let mut items = r
-            .db()
-            .list_customer_users(customer, &query, after.as_ref())
+        let q = query.clone();
+        let mut items = self
+            .read_in_customer(
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                move |db, _| Ok(db.list_customer_users(customer, &q, after.as_ref())?),
+            )
             .await?;
         let continuation = if items.len() > query.size as usize {
             items.truncate(query.size as usize);
@@ -242,15 +230,15 @@ impl Roster {
         customer: CustomerId,
         query: &UserListQuery,
     ) -> Result<u64> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ReadUsers),
-        )
-        .await?;
-        let n = r.db().count_matching_users(customer, query).await?;
+        let query = query.clone();
+        let n = self
+            .read_in_customer(
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                move |db, _| Ok(db.count_matching_users(customer, &query)?),
+            )
+            .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -265,14 +253,6 @@ impl Roster {
         cursor: Option<&Cursor>,
         from_end: bool,
     ) -> Result<Window<CustomerUser>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ReadUsers),
-        )
-        .await?;
         let backward = cursor.map_or(from_end, |c| c.backward);
         let mut q = query.clone();
         if backward {
@@ -281,9 +261,15 @@ impl Roster {
                 SortDirection::Descending => SortDirection::Ascending,
             };
         }
-        let mut items = r
-            .db()
-            .list_customer_users(customer, &q, cursor.map(|c| &c.after))
+        let after = cursor.map(|c| c.after.clone());
+        let q2 = q.clone();
+        let mut items = self
+            .read_in_customer(
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                move |db, _| Ok(db.list_customer_users(customer, &q2, after.as_ref())?),
+            )
             .await?;
         let more = items.len() > q.size as usize;
         items.truncate(q.size as usize);
@@ -310,9 +296,9 @@ impl Roster {
     /// customer, the user (locked until the transaction ends when `lock`), its tier and the
     /// customer's domains.
     #[allow(clippy::too_many_arguments)]
-    async fn plan_patch(
+    fn plan_patch(
         &self,
-        db: &mut roster_store::Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         customer: CustomerId,
         id: UserId,
@@ -320,10 +306,10 @@ impl Roster {
         if_match: Option<&str>,
         lock: bool,
     ) -> Result<PatchPlan> {
-        let (access, user) = self.user_to_change(db, ctx, customer, id, lock).await?;
+        let (access, user) = self.user_to_change(db, ctx, customer, id, lock)?;
         let user = user.ok_or(ServiceError::UserNotFound)?;
-        let domains = db.tenant_domains(&customer.to_string()).await?;
-        let target = crate::directory_roles::tier_of_user(db, user.id).await?;
+        let domains = db.tenant_domains(&customer.to_string())?;
+        let target = crate::directory_roles::tier_of_user(db, user.id)?;
         if !etag_matches(if_match, &user) {
             return Err(ServiceError::PreconditionFailed);
         }
@@ -391,11 +377,22 @@ impl Roster {
         input: &UserInput,
         if_match: Option<&str>,
     ) -> Result<UpdatedUser> {
-        let first = {
-            let mut r = self.store().reader().await?;
-            self.plan_patch(&mut r.db(), ctx, customer, id, input, if_match, false)
-                .await?
-        };
+        let (roster, job_ctx, job_input) = (self.clone(), ctx.clone(), input.clone());
+        let job_if_match = if_match.map(str::to_string);
+        let first = self
+            .store()
+            .read_job(move |db| {
+                roster.plan_patch(
+                    db,
+                    &job_ctx,
+                    customer,
+                    id,
+                    &job_input,
+                    job_if_match.as_deref(),
+                    false,
+                )
+            })
+            .await?;
         if !first.writes() {
             return Ok(UpdatedUser {
                 user: first.user,
@@ -408,10 +405,28 @@ impl Roster {
             _ => None,
         };
         drop(first);
-        let mut tx = self.store().write().await?;
-        let plan = self
-            .plan_patch(&mut tx.db(), ctx, customer, id, input, if_match, true)
-            .await?;
+        let (roster, ctx, input) = (self.clone(), ctx.clone(), input.clone());
+        let if_match = if_match.map(str::to_string);
+        self.store()
+            .write_job(move |db| {
+                roster.apply_patch(db, &ctx, customer, id, &input, if_match.as_deref(), hash)
+            })
+            .await
+    }
+
+    /// The write half of [`Roster::update_customer_user`], in its transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_patch(
+        &self,
+        db: &mut SyncDb<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        input: &UserInput,
+        if_match: Option<&str>,
+        hash: Option<String>,
+    ) -> Result<UpdatedUser> {
+        let plan = self.plan_patch(db, ctx, customer, id, input, if_match, true)?;
         if !plan.writes() {
             // Another edit made this one a no-op meanwhile.
             return Ok(UpdatedUser {
@@ -436,14 +451,14 @@ impl Roster {
         new.version = user.version + 1;
         new.updated_at = now;
         let scope = customer.to_string();
-        if tx.db().upn_taken(&scope, &new.upn, Some(id)).await? {
+        if db.upn_taken(&scope, &new.upn, Some(id))? {
             return Err(if changes.upn.is_none() {
                 ServiceError::RestoreUpnConflict(new.upn.to_string())
             } else {
                 ServiceError::UpnTaken(new.upn.to_string())
             });
         }
-        match tx.db().update_customer_user(&new, user.version).await {
+        match db.update_customer_user(&new, user.version) {
             Ok(true) => {}
             // The user was read in this transaction, locked: only a writer outside Roster's
             // transactions can get here.
@@ -456,15 +471,15 @@ impl Roster {
             Err(e) => return Err(e.into()),
         }
         match &hash {
-            Some(hash) => tx.db().set_password(id, hash, &new_stamp()).await?,
+            Some(hash) => db.set_password(id, hash, &new_stamp())?,
             // A user who must now change its password keeps no session until it has.
             None if flag_changes && new.force_change_password => {
-                tx.db().revoke_sessions(id, &new_stamp()).await?
+                db.revoke_sessions(id, &new_stamp())?
             }
             None => {}
         }
         let not_restored = if kind == PatchKind::Restore {
-            self.reclaim_licences(&mut tx.db(), customer, id).await?
+            self.reclaim_licences(db, customer, id)?
         } else {
             Vec::new()
         };
@@ -501,9 +516,8 @@ impl Roster {
             );
         }
         for r in &records {
-            tx.db().insert_audit(r).await?;
+            db.insert_audit(r)?;
         }
-        tx.commit().await?;
         Ok(UpdatedUser {
             user: new,
             password_profile: echo,
@@ -555,27 +569,42 @@ impl Roster {
         id: UserId,
         if_match: Option<&str>,
     ) -> Result<()> {
-        {
-            let mut r = self.store().reader().await?;
-            self.plan_delete(&mut r.db(), ctx, customer, id, if_match, false)
-                .await?;
-        }
-        let mut tx = self.store().write().await?;
-        let user = self
-            .plan_delete(&mut tx.db(), ctx, customer, id, if_match, true)
+        let (roster, job_ctx) = (self.clone(), ctx.clone());
+        let job_if_match = if_match.map(str::to_string);
+        self.store()
+            .read_job(move |db| {
+                roster.plan_delete(db, &job_ctx, customer, id, job_if_match.as_deref(), false)
+            })
             .await?;
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        let if_match = if_match.map(str::to_string);
+        self.store()
+            .write_job(move |db| roster.apply_delete(db, &ctx, customer, id, if_match.as_deref()))
+            .await
+    }
+
+    /// The write half of [`Roster::delete_customer_user`], in its transaction.
+    fn apply_delete(
+        &self,
+        db: &mut SyncDb<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: UserId,
+        if_match: Option<&str>,
+    ) -> Result<()> {
+        let user = self.plan_delete(db, ctx, customer, id, if_match, true)?;
         let now = self.now();
         let mut new = user.clone();
         new.state = UserState::Inactive;
         new.soft_deleted_at = Some(now);
         new.version = user.version + 1;
         new.updated_at = now;
-        if !tx.db().update_customer_user(&new, user.version).await? {
+        if !db.update_customer_user(&new, user.version)? {
             return Err(changed_meanwhile(if_match));
         }
-        tx.db().revoke_sessions(id, &new_stamp()).await?;
+        db.revoke_sessions(id, &new_stamp())?;
         // Its licences free their seats (and come back on restore where seats are free).
-        tx.db().release_user_licences(id, now).await?;
+        db.release_user_licences(id, now)?;
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
@@ -584,52 +613,49 @@ impl Roster {
             id.to_string(),
             user_json(&new),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        db.insert_audit(&record)?;
         Ok(())
     }
 
     /// The caller's access to `customer` (which it must at least read the users of) and the
     /// user `id` in it, locked until the transaction ends when `lock`.
-    async fn user_to_change(
+    fn user_to_change(
         &self,
-        db: &mut roster_store::Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         customer: CustomerId,
         id: UserId,
         lock: bool,
     ) -> Result<(authz::CustomerAccess, Option<CustomerUser>)> {
-        let (_, access) = self
-            .customer_access_for(
-                db,
-                ctx,
-                customer,
-                Action::InCustomer(CustomerAction::ReadUsers),
-            )
-            .await?;
+        let (_, access) = self.customer_access_for(
+            db,
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ReadUsers),
+        )?;
         let user = if lock {
-            db.customer_user_for_update(customer, id).await?
+            db.customer_user_for_update(customer, id)?
         } else {
-            db.customer_user(customer, id).await?
+            db.customer_user(customer, id)?
         };
         Ok((access, user))
     }
 
     /// The active user a DELETE may soft-delete, as `db` reads it now.
-    async fn plan_delete(
+    fn plan_delete(
         &self,
-        db: &mut roster_store::Db<'_>,
+        db: &mut SyncDb<'_>,
         ctx: &Ctx,
         customer: CustomerId,
         id: UserId,
         if_match: Option<&str>,
         lock: bool,
     ) -> Result<CustomerUser> {
-        let (access, user) = self.user_to_change(db, ctx, customer, id, lock).await?;
+        let (access, user) = self.user_to_change(db, ctx, customer, id, lock)?;
         let user = user
             .filter(|u| u.state == UserState::Active)
             .ok_or(ServiceError::UserNotFound)?;
-        let target = crate::directory_roles::tier_of_user(db, id).await?;
+        let target = crate::directory_roles::tier_of_user(db, id)?;
         check(ctx, &access, CustomerAction::DeleteUser { target })?;
         if !etag_matches(if_match, &user) {
             return Err(ServiceError::PreconditionFailed);

@@ -148,14 +148,9 @@ impl Roster {
         }
     }
 
-    async fn view_of(
-        &self,
-        db: &mut roster_store::Db<'_>,
-        invitation: Invitation,
-    ) -> Result<InvitationView> {
+    fn view_of(&self, db: &mut SyncDb<'_>, invitation: Invitation) -> Result<InvitationView> {
         let user = db
-            .partner_user(invitation.partner, invitation.user)
-            .await?
+            .partner_user(invitation.partner, invitation.user)?
             .ok_or_else(|| ServiceError::internal("an invitation without its guest"))?;
         Ok(InvitationView {
             status: invitation.status_at(self.now()),

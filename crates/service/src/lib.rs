@@ -311,6 +311,49 @@ impl Roster {
         }
     }
 
+    /// Runs `f` in one read job, after loading the customer and checking `action` on it
+    /// ([`Roster::customer_for`]) in the same job.
+    pub(crate) async fn read_in_customer<T, F>(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        action: Action,
+        f: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SyncDb<'_>, Customer) -> Result<T> + Send + 'static,
+    {
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .read_job(move |db| {
+                let c = roster.customer_for(db, &ctx, customer, action)?;
+                f(db, c)
+            })
+            .await
+    }
+
+    /// [`Roster::read_in_customer`] for a change: one write job, the check included.
+    pub(crate) async fn write_in_customer<T, F>(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        action: Action,
+        f: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SyncDb<'_>, Customer) -> Result<T> + Send + 'static,
+    {
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .write_job(move |db| {
+                let c = roster.customer_for(db, &ctx, customer, action)?;
+                f(db, c)
+            })
+            .await
+    }
+
     /// Loads a customer of the caller's partner and checks `action` on it. A customer the
     /// caller may not see is reported as not found, never as forbidden.
     pub(crate) fn customer_for(
@@ -376,8 +419,8 @@ impl Roster {
         if !ctx.actor.in_security_groups {
             return Ok(out);
         }
-        for (relationship, roles) in db
-            .granted_to_user(ctx.actor.partner, ctx.actor.user, customer)?
+        for (relationship, roles) in
+            db.granted_to_user(ctx.actor.partner, ctx.actor.user, customer)?
         {
             if relationship.status_at(now)
                 == roster_domain::relationship::RelationshipStatus::Active
