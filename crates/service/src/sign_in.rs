@@ -141,26 +141,31 @@ impl Roster {
         let fingerprint = key.wrong_password_fingerprint(&subject, password.expose());
         let network = source.map(lockout::network_of);
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        let familiar = match &network {
-            Some(n) => tx.db().is_familiar_network(&subject, n).await?,
-            None => false,
-        };
-        let bucket = match (&network, familiar) {
-            (Some(n), true) => n.clone(),
-            _ => lockout::OTHER_SOURCES.to_string(),
-        };
-        let mut throttle = tx.db().lock_throttle(&subject, &bucket).await?;
-        let ticket = match throttle.reserve(now, fingerprint.clone()) {
-            Reservation::Locked => None,
-            Reservation::Check(ticket) => {
-                tx.db()
-                    .save_throttle(&subject, &bucket, &throttle, now)
-                    .await?;
-                tx.commit().await?;
-                Some(ticket)
-            }
-        };
+        let (job_subject, job_network, job_fingerprint) =
+            (subject.clone(), network.clone(), fingerprint.clone());
+        let (bucket, ticket) = self
+            .store()
+            .write_job(move |db| -> Result<_> {
+                let familiar = match &job_network {
+                    Some(n) => db.is_familiar_network(&job_subject, n)?,
+                    None => false,
+                };
+                let bucket = match (&job_network, familiar) {
+                    (Some(n), true) => n.clone(),
+                    _ => lockout::OTHER_SOURCES.to_string(),
+                };
+                let mut throttle = db.lock_throttle(&job_subject, &bucket)?;
+                // Locked: nothing changes (the row exists already, with its lock).
+                let ticket = match throttle.reserve(now, job_fingerprint) {
+                    Reservation::Locked => None,
+                    Reservation::Check(ticket) => {
+                        db.save_throttle(&job_subject, &bucket, &throttle, now)?;
+                        Some(ticket)
+                    }
+                };
+                Ok((bucket, ticket))
+            })
+            .await?;
         Ok(Attempt {
             subject,
             source: bucket,
@@ -182,25 +187,26 @@ impl Roster {
             return Ok(());
         };
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        let mut throttle = tx
-            .db()
-            .lock_throttle(&attempt.subject, &attempt.source)
-            .await?;
-        throttle.succeed(now, ticket, &attempt.fingerprint);
-        tx.db()
-            .save_throttle(&attempt.subject, &attempt.source, &throttle, now)
-            .await?;
-        if let Some(network) = &attempt.network {
-            tx.db()
-                .remember_sign_in_network(user, network, now, FAMILIAR_NETWORKS)
-                .await?;
-        }
-        if let Some((old, new)) = new_hash {
-            tx.db().upgrade_password_hash(user, &old, &new).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let (subject, source, fingerprint, network) = (
+            attempt.subject.clone(),
+            attempt.source.clone(),
+            attempt.fingerprint.clone(),
+            attempt.network.clone(),
+        );
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                let mut throttle = db.lock_throttle(&subject, &source)?;
+                throttle.succeed(now, ticket, &fingerprint);
+                db.save_throttle(&subject, &source, &throttle, now)?;
+                if let Some(network) = &network {
+                    db.remember_sign_in_network(user, network, now, FAMILIAR_NETWORKS)?;
+                }
+                if let Some((old, new)) = new_hash {
+                    db.upgrade_password_hash(user, &old, &new)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// The password grant: a user alone, or with `client` (App+User), from `source` (the
@@ -268,10 +274,11 @@ impl Roster {
         };
         self.password_was_right(&attempt, creds.user, new_hash)
             .await?;
-        let home = {
-            let mut r = self.store().reader().await?;
-            home_of(&mut r.db(), &creds).await?
-        };
+        let job_creds = creds.clone();
+        let home = self
+            .store()
+            .read_job(move |db| home_of(db, &job_creds))
+            .await?;
         match home {
             Some(home) => Ok((creds, home)),
             // A partner directory user without access to the Roster account.
@@ -288,20 +295,25 @@ impl Roster {
         let Ok(upn) = Upn::parse(username) else {
             return Ok(None);
         };
-        let mut r = self.store().reader().await?;
-        if let Some(tenant) = r.db().tenant_of_domain(&upn.domain()).await? {
-            if let Some(found) = r.db().credentials_by_upn(&tenant, &upn.key()).await? {
-                return Ok(Some(found));
-            }
-        }
-        // A guest (an invited outside user) signs in with the address it was invited with;
-        // when two partners invited the same address, only the guest's #EXT# UPN says which.
-        let mut guests = r.db().credentials_by_guest_email(username).await?;
-        Ok(if guests.len() == 1 {
-            guests.pop()
-        } else {
-            None
-        })
+        let username = username.to_string();
+        self.store()
+            .read_job(move |db| -> Result<_> {
+                if let Some(tenant) = db.tenant_of_domain(&upn.domain())? {
+                    if let Some(found) = db.credentials_by_upn(&tenant, &upn.key())? {
+                        return Ok(Some(found));
+                    }
+                }
+                // A guest (an invited outside user) signs in with the address it was invited
+                // with; when two partners invited the same address, only the guest's #EXT#
+                // UPN says which.
+                let mut guests = db.credentials_by_guest_email(&username)?;
+                Ok(if guests.len() == 1 {
+                    guests.pop()
+                } else {
+                    None
+                })
+            })
+            .await
     }
 
     /// An access token for a user, alone or through an application (App+User).
@@ -370,12 +382,13 @@ impl Roster {
         id: &str,
         secret: Option<&str>,
     ) -> Result<roster_domain::application::Application, SignInError> {
-        let app = {
-            let mut r = self.store().reader().await?;
-            match id.trim().parse() {
-                Ok(id) => r.db().application(id).await?,
-                Err(_) => None,
+        let app = match id.trim().parse() {
+            Ok(id) => {
+                self.store()
+                    .read_job(move |db| -> Result<_> { Ok(db.application(id)?) })
+                    .await?
             }
+            Err(_) => None,
         };
         let expected = app
             .as_ref()
@@ -418,15 +431,32 @@ impl Roster {
         if claims.exp <= self.now().unix_seconds() {
             return Err(unauthorized());
         }
-        let mut r = self.store().reader().await?;
         let app_only = claims.idtyp.as_deref() == Some(APP_TOKEN);
-        // The application the token names must still exist.
-        let application = match &claims.azp {
-            Some(id) => {
-                let id = id.parse().map_err(|_| unauthorized())?;
-                Some(r.db().application(id).await?.ok_or_else(unauthorized)?)
-            }
+        let application_id = match &claims.azp {
+            Some(id) => Some(id.parse().map_err(|_| unauthorized())?),
             None if app_only => return Err(unauthorized()),
+            None => None,
+        };
+        // One job: the application the token names (it must still exist) and the user.
+        let roster = self.clone();
+        self.store()
+            .read_job(move |db| roster.actor_of_token(db, &claims, app_only, application_id))
+            .await
+    }
+
+    /// The actor a verified, unexpired token stands for, as the database has it now.
+    fn actor_of_token(
+        &self,
+        db: &mut SyncDb<'_>,
+        claims: &AccessClaims,
+        app_only: bool,
+        application_id: Option<roster_domain::ApplicationId>,
+    ) -> Result<Actor> {
+        let unauthorized = || {
+            ServiceError::Unauthorized("the access token is missing, malformed, expired or revoked")
+        };
+        let application = match application_id {
+            Some(id) => Some(db.application(id)?.ok_or_else(unauthorized)?),
             None => None,
         };
         if let Some(app) = application.clone().filter(|_| app_only) {
@@ -445,15 +475,8 @@ impl Roster {
             });
         }
         let user: UserId = claims.sub.parse().map_err(|_| unauthorized())?;
-        self.user_actor(
-            &mut r.db(),
-            user,
-            &claims.sst,
-            Some(&claims.tid),
-            application,
-        )
-        .await?
-        .ok_or_else(unauthorized)
+        self.user_actor(db, user, &claims.sst, Some(&claims.tid), application)?
+            .ok_or_else(unauthorized)
     }
 
     /// The actor of a signed-in user (by a token or a portal session): `None` unless the
