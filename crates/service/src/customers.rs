@@ -24,13 +24,14 @@ fn customer_json(c: &Customer) -> serde_json::Value {
 impl Roster {
     pub async fn create_customer(&self, ctx: &Ctx, input: &NewCustomerInput) -> Result<Customer> {
         self.allow(ctx, Action::CreateCustomer)?;
-        let country = {
-            let mut r = self.store().reader().await?;
-            r.db()
-                .partner_country(ctx.actor.partner)
-                .await?
-                .ok_or(ServiceError::internal("the caller's partner is missing"))?
-        };
+        let partner = ctx.actor.partner;
+        let country = self
+            .store()
+            .read_job(move |db| {
+                db.partner_country(partner)?
+                    .ok_or(ServiceError::internal("the caller's partner is missing"))
+            })
+            .await?;
         let new = NewCustomer::validate(input, country)?;
         let customer = Customer {
             id: CustomerId::new_random(),
@@ -42,13 +43,6 @@ impl Roster {
             allow_delegated_access: true,
             created_at: self.now(),
         };
-        let mut tx = self.store().write().await?;
-        match tx.db().insert_customer(&customer).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::DomainTaken(customer.domain.to_string()))
-            }
-            other => other?,
-        }
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
@@ -57,8 +51,19 @@ impl Roster {
             customer.id.to_string(),
             customer_json(&customer),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        let row = customer.clone();
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                match db.insert_customer(&row) {
+                    Err(StoreError::Conflict) => {
+                        return Err(ServiceError::DomainTaken(row.domain.to_string()))
+                    }
+                    other => other?,
+                }
+                db.insert_audit(&record)?;
+                Ok(())
+            })
+            .await?;
         Ok(customer)
     }
 
@@ -66,8 +71,9 @@ impl Roster {
     /// effective directory roles in it (access.md: granular or legacy delegated access), or
     /// as one of its own users.
     pub async fn get_customer(&self, ctx: &Ctx, id: CustomerId) -> Result<Customer> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(&mut r.db(), ctx, id, Action::ViewCustomers)
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .read_job(move |db| roster.customer_for(db, &ctx, id, Action::ViewCustomers))
             .await
     }
 
@@ -75,17 +81,23 @@ impl Roster {
     /// roles through active delegated admin relationships, by company name, in one page.
     /// A caller with none is refused (403), as before.
     async fn customers_by_delegation(&self, ctx: &Ctx, size: u32) -> Result<Page<Customer>> {
-        let mut r = self.store().reader().await?;
-        let granted = self.granular_roles(&mut r.db(), ctx, None).await?;
-        let mut items = Vec::new();
-        for (id, roles) in granted {
-            if roles.is_empty() {
-                continue;
-            }
-            if let Some(c) = r.db().customer(ctx.actor.partner, id).await? {
-                items.push(c);
-            }
-        }
+        let (roster, job_ctx) = (self.clone(), ctx.clone());
+        let mut items = self
+            .store()
+            .read_job(move |db| -> Result<_> {
+                let granted = roster.granular_roles(db, &job_ctx, None)?;
+                let mut items = Vec::new();
+                for (id, roles) in granted {
+                    if roles.is_empty() {
+                        continue;
+                    }
+                    if let Some(c) = db.customer(job_ctx.actor.partner, id)? {
+                        items.push(c);
+                    }
+                }
+                Ok(items)
+            })
+            .await?;
         if items.is_empty() {
             return Err(crate::forbidden());
         }
@@ -134,10 +146,12 @@ impl Roster {
                 (q, Some(a))
             }
         };
-        let mut r = self.store().reader().await?;
-        let mut items = r
-            .db()
-            .list_customers(ctx.actor.partner, &query, after.as_ref())
+        let (partner, q) = (ctx.actor.partner, query.clone());
+        let mut items = self
+            .store()
+            .read_job(move |db| -> Result<_> {
+                Ok(db.list_customers(partner, &q, after.as_ref())?)
+            })
             .await?;
         let continuation = if items.len() > query.size as usize {
             items.truncate(query.size as usize);
@@ -159,9 +173,13 @@ impl Roster {
 
     /// The domains of a customer, initial domain first.
     pub async fn customer_domains(&self, ctx: &Ctx, id: CustomerId) -> Result<Vec<TenantDomain>> {
-        let customer = self.get_customer(ctx, id).await?;
-        let mut r = self.store().reader().await?;
-        Ok(r.db().tenant_domains(&customer.id.to_string()).await?)
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .read_job(move |db| {
+                let customer = roster.customer_for(db, &ctx, id, Action::ViewCustomers)?;
+                Ok(db.tenant_domains(&customer.id.to_string())?)
+            })
+            .await
     }
 
     /// Adds a `managed` or `federated` domain to a customer.
@@ -185,31 +203,27 @@ impl Roster {
         let (Some(name), Some(kind)) = (name, kind) else {
             return Err(bad.into());
         };
-        let mut tx = self.store().write().await?;
-        let customer = self
-            .customer_for(&mut tx.db(), ctx, id, Action::EditCustomer)
-            .await?;
         let domain = TenantDomain { name, kind };
-        match tx
-            .db()
-            .insert_domain(&customer.id.to_string(), &domain, self.now())
-            .await
-        {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::DomainTaken(domain.name.to_string()))
-            }
-            other => other?,
-        }
         let record = self.audit(
             Some(ctx),
             ctx.actor.partner,
-            Some(customer.id),
+            Some(id),
             OperationType::AddCustomerDomain,
             domain.name.to_string(),
             json!({"name": domain.name.as_str(), "authenticationType": domain.kind.as_str()}),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        let (row, now) = (domain.clone(), self.now());
+        self.write_in_customer(ctx, id, Action::EditCustomer, move |db, customer| {
+            match db.insert_domain(&customer.id.to_string(), &row, now) {
+                Err(StoreError::Conflict) => {
+                    return Err(ServiceError::DomainTaken(row.name.to_string()))
+                }
+                other => other?,
+            }
+            db.insert_audit(&record)?;
+            Ok(())
+        })
+        .await?;
         Ok(domain)
     }
 }

@@ -439,20 +439,13 @@ impl Roster {
     /// caller may do there (`authz::authorize` with it); the operations still decide. A
     /// customer the caller cannot see is not found.
     pub async fn customer_access(&self, ctx: &Ctx, id: CustomerId) -> Result<CustomerAccess> {
-        let mut r = self.store().reader().await?;
-        let customer = r
-            .db()
-            .customer(ctx.actor.partner, id)
-            .await?
-            .ok_or(ServiceError::CustomerNotFound)?;
-        let access = self.access_to(&mut r.db(), ctx, &customer).await?;
-        authz::authorize(
-            &ctx.actor,
-            Action::InCustomer(authz::CustomerAction::ReadUsers),
-            &access,
-        )
-        .map_err(denied)?;
-        Ok(access)
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .read_job(move |db| {
+                let action = Action::InCustomer(authz::CustomerAction::ReadUsers);
+                Ok(roster.customer_access_for(db, &ctx, id, action)?.1)
+            })
+            .await
     }
 
     /// Whether the caller may take a partner-level action (for a door that shows only
