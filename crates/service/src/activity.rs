@@ -90,7 +90,7 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Msg>) {
 
 async fn write(store: &Store, batch: Vec<Activity>) -> Result<()> {
     store
-        .write_job(move |db| {
+        .write_job(move |db| -> Result<()> {
             for a in &batch {
                 db.insert_activity(a)?;
             }
@@ -141,13 +141,13 @@ impl Roster {
         request: ListRequest<u32>,
     ) -> Result<Page<Activity>> {
         self.allow(ctx, Action::ViewUserHistory)?;
-        {
-            let mut r = self.store().reader().await?;
-            r.db()
-                .partner_user(ctx.actor.partner, user)
-                .await?
-                .ok_or(ServiceError::UserNotFound)?;
-        }
+        let partner = ctx.actor.partner;
+        self.store()
+            .read_job(move |db| {
+                db.partner_user(partner, user)?
+                    .ok_or(ServiceError::UserNotFound)
+            })
+            .await?;
         self.flush_activity().await;
         let scope = user.to_string();
         let (size, after) = match request {
@@ -167,7 +167,7 @@ impl Roster {
         let since = self.now().minus(HISTORY_KEPT);
         let mut items = self
             .store()
-            .read_job(move |db| db.list_activity(user, since, after, size))
+            .read_job(move |db| -> Result<_> { Ok(db.list_activity(user, since, after, size)?) })
             .await?;
         let continuation = if items.len() > size as usize {
             items.truncate(size as usize);
@@ -193,7 +193,7 @@ impl Roster {
     pub async fn last_activity(&self, user: UserId) -> Result<Option<Timestamp>> {
         Ok(self
             .store()
-            .read_job(move |db| db.last_activity(user))
+            .read_job(move |db| -> Result<_> { Ok(db.last_activity(user)?) })
             .await?)
     }
 }

@@ -85,10 +85,12 @@ impl Roster {
                 )
             }
         };
-        let mut r = self.store().reader().await?;
-        let mut items = r
-            .db()
-            .list_audit_records(ctx.actor.partner, &req.query, after, req.size)
+        let (partner, query, size) = (ctx.actor.partner, req.query.clone(), req.size);
+        let mut items = self
+            .store()
+            .read_job(move |db| -> Result<_> {
+                Ok(db.list_audit_records(partner, &query, after, size)?)
+            })
             .await?;
         let continuation = if items.len() > req.size as usize {
             items.truncate(req.size as usize);

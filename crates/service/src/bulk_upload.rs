@@ -11,6 +11,7 @@ use roster_domain::country::CountryCode;
 use roster_domain::customer_user::{CustomerUser, UserState};
 use roster_domain::password::{self, Password, PersonalWords};
 use roster_domain::{CustomerId, UserId};
+use roster_store::sql::SyncDb;
 use roster_store::StoreError;
 use serde_json::json;
 
@@ -76,10 +77,11 @@ impl Roster {
         usage_location: Option<&str>,
     ) -> Result<(BulkFile, CountryCode)> {
         let action = Action::InCustomer(CustomerAction::BulkUpload);
-        let mut r = self.store().reader().await?;
-        self.customer_for(&mut r.db(), ctx, customer, action)
+        let domains = self
+            .read_in_customer(ctx, customer, action, move |db, _| {
+                Ok(db.tenant_domains(&customer.to_string())?)
+            })
             .await?;
-        let domains = r.db().tenant_domains(&customer.to_string()).await?;
         let mut problems = Vec::new();
         let location = match usage_location.map(str::trim).filter(|l| !l.is_empty()) {
             None => {
@@ -109,7 +111,10 @@ impl Roster {
         // The rows that are valid so far: their addresses must not be active users' either.
         if let Some(f) = &file {
             let keys: Vec<String> = f.rows.iter().map(|row| row.upn.key()).collect();
-            let held = r.db().active_upn_keys(customer, &keys).await?;
+            let held = self
+                .store()
+                .read_job(move |db| -> Result<_> { Ok(db.active_upn_keys(customer, &keys)?) })
+                .await?;
             for row in f.rows.iter().filter(|row| held.contains(&row.upn.key())) {
                 problems.push(BulkProblem::at(
                     row.row,
@@ -118,7 +123,6 @@ impl Roster {
                 ));
             }
         }
-        drop(r);
         let (Some(file), Some(location), true) = (file, location, problems.is_empty()) else {
             problems.sort_by_key(|p| p.row.unwrap_or(0));
             return Err(ServiceError::BulkRefused(problems));
@@ -129,15 +133,13 @@ impl Roster {
     /// Whether the caller may see the upload's template for this customer: whoever may read
     /// its users (the template names no one).
     pub async fn bulk_upload_template(&self, ctx: &Ctx, customer: CustomerId) -> Result<()> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
+        self.read_in_customer(
             ctx,
             customer,
             Action::InCustomer(CustomerAction::ReadUsers),
+            |_, _| Ok(()),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Generates and hashes the passwords (on every hashing thread at once, before the
@@ -165,10 +167,31 @@ impl Roster {
             .collect();
         let hashes = try_join_all(passwords.iter().map(|p| self.hasher().hash(p))).await?;
         let now = self.now();
-        let mut tx = self.store().write().await?;
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .write_job(move |db| {
+                roster.insert_bulk(db, &ctx, customer, file, location, passwords, hashes, now)
+            })
+            .await
+    }
+
+    /// The transaction of an upload: every user and its audit record, and the upload's, or
+    /// nothing.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_bulk(
+        &self,
+        db: &mut SyncDb<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        file: BulkFile,
+        location: CountryCode,
+        passwords: Vec<Password>,
+        hashes: Vec<String>,
+        now: roster_domain::Timestamp,
+    ) -> Result<BulkUploaded> {
         // Another request may have taken an address since the check: then nothing is made.
         let keys: Vec<String> = file.rows.iter().map(|row| row.upn.key()).collect();
-        let held = tx.db().active_upn_keys(customer, &keys).await?;
+        let held = db.active_upn_keys(customer, &keys)?;
         if !held.is_empty() {
             return Err(taken(&file, &held));
         }
@@ -192,11 +215,7 @@ impl Roster {
                 created_at: now,
                 updated_at: now,
             };
-            match tx
-                .db()
-                .insert_customer_user(&user, &hash, &new_stamp())
-                .await
-            {
+            match db.insert_customer_user(&user, &hash, &new_stamp()) {
                 // Another server took it between the check and the insert.
                 Err(StoreError::Conflict) => {
                     return Err(ServiceError::UpnsTaken(vec![user.upn.to_string()]))
@@ -211,7 +230,7 @@ impl Roster {
                 user.id,
                 user_json(&user),
             );
-            tx.db().insert_audit(&record).await?;
+            db.insert_audit(&record)?;
             created.push(BulkCreated {
                 row,
                 user,
@@ -230,8 +249,7 @@ impl Roster {
                 "userIds": created.iter().map(|c| c.user.id.to_string()).collect::<Vec<_>>(),
             }),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        db.insert_audit(&record)?;
         Ok(BulkUploaded {
             delimiter: file.delimiter,
             created,
