@@ -81,15 +81,13 @@ impl Roster {
         ctx: &Ctx,
         customer: CustomerId,
     ) -> Result<Vec<DirectoryRole>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
+        self.read_in_customer(
             ctx,
             customer,
             Action::InCustomer(CustomerAction::ReadUsers),
+            |_, _| Ok(DirectoryRole::ALL.to_vec()),
         )
-        .await?;
-        Ok(DirectoryRole::ALL.to_vec())
+        .await
     }
 
     /// The directory roles of one user of the customer.
@@ -99,21 +97,19 @@ impl Roster {
         customer: CustomerId,
         user: UserId,
     ) -> Result<Vec<DirectoryRole>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
+        self.read_in_customer(
             ctx,
             customer,
             Action::InCustomer(CustomerAction::ReadUsers),
+            move |db, _| {
+                db.customer_user(customer, user)?
+                    .ok_or(ServiceError::UserNotFound)?;
+                let mut roles = roles_of_user(db, user)?;
+                roles.sort();
+                Ok(roles)
+            },
         )
-        .await?;
-        r.db()
-            .customer_user(customer, user)
-            .await?
-            .ok_or(ServiceError::UserNotFound)?;
-        let mut roles = roles_of_user(&mut r.db(), user).await?;
-        roles.sort();
-        Ok(roles)
+        .await
     }
 
     /// The active members of a role, by user id, a page at a time (`First(size)`).
@@ -124,14 +120,6 @@ impl Roster {
         role_id: &str,
         request: ListRequest<u32>,
     ) -> Result<Page<RoleMember>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ReadUsers),
-        )
-        .await?;
         let role = role_by_id(role_id)?;
         let scope = format!("{customer}/{}", role.id());
         let (size, after) = match request {
@@ -146,9 +134,15 @@ impl Roster {
                 (size, Some(last))
             }
         };
-        let mut items = r
-            .db()
-            .role_members(&customer.to_string(), role.id(), after, size + 1)
+        let mut items = self
+            .read_in_customer(
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                move |db, _| {
+                    Ok(db.role_members(&customer.to_string(), role.id(), after, size + 1)?)
+                },
+            )
             .await?;
         let continuation = if items.len() > size as usize {
             items.truncate(size as usize);
@@ -180,21 +174,25 @@ impl Roster {
         user: UserId,
     ) -> Result<RoleMember> {
         let role = role_by_id(role_id)?;
-        let mut tx = self.store().write().await?;
+        let (roster, ctx) = (self.clone(), ctx.clone());
         let target = self
-            .member_target(&mut tx.db(), ctx, customer, user)
+            .store()
+            .write_job(move |db| -> Result<_> {
+                let target = roster.member_target(db, &ctx, customer, user)?;
+                let now = roster.now();
+                if db.add_role_member(&customer.to_string(), role.id(), user, now)? {
+                    let record = roster.member_record(
+                        &ctx,
+                        customer,
+                        OperationType::AddUserMember,
+                        role,
+                        &target,
+                    );
+                    db.insert_audit(&record)?;
+                }
+                Ok(target)
+            })
             .await?;
-        let now = self.now();
-        if tx
-            .db()
-            .add_role_member(&customer.to_string(), role.id(), user, now)
-            .await?
-        {
-            let record =
-                self.member_record(ctx, customer, OperationType::AddUserMember, role, &target);
-            tx.db().insert_audit(&record).await?;
-        }
-        tx.commit().await?;
         Ok(RoleMember {
             user,
             upn: target.upn,
@@ -211,26 +209,23 @@ impl Roster {
         user: UserId,
     ) -> Result<()> {
         let role = role_by_id(role_id)?;
-        let mut tx = self.store().write().await?;
-        let target = self
-            .member_target(&mut tx.db(), ctx, customer, user)
-            .await?;
-        if !tx
-            .db()
-            .remove_role_member(role.id(), user, self.now())
-            .await?
-        {
-            return Err(ServiceError::NotFound("the user's membership of this role"));
-        }
-        let record = self.member_record(
-            ctx,
-            customer,
-            OperationType::RemoveUserMember,
-            role,
-            &target,
-        );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(())
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                let target = roster.member_target(db, &ctx, customer, user)?;
+                if !db.remove_role_member(role.id(), user, roster.now())? {
+                    return Err(ServiceError::NotFound("the user's membership of this role"));
+                }
+                let record = roster.member_record(
+                    &ctx,
+                    customer,
+                    OperationType::RemoveUserMember,
+                    role,
+                    &target,
+                );
+                db.insert_audit(&record)?;
+                Ok(())
+            })
+            .await
     }
 }
