@@ -67,11 +67,13 @@ impl Roster {
         customer: CustomerId,
         groups: &[LicenseGroup],
     ) -> Result<Vec<SubscribedSkuView>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(&mut r.db(), ctx, customer, Action::ViewSeats)
+        let held = self
+            .read_in_customer(ctx, customer, Action::ViewSeats, move |db, _| {
+                Ok(db.subscribed_skus(customer)?)
+            })
             .await?;
         let mut out = Vec::new();
-        for s in r.db().subscribed_skus(customer).await? {
+        for s in held {
             // A product the operator took out of the catalogue is not shown.
             if let Some(product) = self.catalogue().get(&s.sku_id) {
                 if in_groups(product, groups) {
@@ -96,12 +98,11 @@ impl Roster {
         seats: Result<Seats, Invalid>,
     ) -> Result<SubscribedSkuView> {
         let product = self.product(sku)?.clone();
-        let mut tx = self.store().write().await?;
-        self.customer_for(&mut tx.db(), ctx, customer, Action::ManageSeats)
-            .await?;
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.write_in_customer(&ctx.clone(), customer, Action::ManageSeats, move |db, _| {
         let seats = seats?;
-        let now = self.now();
-        let consumed = match tx.db().lock_subscribed_sku(customer, &product.id).await? {
+        let now = roster.now();
+        let consumed = match db.lock_subscribed_sku(customer, &product.id)? {
             Some(current) => current.consumed,
             None => 0,
         };
@@ -115,11 +116,10 @@ impl Roster {
             )
             .into());
         }
-        tx.db()
-            .put_subscribed_sku(customer, &product.id, seats, now)
-            .await?;
-        let record = self.audit(
-            Some(ctx),
+        db
+            .put_subscribed_sku(customer, &product.id, seats, now)?;
+        let record = roster.audit(
+            Some(&ctx),
             ctx.actor.partner,
             Some(customer),
             OperationType::UpdateCustomerSubscribedSku,
@@ -132,13 +132,14 @@ impl Roster {
                 "warningUnits": seats.warning,
             }),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        db.insert_audit(&record)?;
         Ok(SubscribedSkuView {
             product,
             seats,
             consumed,
         })
+        })
+        .await
     }
 
     /// The names of the products each of these users of a customer holds licences of, in one
@@ -149,16 +150,17 @@ impl Roster {
         customer: CustomerId,
         users: &[UserId],
     ) -> Result<std::collections::HashMap<UserId, Vec<String>>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ReadUsers),
-        )
-        .await?;
+        let users = users.to_vec();
+        let held = self
+            .read_in_customer(
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                move |db, _| Ok(db.licence_skus_of_users(customer, &users)?),
+            )
+            .await?;
         let mut out: std::collections::HashMap<UserId, Vec<String>> = Default::default();
-        for (user, sku) in r.db().licence_skus_of_users(customer, users).await? {
+        for (user, sku) in held {
             if let Some(product) = self.catalogue().get(&sku) {
                 out.entry(user).or_default().push(product.name.clone());
             }
@@ -175,17 +177,20 @@ impl Roster {
         who: &UserRef,
         groups: &[LicenseGroup],
     ) -> Result<Vec<LicenceView>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(
-            &mut r.db(),
-            ctx,
-            customer,
-            Action::InCustomer(CustomerAction::ReadUsers),
-        )
-        .await?;
-        let user = find_user(&mut r.db(), customer, who).await?;
+        let who = who.clone();
+        let held = self
+            .read_in_customer(
+                ctx,
+                customer,
+                Action::InCustomer(CustomerAction::ReadUsers),
+                move |db, _| {
+                    let user = find_user(db, customer, &who)?;
+                    Ok(db.user_licences(user.id)?)
+                },
+            )
+            .await?;
         let mut out = Vec::new();
-        for l in r.db().user_licences(user.id).await? {
+        for l in held {
             if l.released_at.is_some() {
                 continue;
             }
@@ -211,31 +216,41 @@ impl Roster {
         input: &LicenceUpdateInput,
     ) -> Result<LicenceUpdate> {
         // Rights first, then the request: a caller that may not act learns nothing from it.
-        {
-            let mut r = self.store().reader().await?;
-            self.customer_for(
-                &mut r.db(),
-                ctx,
-                customer,
-                Action::InCustomer(CustomerAction::ManageLicences),
-            )
-            .await?;
-        }
+        self.read_in_customer(
+            ctx,
+            customer,
+            Action::InCustomer(CustomerAction::ManageLicences),
+            |_, _| Ok(()),
+        )
+        .await?;
         let mut update = LicenceUpdate::validate(input, self.catalogue()).map_err(|e| match e {
             UpdateRefused::Invalid(bad) => ServiceError::Invalid(bad),
             UpdateRefused::MixedGroups => ServiceError::MixedLicenceGroups,
         })?;
         // One lock order for every request: no two requests wait for each other.
         update.assign.sort_by(|a, b| a.sku_id.cmp(&b.sku_id));
-        let mut tx = self.store().write().await?;
-        self.customer_for(
-            &mut tx.db(),
+        let (roster, job_ctx, who) = (self.clone(), ctx.clone(), who.clone());
+        let job_update = update.clone();
+        self.write_in_customer(
             ctx,
             customer,
             Action::InCustomer(CustomerAction::ManageLicences),
+            move |db, _| roster.apply_licences(db, &job_ctx, customer, &who, &job_update),
         )
         .await?;
-        let user = find_user(&mut tx.db(), customer, who).await?;
+        Ok(update)
+    }
+
+    /// The write half of [`Roster::update_licences`], in its transaction.
+    fn apply_licences(
+        &self,
+        db: &mut SyncDb<'_>,
+        ctx: &Ctx,
+        customer: CustomerId,
+        who: &UserRef,
+        update: &LicenceUpdate,
+    ) -> Result<()> {
+        let user = find_user(db, customer, who)?;
         if user.state != UserState::Active {
             return Err(ServiceError::NotActive);
         }
@@ -246,10 +261,8 @@ impl Roster {
             )
             .into());
         }
-        let held: Vec<String> = tx
-            .db()
-            .user_licences(user.id)
-            .await?
+        let held: Vec<String> = db
+            .user_licences(user.id)?
             .into_iter()
             .filter(|l| l.released_at.is_none())
             .map(|l| l.sku_id)
@@ -267,7 +280,7 @@ impl Roster {
             return Err(bad.into());
         }
         for sku in &update.remove {
-            tx.db().delete_user_licence(user.id, sku).await?;
+            db.delete_user_licence(user.id, sku)?;
         }
         let now = self.now();
         for Assignment {
@@ -276,7 +289,7 @@ impl Roster {
         } in &update.assign
         {
             if !held.contains(sku_id) {
-                let free = match tx.db().lock_subscribed_sku(customer, sku_id).await? {
+                let free = match db.lock_subscribed_sku(customer, sku_id)? {
                     Some(s) => s.seats.total - s.consumed,
                     None => 0,
                 };
@@ -284,9 +297,7 @@ impl Roster {
                     return Err(ServiceError::NoLicencesLeft(sku_id.clone()));
                 }
             }
-            tx.db()
-                .put_user_licence(user.id, customer, sku_id, excluded_plans, now)
-                .await?;
+            db.put_user_licence(user.id, customer, sku_id, excluded_plans, now)?;
         }
         let record = self.audit(
             Some(ctx),
@@ -301,9 +312,8 @@ impl Roster {
                 "LicenseWarnings": [],
             }),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(update)
+        db.insert_audit(&record)?;
+        Ok(())
     }
 
     /// A restored user's licences: each takes a seat again where one is free; the others
