@@ -47,11 +47,12 @@ impl Roster {
             upn_alias: Some(ADMIN_ALIAS),
             ..Default::default()
         };
-        {
-            let mut r = self.store().reader().await?;
-            if r.db().first_partner().await?.is_some() {
-                return Ok(Bootstrapped::AlreadyDone);
-            }
+        let done = self
+            .store()
+            .read_job(|db| -> Result<_> { Ok(db.first_partner()?.is_some()) })
+            .await?;
+        if done {
+            return Ok(Bootstrapped::AlreadyDone);
         }
         let choice = PasswordChoice::of(admin_password, personal)
             .map_err(|m| Invalid::one("ROSTER_BOOTSTRAP_ADMIN_PASSWORD", m))?;
@@ -69,23 +70,12 @@ impl Roster {
             security_stamp: new_stamp(),
             roles: vec![PartnerRole::GlobalAdmin, PartnerRole::AdminAgent],
         };
-        let mut tx = self.store().write().await?;
-        // Of two servers starting at once on one database, one claims the bootstrap.
-        if !tx
-            .db()
-            .set_setting_once("bootstrapped_partner", &partner.to_string())
-            .await?
-        {
-            return Ok(Bootstrapped::AlreadyDone);
-        }
         let new_partner = NewPartner {
             id: partner,
             company_name: domain.to_string(),
             domain: domain.clone(),
             country: CountryCode::parse("US").map_err(|m| Invalid::one("country", m))?,
         };
-        tx.db().insert_partner(&new_partner, now).await?;
-        tx.db().insert_partner_user(&admin, now).await?;
         let partner_record = self.audit(
             None,
             partner,
@@ -102,9 +92,23 @@ impl Roster {
             admin.id.to_string(),
             json!({"userPrincipalName": upn.as_str(), "roles": ["global_admin", "admin_agent"]}),
         );
-        tx.db().insert_audit(&partner_record).await?;
-        tx.db().insert_audit(&admin_record).await?;
-        tx.commit().await?;
+        let claimed = self
+            .store()
+            .write_job(move |db| -> Result<bool> {
+                // Of two servers starting at once on one database, one claims the bootstrap.
+                if !db.set_setting_once("bootstrapped_partner", &partner.to_string())? {
+                    return Ok(false);
+                }
+                db.insert_partner(&new_partner, now)?;
+                db.insert_partner_user(&admin, now)?;
+                db.insert_audit(&partner_record)?;
+                db.insert_audit(&admin_record)?;
+                Ok(true)
+            })
+            .await?;
+        if !claimed {
+            return Ok(Bootstrapped::AlreadyDone);
+        }
         Ok(Bootstrapped::Created {
             partner,
             admin_upn: upn.to_string(),

@@ -17,8 +17,9 @@ pub const REPLACED_KEYS_VERIFY_FOR: roster_domain::Duration =
 
 /// The keys in the database, newest first; `None` when there are none.
 pub async fn load(store: &Store) -> Result<Option<KeyRing>> {
-    let mut r = store.reader().await?;
-    let stored = r.db().signing_keys().await?;
+    let stored = store
+        .read_job(|db| -> Result<_> { Ok(db.signing_keys()?) })
+        .await?;
     let keys: Option<Vec<SigningKey>> = stored
         .iter()
         .map(|k| SigningKey::from_hex(&k.secret))
@@ -31,15 +32,14 @@ pub async fn load(store: &Store) -> Result<Option<KeyRing>> {
 pub async fn add(store: &Store, secret: &str, now: Timestamp) -> Result<SigningKey> {
     let key = SigningKey::from_hex(secret)
         .ok_or_else(|| ServiceError::internal("a signing key must be 64 hexadecimal digits"))?;
-    let mut tx = store.write().await?;
-    tx.db()
-        .insert_signing_key(&StoredKey {
-            id: key.id().to_string(),
-            secret: secret.trim().to_lowercase(),
-            created_at: now,
-        })
+    let row = StoredKey {
+        id: key.id().to_string(),
+        secret: secret.trim().to_lowercase(),
+        created_at: now,
+    };
+    store
+        .write_job(move |db| -> Result<()> { Ok(db.insert_signing_key(&row)?) })
         .await?;
-    tx.commit().await?;
     Ok(key)
 }
 
@@ -58,37 +58,40 @@ pub struct Rotated {
 pub async fn rotate(store: &Store, clock: &dyn Clock, revoke_old: bool) -> Result<Rotated> {
     let (key, secret) = SigningKey::generate();
     let now = clock.now();
-    let mut tx = store.write().await?;
-    tx.db()
-        .insert_signing_key(&StoredKey {
-            id: key.id().to_string(),
-            secret,
-            created_at: now,
+    let row = StoredKey {
+        id: key.id().to_string(),
+        secret,
+        created_at: now,
+    };
+    let key_id = key.id().to_string();
+    let revoked = store
+        .write_job(move |db| -> Result<_> {
+            db.insert_signing_key(&row)?;
+            let revoked = if revoke_old {
+                db.delete_signing_keys_except(&key_id)?
+            } else {
+                0
+            };
+            if let Some((partner, _)) = db.first_partner()? {
+                let record = roster_domain::audit::AuditRecord {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    created_at: now,
+                    partner,
+                    customer: None,
+                    actor: None,
+                    application: None,
+                    operation: OperationType::RotateSigningKey,
+                    resource_type: OperationType::RotateSigningKey.resource_type().into(),
+                    resource_id: key_id.clone(),
+                    new_value: json!({"keyId": key_id, "revokedOldKeys": revoke_old}).to_string(),
+                    correlation_id: String::new(),
+                    request_id: String::new(),
+                };
+                db.insert_audit(&record)?;
+            }
+            Ok(revoked)
         })
         .await?;
-    let revoked = if revoke_old {
-        tx.db().delete_signing_keys_except(key.id()).await?
-    } else {
-        0
-    };
-    if let Some((partner, _)) = tx.db().first_partner().await? {
-        let record = roster_domain::audit::AuditRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            created_at: now,
-            partner,
-            customer: None,
-            actor: None,
-            application: None,
-            operation: OperationType::RotateSigningKey,
-            resource_type: OperationType::RotateSigningKey.resource_type().into(),
-            resource_id: key.id().to_string(),
-            new_value: json!({"keyId": key.id(), "revokedOldKeys": revoke_old}).to_string(),
-            correlation_id: String::new(),
-            request_id: String::new(),
-        };
-        tx.db().insert_audit(&record).await?;
-    }
-    tx.commit().await?;
     Ok(Rotated {
         new_key: key.id().to_string(),
         revoked,
@@ -107,12 +110,11 @@ impl Roster {
 
     /// Forgets keys replaced longer ago than [`REPLACED_KEYS_VERIFY_FOR`].
     pub(crate) async fn retire_replaced_keys(&self) -> Result<u64> {
-        let mut tx = self.store().write().await?;
-        let n = tx
-            .db()
-            .delete_signing_keys_replaced_before(self.now().minus(REPLACED_KEYS_VERIFY_FOR))
-            .await?;
-        tx.commit().await?;
-        Ok(n)
+        let before = self.now().minus(REPLACED_KEYS_VERIFY_FOR);
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                Ok(db.delete_signing_keys_replaced_before(before)?)
+            })
+            .await
     }
 }

@@ -4,6 +4,8 @@ use roster_domain::audit::OperationType;
 use roster_domain::Duration;
 use serde_json::json;
 
+use roster_store::sql::SyncDb;
+
 use crate::{Result, Roster};
 
 /// How long a sign-in lockout that locks nothing is remembered after its last attempt.
@@ -28,72 +30,86 @@ impl Roster {
         loop {
             let now = self.now();
             let cutoff = now.minus(self.settings().soft_delete_retention);
-            let mut tx = self.store().write().await?;
-            // Of several servers on one database, one purges at a time.
-            if !tx.db().try_lock_purge().await? {
+            let roster = self.clone();
+            // One batch a job; `None` when another server is purging right now.
+            let purged = self
+                .store()
+                .write_job(move |db| roster.purge_batch(db, cutoff))
+                .await?;
+            let Some((expired, purged)) = purged else {
                 break;
-            }
-            let expired = tx.db().users_deleted_before(cutoff, PURGE_BATCH).await?;
-            if expired.is_empty() {
-                break;
-            }
-            let mut partners = std::collections::HashMap::new();
-            for user in &expired {
-                if !tx.db().purge_user(user.id).await? {
-                    continue;
-                }
-                let partner = match partners.get(&user.customer) {
-                    Some(p) => *p,
-                    None => {
-                        let p = tx.db().partner_of_customer(user.customer).await?;
-                        partners.insert(user.customer, p);
-                        p
-                    }
-                };
-                if let Some(partner) = partner {
-                    let record = self.audit(
-                        None,
-                        partner,
-                        Some(user.customer),
-                        OperationType::PurgeCustomerUser,
-                        user.id.to_string(),
-                        json!({"userPrincipalName": user.upn.as_str(), "softDeletionTime": user.soft_deleted_at.map(|t| t.to_rfc3339())}),
-                    );
-                    tx.db().insert_audit(&record).await?;
-                }
-                report.users_purged += 1;
-            }
-            tx.commit().await?;
-            if expired.len() < PURGE_BATCH as usize {
+            };
+            report.users_purged += purged;
+            if expired < PURGE_BATCH as usize {
                 break;
             }
         }
-        let mut tx = self.store().write().await?;
-        report.requests_forgotten = tx
-            .db()
-            .forget_requests_before(self.now().minus(REQUEST_MEMORY))
+        let before = self.now().minus(REQUEST_MEMORY);
+        report.requests_forgotten = self
+            .store()
+            .write_job(move |db| -> Result<_> { Ok(db.forget_requests_before(before)?) })
             .await?;
-        tx.commit().await?;
-        let mut tx = self.store().write().await?;
-        tx.db()
-            .forget_activity_before(self.now().minus(crate::activity::HISTORY_KEPT))
+        let now = self.now();
+        let activity_before = now.minus(crate::activity::HISTORY_KEPT);
+        let idle = now.minus(self.settings().portal_session_idle);
+        let life = now.minus(self.settings().portal_session_lifetime);
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                db.forget_activity_before(activity_before)?;
+                db.forget_refresh_tokens_before(now)?;
+                db.purge_portal_sessions(idle, life)?;
+                // Lockouts of a day's quiet that lock nothing any more: failures are forgotten
+                // after a quiet day, and so are the keyed names of unknown user names that
+                // were tried.
+                db.forget_sign_in_throttles_before(now.minus(THROTTLE_MEMORY), now)?;
+                Ok(())
+            })
             .await?;
-        tx.db().forget_refresh_tokens_before(self.now()).await?;
-        tx.db()
-            .purge_portal_sessions(
-                self.now().minus(self.settings().portal_session_idle),
-                self.now().minus(self.settings().portal_session_lifetime),
-            )
-            .await?;
-        // Lockouts of a day's quiet that lock nothing any more: failures are forgotten after
-        // a quiet day, and so are the keyed names of unknown user names that were tried.
-        tx.db()
-            .forget_sign_in_throttles_before(self.now().minus(THROTTLE_MEMORY), self.now())
-            .await?;
-        tx.commit().await?;
         report.keys_retired = self.retire_replaced_keys().await?;
         // Pick up a key that the operator or another server made since.
         self.reload_keys().await?;
         Ok(report)
+    }
+
+    /// One purge batch in its transaction: how many users were due and how many it purged,
+    /// or `None` when another server holds the purge lock.
+    fn purge_batch(
+        &self,
+        db: &mut SyncDb<'_>,
+        cutoff: roster_domain::Timestamp,
+    ) -> Result<Option<(usize, u64)>> {
+        // Of several servers on one database, one purges at a time.
+        if !db.try_lock_purge()? {
+            return Ok(None);
+        }
+        let expired = db.users_deleted_before(cutoff, PURGE_BATCH)?;
+        let mut purged = 0;
+        let mut partners = std::collections::HashMap::new();
+        for user in &expired {
+            if !db.purge_user(user.id)? {
+                continue;
+            }
+            let partner = match partners.get(&user.customer) {
+                Some(p) => *p,
+                None => {
+                    let p = db.partner_of_customer(user.customer)?;
+                    partners.insert(user.customer, p);
+                    p
+                }
+            };
+            if let Some(partner) = partner {
+                let record = self.audit(
+                    None,
+                    partner,
+                    Some(user.customer),
+                    OperationType::PurgeCustomerUser,
+                    user.id.to_string(),
+                    json!({"userPrincipalName": user.upn.as_str(), "softDeletionTime": user.soft_deleted_at.map(|t| t.to_rfc3339())}),
+                );
+                db.insert_audit(&record)?;
+            }
+            purged += 1;
+        }
+        Ok(Some((expired.len(), purged)))
     }
 }
