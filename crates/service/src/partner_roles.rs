@@ -22,9 +22,7 @@ impl Roster {
         id: UserId,
     ) -> Result<PartnerUser> {
         self.may(ctx, Action::ManageAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
-        drop(r);
+        let before = self.read_partner_user(ctx, id).await?;
         let mut access = before.access.clone().unwrap_or_default();
         if access.custom.is_some() {
             return Err(Invalid::one("roles", "this user has custom permissions: replace them with roles through PATCH /v1/users/{id}").into());
@@ -57,9 +55,7 @@ impl Roster {
         id: UserId,
     ) -> Result<()> {
         self.may(ctx, Action::ManageAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
-        drop(r);
+        let before = self.read_partner_user(ctx, id).await?;
         let Some(mut access) = before.access.clone().filter(|a| a.roles.contains(&role)) else {
             return Err(ServiceError::NotFound("the user among the role's members"));
         };

@@ -112,6 +112,14 @@ impl Roster {
         .into())
     }
 
+    /// [`Roster::partner_user_in`] in a read job of its own.
+    pub(crate) async fn read_partner_user(&self, ctx: &Ctx, id: UserId) -> Result<PartnerUser> {
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .read_job(move |db| roster.partner_user_in(db, &ctx, id))
+            .await
+    }
+
     pub(crate) fn partner_user_in(
         &self,
         db: &mut SyncDb<'_>,

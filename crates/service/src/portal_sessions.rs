@@ -54,17 +54,16 @@ impl Roster {
         }
         let (id, hash) = crate::secrets::new_secret();
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        tx.db()
-            .insert_portal_session(&PortalSession {
-                hash,
-                user: creds.user,
-                security_stamp: creds.security_stamp.clone(),
-                created_at: now,
-                last_seen_at: now,
-            })
+        let row = PortalSession {
+            hash,
+            user: creds.user,
+            security_stamp: creds.security_stamp.clone(),
+            created_at: now,
+            last_seen_at: now,
+        };
+        self.store()
+            .write_job(move |db| -> Result<()> { Ok(db.insert_portal_session(&row)?) })
             .await?;
-        tx.commit().await?;
         Ok(id)
     }
 
@@ -74,41 +73,44 @@ impl Roster {
         let hash = crate::secrets::hash(session_id);
         let now = self.now();
         let settings = self.settings();
-        let (session, actor, identity) = {
-            let mut r = self.store().reader().await?;
-            let Some(session) = r.db().portal_session(&hash).await? else {
-                return Ok(None);
-            };
-            let idle_over = now >= session.last_seen_at.plus(settings.portal_session_idle);
-            let life_over = now >= session.created_at.plus(settings.portal_session_lifetime);
-            let actor = if idle_over || life_over {
-                None
-            } else {
-                self.user_actor(
-                    &mut r.db(),
-                    session.user,
-                    &session.security_stamp,
-                    None,
-                    None,
-                )
-                .await?
-            };
-            let identity = match &actor {
-                Some(_) => r.db().user_identity(session.user).await?,
-                None => None,
-            };
-            (session, actor, identity)
+        let (idle, lifetime) = (
+            settings.portal_session_idle,
+            settings.portal_session_lifetime,
+        );
+        let (roster, job_hash) = (self.clone(), hash.clone());
+        let found = self
+            .store()
+            .read_job(move |db| -> Result<_> {
+                let Some(session) = db.portal_session(&job_hash)? else {
+                    return Ok(None);
+                };
+                let idle_over = now >= session.last_seen_at.plus(idle);
+                let life_over = now >= session.created_at.plus(lifetime);
+                let actor = if idle_over || life_over {
+                    None
+                } else {
+                    roster.user_actor(db, session.user, &session.security_stamp, None, None)?
+                };
+                let identity = match &actor {
+                    Some(_) => db.user_identity(session.user)?,
+                    None => None,
+                };
+                Ok(Some((session, actor, identity)))
+            })
+            .await?;
+        let Some((session, actor, identity)) = found else {
+            return Ok(None);
         };
         let (Some(actor), Some((user_name, display_name))) = (actor, identity) else {
-            let mut tx = self.store().write().await?;
-            tx.db().delete_portal_session(&hash).await?;
-            tx.commit().await?;
+            self.store()
+                .write_job(move |db| -> Result<bool> { Ok(db.delete_portal_session(&hash)?) })
+                .await?;
             return Ok(None);
         };
         if now >= session.last_seen_at.plus(TOUCH_EVERY) {
-            let mut tx = self.store().write().await?;
-            tx.db().touch_portal_session(&hash, now).await?;
-            tx.commit().await?;
+            self.store()
+                .write_job(move |db| -> Result<()> { Ok(db.touch_portal_session(&hash, now)?) })
+                .await?;
         }
         Ok(Some(PortalCaller {
             actor,
@@ -120,11 +122,10 @@ impl Roster {
 
     /// Signs out: the session is over on every server at once.
     pub async fn end_portal_session(&self, session_id: &str) -> Result<()> {
-        let mut tx = self.store().write().await?;
-        tx.db()
-            .delete_portal_session(&crate::secrets::hash(session_id))
+        let hash = crate::secrets::hash(session_id);
+        self.store()
+            .write_job(move |db| -> Result<bool> { Ok(db.delete_portal_session(&hash)?) })
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 }
