@@ -8,6 +8,8 @@ use roster_store::credentials::Credentials;
 use roster_store::refresh::RefreshToken;
 use serde_json::json;
 
+use roster_store::sql::SyncDb;
+
 use crate::customer_users::new_stamp;
 use crate::sign_in::{SignInError, TokenGrant};
 use crate::{Result, Roster, ServiceError};
@@ -24,21 +26,20 @@ impl Roster {
         now: Timestamp,
     ) -> Result<String> {
         let (token, hash) = crate::secrets::new_secret();
-        let mut tx = self.store().write().await?;
-        tx.db()
-            .insert_refresh_token(&RefreshToken {
-                hash,
-                family: uuid::Uuid::new_v4().to_string(),
-                user: creds.user,
-                security_stamp: creds.security_stamp.clone(),
-                created_at: now,
-                expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
-                replaced_at: None,
-                revoked_at: None,
-                application: application.map(str::to_string),
-            })
+        let row = RefreshToken {
+            hash,
+            family: uuid::Uuid::new_v4().to_string(),
+            user: creds.user,
+            security_stamp: creds.security_stamp.clone(),
+            created_at: now,
+            expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
+            replaced_at: None,
+            revoked_at: None,
+            application: application.map(str::to_string),
+        };
+        self.store()
+            .write_job(move |db| -> Result<()> { Ok(db.insert_refresh_token(&row)?) })
             .await?;
-        tx.commit().await?;
         Ok(token)
     }
 
@@ -46,67 +47,16 @@ impl Roster {
     /// stops working; using it again revokes its whole family (it was copied).
     pub async fn refresh(&self, token: &str) -> Result<TokenGrant, SignInError> {
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        let Some(stored) = tx
-            .db()
-            .lock_refresh_token(&crate::secrets::hash(token))
-            .await?
-        else {
-            return Err(SignInError::InvalidGrant);
-        };
-        if stored.revoked_at.is_some() {
-            return Err(SignInError::InvalidGrant);
-        }
-        if stored.replaced_at.is_some() {
-            tx.db().revoke_refresh_family(&stored.family, now).await?;
-            tx.commit().await?;
-            tracing::warn!(user = %stored.user, "a used refresh token came back: its family is revoked");
-            return Err(SignInError::InvalidGrant);
-        }
-        if stored.expires_at <= now {
-            return Err(SignInError::InvalidGrant);
-        }
-        let creds = tx.db().credentials_by_id(stored.user).await?;
-        let usable = match &creds {
-            Some(c) => {
-                c.active
-                    && c.security_stamp == stored.security_stamp
-                    && !c.force_change_password
-                    && crate::sign_in::home_of(&mut tx.db(), c).await?.is_some()
-                    && match &stored.application {
-                        Some(app) => match app.parse() {
-                            Ok(app) => tx.db().application(app).await?.is_some(),
-                            Err(_) => false,
-                        },
-                        None => true,
-                    }
-            }
-            None => false,
-        };
-        let Some(creds) = creds.filter(|_| usable) else {
-            tx.db().revoke_refresh_family(&stored.family, now).await?;
-            tx.commit().await?;
-            return Err(SignInError::InvalidGrant);
-        };
+        let hash = crate::secrets::hash(token);
         let (next, next_hash) = crate::secrets::new_secret();
-        tx.db()
-            .mark_refresh_token_replaced(&stored.hash, now)
+        let traded = self
+            .store()
+            .write_job(move |db| trade_refresh_token(db, &hash, next_hash, now))
             .await?;
-        tx.db()
-            .insert_refresh_token(&RefreshToken {
-                hash: next_hash,
-                family: stored.family.clone(),
-                user: stored.user,
-                security_stamp: stored.security_stamp.clone(),
-                created_at: now,
-                expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
-                replaced_at: None,
-                revoked_at: None,
-                application: stored.application.clone(),
-            })
-            .await?;
-        tx.commit().await?;
-        let mut grant = self.issue_access_token(&creds, stored.application.as_deref(), now);
+        let Some((creds, application)) = traded else {
+            return Err(SignInError::InvalidGrant);
+        };
+        let mut grant = self.issue_access_token(&creds, application.as_deref(), now);
         grant.refresh_token = Some(next);
         Ok(grant)
     }
@@ -145,10 +95,11 @@ impl Roster {
         self.password_was_right(&attempt, creds.user, None).await?;
         // The same eligibility as sign-in: a partner user whose account access was removed
         // changes nothing (and learns nothing: the answer is a wrong password's).
-        let home = {
-            let mut r = self.store().reader().await?;
-            crate::sign_in::home_of(&mut r.db(), &creds).await?
-        };
+        let job_creds = creds.clone();
+        let home = self
+            .store()
+            .read_job(move |db| crate::sign_in::home_of(db, &job_creds))
+            .await?;
         if home.is_none() {
             return Err(refused());
         }
@@ -161,10 +112,11 @@ impl Roster {
         }
         let upn = Upn::parse(username)
             .map_err(|m| ServiceError::Invalid(Invalid::one("userPrincipalName", m)))?;
-        let names = {
-            let mut r = self.store().reader().await?;
-            r.db().user_names(creds.user).await?
-        };
+        let user = creds.user;
+        let names = self
+            .store()
+            .read_job(move |db| -> Result<_> { Ok(db.user_names(user)?) })
+            .await?;
         let personal = PersonalWords {
             first_name: names.0.as_deref(),
             last_name: names.1.as_deref(),
@@ -173,30 +125,93 @@ impl Roster {
         let new = password::check(new, personal)
             .map_err(|m| ServiceError::Invalid(Invalid::one("newPassword", m)))?;
         let hash = self.hasher().hash(&new).await?;
-        let mut tx = self.store().write().await?;
-        tx.db()
-            .set_password(creds.user, &hash, &new_stamp())
+        let roster = self.clone();
+        let upn_text = upn.to_string();
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                db.set_password(creds.user, &hash, &new_stamp())?;
+                db.set_force_change_password(creds.user, false)?;
+                let partner = match creds.tenant.parse::<PartnerId>() {
+                    Ok(p) if db.partner_country(p)?.is_some() => Some(p),
+                    _ => match creds.tenant.parse() {
+                        Ok(c) => db.partner_of_customer(c)?,
+                        Err(_) => None,
+                    },
+                };
+                if let Some(partner) = partner {
+                    let record = roster.audit(
+                        None,
+                        partner,
+                        None,
+                        OperationType::ChangePassword,
+                        creds.user.to_string(),
+                        json!({"userPrincipalName": upn_text}),
+                    );
+                    db.insert_audit(&record)?;
+                }
+                Ok(())
+            })
             .await?;
-        tx.db().set_force_change_password(creds.user, false).await?;
-        let partner = match creds.tenant.parse::<PartnerId>() {
-            Ok(p) if tx.db().partner_country(p).await?.is_some() => Some(p),
-            _ => match creds.tenant.parse() {
-                Ok(c) => tx.db().partner_of_customer(c).await?,
-                Err(_) => None,
-            },
-        };
-        if let Some(partner) = partner {
-            let record = self.audit(
-                None,
-                partner,
-                None,
-                OperationType::ChangePassword,
-                creds.user.to_string(),
-                json!({"userPrincipalName": upn.as_str()}),
-            );
-            tx.db().insert_audit(&record).await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
+}
+
+/// The refresh grant's transaction: the stored token, and when it may be traded, the
+/// credentials it stands for and its application, after marking it replaced by
+/// `next_hash`. `None` refuses it; a token used twice revokes its whole family, which the
+/// transaction keeps.
+fn trade_refresh_token(
+    db: &mut SyncDb<'_>,
+    hash: &str,
+    next_hash: String,
+    now: Timestamp,
+) -> Result<Option<(Credentials, Option<String>)>> {
+    let Some(stored) = db.lock_refresh_token(hash)? else {
+        return Ok(None);
+    };
+    if stored.revoked_at.is_some() {
+        return Ok(None);
+    }
+    if stored.replaced_at.is_some() {
+        db.revoke_refresh_family(&stored.family, now)?;
+        tracing::warn!(user = %stored.user, "a used refresh token came back: its family is revoked");
+        return Ok(None);
+    }
+    if stored.expires_at <= now {
+        return Ok(None);
+    }
+    let creds = db.credentials_by_id(stored.user)?;
+    let usable = match &creds {
+        Some(c) => {
+            c.active
+                && c.security_stamp == stored.security_stamp
+                && !c.force_change_password
+                && crate::sign_in::home_of(db, c)?.is_some()
+                && match &stored.application {
+                    Some(app) => match app.parse() {
+                        Ok(app) => db.application(app)?.is_some(),
+                        Err(_) => false,
+                    },
+                    None => true,
+                }
+        }
+        None => false,
+    };
+    let Some(creds) = creds.filter(|_| usable) else {
+        db.revoke_refresh_family(&stored.family, now)?;
+        return Ok(None);
+    };
+    db.mark_refresh_token_replaced(&stored.hash, now)?;
+    db.insert_refresh_token(&RefreshToken {
+        hash: next_hash,
+        family: stored.family.clone(),
+        user: stored.user,
+        security_stamp: stored.security_stamp.clone(),
+        created_at: now,
+        expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
+        replaced_at: None,
+        revoked_at: None,
+        application: stored.application.clone(),
+    })?;
+    Ok(Some((creds, stored.application)))
 }
