@@ -4,6 +4,7 @@ use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, PartnerRole};
 use roster_domain::partner_user::{parse_access, SecurityGroup};
 use roster_domain::{text, GroupId, Invalid, UserId};
+use roster_store::sql::SyncDb;
 use roster_store::StoreError;
 use serde_json::json;
 
@@ -47,26 +48,32 @@ impl Roster {
             roles,
             created_at: self.now(),
         };
-        let mut tx = self.store().write().await?;
-        match tx.db().insert_group(&group).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(format!(
-                    "a group named '{}' exists already",
-                    group.display_name
-                )))
-            }
-            other => other?,
-        }
         let record = self.audit(Some(ctx), ctx.actor.partner, None, OperationType::CreateSecurityGroup, group.id, json!({"displayName": group.display_name, "roles": group.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}));
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        let row = group.clone();
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                match db.insert_group(&row) {
+                    Err(StoreError::Conflict) => {
+                        return Err(ServiceError::Conflict(format!(
+                            "a group named '{}' exists already",
+                            row.display_name
+                        )))
+                    }
+                    other => other?,
+                }
+                db.insert_audit(&record)?;
+                Ok(())
+            })
+            .await?;
         Ok(group)
     }
 
     pub async fn list_groups(&self, ctx: &Ctx) -> Result<Vec<SecurityGroup>> {
         self.may(ctx, Action::ViewAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        Ok(r.db().groups(ctx.actor.partner).await?)
+        let partner = ctx.actor.partner;
+        self.store()
+            .read_job(move |db| -> Result<_> { Ok(db.groups(partner)?) })
+            .await
     }
 
     pub async fn add_group_member(&self, ctx: &Ctx, group: &str, user: UserId) -> Result<()> {
@@ -85,28 +92,39 @@ impl Roster {
         add: bool,
     ) -> Result<()> {
         self.may(ctx, Action::ManageAccountUsers)?;
-        let mut tx = self.store().write().await?;
-        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
-        let g = tx
-            .db()
-            .group(ctx.actor.partner, Self::id_of(group, "the security group")?)
-            .await?
+        let group: GroupId = Self::id_of(group, "the security group")?;
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .write_job(move |db| roster.change_group_member_in(db, &ctx, group, user, add))
+            .await
+    }
+
+    fn change_group_member_in(
+        &self,
+        db: &mut SyncDb<'_>,
+        ctx: &Ctx,
+        group: GroupId,
+        user: UserId,
+        add: bool,
+    ) -> Result<()> {
+        db.lock_partner_accounts(ctx.actor.partner)?;
+        let g = db
+            .group(ctx.actor.partner, group)?
             .ok_or(ServiceError::NotFound("the security group"))?;
         if g.roles.contains(&PartnerRole::GlobalAdmin) {
             self.may(ctx, Action::ManageGlobalAdmins)?;
         }
-        let member = self.partner_user_in(&mut tx.db(), ctx, user).await?;
+        let member = self.partner_user_in(db, ctx, user)?;
         let changed = if add {
-            tx.db().add_group_member(g.id, user).await?
+            db.add_group_member(g.id, user)?
         } else {
-            tx.db().remove_group_member(g.id, user).await?
+            db.remove_group_member(g.id, user)?
         };
         if !add && !changed {
             return Err(ServiceError::NotFound("the user among the group's members"));
         }
-        let member = self.partner_user_in(&mut tx.db(), ctx, member.id).await?;
-        self.check_roles_invariants(&mut tx.db(), ctx, &member)
-            .await?;
+        let member = self.partner_user_in(db, ctx, member.id)?;
+        self.check_roles_invariants(db, ctx, &member)?;
         let op = if add {
             OperationType::AddGroupMember
         } else {
@@ -120,8 +138,7 @@ impl Roster {
             g.id,
             json!({"groupId": g.id, "userId": user.to_string()}),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        db.insert_audit(&record)?;
         Ok(())
     }
 }

@@ -167,10 +167,9 @@ async fn signing_keys(dir: &Path, store: &Store, clock: &dyn Clock) -> anyhow::R
             keys::load(store).await?.context("the signing key was not stored")
         }
         (None, None) => {
-            let has_data = {
-                let mut r = store.reader().await?;
-                r.db().first_partner().await?.is_some()
-            };
+            let has_data = store
+                .read_job(|db| -> roster_store::Result<_> { Ok(db.first_partner()?.is_some()) })
+                .await?;
             if has_data {
                 bail!(
                     "the database holds data but no signing key. Restore the database (or its signing_keys table) \
@@ -255,10 +254,11 @@ impl Database {
 
     /// The signing keys, the one that signs first.
     pub async fn signing_keys(&self) -> anyhow::Result<Vec<KeyInfo>> {
-        let mut r = self.0.reader().await?;
-        Ok(r.db()
-            .signing_keys()
-            .await?
+        let stored = self
+            .0
+            .read_job(|db| -> roster_store::Result<_> { db.signing_keys() })
+            .await?;
+        Ok(stored
             .into_iter()
             .map(|k| KeyInfo {
                 id: k.id,
