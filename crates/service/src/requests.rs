@@ -46,16 +46,9 @@ impl Roster {
     /// first, waiting while that one runs. Waiting costs reads, not writes: a repeat writes
     /// only to claim a free key, to forget an expired one, or to take over an abandoned one.
     pub async fn claim_request(&self, key: &RequestKey) -> Result<RequestClaim> {
-        let claim = NewClaim {
-            caller: &key.caller,
-            request_id: &key.request_id,
-            method: &key.method,
-            path: &key.path,
-            body_hash: &key.body_hash,
-        };
         let started = tokio::time::Instant::now();
         let mut poll = FIRST_POLL;
-        let mut recorded = match self.write_claim(&claim).await? {
+        let mut recorded = match self.write_claim(key).await? {
             Claim::Owner => return Ok(RequestClaim::Owner),
             Claim::Taken(r) => r,
         };
@@ -63,12 +56,14 @@ impl Roster {
             // A key is remembered for 24 hours, whether or not the purge has run since.
             let expired = self.now().minus(crate::maintenance::REQUEST_MEMORY);
             if recorded.created_at < expired {
-                let mut tx = self.store().write().await?;
-                tx.db()
-                    .forget_request_if_before(&key.caller, &key.request_id, expired)
+                let k = key.clone();
+                self.store()
+                    .write_job(move |db| -> Result<()> {
+                        db.forget_request_if_before(&k.caller, &k.request_id, expired)?;
+                        Ok(())
+                    })
                     .await?;
-                tx.commit().await?;
-                match self.write_claim(&claim).await? {
+                match self.write_claim(key).await? {
                     Claim::Owner => return Ok(RequestClaim::Owner),
                     Claim::Taken(r) => recorded = r,
                 }
@@ -86,17 +81,18 @@ impl Roster {
             // The first request is still running: wait for its answer.
             let now = self.now();
             if recorded.created_at < now.minus(ABANDONED_AFTER) {
-                let mut tx = self.store().write().await?;
-                let taken_over = tx
-                    .db()
-                    .take_over_request(
-                        &key.caller,
-                        &key.request_id,
-                        now.minus(ABANDONED_AFTER),
-                        now,
-                    )
+                let k = key.clone();
+                let taken_over = self
+                    .store()
+                    .write_job(move |db| -> Result<_> {
+                        Ok(db.take_over_request(
+                            &k.caller,
+                            &k.request_id,
+                            now.minus(ABANDONED_AFTER),
+                            now,
+                        )?)
+                    })
                     .await?;
-                tx.commit().await?;
                 if taken_over {
                     return Ok(RequestClaim::Owner);
                 }
@@ -119,7 +115,7 @@ impl Roster {
             recorded = match again {
                 Some(r) => r,
                 // Given up after a server error: the key is free again.
-                None => match self.write_claim(&claim).await? {
+                None => match self.write_claim(key).await? {
                     Claim::Owner => return Ok(RequestClaim::Owner),
                     Claim::Taken(r) => r,
                 },
@@ -131,39 +127,52 @@ impl Roster {
         &self,
         key: &RequestKey,
     ) -> Result<Option<roster_store::idempotency::Recorded>> {
-        let mut r = self.store().reader().await?;
-        Ok(r.db()
-            .recorded_request(&key.caller, &key.request_id)
-            .await?)
+        let k = key.clone();
+        self.store()
+            .read_job(move |db| -> Result<_> { Ok(db.recorded_request(&k.caller, &k.request_id)?) })
+            .await
     }
 
     /// Claims a free key (the primary key decides among concurrent claims), or reads the
     /// claim that holds it.
-    async fn write_claim(&self, claim: &NewClaim<'_>) -> Result<Claim> {
-        let mut tx = self.store().write().await?;
-        let outcome = tx.db().claim_request(claim, self.now()).await?;
-        tx.commit().await?;
-        Ok(outcome)
+    async fn write_claim(&self, key: &RequestKey) -> Result<Claim> {
+        let (k, now) = (key.clone(), self.now());
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let claim = NewClaim {
+                    caller: &k.caller,
+                    request_id: &k.request_id,
+                    method: &k.method,
+                    path: &k.path,
+                    body_hash: &k.body_hash,
+                };
+                Ok(db.claim_request(&claim, now)?)
+            })
+            .await
     }
 
     /// Records the owner's response for replay.
     pub async fn finish_request(&self, key: &RequestKey, status: u16, body: &str) -> Result<()> {
-        let mut tx = self.store().write().await?;
-        tx.db()
-            .complete_request(&key.caller, &key.request_id, status, body)
+        let (k, body) = (key.clone(), body.to_string());
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                db.complete_request(&k.caller, &k.request_id, status, &body)?;
+                Ok(())
+            })
             .await?;
-        tx.commit().await?;
         self.inner.requests_answered.notify_waiters();
         Ok(())
     }
 
     /// Gives the key up: the operation failed without a change, so a retry may run it.
     pub async fn abandon_request(&self, key: &RequestKey) -> Result<()> {
-        let mut tx = self.store().write().await?;
-        tx.db()
-            .release_request(&key.caller, &key.request_id)
+        let k = key.clone();
+        self.store()
+            .write_job(move |db| -> Result<()> {
+                db.release_request(&k.caller, &k.request_id)?;
+                Ok(())
+            })
             .await?;
-        tx.commit().await?;
         self.inner.requests_answered.notify_waiters();
         Ok(())
     }
