@@ -12,6 +12,7 @@ use roster_domain::password::{self, PersonalWords};
 use roster_domain::InvitationId;
 use roster_domain::{text, Duration, Invalid, Timestamp, Upn, UserId};
 use roster_store::invitations::NewGuest;
+use roster_store::sql::SyncDb;
 use roster_store::StoreError;
 use serde_json::json;
 
@@ -129,25 +130,57 @@ impl Roster {
     /// Commits a change whose mails are in the outbox already, then has them delivered. When
     /// the commit fails, the mails are taken out of the outbox again, as far as they have not
     /// left yet: their links would not work.
-    async fn commit_with_mails(
+    async fn commit_with_mails<T>(
         &self,
-        tx: roster_store::Tx,
+        committed: Result<T>,
         mails: &[std::path::PathBuf],
-    ) -> Result<()> {
-        match tx.commit().await {
-            Ok(()) => {
+    ) -> Result<T> {
+        match committed {
+            Ok(v) => {
                 self.mail_written();
-                Ok(())
+                Ok(v)
             }
             Err(e) => {
                 for path in mails {
                     let _ = tokio::fs::remove_file(path).await;
                 }
-                Err(e.into())
+                Err(e)
             }
         }
     }
 
+    /// Writes an invitation mail for each (address, token); on a failure, removes the ones
+    /// written and answers it.
+    async fn write_invitation_mails(
+        &self,
+        mails: &[(String, String)],
+        now: roster_domain::Timestamp,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        let mut written = Vec::with_capacity(mails.len());
+        for (email, token) in mails {
+            match self.send_invitation_mail(email, token, now).await {
+                Ok(path) => written.push(path),
+                Err(e) => {
+                    for path in &written {
+                        let _ = tokio::fs::remove_file(path).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// A guest an invitation will create, decided before its transaction.
+struct PlannedGuest {
+    email: String,
+    id: UserId,
+    upn: Upn,
+    hash: String,
+}
+
+impl Roster {
     fn view_of(&self, db: &mut SyncDb<'_>, invitation: Invitation) -> Result<InvitationView> {
         let user = db
             .partner_user(invitation.partner, invitation.user)?
@@ -197,37 +230,92 @@ impl Roster {
             return Err(bad.into());
         }
         let partner = ctx.actor.partner;
-        let domain = {
-            let mut r = self.store().reader().await?;
-            let domains = r.db().tenant_domains(&partner.to_string()).await?;
-            let mut own = Invalid::default();
-            for a in &addresses {
-                let d = a.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
-                if domains.iter().any(|t| t.name.as_str() == d) {
-                    own.push("emails", format!("'{a}' is on a domain of your own tenant: add the user with POST /v1/users/access instead"));
+        let job_addresses = addresses.clone();
+        let (domains, taken) = self
+            .store()
+            .read_job(move |db| -> Result<_> {
+                let domains = db.tenant_domains(&partner.to_string())?;
+                let mut taken = None;
+                for email in &job_addresses {
+                    if db.guest_email_taken(partner, email)? {
+                        taken = Some(email.clone());
+                        break;
+                    }
                 }
+                Ok((domains, taken))
+            })
+            .await?;
+        let mut own = Invalid::default();
+        for a in &addresses {
+            let d = a.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+            if domains.iter().any(|t| t.name.as_str() == d) {
+                own.push("emails", format!("'{a}' is on a domain of your own tenant: add the user with POST /v1/users/access instead"));
             }
-            if !own.is_empty() {
-                return Err(own.into());
-            }
-            domains
-                .first()
-                .map(|t| t.name.to_string())
-                .ok_or_else(|| ServiceError::internal("the partner tenant has no domain"))?
-        };
+        }
+        if !own.is_empty() {
+            return Err(own.into());
+        }
+        if let Some(email) = taken {
+            return Err(ServiceError::Conflict(format!(
+                "'{email}' is invited already: resend its invitation instead"
+            )));
+        }
+        let domain = domains
+            .first()
+            .map(|t| t.name.to_string())
+            .ok_or_else(|| ServiceError::internal("the partner tenant has no domain"))?;
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        let mut out = Vec::with_capacity(addresses.len());
+        // Everything the transaction writes is decided first, so that the mails are written
+        // before it: no invitation is ever stored without its mail. They are delivered after
+        // it, and taken out of the outbox again if it fails.
+        let mut planned = Vec::with_capacity(addresses.len());
         let mut mails = Vec::with_capacity(addresses.len());
         for email in &addresses {
-            if tx.db().guest_email_taken(partner, email).await? {
+            let id = UserId::new_random();
+            let upn = guest_upn(email, &domain, id)?;
+            let (token, hash) = crate::secrets::new_secret();
+            mails.push((email.clone(), token));
+            planned.push(PlannedGuest {
+                email: email.clone(),
+                id,
+                upn,
+                hash,
+            });
+        }
+        let written = self.write_invitation_mails(&mails, now).await?;
+        let (roster, job_ctx) = (self.clone(), ctx.clone());
+        let committed = self
+            .store()
+            .write_job(move |db| roster.insert_invitations(db, &job_ctx, planned, &access, now))
+            .await;
+        self.commit_with_mails(committed, &written).await
+    }
+
+    /// The transaction of [`Roster::invite_partner_users`]: each guest, its access, its
+    /// invitation and its audit record.
+    fn insert_invitations(
+        &self,
+        db: &mut SyncDb<'_>,
+        ctx: &Ctx,
+        planned: Vec<PlannedGuest>,
+        access: &Access,
+        now: roster_domain::Timestamp,
+    ) -> Result<Vec<InvitationView>> {
+        let partner = ctx.actor.partner;
+        let mut out = Vec::with_capacity(planned.len());
+        for PlannedGuest {
+            email,
+            id,
+            upn,
+            hash,
+        } in planned
+        {
+            if db.guest_email_taken(partner, &email)? {
                 return Err(ServiceError::Conflict(format!(
                     "'{email}' is invited already: resend its invitation instead"
                 )));
             }
-            let id = UserId::new_random();
-            let upn = guest_upn(email, &domain, id)?;
-            if tx.db().upn_taken(&partner.to_string(), &upn, None).await? {
+            if db.upn_taken(&partner.to_string(), &upn, None)? {
                 return Err(ServiceError::UpnTaken(upn.to_string()));
             }
             let guest = NewGuest {
@@ -238,7 +326,7 @@ impl Roster {
                 email: email.clone(),
                 security_stamp: new_stamp(),
             };
-            match tx.db().insert_guest(&guest, now).await {
+            match db.insert_guest(&guest, now) {
                 Err(StoreError::Conflict) => {
                     return Err(ServiceError::Conflict(format!(
                         "'{email}' is invited already: resend its invitation instead"
@@ -246,8 +334,7 @@ impl Roster {
                 }
                 other => other?,
             }
-            tx.db().set_access(id, &access, now).await?;
-            let (token, hash) = crate::secrets::new_secret();
+            db.set_access(id, access, now)?;
             let invitation = Invitation {
                 id: InvitationId::new_random(),
                 partner,
@@ -259,7 +346,7 @@ impl Roster {
                 expires_at: now.plus(INVITATION_LIFETIME),
                 accepted_at: None,
             };
-            tx.db().insert_invitation(&invitation, &hash).await?;
+            db.insert_invitation(&invitation, &hash)?;
             let record = self.audit(
                 Some(ctx),
                 partner,
@@ -275,8 +362,7 @@ impl Roster {
                     "expiresAt": invitation.expires_at.to_rfc3339(),
                 }),
             );
-            tx.db().insert_audit(&record).await?;
-            mails.push((email.clone(), token));
+            db.insert_audit(&record)?;
             out.push(InvitationView {
                 status: invitation.status_at(now),
                 invitation,
@@ -284,70 +370,84 @@ impl Roster {
                 roles: access.roles.clone(),
             });
         }
-        // The mails are written before the commit: no invitation is ever stored without its
-        // mail. They are delivered after it.
-        let mut written = Vec::with_capacity(mails.len());
-        for (email, token) in &mails {
-            match self.send_invitation_mail(email, token, now).await {
-                Ok(path) => written.push(path),
-                Err(e) => {
-                    for path in &written {
-                        let _ = tokio::fs::remove_file(path).await;
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        self.commit_with_mails(tx, &written).await?;
         Ok(out)
     }
 
     /// The partner's invitations, newest first.
     pub async fn list_invitations(&self, ctx: &Ctx) -> Result<Vec<InvitationView>> {
         self.allow(ctx, Action::ViewAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        let mut db = r.db();
-        let found = db.invitations(ctx.actor.partner).await?;
-        let mut out = Vec::with_capacity(found.len());
-        for i in found {
-            out.push(self.view_of(&mut db, i).await?);
-        }
-        Ok(out)
+        let (roster, partner) = (self.clone(), ctx.actor.partner);
+        self.store()
+            .read_job(move |db| {
+                let found = db.invitations(partner)?;
+                let mut out = Vec::with_capacity(found.len());
+                for i in found {
+                    out.push(roster.view_of(db, i)?);
+                }
+                Ok(out)
+            })
+            .await
     }
 
     pub async fn get_invitation(&self, ctx: &Ctx, id: &str) -> Result<InvitationView> {
         self.allow(ctx, Action::ViewAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        let mut db = r.db();
-        let i = db
-            .invitation(ctx.actor.partner, Self::id_of(id, "the invitation")?)
-            .await?
-            .ok_or(ServiceError::NotFound("the invitation"))?;
-        self.view_of(&mut db, i).await
+        let id: InvitationId = Self::id_of(id, "the invitation")?;
+        let (roster, partner) = (self.clone(), ctx.actor.partner);
+        self.store()
+            .read_job(move |db| {
+                let i = db
+                    .invitation(partner, id)?
+                    .ok_or(ServiceError::NotFound("the invitation"))?;
+                roster.view_of(db, i)
+            })
+            .await
     }
 
     /// Sends a pending invitation again with a new link; the old link stops working.
     pub async fn resend_invitation(&self, ctx: &Ctx, id: &str) -> Result<InvitationView> {
         self.allow(ctx, Action::ManageAccountUsers)?;
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        let before = tx
-            .db()
-            .invitation(ctx.actor.partner, Self::id_of(id, "the invitation")?)
-            .await?
+        let id: InvitationId = Self::id_of(id, "the invitation")?;
+        let partner = ctx.actor.partner;
+        // Its address first, for the mail, which is written before the transaction.
+        let email = self
+            .store()
+            .read_job(move |db| -> Result<String> {
+                let i = db
+                    .invitation(partner, id)?
+                    .ok_or(ServiceError::NotFound("the invitation"))?;
+                Ok(i.email)
+            })
+            .await?;
+        let (token, hash) = crate::secrets::new_secret();
+        let written = self.write_invitation_mails(&[(email, token)], now).await?;
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        let committed = self
+            .store()
+            .write_job(move |db| roster.renew_invitation_in(db, &ctx, id, &hash, now))
+            .await;
+        self.commit_with_mails(committed, &written).await
+    }
+
+    /// The transaction of [`Roster::resend_invitation`].
+    fn renew_invitation_in(
+        &self,
+        db: &mut SyncDb<'_>,
+        ctx: &Ctx,
+        id: InvitationId,
+        hash: &str,
+        now: roster_domain::Timestamp,
+    ) -> Result<InvitationView> {
+        let before = db
+            .invitation(ctx.actor.partner, id)?
             .ok_or(ServiceError::NotFound("the invitation"))?;
         if before.state != InvitationState::Pending {
             return Err(ServiceError::Conflict(
                 "the invitation was accepted already: there is nothing to resend".into(),
             ));
         }
-        let (token, hash) = crate::secrets::new_secret();
         let expires = now.plus(INVITATION_LIFETIME);
-        if !tx
-            .db()
-            .renew_invitation(before.id, &hash, now, expires)
-            .await?
-        {
+        if !db.renew_invitation(before.id, hash, now, expires)? {
             return Err(ServiceError::Conflict(
                 "the invitation was accepted already: there is nothing to resend".into(),
             ));
@@ -360,18 +460,13 @@ impl Roster {
             before.id,
             json!({"id": before.id, "email": before.email, "expiresAt": expires.to_rfc3339()}),
         );
-        tx.db().insert_audit(&record).await?;
+        db.insert_audit(&record)?;
         let after = Invitation {
             sent_at: now,
             expires_at: expires,
             ..before
         };
-        let view = self.view_of(&mut tx.db(), after).await?;
-        let written = self
-            .send_invitation_mail(&view.invitation.email, &token, now)
-            .await?;
-        self.commit_with_mails(tx, &[written]).await?;
-        Ok(view)
+        self.view_of(db, after)
     }
 
     /// Withdraws a pending invitation (its guest, who never signed in, is removed with it);
@@ -379,32 +474,31 @@ impl Roster {
     /// remove that with DELETE /v1/users/{id}).
     pub async fn delete_invitation(&self, ctx: &Ctx, id: &str) -> Result<()> {
         self.allow(ctx, Action::ManageAccountUsers)?;
-        let mut tx = self.store().write().await?;
-        let found = tx
-            .db()
-            .invitation(ctx.actor.partner, Self::id_of(id, "the invitation")?)
-            .await?
+        let id: InvitationId = Self::id_of(id, "the invitation")?;
+        let (roster, ctx) = (self.clone(), ctx.clone());
+        self.store()
+            .write_job(move |db| -> Result<()> {
+        let found = db.invitation(ctx.actor.partner, id)?
             .ok_or(ServiceError::NotFound("the invitation"))?;
         let guest_removed = match found.state {
             InvitationState::Pending => {
-                tx.db()
-                    .delete_pending_guest(ctx.actor.partner, found.user)
-                    .await?
+                db.delete_pending_guest(ctx.actor.partner, found.user)?
             }
             InvitationState::Accepted => false,
         };
-        tx.db().delete_invitation(found.id).await?;
-        let record = self.audit(
-            Some(ctx),
+        db.delete_invitation(found.id)?;
+        let record = roster.audit(
+            Some(&ctx),
             ctx.actor.partner,
             None,
             OperationType::DeleteInvitation,
             found.id,
             json!({"id": found.id, "email": found.email, "userId": found.user.to_string(), "guestRemoved": guest_removed}),
         );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
+        db.insert_audit(&record)?;
         Ok(())
+            })
+            .await
     }
 
     /// Redeems an invitation link (no sign-in needed): sets the guest's password (and display
@@ -426,10 +520,11 @@ impl Roster {
         }
         let hash = crate::secrets::hash(token);
         let now = self.now();
-        let found = {
-            let mut r = self.store().reader().await?;
-            r.db().invitation_by_token(&hash).await?
-        };
+        let job_hash = hash.clone();
+        let found = self
+            .store()
+            .read_job(move |db| -> Result<_> { Ok(db.invitation_by_token(&job_hash)?) })
+            .await?;
         let Some(invitation) = found else {
             return Err(bad_link());
         };
@@ -460,25 +555,29 @@ impl Roster {
         };
         let password_hash = self.hasher().hash(&password).await?;
         let now = self.now();
-        let mut tx = self.store().write().await?;
+        let (roster, request_id, correlation_id) = (
+            self.clone(),
+            ids.request_id.clone(),
+            ids.correlation_id.clone(),
+        );
+        self.store()
+            .write_job(move |db| -> Result<_> {
         // Re-read inside the transaction: the link is single-use and may have been resent.
-        match tx.db().invitation_by_token(&hash).await? {
+        match db.invitation_by_token(&hash)? {
             Some(i) if i.id == invitation.id && i.expires_at > now => {}
             _ => return Err(bad_link()),
         }
-        if !tx.db().accept_invitation(invitation.id, now).await? {
+        if !db.accept_invitation(invitation.id, now)? {
             return Err(bad_link());
         }
-        tx.db()
-            .activate_guest(
+        db.activate_guest(
                 invitation.user,
                 &password_hash,
                 &new_stamp(),
                 display.as_deref(),
                 now,
-            )
-            .await?;
-        let mut record = self.audit(
+            )?;
+        let mut record = roster.audit(
             None,
             invitation.partner,
             None,
@@ -487,17 +586,18 @@ impl Roster {
             json!({"id": invitation.id, "email": invitation.email, "userId": invitation.user.to_string()}),
         );
         record.actor = Some(invitation.user);
-        record.request_id = ids.request_id.clone();
-        record.correlation_id = ids.correlation_id.clone();
-        tx.db().insert_audit(&record).await?;
+        record.request_id = request_id;
+        record.correlation_id = correlation_id;
+        db.insert_audit(&record)?;
         let accepted = Invitation {
             state: InvitationState::Accepted,
             accepted_at: Some(now),
             ..invitation
         };
-        let view = self.view_of(&mut tx.db(), accepted).await?;
-        tx.commit().await?;
+        let view = roster.view_of(db, accepted)?;
         Ok(view)
+            })
+            .await
     }
 }
 
