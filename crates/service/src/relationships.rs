@@ -70,11 +70,8 @@ impl Roster {
         customer: CustomerId,
         input: &NewRelationshipInput,
     ) -> Result<RelationshipView> {
-        {
-            let mut r = self.store().reader().await?;
-            self.customer_for(&mut r.db(), ctx, customer, Action::ManageDelegatedAccess)
-                .await?;
-        }
+        self.read_in_customer(ctx, customer, Action::ManageDelegatedAccess, |_, _| Ok(()))
+            .await?;
         let new = NewRelationship::validate(input)?;
         let relationship = Relationship {
             id: RelationshipId::new_random(),
@@ -89,8 +86,13 @@ impl Roster {
             activated_at: None,
             terminated_at: None,
         };
-        let mut tx = self.store().write().await?;
-        match tx.db().insert_relationship(&relationship).await {
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+        match db.insert_relationship(&relationship) {
             Err(StoreError::Conflict) => {
                 return Err(ServiceError::Conflict(format!(
                     "a delegated admin relationship named '{}' exists already: choose another displayName",
@@ -99,7 +101,7 @@ impl Roster {
             }
             other => other?,
         }
-        let record = self.audit(
+        let record = roster.audit(
             Some(ctx),
             ctx.actor.partner,
             Some(customer),
@@ -107,10 +109,11 @@ impl Roster {
             relationship.id,
             relationship_json(&relationship),
         );
-        tx.db().insert_audit(&record).await?;
-        let view = self.view(&mut tx.db(), relationship).await?;
-        tx.commit().await?;
+        db.insert_audit(&record)?;
+        let view = roster.view(db, relationship)?;
         Ok(view)
+            })
+            .await
     }
 
     /// The relationships of a customer, oldest first.
@@ -119,14 +122,19 @@ impl Roster {
         ctx: &Ctx,
         customer: CustomerId,
     ) -> Result<Vec<RelationshipView>> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(&mut r.db(), ctx, customer, Action::ViewDelegatedAccess)
-            .await?;
-        let mut out = Vec::new();
-        for rel in r.db().relationships(ctx.actor.partner, customer).await? {
-            out.push(self.view(&mut r.db(), rel).await?);
-        }
-        Ok(out)
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        self.store()
+            .read_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                roster.customer_for(db, ctx, customer, Action::ViewDelegatedAccess)?;
+                let mut out = Vec::new();
+                for rel in db.relationships(ctx.actor.partner, customer)? {
+                    out.push(roster.view(db, rel)?);
+                }
+                Ok(out)
+            })
+            .await
     }
 
     pub async fn get_relationship(
@@ -135,13 +143,18 @@ impl Roster {
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
-        let mut r = self.store().reader().await?;
-        self.customer_for(&mut r.db(), ctx, customer, Action::ViewDelegatedAccess)
-            .await?;
-        let rel = self
-            .find_relationship(&mut r.db(), ctx, customer, id)
-            .await?;
-        self.view(&mut r.db(), rel).await
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        let job_id = id.to_string();
+        self.store()
+            .read_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let id = job_id.as_str();
+                roster.customer_for(db, ctx, customer, Action::ViewDelegatedAccess)?;
+                let rel = roster.find_relationship(db, ctx, customer, id)?;
+                roster.view(db, rel)
+            })
+            .await
     }
 
     /// The customer's approval: given by a Global Administrator of the customer, or recorded
@@ -152,47 +165,45 @@ impl Roster {
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
-        let mut tx = self.store().write().await?;
-        self.customer_for(&mut tx.db(), ctx, customer, Action::ApproveRelationship)
-            .await?;
-        let rel = self
-            .find_relationship(&mut tx.db(), ctx, customer, id)
-            .await?;
-        let now = self.now();
-        let from = rel.status_at(now);
-        if !matches!(
-            from,
-            RelationshipStatus::Created | RelationshipStatus::ApprovalPending
-        ) {
-            return Err(ServiceError::Conflict(format!(
-                "the relationship is {}: only one awaiting approval can be approved",
-                from.as_str()
-            )));
-        }
-        if !tx
-            .db()
-            .set_relationship_status(rel.id, from, RelationshipStatus::Active, now)
-            .await?
-        {
-            return Err(ServiceError::Conflict(
-                "the relationship changed meanwhile: read it again".into(),
-            ));
-        }
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            Some(customer),
-            OperationType::ApproveDelegatedAdminRelationship,
-            rel.id,
-            json!({"id": rel.id, "status": RelationshipStatus::Active.as_str()}),
-        );
-        tx.db().insert_audit(&record).await?;
-        let rel = self
-            .find_relationship(&mut tx.db(), ctx, customer, id)
-            .await?;
-        let view = self.view(&mut tx.db(), rel).await?;
-        tx.commit().await?;
-        Ok(view)
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        let job_id = id.to_string();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let id = job_id.as_str();
+                roster.customer_for(db, ctx, customer, Action::ApproveRelationship)?;
+                let rel = roster.find_relationship(db, ctx, customer, id)?;
+                let now = roster.now();
+                let from = rel.status_at(now);
+                if !matches!(
+                    from,
+                    RelationshipStatus::Created | RelationshipStatus::ApprovalPending
+                ) {
+                    return Err(ServiceError::Conflict(format!(
+                        "the relationship is {}: only one awaiting approval can be approved",
+                        from.as_str()
+                    )));
+                }
+                if !db.set_relationship_status(rel.id, from, RelationshipStatus::Active, now)? {
+                    return Err(ServiceError::Conflict(
+                        "the relationship changed meanwhile: read it again".into(),
+                    ));
+                }
+                let record = roster.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    Some(customer),
+                    OperationType::ApproveDelegatedAdminRelationship,
+                    rel.id,
+                    json!({"id": rel.id, "status": RelationshipStatus::Active.as_str()}),
+                );
+                db.insert_audit(&record)?;
+                let rel = roster.find_relationship(db, ctx, customer, id)?;
+                let view = roster.view(db, rel)?;
+                Ok(view)
+            })
+            .await
     }
 
     /// Ends a relationship that is awaiting approval or active.
@@ -202,47 +213,45 @@ impl Roster {
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
-        let mut tx = self.store().write().await?;
-        self.customer_for(&mut tx.db(), ctx, customer, Action::ManageDelegatedAccess)
-            .await?;
-        let rel = self
-            .find_relationship(&mut tx.db(), ctx, customer, id)
-            .await?;
-        let now = self.now();
-        let from = rel.status_at(now);
-        if matches!(
-            from,
-            RelationshipStatus::Expired | RelationshipStatus::Terminated
-        ) {
-            return Err(ServiceError::Conflict(format!(
-                "the relationship is {} already",
-                from.as_str()
-            )));
-        }
-        if !tx
-            .db()
-            .set_relationship_status(rel.id, from, RelationshipStatus::Terminated, now)
-            .await?
-        {
-            return Err(ServiceError::Conflict(
-                "the relationship changed meanwhile: read it again".into(),
-            ));
-        }
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            Some(customer),
-            OperationType::TerminateDelegatedAdminRelationship,
-            rel.id,
-            json!({"id": rel.id, "status": RelationshipStatus::Terminated.as_str()}),
-        );
-        tx.db().insert_audit(&record).await?;
-        let rel = self
-            .find_relationship(&mut tx.db(), ctx, customer, id)
-            .await?;
-        let view = self.view(&mut tx.db(), rel).await?;
-        tx.commit().await?;
-        Ok(view)
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        let job_id = id.to_string();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let id = job_id.as_str();
+                roster.customer_for(db, ctx, customer, Action::ManageDelegatedAccess)?;
+                let rel = roster.find_relationship(db, ctx, customer, id)?;
+                let now = roster.now();
+                let from = rel.status_at(now);
+                if matches!(
+                    from,
+                    RelationshipStatus::Expired | RelationshipStatus::Terminated
+                ) {
+                    return Err(ServiceError::Conflict(format!(
+                        "the relationship is {} already",
+                        from.as_str()
+                    )));
+                }
+                if !db.set_relationship_status(rel.id, from, RelationshipStatus::Terminated, now)? {
+                    return Err(ServiceError::Conflict(
+                        "the relationship changed meanwhile: read it again".into(),
+                    ));
+                }
+                let record = roster.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    Some(customer),
+                    OperationType::TerminateDelegatedAdminRelationship,
+                    rel.id,
+                    json!({"id": rel.id, "status": RelationshipStatus::Terminated.as_str()}),
+                );
+                db.insert_audit(&record)?;
+                let rel = roster.find_relationship(db, ctx, customer, id)?;
+                let view = roster.view(db, rel)?;
+                Ok(view)
+            })
+            .await
     }
 
     /// Gives a security group of the partner some of an active relationship's roles.
@@ -254,82 +263,90 @@ impl Roster {
         group: Option<&str>,
         roles: Option<&[String]>,
     ) -> Result<AccessAssignment> {
-        let mut tx = self.store().write().await?;
-        self.customer_for(&mut tx.db(), ctx, customer, Action::ManageDelegatedAccess)
-            .await?;
-        let rel = self
-            .find_relationship(&mut tx.db(), ctx, customer, id)
-            .await?;
-        let mut bad = Invalid::default();
-        let group = match group.map(str::trim).filter(|g| !g.is_empty()) {
-            None => {
-                bad.push(
-                    "groupId",
-                    "groupId is required: a security group of the partner",
-                );
-                None
-            }
-            Some(g) => match match g.parse() {
-                Ok(id) => tx.db().group(ctx.actor.partner, id).await?,
-                Err(_) => None,
-            } {
-                Some(found) => Some(found),
-                None => {
-                    bad.push(
-                        "groupId",
-                        format!("'{g}' is not a security group of this partner"),
-                    );
-                    None
-                }
-            },
-        };
-        let roles = match assignment_roles(&rel, roles) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                bad.0.extend(e.0);
-                None
-            }
-        };
-        let (Some(group), Some(roles)) = (group, roles) else {
-            return Err(bad.into());
-        };
-        let status = rel.status_at(self.now());
-        if status != RelationshipStatus::Active {
-            return Err(ServiceError::Conflict(format!(
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        let job_id = id.to_string();
+        let job_group = group.map(str::to_string);
+        let job_roles = roles.map(<[String]>::to_vec);
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let id = job_id.as_str();
+                let group = job_group.as_deref();
+                let roles = job_roles.as_deref();
+                roster.customer_for(db, ctx, customer, Action::ManageDelegatedAccess)?;
+                let rel = roster.find_relationship(db, ctx, customer, id)?;
+                let mut bad = Invalid::default();
+                let group = match group.map(str::trim).filter(|g| !g.is_empty()) {
+                    None => {
+                        bad.push(
+                            "groupId",
+                            "groupId is required: a security group of the partner",
+                        );
+                        None
+                    }
+                    Some(g) => match match g.parse() {
+                        Ok(id) => db.group(ctx.actor.partner, id)?,
+                        Err(_) => None,
+                    } {
+                        Some(found) => Some(found),
+                        None => {
+                            bad.push(
+                                "groupId",
+                                format!("'{g}' is not a security group of this partner"),
+                            );
+                            None
+                        }
+                    },
+                };
+                let roles = match assignment_roles(&rel, roles) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        bad.0.extend(e.0);
+                        None
+                    }
+                };
+                let (Some(group), Some(roles)) = (group, roles) else {
+                    return Err(bad.into());
+                };
+                let status = rel.status_at(roster.now());
+                if status != RelationshipStatus::Active {
+                    return Err(ServiceError::Conflict(format!(
                 "the relationship is {}: groups can be assigned to an active relationship only",
                 status.as_str()
             )));
-        }
-        let assignment = AccessAssignment {
-            id: uuid::Uuid::new_v4().to_string(),
-            relationship: rel.id,
-            group: group.id,
-            roles,
-            created_at: self.now(),
-        };
-        match tx.db().insert_access_assignment(&assignment).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(
-                    "the group is assigned to this relationship already".into(),
-                ))
-            }
-            other => other?,
-        }
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            Some(customer),
-            OperationType::CreateDelegatedAdminAccessAssignment,
-            assignment.id.clone(),
-            json!({
-                "relationshipId": rel.id,
-                "groupId": assignment.group,
-                "roles": assignment.roles.iter().map(|r| r.id()).collect::<Vec<_>>(),
-            }),
-        );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(assignment)
+                }
+                let assignment = AccessAssignment {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    relationship: rel.id,
+                    group: group.id,
+                    roles,
+                    created_at: roster.now(),
+                };
+                match db.insert_access_assignment(&assignment) {
+                    Err(StoreError::Conflict) => {
+                        return Err(ServiceError::Conflict(
+                            "the group is assigned to this relationship already".into(),
+                        ))
+                    }
+                    other => other?,
+                }
+                let record = roster.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    Some(customer),
+                    OperationType::CreateDelegatedAdminAccessAssignment,
+                    assignment.id.clone(),
+                    json!({
+                        "relationshipId": rel.id,
+                        "groupId": assignment.group,
+                        "roles": assignment.roles.iter().map(|r| r.id()).collect::<Vec<_>>(),
+                    }),
+                );
+                db.insert_audit(&record)?;
+                Ok(assignment)
+            })
+            .await
     }
 
     /// Changes a customer: today only whether it allows legacy delegated admin access.
@@ -348,28 +365,32 @@ impl Roster {
             Some(false) => Action::DisableLegacyAccess,
             None => Action::EditCustomer,
         };
-        let mut tx = self.store().write().await?;
-        let mut customer = self.customer_for(&mut tx.db(), ctx, id, action).await?;
-        let Some(allow) = allow_delegated_access else {
-            return Ok(customer);
-        };
-        if allow == customer.allow_delegated_access {
-            return Ok(customer);
-        }
-        tx.db()
-            .set_allow_delegated_access(customer.id, allow)
-            .await?;
-        customer.allow_delegated_access = allow;
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            Some(customer.id),
-            OperationType::UpdateCustomer,
-            customer.id.to_string(),
-            json!({"id": customer.id.to_string(), "allowDelegatedAccess": allow}),
-        );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(customer)
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let mut customer = roster.customer_for(db, ctx, id, action)?;
+                let Some(allow) = allow_delegated_access else {
+                    return Ok(customer);
+                };
+                if allow == customer.allow_delegated_access {
+                    return Ok(customer);
+                }
+                db.set_allow_delegated_access(customer.id, allow)?;
+                customer.allow_delegated_access = allow;
+                let record = roster.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    Some(customer.id),
+                    OperationType::UpdateCustomer,
+                    customer.id.to_string(),
+                    json!({"id": customer.id.to_string(), "allowDelegatedAccess": allow}),
+                );
+                db.insert_audit(&record)?;
+                Ok(customer)
+            })
+            .await
     }
 }
