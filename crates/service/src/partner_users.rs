@@ -213,39 +213,43 @@ impl Roster {
                 )
             }
         };
-        let mut r = self.store().reader().await?;
-        let mut items = r
-            .db()
-            .list_partner_users(
-                ctx.actor.partner,
-                query.role,
-                query.search.as_deref(),
-                query.state,
-                after.as_ref(),
-                query.size,
-            )
-            .await?;
-        let continuation = if items.len() > query.size as usize {
-            items.truncate(query.size as usize);
-            items.last().map(|last| {
-                self.keys().current().seal(&SealedUsers {
-                    list: list.into(),
-                    scope: scope.clone(),
-                    role: query.role.map(|r| r.as_str().to_string()),
-                    search: query.search.clone(),
-                    state: query.state.as_str().into(),
-                    size: query.size,
-                    key: last.upn.key(),
-                    id: last.id.to_string(),
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        self.store()
+            .read_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let mut items = db.list_partner_users(
+                    ctx.actor.partner,
+                    query.role,
+                    query.search.as_deref(),
+                    query.state,
+                    after.as_ref(),
+                    query.size,
+                )?;
+                let continuation = if items.len() > query.size as usize {
+                    items.truncate(query.size as usize);
+                    items.last().map(|last| {
+                        roster.keys().current().seal(&SealedUsers {
+                            list: list.into(),
+                            scope: scope.clone(),
+                            role: query.role.map(|r| r.as_str().to_string()),
+                            search: query.search.clone(),
+                            state: query.state.as_str().into(),
+                            size: query.size,
+                            key: last.upn.key(),
+                            id: last.id.to_string(),
+                        })
+                    })
+                } else {
+                    None
+                };
+                Ok(Page {
+                    items,
+                    continuation,
                 })
             })
-        } else {
-            None
-        };
-        Ok(Page {
-            items,
-            continuation,
-        })
+            .await
     }
 
     /// The partner tenant's directory users that have no access to the account yet, the
@@ -256,18 +260,27 @@ impl Roster {
         limit: u32,
     ) -> Result<Vec<PartnerUser>> {
         self.may(ctx, Action::ManageAccountUsers)?;
-        let mut r = self.store().reader().await?;
-        Ok(r.db()
-            .directory_users_without_access(ctx.actor.partner, limit)
-            .await?)
+        let partner = ctx.actor.partner;
+        self.store()
+            .read_job(move |db| -> Result<_> {
+                Ok(db.directory_users_without_access(partner, limit)?)
+            })
+            .await
     }
 
     pub async fn get_partner_user(&self, ctx: &Ctx, id: UserId) -> Result<PartnerUser> {
         if id != ctx.actor.user {
             self.may(ctx, Action::ViewAccountUsers)?;
         }
-        let mut r = self.store().reader().await?;
-        self.partner_user_in(&mut r.db(), ctx, id).await
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        self.store()
+            .read_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                roster.partner_user_in(db, ctx, id)
+            })
+            .await
     }
 
     /// Creates a directory user of the partner tenant and gives it access (Global admin only).
@@ -282,8 +295,9 @@ impl Roster {
             self.may(ctx, Action::ManageGlobalAdmins)?;
         }
         {
-            let mut r = self.store().reader().await?;
-            self.check_partner_domain(&mut r.db(), ctx, &new.upn)
+            let (roster, job_ctx, upn) = (self.clone(), ctx.clone(), new.upn.clone());
+            self.store()
+                .read_job(move |db| roster.check_partner_domain(db, &job_ctx, &upn))
                 .await?;
         }
         let force = new.force_change_password;
@@ -294,59 +308,58 @@ impl Roster {
         let hash = self.hasher().hash(&password).await?;
         let now = self.now();
         let id = UserId::new_random();
-        let mut tx = self.store().write().await?;
-        let groups = self.ensure_groups(&mut tx.db(), ctx, &new.groups).await?;
-        if tx
-            .db()
-            .upn_taken(&ctx.actor.partner.to_string(), &new.upn, None)
-            .await?
-        {
-            return Err(ServiceError::UpnTaken(new.upn.to_string()));
-        }
-        match tx
-            .db()
-            .insert_partner_directory_user(
-                &roster_store::partner_users::NewDirectoryUser {
-                    id,
-                    partner: ctx.actor.partner,
-                    upn: new.upn.clone(),
-                    display_name: new.display_name.clone(),
-                    first_name: new.first_name.clone(),
-                    last_name: new.last_name.clone(),
-                    password_hash: hash,
-                    force_change_password: force,
-                    security_stamp: new_stamp(),
-                    is_directory_global_admin: new.is_directory_global_admin,
-                    password_recovery_email: new.password_recovery_email.clone(),
-                },
-                now,
-            )
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let groups = roster.ensure_groups(db, ctx, &new.groups)?;
+                if db.upn_taken(&ctx.actor.partner.to_string(), &new.upn, None)? {
+                    return Err(ServiceError::UpnTaken(new.upn.to_string()));
+                }
+                match db.insert_partner_directory_user(
+                    &roster_store::partner_users::NewDirectoryUser {
+                        id,
+                        partner: ctx.actor.partner,
+                        upn: new.upn.clone(),
+                        display_name: new.display_name.clone(),
+                        first_name: new.first_name.clone(),
+                        last_name: new.last_name.clone(),
+                        password_hash: hash,
+                        force_change_password: force,
+                        security_stamp: new_stamp(),
+                        is_directory_global_admin: new.is_directory_global_admin,
+                        password_recovery_email: new.password_recovery_email.clone(),
+                    },
+                    now,
+                ) {
+                    Err(StoreError::Conflict) => {
+                        return Err(ServiceError::UpnTaken(new.upn.to_string()))
+                    }
+                    other => other?,
+                }
+                db.set_access(id, &new.access, now)?;
+                for g in &groups {
+                    db.add_group_member(g.id, id)?;
+                }
+                let user = roster.partner_user_in(db, ctx, id)?;
+                roster.check_roles_invariants(db, ctx, &user)?;
+                let record = roster.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    None,
+                    OperationType::CreatePartnerUser,
+                    id.to_string(),
+                    user_json(&user),
+                );
+                db.insert_audit(&record)?;
+                Ok(PartnerUserWithPassword {
+                    user,
+                    password: Some((password, force)),
+                })
+            })
             .await
-        {
-            Err(StoreError::Conflict) => return Err(ServiceError::UpnTaken(new.upn.to_string())),
-            other => other?,
-        }
-        tx.db().set_access(id, &new.access, now).await?;
-        for g in &groups {
-            tx.db().add_group_member(g.id, id).await?;
-        }
-        let user = self.partner_user_in(&mut tx.db(), ctx, id).await?;
-        self.check_roles_invariants(&mut tx.db(), ctx, &user)
-            .await?;
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            None,
-            OperationType::CreatePartnerUser,
-            id.to_string(),
-            user_json(&user),
-        );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(PartnerUserWithPassword {
-            user,
-            password: Some((password, force)),
-        })
     }
 
     /// Guests may not hold Global admin (directly or through a group); one active Global
@@ -394,37 +407,44 @@ impl Roster {
         let access = parse_access(roles, custom)?
             .ok_or_else(|| Invalid::one("roles", "give roles or customPermissions"))?;
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
-        let mut out = Vec::new();
-        for id in user_ids {
-            let before = self.partner_user_in(&mut tx.db(), ctx, *id).await?;
-            if before.state != UserState::Active {
-                return Err(ServiceError::NotActive);
-            }
-            let group_roles = tx.db().group_roles_of(*id).await?;
-            if holds_global_admin(before.access.as_ref(), &group_roles)
-                != holds_global_admin(Some(&access), &group_roles)
-            {
-                self.may(ctx, Action::ManageGlobalAdmins)?;
-            }
-            tx.db().set_access(*id, &access, now).await?;
-            let user = self.partner_user_in(&mut tx.db(), ctx, *id).await?;
-            self.check_roles_invariants(&mut tx.db(), ctx, &user)
-                .await?;
-            let record = self.audit(
-                Some(ctx),
-                ctx.actor.partner,
-                None,
-                OperationType::GrantPartnerUserAccess,
-                id.to_string(),
-                user_json(&user),
-            );
-            tx.db().insert_audit(&record).await?;
-            out.push(user);
-        }
-        tx.commit().await?;
-        Ok(out)
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        let job_user_ids = user_ids.to_vec();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let user_ids = job_user_ids.as_slice();
+                db.lock_partner_accounts(ctx.actor.partner)?;
+                let mut out = Vec::new();
+                for id in user_ids {
+                    let before = roster.partner_user_in(db, ctx, *id)?;
+                    if before.state != UserState::Active {
+                        return Err(ServiceError::NotActive);
+                    }
+                    let group_roles = db.group_roles_of(*id)?;
+                    if holds_global_admin(before.access.as_ref(), &group_roles)
+                        != holds_global_admin(Some(&access), &group_roles)
+                    {
+                        roster.may(ctx, Action::ManageGlobalAdmins)?;
+                    }
+                    db.set_access(*id, &access, now)?;
+                    let user = roster.partner_user_in(db, ctx, *id)?;
+                    roster.check_roles_invariants(db, ctx, &user)?;
+                    let record = roster.audit(
+                        Some(ctx),
+                        ctx.actor.partner,
+                        None,
+                        OperationType::GrantPartnerUserAccess,
+                        id.to_string(),
+                        user_json(&user),
+                    );
+                    db.insert_audit(&record)?;
+                    out.push(user);
+                }
+                Ok(out)
+            })
+            .await
     }
 
     /// Edits names, UPN and groups (directory properties), roles or custom permissions
@@ -444,9 +464,7 @@ impl Roster {
         // A new password is checked against the names it will sit beside, and hashed before
         // the transaction (never inside it).
         let new_password = if patch.reset_password {
-            let mut r = self.store().reader().await?;
-            let before = self.partner_user_in(&mut r.db(), ctx, id).await?;
-            drop(r);
+            let before = self.read_partner_user(ctx, id).await?;
             let changes = PartnerUserChanges::validate(&before, patch)?;
             match changes.password {
                 Some((choice, force)) => {
@@ -468,154 +486,161 @@ impl Roster {
             None
         };
         let now = self.now();
-        let mut tx = self.store().write().await?;
-        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
-        let before = self.partner_user_in(&mut tx.db(), ctx, id).await?;
-        let PartnerUserChanges {
-            user: after,
-            access: new_access,
-            ..
-        } = PartnerUserChanges::validate(&before, patch)?;
-        let groups = match &patch.groups {
-            Some(g) => Some(self.ensure_groups(&mut tx.db(), ctx, g).await?),
-            None => None,
-        };
-        let directory_change = after.upn != before.upn
-            || after.display_name != before.display_name
-            || after.first_name != before.first_name
-            || after.last_name != before.last_name;
-        let groups_change = groups.as_ref().is_some_and(|groups| {
-            let mut new: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
-            let mut old: Vec<GroupId> = before.groups.clone();
-            new.sort_unstable();
-            new.dedup();
-            old.sort_unstable();
-            new != old
-        });
-        let access_change = new_access
-            .as_ref()
-            .is_some_and(|a| Some(a) != before.access.as_ref());
-        if !directory_change && !groups_change && !access_change && new_password.is_none() {
-            return Ok(PartnerUserWithPassword {
-                user: before,
-                password: None,
-            });
-        }
-        // Global admin, held directly or through a group, is granted, removed and edited by
-        // Global admins only (a renamed Global admin signs in under the new name).
-        let group_roles = tx.db().group_roles_of(id).await?;
-        let was_global_admin = holds_global_admin(before.access.as_ref(), &group_roles);
-        let after_group_roles: Vec<PartnerRole> = match &groups {
-            Some(groups) => groups
-                .iter()
-                .flat_map(|g| g.roles.iter().copied())
-                .collect(),
-            None => group_roles,
-        };
-        let is_global_admin = holds_global_admin(
-            new_access.as_ref().or(before.access.as_ref()),
-            &after_group_roles,
-        );
-        if was_global_admin != is_global_admin || (was_global_admin && directory_change) {
-            self.may(ctx, Action::ManageGlobalAdmins)?;
-        }
-        if after.upn.key() != before.upn.key() {
-            self.check_partner_domain(&mut tx.db(), ctx, &after.upn)
-                .await?;
-        }
-        if directory_change {
-            if tx
-                .db()
-                .upn_taken(&ctx.actor.partner.to_string(), &after.upn, Some(id))
-                .await?
-            {
-                return Err(ServiceError::UpnTaken(after.upn.to_string()));
-            }
-            let mut after = after;
-            after.version = before.version + 1;
-            match tx
-                .db()
-                .update_partner_user(&after, before.version, now)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return Err(ServiceError::PreconditionFailed),
-                Err(StoreError::Conflict) => {
-                    return Err(ServiceError::UpnTaken(after.upn.to_string()))
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        let job_patch = patch.clone();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                let patch = &job_patch;
+                db.lock_partner_accounts(ctx.actor.partner)?;
+                let before = roster.partner_user_in(db, ctx, id)?;
+                let PartnerUserChanges {
+                    user: after,
+                    access: new_access,
+                    ..
+                } = PartnerUserChanges::validate(&before, patch)?;
+                let groups = match &patch.groups {
+                    Some(g) => Some(roster.ensure_groups(db, ctx, g)?),
+                    None => None,
+                };
+                let directory_change = after.upn != before.upn
+                    || after.display_name != before.display_name
+                    || after.first_name != before.first_name
+                    || after.last_name != before.last_name;
+                let groups_change = groups.as_ref().is_some_and(|groups| {
+                    let mut new: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
+                    let mut old: Vec<GroupId> = before.groups.clone();
+                    new.sort_unstable();
+                    new.dedup();
+                    old.sort_unstable();
+                    new != old
+                });
+                let access_change = new_access
+                    .as_ref()
+                    .is_some_and(|a| Some(a) != before.access.as_ref());
+                if !directory_change && !groups_change && !access_change && new_password.is_none() {
+                    return Ok(PartnerUserWithPassword {
+                        user: before,
+                        password: None,
+                    });
                 }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if let (Some(groups), true) = (&groups, groups_change) {
-            for old in &before.groups {
-                tx.db().remove_group_member(*old, id).await?;
-            }
-            for g in groups {
-                tx.db().add_group_member(g.id, id).await?;
-            }
-        }
-        if let (Some(access), true) = (&new_access, access_change) {
-            tx.db().set_access(id, access, now).await?;
-        }
-        if let Some((_, force, hash)) = &new_password {
-            tx.db().set_password(id, hash, &new_stamp()).await?;
-            tx.db().set_force_change_password(id, *force).await?;
-        }
-        let user = self.partner_user_in(&mut tx.db(), ctx, id).await?;
-        self.check_roles_invariants(&mut tx.db(), ctx, &user)
-            .await?;
-        let op = if new_password.is_some() && !directory_change && !groups_change && !access_change
-        {
-            OperationType::ResetPartnerUserPassword
-        } else {
-            OperationType::UpdatePartnerUser
-        };
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            None,
-            op,
-            id.to_string(),
-            user_json(&user),
-        );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(PartnerUserWithPassword {
-            user,
-            password: new_password.map(|(p, force, _)| (p, force)),
-        })
+                // Global admin, held directly or through a group, is granted, removed and edited by
+                // Global admins only (a renamed Global admin signs in under the new name).
+                let group_roles = db.group_roles_of(id)?;
+                let was_global_admin = holds_global_admin(before.access.as_ref(), &group_roles);
+                let after_group_roles: Vec<PartnerRole> = match &groups {
+                    Some(groups) => groups
+                        .iter()
+                        .flat_map(|g| g.roles.iter().copied())
+                        .collect(),
+                    None => group_roles,
+                };
+                let is_global_admin = holds_global_admin(
+                    new_access.as_ref().or(before.access.as_ref()),
+                    &after_group_roles,
+                );
+                if was_global_admin != is_global_admin || (was_global_admin && directory_change) {
+                    roster.may(ctx, Action::ManageGlobalAdmins)?;
+                }
+                if after.upn.key() != before.upn.key() {
+                    roster.check_partner_domain(db, ctx, &after.upn)?;
+                }
+                if directory_change {
+                    if db.upn_taken(&ctx.actor.partner.to_string(), &after.upn, Some(id))? {
+                        return Err(ServiceError::UpnTaken(after.upn.to_string()));
+                    }
+                    let mut after = after;
+                    after.version = before.version + 1;
+                    match db.update_partner_user(&after, before.version, now) {
+                        Ok(true) => {}
+                        Ok(false) => return Err(ServiceError::PreconditionFailed),
+                        Err(StoreError::Conflict) => {
+                            return Err(ServiceError::UpnTaken(after.upn.to_string()))
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                if let (Some(groups), true) = (&groups, groups_change) {
+                    for old in &before.groups {
+                        db.remove_group_member(*old, id)?;
+                    }
+                    for g in groups {
+                        db.add_group_member(g.id, id)?;
+                    }
+                }
+                if let (Some(access), true) = (&new_access, access_change) {
+                    db.set_access(id, access, now)?;
+                }
+                if let Some((_, force, hash)) = &new_password {
+                    db.set_password(id, hash, &new_stamp())?;
+                    db.set_force_change_password(id, *force)?;
+                }
+                let user = roster.partner_user_in(db, ctx, id)?;
+                roster.check_roles_invariants(db, ctx, &user)?;
+                let op = if new_password.is_some()
+                    && !directory_change
+                    && !groups_change
+                    && !access_change
+                {
+                    OperationType::ResetPartnerUserPassword
+                } else {
+                    OperationType::UpdatePartnerUser
+                };
+                let record = roster.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    None,
+                    op,
+                    id.to_string(),
+                    user_json(&user),
+                );
+                db.insert_audit(&record)?;
+                Ok(PartnerUserWithPassword {
+                    user,
+                    password: new_password.map(|(p, force, _)| (p, force)),
+                })
+            })
+            .await
     }
 
     /// Ends a user's access to the account and its sessions; the directory user stays.
     pub async fn remove_partner_user_access(&self, ctx: &Ctx, id: UserId) -> Result<()> {
         self.may(ctx, Action::ManageAccountUsers)?;
-        let mut tx = self.store().write().await?;
-        tx.db().lock_partner_accounts(ctx.actor.partner).await?;
-        let before = self.partner_user_in(&mut tx.db(), ctx, id).await?;
-        if before.access.is_none() {
-            return Err(ServiceError::UserNotFound);
-        }
-        // Without account access a user cannot sign in, so this removes Global admin held
-        // through a group as well as Global admin held directly.
-        let group_roles = tx.db().group_roles_of(id).await?;
-        if holds_global_admin(before.access.as_ref(), &group_roles) {
-            self.may(ctx, Action::ManageGlobalAdmins)?;
-        }
-        tx.db().remove_access(id).await?;
-        tx.db().revoke_sessions(id, &new_stamp()).await?;
-        if tx.db().global_admin_count(ctx.actor.partner).await? < 1 {
-            return Err(last_global_admin());
-        }
-        let record = self.audit(
-            Some(ctx),
-            ctx.actor.partner,
-            None,
-            OperationType::RemovePartnerUserAccess,
-            id.to_string(),
-            json!({"id": id.to_string()}),
-        );
-        tx.db().insert_audit(&record).await?;
-        tx.commit().await?;
-        Ok(())
+
+        let roster = self.clone();
+        let job_ctx = ctx.clone();
+        self.store()
+            .write_job(move |db| -> Result<_> {
+                let ctx = &job_ctx;
+                db.lock_partner_accounts(ctx.actor.partner)?;
+                let before = roster.partner_user_in(db, ctx, id)?;
+                if before.access.is_none() {
+                    return Err(ServiceError::UserNotFound);
+                }
+                // Without account access a user cannot sign in, so this removes Global admin held
+                // through a group as well as Global admin held directly.
+                let group_roles = db.group_roles_of(id)?;
+                if holds_global_admin(before.access.as_ref(), &group_roles) {
+                    roster.may(ctx, Action::ManageGlobalAdmins)?;
+                }
+                db.remove_access(id)?;
+                db.revoke_sessions(id, &new_stamp())?;
+                if db.global_admin_count(ctx.actor.partner)? < 1 {
+                    return Err(last_global_admin());
+                }
+                let record = roster.audit(
+                    Some(ctx),
+                    ctx.actor.partner,
+                    None,
+                    OperationType::RemovePartnerUserAccess,
+                    id.to_string(),
+                    json!({"id": id.to_string()}),
+                );
+                db.insert_audit(&record)?;
+                Ok(())
+            })
+            .await
     }
 }

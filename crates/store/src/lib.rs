@@ -130,8 +130,7 @@ impl Store {
                 (one.clone(), one)
             }
             Backend::Postgres => {
-                let pool =
-                    Self::pool(backend, &url, dialect::reader_connections(backend)).await?;
+                let pool = Self::pool(backend, &url, dialect::reader_connections(backend)).await?;
                 (pool.clone(), pool)
             }
         };
