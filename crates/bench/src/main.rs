@@ -164,14 +164,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             .await?;
             opened.roster.store().clone()
         };
-        let partner = {
-            let mut r = store.reader().await?;
-            r.db()
-                .first_partner()
-                .await?
-                .context("the database has no partner: start roster serve on it once")?
-                .0
-        };
+        let partner = store
+            .read_job(|db| db.first_partner())
+            .await?
+            .context("the database has no partner: start roster serve on it once")?
+            .0;
         let hasher = Hasher::new(HashCost::default())?;
         let hash = hasher.hash(&Password::new(seed::SEED_PASSWORD)).await?;
         let (seeded, secs) =

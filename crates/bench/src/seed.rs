@@ -112,23 +112,25 @@ pub async fn seed(
                     customer: index,
                     id: user.id,
                 });
-                users.push(BulkUser {
-                    user,
-                    password_hash,
-                    security_stamp: uuid::Uuid::new_v4().simple().to_string(),
-                });
+                users.push((user, uuid::Uuid::new_v4().simple().to_string()));
             }
         }
-        let mut tx = store.write().await?;
-        tx.db()
-            .insert_customers_bulk(&batch)
+        let (rows, hash) = (batch.clone(), password_hash.to_string());
+        store
+            .write_job(move |db| {
+                db.insert_customers_bulk(&rows)?;
+                let users: Vec<BulkUser<'_>> = users
+                    .into_iter()
+                    .map(|(user, security_stamp)| BulkUser {
+                        user,
+                        password_hash: &hash,
+                        security_stamp,
+                    })
+                    .collect();
+                db.insert_customer_users_bulk(&users)
+            })
             .await
-            .context("cannot insert the customers")?;
-        tx.db()
-            .insert_customer_users_bulk(&users)
-            .await
-            .context("cannot insert the users")?;
-        tx.commit().await?;
+            .context("cannot insert the customers and their users")?;
         population
             .customers
             .extend(batch.into_iter().map(|c| SeedCustomer {

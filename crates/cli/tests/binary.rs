@@ -833,16 +833,16 @@ async fn two_servers_purge_each_user_once() {
     }
     // Each user was purged exactly once: one purge audit record each.
     let store = roster_store::Store::open(&c.url).await.unwrap();
-    let mut r = store.reader().await.unwrap();
-    let partner = r.db().first_partner().await.unwrap().unwrap().0;
-    let records = r
-        .db()
-        .audit_records(
-            partner,
-            roster_domain::Timestamp::from_unix_millis(0),
-            roster_domain::Timestamp::from_unix_millis(i64::MAX),
-            10_000,
-        )
+    let records = store
+        .read_job(|db| {
+            let partner = db.first_partner()?.unwrap().0;
+            db.audit_records(
+                partner,
+                roster_domain::Timestamp::from_unix_millis(0),
+                roster_domain::Timestamp::from_unix_millis(i64::MAX),
+                10_000,
+            )
+        })
         .await
         .unwrap();
     let mut purged: Vec<&str> = records
@@ -854,7 +854,6 @@ async fn two_servers_purge_each_user_once() {
     let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
     expected.sort_unstable();
     assert_eq!(purged, expected);
-    drop(r);
     store.close().await;
     assert!(c.a.terminate().success());
     assert!(c.b.terminate().success());

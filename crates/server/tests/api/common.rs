@@ -338,23 +338,28 @@ impl TestApp {
 impl TestApp {
     /// Every audit record of the partner, oldest first.
     pub async fn audit_records(&self) -> Vec<roster_domain::audit::AuditRecord> {
-        let mut r = self.roster.store().reader().await.unwrap();
-        let partner = r.db().first_partner().await.unwrap().unwrap().0;
-        r.db()
-            .audit_records(
-                partner,
-                Timestamp::from_unix_millis(0),
-                Timestamp::from_unix_millis(i64::MAX),
-                100_000,
-            )
+        self.roster
+            .store()
+            .read_job(|db| {
+                let partner = db.first_partner()?.unwrap().0;
+                db.audit_records(
+                    partner,
+                    Timestamp::from_unix_millis(0),
+                    Timestamp::from_unix_millis(i64::MAX),
+                    100_000,
+                )
+            })
             .await
             .unwrap()
     }
 
     /// How many audit records there are.
     pub async fn audit_count(&self) -> u64 {
-        let mut r = self.roster.store().reader().await.unwrap();
-        r.db().count_audit_records().await.unwrap()
+        self.roster
+            .store()
+            .read_job(|db| db.count_audit_records())
+            .await
+            .unwrap()
     }
 
     /// The operation types of every audit record, oldest first.

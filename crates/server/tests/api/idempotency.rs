@@ -551,30 +551,59 @@ async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_wa
                 .send(),
         )
     };
+    let claimed = || {
+        let (caller, key) = (caller.to_string(), key.clone());
+        let store = app.roster.store().clone();
+        async move {
+            store
+                .read_job(move |db| db.recorded_request(&caller, &key))
+                .await
+                .unwrap()
+        }
+    };
     let check_claimed = || async {
-        let mut r = app.roster.store().reader().await.unwrap();
-        let claimed = r
-            .db()
-            .recorded_request(&caller.to_string(), &key)
+        let claimed = claimed()
             .await
-            .unwrap()
             .expect("the request claimed its key before the time-out");
         assert_eq!(claimed.status, None, "the operation had not finished");
+    };
+    // Holds SQLite's one writer (in a job of its own) until the sender is used or dropped.
+    let hold_writer = || async {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let store = app.roster.store().clone();
+        let job = tokio::spawn(async move {
+            store
+                .write_job(move |_| {
+                    let _ = started_tx.send(());
+                    let _ = held.recv();
+                    Ok::<_, roster_store::StoreError>(())
+                })
+                .await
+        });
+        started.await.unwrap();
+        (release, job)
     };
     match &app.database_url {
         None => {
             // SQLite has one writer connection, handed out in order. Hold it so that the
             // request queues for its claim; then queue right behind that claim, so that the
             // operation's own write waits for us until the server's time-out answers 408.
-            let held = app.roster.store().write().await.unwrap();
+            let (held, held_job) = hold_writer().await;
             let first = send();
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             drop(held);
-            let blocker = app.roster.store().write().await.unwrap();
+            held_job.await.unwrap().unwrap();
+            // Once the claim is in, hold the writer again: the operation's own write waits.
+            while claimed().await.is_none() {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            let (blocker, blocker_job) = hold_writer().await;
             let (status, b) = into_parts(first.await.unwrap().unwrap()).await;
             assert_error(&(status, b), StatusCode::REQUEST_TIMEOUT, 408);
             check_claimed().await;
             drop(blocker);
+            blocker_job.await.unwrap().unwrap();
         }
         Some(url) => {
             // PostgreSQL: lock the users table, so that the request claims its key and then

@@ -53,15 +53,17 @@ async fn redeem(app: &TestApp, body: Value) -> (StatusCode, Value) {
 }
 
 async fn audit_ops(app: &TestApp) -> Vec<String> {
-    let mut r = app.roster.store().reader().await.unwrap();
-    let partner = r.db().first_partner().await.unwrap().unwrap().0;
-    r.db()
-        .audit_records(
-            partner,
-            Timestamp::from_unix_millis(0),
-            Timestamp::from_unix_millis(i64::MAX),
-            100_000,
-        )
+    app.roster
+        .store()
+        .read_job(|db| {
+            let partner = db.first_partner()?.unwrap().0;
+            db.audit_records(
+                partner,
+                Timestamp::from_unix_millis(0),
+                Timestamp::from_unix_millis(i64::MAX),
+                100_000,
+            )
+        })
         .await
         .unwrap()
         .iter()

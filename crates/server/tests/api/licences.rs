@@ -703,10 +703,14 @@ async fn the_purge_removes_licences_and_role_memberships_for_good() {
     }
     assert!(purged, "the user was not purged");
     let id: roster_domain::UserId = uid.parse().unwrap();
-    let mut r = app.roster.store().reader().await.unwrap();
-    assert!(r.db().user_licences(id).await.unwrap().is_empty());
-    assert!(r.db().role_ids_of(id).await.unwrap().is_empty());
-    drop(r);
+    let (licences, roles) = app
+        .roster
+        .store()
+        .read_job(move |db| Ok::<_, roster_store::StoreError>((db.user_licences(id)?, db.role_ids_of(id)?)))
+        .await
+        .unwrap();
+    assert!(licences.is_empty());
+    assert!(roles.is_empty());
     assert_eq!(sku_units(&app, &cid, BI).await["consumedUnits"], 0);
 }
 on_both_backends!(the_purge_removes_licences_and_role_memberships_for_good);

@@ -107,8 +107,12 @@ async fn sessions_end_when_they_should() {
         .unwrap();
     let hash = roster_service::secrets::hash(&left);
     let stored = |roster: roster_service::Roster, hash: String| async move {
-        let mut r = roster.store().reader().await.unwrap();
-        r.db().portal_session(&hash).await.unwrap().is_some()
+        roster
+            .store()
+            .read_job(move |db| db.portal_session(&hash))
+            .await
+            .unwrap()
+            .is_some()
     };
     assert!(stored(roster.clone(), hash.clone()).await);
     // (The test server's maintenance runs every 50 ms; once more here to be sure.)

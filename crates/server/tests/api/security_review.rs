@@ -829,9 +829,10 @@ async fn burst(
 
 /// The lockout of `user` from every source but its familiar networks.
 async fn throttle_of(app: &TestApp, user: &str) -> roster_domain::lockout::Throttle {
-    let mut tx = app.roster.store().write().await.unwrap();
-    tx.db()
-        .lock_throttle(user, roster_domain::lockout::OTHER_SOURCES)
+    let user = user.to_string();
+    app.roster
+        .store()
+        .write_job(move |db| db.lock_throttle(&user, roster_domain::lockout::OTHER_SOURCES))
         .await
         .unwrap()
 }

@@ -423,9 +423,9 @@ async fn the_default_argon2_cost_works_end_to_end() {
 
     // Stored as an Argon2id PHC string with the default parameters, which verifies.
     let hash = {
-        let mut r = app.roster.store().reader().await.unwrap();
-        r.db()
-            .credentials_by_id(uid)
+        app.roster
+            .store()
+            .read_job(move |db| db.credentials_by_id(uid))
             .await
             .unwrap()
             .unwrap()
@@ -477,9 +477,9 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
         .unwrap();
     let admin = cheap.authenticate(&grant.access_token).await.unwrap().user;
     let admin_hash = |roster: roster_service::Roster| async move {
-        let mut r = roster.store().reader().await.unwrap();
-        r.db()
-            .credentials_by_id(admin)
+        roster
+            .store()
+            .read_job(move |db| db.credentials_by_id(admin))
             .await
             .unwrap()
             .unwrap()

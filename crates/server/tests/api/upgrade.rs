@@ -86,16 +86,13 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         now,
     );
     {
-        let mut tx = store.write().await.unwrap();
-        let mut db = tx.db();
+        let (customer, active_id, v1_key_id) =
+            (customer.clone(), active.id.to_string(), v1_key.id().to_string());
+        store
+            .write_job(move |db| -> roster_store::Result<()> {
+        assert!(db.set_setting_once("bootstrapped_partner", &partner.to_string())?);
         assert!(db
-            .set_setting_once("bootstrapped_partner", &partner.to_string())
-            .await
-            .unwrap());
-        assert!(db
-            .set_setting_once("signing_key_id", v1_key.id())
-            .await
-            .unwrap());
+            .set_setting_once("signing_key_id", &v1_key_id)?);
         db.insert_partner(
             &NewPartner {
                 id: partner,
@@ -104,10 +101,8 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
                 country: CountryCode::parse("US").unwrap(),
             },
             now,
-        )
-        .await
-        .unwrap();
-        db.insert_customer(&customer).await.unwrap();
+        )?;
+        db.insert_customer(&customer)?;
         db.insert_audit(&AuditRecord {
             id: uuid::Uuid::new_v4().to_string(),
             created_at: now,
@@ -117,14 +112,15 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
             application: None,
             operation: OperationType::CreateCustomerUser,
             resource_type: "customer_user".into(),
-            resource_id: active.id.to_string(),
+            resource_id: active_id,
             new_value: "{}".into(),
             correlation_id: "c".into(),
             request_id: "r".into(),
-        })
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        })?;
+        Ok(())
+            })
+            .await
+            .unwrap();
     }
     store.close().await;
     // The administrator and the customer's users as schema 1 kept them: user rows (with the
@@ -223,15 +219,17 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let mut r = app.roster.store().reader().await.unwrap();
-    let audit = r
-        .db()
-        .audit_records(
-            partner,
-            Timestamp::from_unix_millis(0),
-            Timestamp::from_unix_millis(i64::MAX),
-            100,
-        )
+    let audit = app
+        .roster
+        .store()
+        .read_job(move |db| {
+            db.audit_records(
+                partner,
+                Timestamp::from_unix_millis(0),
+                Timestamp::from_unix_millis(i64::MAX),
+                100,
+            )
+        })
         .await
         .unwrap();
     assert!(audit
@@ -276,20 +274,16 @@ async fn schema_9_applications_stay_public_and_lockouts_move() {
         store.schema_version().await.unwrap(),
         roster_store::SCHEMA_VERSION
     );
-    let mut tx = store.write().await.unwrap();
-    assert!(
-        tx.db()
-            .application(application.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .public_client
-    );
-    let t = tx
-        .db()
-        .lock_throttle(&user, roster_domain::lockout::OTHER_SOURCES)
+    let (app_id, who) = (application.parse().unwrap(), user.clone());
+    let (public, t) = store
+        .write_job(move |db| {
+            let public = db.application(app_id)?.unwrap().public_client;
+            let t = db.lock_throttle(&who, roster_domain::lockout::OTHER_SOURCES)?;
+            Ok::<_, roster_store::StoreError>((public, t))
+        })
         .await
         .unwrap();
+    assert!(public);
     assert_eq!(
         (t.failures, t.lockouts, t.recent_wrong.len()),
         (4, 2, 2),
