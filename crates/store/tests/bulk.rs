@@ -58,23 +58,23 @@ async fn seeds_and_lists(url: &str) {
     let store = Store::open(url).await.unwrap();
     let now = Timestamp::from_unix_millis(1_700_000_000_000);
     let partner = PartnerId::new_random();
-    let mut tx = store.write().await.unwrap();
-    tx.db()
-        .insert_partner(
-            &NewPartner {
-                id: partner,
-                company_name: "partner.local".into(),
-                domain: DomainName::parse("partner.local").unwrap(),
-                country: CountryCode::parse("US").unwrap(),
-            },
-            now,
-        )
+    store
+        .write_job(move |db| {
+            db.insert_partner(
+                &NewPartner {
+                    id: partner,
+                    company_name: "partner.local".into(),
+                    domain: DomainName::parse("partner.local").unwrap(),
+                    country: CountryCode::parse("US").unwrap(),
+                },
+                now,
+            )
+        })
         .await
         .unwrap();
-    tx.commit().await.unwrap();
 
     let customers: Vec<Customer> = (0..CUSTOMERS).map(|i| customer(partner, i, now)).collect();
-    let users: Vec<BulkUser> = customers
+    let users: Vec<BulkUser<'static>> = customers
         .iter()
         .flat_map(|c| (0..USERS_PER_CUSTOMER).map(move |j| (c, j)))
         .map(|(c, j)| BulkUser {
@@ -83,106 +83,102 @@ async fn seeds_and_lists(url: &str) {
             security_stamp: format!("stamp{j}"),
         })
         .collect();
-    let mut tx = store.write().await.unwrap();
-    tx.db().insert_customers_bulk(&customers).await.unwrap();
-    tx.db().insert_customer_users_bulk(&users).await.unwrap();
-    tx.commit().await.unwrap();
-
-    let mut r = store.reader().await.unwrap();
-    let listed = r
-        .db()
-        .list_customers(
-            partner,
-            &CustomerListQuery {
-                search: None,
-                size: 100,
-            },
-            None,
-        )
+    let (rows, bulk) = (customers.clone(), users.clone());
+    store
+        .write_job(move |db| {
+            db.insert_customers_bulk(&rows)?;
+            db.insert_customer_users_bulk(&bulk)
+        })
         .await
         .unwrap();
-    assert_eq!(listed, customers);
-    for c in &customers {
-        let domains = r.db().tenant_domains(&c.id.to_string()).await.unwrap();
-        assert_eq!(domains.len(), 1);
-        assert_eq!(domains[0].name, c.domain);
-        assert_eq!(domains[0].kind, DomainKind::Initial);
-    }
 
-    // Every user of every customer, page by page in UPN order, exactly as loaded.
-    for (i, c) in customers.iter().enumerate() {
-        let query = UserListQuery {
-            state: UserState::Active,
-            search: None,
-            sort: UserSortField::UserPrincipalName,
-            direction: SortDirection::Ascending,
-            size: 100,
-        };
-        let mut after: Option<After> = None;
-        let mut seen = Vec::new();
-        loop {
-            let mut page = r
-                .db()
-                .list_customer_users(c.id, &query, after.as_ref())
-                .await
+    let (customers2, users2) = (customers.clone(), users.clone());
+    store
+        .read_job(move |db| -> roster_store::Result<()> {
+            let (customers, users) = (customers2, users2);
+            let listed = db
+                .list_customers(
+                    partner,
+                    &CustomerListQuery {
+                        search: None,
+                        size: 100,
+                    },
+                    None,
+                )
                 .unwrap();
-            let more = page.len() > 100;
-            page.truncate(100);
-            after = page.last().map(|u| After {
-                key: u.upn.key(),
-                id: u.id.to_string(),
-            });
-            seen.extend(page);
-            if !more {
-                break;
+            assert_eq!(listed, customers);
+            for c in &customers {
+                let domains = db.tenant_domains(&c.id.to_string()).unwrap();
+                assert_eq!(domains.len(), 1);
+                assert_eq!(domains[0].name, c.domain);
+                assert_eq!(domains[0].kind, DomainKind::Initial);
             }
-        }
-        let expected: Vec<&CustomerUser> = users
-            [i * USERS_PER_CUSTOMER..(i + 1) * USERS_PER_CUSTOMER]
-            .iter()
-            .map(|b| &b.user)
-            .collect();
-        assert_eq!(seen.iter().collect::<Vec<_>>(), expected);
-    }
 
-    // The credentials are the ones given, and the UPN is found by its folded key.
-    let sample = &users[USERS_PER_CUSTOMER + 7];
-    let by_upn = r
-        .db()
-        .customer_user_by_upn(sample.user.customer, &sample.user.upn)
+            // Every user of every customer, page by page in UPN order, exactly as loaded.
+            for (i, c) in customers.iter().enumerate() {
+                let query = UserListQuery {
+                    state: UserState::Active,
+                    search: None,
+                    sort: UserSortField::UserPrincipalName,
+                    direction: SortDirection::Ascending,
+                    size: 100,
+                };
+                let mut after: Option<After> = None;
+                let mut seen = Vec::new();
+                loop {
+                    let mut page = db
+                        .list_customer_users(c.id, &query, after.as_ref())
+                        .unwrap();
+                    let more = page.len() > 100;
+                    page.truncate(100);
+                    after = page.last().map(|u| After {
+                        key: u.upn.key(),
+                        id: u.id.to_string(),
+                    });
+                    seen.extend(page);
+                    if !more {
+                        break;
+                    }
+                }
+                let expected: Vec<&CustomerUser> = users
+                    [i * USERS_PER_CUSTOMER..(i + 1) * USERS_PER_CUSTOMER]
+                    .iter()
+                    .map(|b| &b.user)
+                    .collect();
+                assert_eq!(seen.iter().collect::<Vec<_>>(), expected);
+            }
+
+            // The credentials are the ones given, and the UPN is found by its folded key.
+            let sample = &users[USERS_PER_CUSTOMER + 7];
+            let by_upn = db
+                .customer_user_by_upn(sample.user.customer, &sample.user.upn)
+                .unwrap()
+                .unwrap();
+            assert_eq!(by_upn, sample.user);
+            let creds = db
+                .credentials_by_upn(&sample.user.customer.to_string(), &sample.user.upn.key())
+                .unwrap()
+                .unwrap();
+            assert_eq!(creds.password_hash.as_deref(), Some(HASH));
+            assert_eq!(creds.security_stamp, "stamp7");
+            Ok(())
+        })
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(by_upn, sample.user);
-    let creds = r
-        .db()
-        .credentials_by_upn(&sample.user.customer.to_string(), &sample.user.upn.key())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(creds.password_hash.as_deref(), Some(HASH));
-    assert_eq!(creds.security_stamp, "stamp7");
-    drop(r);
 
     // The uniqueness rules hold for bulk rows as for single ones.
-    let mut tx = store.write().await.unwrap();
     let mut again = user(&customers[0], 3, now);
     again.upn = Upn::parse(&format!("USER00003@{}", customers[0].domain)).unwrap();
-    let err = tx
-        .db()
-        .insert_customer_user(&again, HASH, "s")
+    let err = store
+        .write_job(move |db| db.insert_customer_user(&again, HASH, "s"))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "{err:?}");
-    drop(tx);
-    let mut tx = store.write().await.unwrap();
-    let err = tx
-        .db()
-        .insert_customers_bulk(&[customer(partner, 1, now)])
+    let err = store
+        .write_job(move |db| db.insert_customers_bulk(&[customer(partner, 1, now)]))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "{err:?}");
-    drop(tx);
 
     assert!(store.database_bytes().await.unwrap() > 0);
     store.close().await;

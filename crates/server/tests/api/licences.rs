@@ -706,7 +706,9 @@ async fn the_purge_removes_licences_and_role_memberships_for_good() {
     let (licences, roles) = app
         .roster
         .store()
-        .read_job(move |db| Ok::<_, roster_store::StoreError>((db.user_licences(id)?, db.role_ids_of(id)?)))
+        .read_job(move |db| {
+            Ok::<_, roster_store::StoreError>((db.user_licences(id)?, db.role_ids_of(id)?))
+        })
         .await
         .unwrap();
     assert!(licences.is_empty());

@@ -86,38 +86,40 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
         now,
     );
     {
-        let (customer, active_id, v1_key_id) =
-            (customer.clone(), active.id.to_string(), v1_key.id().to_string());
+        let (customer, active_id, v1_key_id) = (
+            customer.clone(),
+            active.id.to_string(),
+            v1_key.id().to_string(),
+        );
         store
             .write_job(move |db| -> roster_store::Result<()> {
-        assert!(db.set_setting_once("bootstrapped_partner", &partner.to_string())?);
-        assert!(db
-            .set_setting_once("signing_key_id", &v1_key_id)?);
-        db.insert_partner(
-            &NewPartner {
-                id: partner,
-                company_name: "partner.local".into(),
-                domain: DomainName::parse("partner.local").unwrap(),
-                country: CountryCode::parse("US").unwrap(),
-            },
-            now,
-        )?;
-        db.insert_customer(&customer)?;
-        db.insert_audit(&AuditRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            created_at: now,
-            partner,
-            customer: Some(customer.id),
-            actor: None,
-            application: None,
-            operation: OperationType::CreateCustomerUser,
-            resource_type: "customer_user".into(),
-            resource_id: active_id,
-            new_value: "{}".into(),
-            correlation_id: "c".into(),
-            request_id: "r".into(),
-        })?;
-        Ok(())
+                assert!(db.set_setting_once("bootstrapped_partner", &partner.to_string())?);
+                assert!(db.set_setting_once("signing_key_id", &v1_key_id)?);
+                db.insert_partner(
+                    &NewPartner {
+                        id: partner,
+                        company_name: "partner.local".into(),
+                        domain: DomainName::parse("partner.local").unwrap(),
+                        country: CountryCode::parse("US").unwrap(),
+                    },
+                    now,
+                )?;
+                db.insert_customer(&customer)?;
+                db.insert_audit(&AuditRecord {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    created_at: now,
+                    partner,
+                    customer: Some(customer.id),
+                    actor: None,
+                    application: None,
+                    operation: OperationType::CreateCustomerUser,
+                    resource_type: "customer_user".into(),
+                    resource_id: active_id,
+                    new_value: "{}".into(),
+                    correlation_id: "c".into(),
+                    request_id: "r".into(),
+                })?;
+                Ok(())
             })
             .await
             .unwrap();
