@@ -191,9 +191,8 @@ impl Roster {
 
     /// When a partner user last made a request (within the kept history).
     pub async fn last_activity(&self, user: UserId) -> Result<Option<Timestamp>> {
-        Ok(self
-            .store()
+        self.store()
             .read_job(move |db| -> Result<_> { Ok(db.last_activity(user)?) })
-            .await?)
+            .await
     }
 }
