@@ -113,7 +113,10 @@ pub(crate) struct Params(Vec<Param>);
 pub(crate) enum Param {
     Text(String),
     Int(i64),
+    /// NULL where text belongs (PostgreSQL types every parameter, NULL too).
     Null,
+    /// NULL where an integer belongs.
+    NullInt,
 }
 
 impl From<&str> for Param {
@@ -146,11 +149,17 @@ impl From<bool> for Param {
     }
 }
 
-impl<T: Into<Param>> From<Option<T>> for Param {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Self::Null, Into::into)
-    }
+macro_rules! optional_param {
+    ($null:ident: $($t:ty),*) => {$(
+        impl From<Option<$t>> for Param {
+            fn from(v: Option<$t>) -> Self {
+                v.map_or(Self::$null, Into::into)
+            }
+        }
+    )*};
 }
+optional_param!(Null: String, &str, &String);
+optional_param!(NullInt: i64, i32, u32, bool);
 
 /// Binds `params` to `query`, in order.
 pub(crate) fn bind_all<'q>(
@@ -162,6 +171,7 @@ pub(crate) fn bind_all<'q>(
             Param::Text(t) => query.bind(t.clone()),
             Param::Int(i) => query.bind(*i),
             Param::Null => query.bind(Option::<String>::None),
+            Param::NullInt => query.bind(Option::<i64>::None),
         };
     }
     query

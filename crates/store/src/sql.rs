@@ -141,7 +141,9 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Param]) -> Result<()> {
         match p {
             Param::Text(t) => stmt.raw_bind_parameter(i + 1, t)?,
             Param::Int(n) => stmt.raw_bind_parameter(i + 1, n)?,
-            Param::Null => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+            Param::Null | Param::NullInt => {
+                stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?
+            }
         }
     }
     Ok(())

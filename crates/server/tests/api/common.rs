@@ -146,7 +146,7 @@ impl TestApp {
             clock: clock.clone(),
         })
         .await
-        .expect("open");
+        .unwrap_or_else(|e| panic!("open: {e:?}"));
         let listener = roster_server::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
