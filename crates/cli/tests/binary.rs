@@ -585,6 +585,7 @@ async fn two_servers_count_sign_in_attempts_together() {
         assert_eq!(r.status(), 400, "locked on both servers");
     }
     use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&c.url).await.unwrap();
     let row = sqlx::query(
         "SELECT lockouts, attempts FROM sign_in_throttles WHERE subject = $1 AND source = '*'",

@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use sqlx::{AnyConnection, Executor};
-
 use crate::{Result, StoreError};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -172,16 +170,6 @@ pub(crate) fn sqlite_path(url: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest))
 }
 
-pub(crate) fn prepare_url(backend: Backend, url: &str) -> Result<String> {
-    Ok(match backend {
-        Backend::Sqlite if !url.contains("mode=") => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}mode=rwc")
-        }
-        _ => url.to_string(),
-    })
-}
-
 /// An aggregate that joins the values of `expr` with spaces (NULL when there are none).
 pub(crate) fn join_with_spaces(backend: Backend, expr: &str) -> String {
     match backend {
@@ -190,20 +178,13 @@ pub(crate) fn join_with_spaces(backend: Backend, expr: &str) -> String {
     }
 }
 
-/// Whether the pool pings a connection before handing it out. A SQLite connection is a
-/// file handle in this process and cannot go stale, and the ping is a round trip to its
-/// worker thread on every request; a PostgreSQL connection can be cut by the network or a
-/// database restart, and the ping lets the pool replace it instead of failing a request.
-pub(crate) fn test_before_acquire(backend: Backend) -> bool {
-    backend == Backend::Postgres
-}
+/// The connections a server keeps to PostgreSQL.
+pub(crate) const PG_CONNECTIONS: u32 = 16;
 
-pub(crate) fn reader_connections(backend: Backend) -> u32 {
-    match backend {
-        Backend::Sqlite => 8,
-        Backend::Postgres => 16,
-    }
-}
+/// How long a PostgreSQL connection may sit idle in the pool and still be handed out without
+/// a ping first. A connection in steady use is not pinged at all; one a database restart or
+/// the network cut while it sat unused is found out before a request gets it.
+pub(crate) const PG_TRUSTED_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The most bind parameters one multi-row `INSERT` of a bulk load gets. PostgreSQL takes
 /// up to 65,535 and many rows per statement save round trips. SQLite takes up to 32,766,
@@ -214,22 +195,6 @@ pub(crate) fn bulk_parameters(backend: Backend) -> usize {
         Backend::Sqlite => 600,
         Backend::Postgres => 20_000,
     }
-}
-
-/// Per-connection settings. SQLite: write-ahead log (readers never block the writer),
-/// foreign keys enforced, every commit synced to disk before it is acknowledged.
-pub(crate) async fn on_connect(
-    backend: Backend,
-    conn: &mut AnyConnection,
-) -> Result<(), sqlx::Error> {
-    if backend == Backend::Sqlite {
-        conn.execute(
-            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// The clause that locks the selected rows until the transaction ends. SQLite needs none:
@@ -244,7 +209,7 @@ pub(crate) fn for_update(backend: Backend) -> &'static str {
 /// Advisory locks that coordinate several servers on one PostgreSQL.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Lock {
-    /// Held while migrating, for the whole session.
+    /// Held while migrating.
     Migrations,
     /// Held by the purge, for one transaction.
     Purge,
@@ -261,31 +226,14 @@ impl Lock {
     }
 }
 
-/// Waits for a session-level lock. SQLite needs none: one process writes at a time.
-pub(crate) async fn lock_session(
-    backend: Backend,
-    conn: &mut AnyConnection,
-    lock: Lock,
-) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(lock.key())
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
-}
-
-pub(crate) async fn unlock_session(
-    backend: Backend,
-    conn: &mut AnyConnection,
-    lock: Lock,
-) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(lock.key())
-            .execute(conn)
-            .await?;
+/// Waits for a transaction-level lock. SQLite needs none: its one writer runs one job at a
+/// time.
+pub(crate) fn lock_transaction(db: &mut crate::sql::SyncDb<'_>, lock: Lock) -> Result<()> {
+    if db.backend() == Backend::Postgres {
+        db.query_one(
+            "SELECT CAST(1 AS BIGINT) AS locked FROM (SELECT pg_advisory_xact_lock($1)) l",
+            &[lock.key().into()],
+        )?;
     }
     Ok(())
 }

@@ -120,9 +120,9 @@ impl Engine {
     pub fn open(path: &Path, readers: usize) -> EngineResult<Self> {
         let writer = Connection::open(path)?;
         prepare(&writer)?;
-        // While other connections of the process still write too (the store moves to the
-        // engine a module at a time), the writer may have to wait its turn for the file's
-        // write lock: long enough that a stream of their commits cannot make it give up.
+        // Another process may hold the file's write lock for a while (a second server
+        // started on the same file by mistake, a `sqlite3` shell): the writer waits for it
+        // rather than failing a stream of jobs at once.
         writer.busy_timeout(Duration::from_secs(30))?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // Every commit is on disk before its callers hear of it.

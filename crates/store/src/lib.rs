@@ -3,11 +3,12 @@
 //! The SQL is written once in the subset both dialects accept (`$1` placeholders, row-value
 //! comparisons, `ON CONFLICT`, partial indexes); what differs lives in [`dialect`]. Ids are
 //! stored as canonical GUID text, times as Unix milliseconds and flags as 0/1, so that the
-//! same code reads both backends through sqlx's `Any` driver.
+//! same code reads both backends.
 //!
 //! An operation's queries run in one closure ([`Store::read_job`], [`Store::write_job`]) on a
 //! [`sql::SyncDb`], on which the queries are methods: on SQLite on the threads of the
-//! [`engine`], on PostgreSQL on tokio's blocking pool.
+//! [`engine`] (rusqlite; no other connection to the file), on PostgreSQL on tokio's blocking
+//! pool with a connection of sqlx's `PgPool`.
 
 mod dialect;
 mod migrate;
@@ -36,8 +37,7 @@ pub mod sql;
 pub mod testing;
 mod user_rows;
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::AnyPool;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub use dialect::{redact_url, sqlite_url, Backend};
 pub use migrate::SCHEMA_VERSION;
@@ -97,14 +97,12 @@ impl From<sqlx::Error> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The database: a pool for reads and one for writes.
+/// The database: on SQLite the engine's threads, on PostgreSQL a pool of connections.
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
-    readers: AnyPool,
-    /// On SQLite a single connection, so that writers queue in the process instead of
-    /// spinning on the file lock; on PostgreSQL the same pool as `readers`.
-    writers: AnyPool,
+    /// PostgreSQL: the connections every job takes one of.
+    pg: Option<PgPool>,
     /// Write transactions begun since the store was opened.
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// SQLite: the threads that run [`Store::read_job`] and [`Store::write_job`].
@@ -120,50 +118,50 @@ impl Store {
     /// Opens the database at `url` and migrates it to schema `version` (the newest when
     /// `None`). An older version is for upgrade tests.
     pub async fn open_at(url: &str, version: Option<i64>) -> Result<Self> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
-        let url = dialect::prepare_url(backend, url)?;
-        // On SQLite sqlx keeps one connection, for the migrations; the engine does the rest.
-        let (readers, writers) = match backend {
-            Backend::Sqlite => {
-                let one = Self::pool(backend, &url, 1).await?;
-                (one.clone(), one)
-            }
-            Backend::Postgres => {
-                let pool = Self::pool(backend, &url, dialect::reader_connections(backend)).await?;
-                (pool.clone(), pool)
-            }
-        };
         let mut store = Self {
             backend,
-            readers,
-            writers,
+            pg: None,
             writes: Default::default(),
             engine: None,
         };
-        migrate::run(&store, version).await?;
-        if backend == Backend::Sqlite {
-            let path = dialect::sqlite_path(&url);
-            // About a reader a core: a job runs to its end without waiting on anything.
-            let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
-            store.engine = Some(std::sync::Arc::new(
-                tokio::task::spawn_blocking(move || engine::Engine::open(&path, threads))
-                    .await
-                    .map_err(|e| {
-                        StoreError::Unsupported(format!("cannot start the database threads: {e}"))
-                    })??,
-            ));
+        match backend {
+            Backend::Sqlite => {
+                let path = dialect::sqlite_path(url);
+                // About a reader a core: a job runs to its end without waiting on anything.
+                let threads =
+                    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+                store.engine = Some(std::sync::Arc::new(
+                    tokio::task::spawn_blocking(move || engine::Engine::open(&path, threads))
+                        .await
+                        .map_err(|e| {
+                            StoreError::Unsupported(format!(
+                                "cannot start the database threads: {e}"
+                            ))
+                        })??,
+                ));
+            }
+            Backend::Postgres => store.pg = Some(Self::pg_pool(url).await?),
         }
+        migrate::run(&store, version).await?;
         Ok(store)
     }
 
-    async fn pool(backend: Backend, url: &str, size: u32) -> Result<AnyPool> {
-        let pool = AnyPoolOptions::new()
-            .max_connections(size)
+    async fn pg_pool(url: &str) -> Result<PgPool> {
+        let pool = PgPoolOptions::new()
+            .max_connections(dialect::PG_CONNECTIONS)
             .min_connections(1)
-            .test_before_acquire(dialect::test_before_acquire(backend))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move { dialect::on_connect(backend, conn).await })
+            // No ping before every checkout (a round trip per request): only a connection
+            // that sat idle long enough for a restart or the network to have cut it is
+            // tested first. sqlx also tests each connection as it comes back to the pool.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < dialect::PG_TRUSTED_IDLE {
+                        return Ok(true);
+                    }
+                    Ok(sqlx::Connection::ping(conn).await.is_ok())
+                })
             })
             .connect(url)
             .await?;
@@ -195,7 +193,7 @@ impl Store {
                 .await
                 .map_err(JobError::into_caller);
         }
-        let mut conn = self.readers.acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.pool()?.acquire().await.map_err(StoreError::from)?;
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             f(&mut sql::SyncDb {
@@ -231,7 +229,7 @@ impl Store {
                 .await
                 .map_err(JobError::into_caller);
         }
-        let mut tx = self.writers.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.pool()?.begin().await.map_err(StoreError::from)?;
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let out = f(&mut sql::SyncDb {
@@ -285,8 +283,15 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        self.readers.close().await;
-        self.writers.close().await;
+        if let Some(pool) = &self.pg {
+            pool.close().await;
+        }
+    }
+
+    fn pool(&self) -> Result<&PgPool> {
+        self.pg
+            .as_ref()
+            .ok_or_else(|| StoreError::Unsupported("no PostgreSQL pool".into()))
     }
 }
 

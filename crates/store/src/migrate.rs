@@ -1,12 +1,12 @@
 //! Schema migrations: one folder per backend, embedded in the binary, applied in order at
-//! start, each in its own transaction. A database whose schema is newer than this binary is
-//! refused, so that an old binary never writes to a schema it does not understand. On
-//! PostgreSQL an advisory lock makes servers that start together migrate one after another.
-
-use sqlx::{AnyConnection, Connection, Executor, Row};
+//! start, in one write job (one transaction: a migration that fails leaves the schema as it
+//! was). A database whose schema is newer than this binary is refused, so that an old binary
+//! never writes to a schema it does not understand. On PostgreSQL an advisory lock makes
+//! servers that start together migrate one after another.
 
 use crate::dialect::{self, Lock};
-use crate::{Backend, Result, Store, StoreError};
+use crate::sql::SyncDb;
+use crate::{Result, Store, StoreError};
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = 11;
@@ -16,57 +16,45 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS roster_migrations (\
 
 /// Migrates to `target` (the newest version when `None`).
 pub(crate) async fn run(store: &Store, target: Option<i64>) -> Result<()> {
-    let backend = store.backend();
-    let mut conn = store.writers.acquire().await?;
-    dialect::lock_session(backend, &mut conn, Lock::Migrations).await?;
-    let result = migrate(backend, &mut conn, target.unwrap_or(SCHEMA_VERSION)).await;
-    dialect::unlock_session(backend, &mut conn, Lock::Migrations).await?;
-    result
+    let target = target.unwrap_or(SCHEMA_VERSION);
+    store.write_job(move |db| migrate(db, target)).await
 }
 
-async fn migrate(backend: Backend, conn: &mut AnyConnection, target: i64) -> Result<()> {
-    conn.execute(LEDGER).await?;
-    let applied = version_on(conn).await?;
+fn migrate(db: &mut SyncDb<'_>, target: i64) -> Result<()> {
+    dialect::lock_transaction(db, Lock::Migrations)?;
+    db.sql.batch(LEDGER)?;
+    let applied = version_on(db)?;
     if applied > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {
             found: applied,
             known: SCHEMA_VERSION,
         });
     }
-    for (version, name, sql) in backend.migrations() {
+    for (version, name, sql) in db.backend().migrations() {
         if *version <= applied || *version > target {
             continue;
         }
-        let mut tx = conn.begin().await?;
-        tx.execute(*sql).await?;
-        sqlx::query("INSERT INTO roster_migrations (version, name) VALUES ($1, $2)")
-            .bind(*version)
-            .bind(*name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        db.sql.batch(sql)?;
+        db.sql.execute(
+            "INSERT INTO roster_migrations (version, name) VALUES ($1, $2)",
+            &[(*version).into(), (*name).into()],
+        )?;
         tracing::info!(version, name, "applied schema migration");
     }
     Ok(())
 }
 
-async fn version_on(conn: &mut AnyConnection) -> Result<i64> {
-    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM roster_migrations")
-        .fetch_one(conn)
-        .await?;
-    Ok(row.try_get::<i64, _>("v")?)
+fn version_on(db: &mut SyncDb<'_>) -> Result<i64> {
+    let row = db.query_one(
+        "SELECT COALESCE(MAX(version), 0) AS v FROM roster_migrations",
+        &[],
+    )?;
+    crate::rows::int(&row, "v")
 }
 
 impl Store {
     /// The schema version of the database.
     pub async fn schema_version(&self) -> Result<i64> {
-        self.read_job(|db| {
-            let row = db.query_one(
-                "SELECT COALESCE(MAX(version), 0) AS v FROM roster_migrations",
-                &[],
-            )?;
-            crate::rows::int(&row, "v")
-        })
-        .await
+        self.read_job(version_on).await
     }
 }

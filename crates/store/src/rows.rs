@@ -2,8 +2,6 @@
 
 use roster_domain::listing::{After, SortDirection, TextMatch};
 use roster_domain::{CustomerId, PartnerId, Timestamp, UserId};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::{Result, StoreError};
 
@@ -11,20 +9,10 @@ pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: '{value}'"))
 }
 
-/// Where a row's columns are read from: a row of the driver, or a row of a page that the
-/// database sent as one JSON document ([`PageQuery::fetch`]).
+/// Where a row's columns are read from ([`crate::sql::Row`]).
 pub(crate) trait Columns {
     fn text_or_null(&self, col: &str) -> Result<Option<String>>;
     fn int_or_null(&self, col: &str) -> Result<Option<i64>>;
-}
-
-impl Columns for AnyRow {
-    fn text_or_null(&self, col: &str) -> Result<Option<String>> {
-        Ok(self.try_get::<Option<String>, _>(col)?)
-    }
-    fn int_or_null(&self, col: &str) -> Result<Option<i64>> {
-        Ok(self.try_get::<Option<i64>, _>(col)?)
-    }
 }
 
 pub(crate) fn text(row: &impl Columns, col: &str) -> Result<String> {
@@ -163,9 +151,9 @@ optional_param!(NullInt: i64, i32, u32, bool);
 
 /// Binds `params` to `query`, in order.
 pub(crate) fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
     params: &[Param],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
     for p in params {
         query = match p {
             Param::Text(t) => query.bind(t.clone()),

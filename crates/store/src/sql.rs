@@ -16,7 +16,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Column as _, Executor as _, Row as _, TypeInfo as _};
 
 use crate::rows::{Columns, Param};
 use crate::{Backend, Result, StoreError};
@@ -70,6 +71,8 @@ pub(crate) trait Sql {
     fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>>;
     /// Runs a statement; the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64>;
+    /// Runs statements separated by semicolons, without parameters (a migration).
+    fn batch(&mut self, sql: &str) -> Result<()>;
 }
 
 /// The queries of an operation, on the connection its job holds (the new home of the
@@ -191,12 +194,44 @@ impl Sql for SqliteSql<'_> {
         bind(&mut stmt, params)?;
         Ok(stmt.raw_execute()? as u64)
     }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.execute_batch(sql)?)
+    }
 }
 
 /// A PostgreSQL connection, driven from a thread of tokio's blocking pool.
 pub(crate) struct PgSql<'c> {
-    pub(crate) conn: &'c mut AnyConnection,
+    pub(crate) conn: &'c mut PgConnection,
     pub(crate) runtime: tokio::runtime::Handle,
+}
+
+/// One column of a PostgreSQL row, as the schema's types map to [`Value`].
+fn pg_value(row: &PgRow, i: usize) -> Result<Value> {
+    let column = &row.columns()[i];
+    Ok(match column.type_info().name() {
+        "INT8" => row
+            .try_get::<Option<i64>, _>(i)?
+            .map_or(Value::Null, Value::Int),
+        "INT4" => row
+            .try_get::<Option<i32>, _>(i)?
+            .map_or(Value::Null, |n| Value::Int(n.into())),
+        "INT2" => row
+            .try_get::<Option<i16>, _>(i)?
+            .map_or(Value::Null, |n| Value::Int(n.into())),
+        "BOOL" => row
+            .try_get::<Option<bool>, _>(i)?
+            .map_or(Value::Null, |b| Value::Int(b.into())),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => row
+            .try_get::<Option<String>, _>(i)?
+            .map_or(Value::Null, Value::Text),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "column '{}' is of type {other}, which the store does not read",
+                column.name()
+            )))
+        }
+    })
 }
 
 impl Sql for PgSql<'_> {
@@ -213,26 +248,12 @@ impl Sql for PgSql<'_> {
         let names: Arc<[String]> = first
             .columns()
             .iter()
-            .map(|c| sqlx::Column::name(c).to_string())
+            .map(|c| c.name().to_string())
             .collect();
         rows.iter()
             .map(|r| {
                 let values = (0..names.len())
-                    .map(|i| {
-                        if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
-                            return Ok(v.map_or(Value::Null, Value::Int));
-                        }
-                        if let Ok(v) = r.try_get::<Option<String>, _>(i) {
-                            return Ok(v.map_or(Value::Null, Value::Text));
-                        }
-                        if let Ok(v) = r.try_get::<Option<i32>, _>(i) {
-                            return Ok(v.map_or(Value::Null, |n| Value::Int(n.into())));
-                        }
-                        match r.try_get::<Option<bool>, _>(i) {
-                            Ok(v) => Ok(v.map_or(Value::Null, |b| Value::Int(b.into()))),
-                            Err(e) => Err(StoreError::from(e)),
-                        }
-                    })
+                    .map(|i| pg_value(r, i))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Row {
                     names: names.clone(),
@@ -248,6 +269,11 @@ impl Sql for PgSql<'_> {
             .runtime
             .block_on(query.execute(&mut *self.conn))?
             .rows_affected())
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.runtime.block_on(self.conn.execute(sql))?;
+        Ok(())
     }
 }
 

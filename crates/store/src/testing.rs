@@ -1,6 +1,7 @@
 //! Support for tests that run against PostgreSQL: a fresh, empty database per test.
 
-use sqlx::{AnyConnection, Connection, Executor};
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Executor};
 
 use crate::{Result, StoreError};
 
@@ -27,9 +28,8 @@ pub fn postgres_for_tests() -> Option<String> {
 
 /// Creates an empty database next to the one `admin_url` names, and returns its URL.
 pub async fn fresh_postgres_database(admin_url: &str) -> Result<String> {
-    sqlx::any::install_default_drivers();
     let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = AnyConnection::connect(admin_url).await?;
+    let mut admin = PgConnection::connect(admin_url).await?;
     admin
         .execute(format!("CREATE DATABASE {name}").as_str())
         .await?;

@@ -309,6 +309,7 @@ impl TestApp {
             }
             Some(url) => {
                 use sqlx::{Connection, Row};
+                sqlx::any::install_default_drivers();
                 let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
                 let tables: Vec<String> = sqlx::query(
                     "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public'",

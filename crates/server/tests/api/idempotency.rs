@@ -609,6 +609,7 @@ async fn a_retry_after_a_server_time_out_replays_the_operation_that_was_under_wa
             // PostgreSQL: lock the users table, so that the request claims its key and then
             // waits on its insert until the server's time-out answers 408.
             use sqlx::{Connection, Executor};
+            sqlx::any::install_default_drivers();
             let mut lock = sqlx::AnyConnection::connect(url).await.unwrap();
             lock.execute("BEGIN").await.unwrap();
             lock.execute("LOCK TABLE users IN EXCLUSIVE MODE")

@@ -129,6 +129,7 @@ async fn a_database_of_the_first_schema_is_migrated_and_keeps_its_data() {
     // columns schema 1 had) and roles, nothing more.
     {
         use sqlx::Connection;
+        sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
         for (u, stamp) in [(&active, "s1"), (&deleted, "s2")] {
             sqlx::query(
@@ -254,6 +255,7 @@ async fn schema_9_applications_stay_public_and_lockouts_move() {
     );
     {
         use sqlx::Connection;
+        sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
         for (sql, binds) in [
             ("INSERT INTO tenants (id, kind, company_name, company_name_key, domain, country, billing, allow_delegated_access, created_at) \
