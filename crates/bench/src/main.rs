@@ -234,6 +234,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         server_pid: server.as_ref().map(server::Server::pid),
     });
 
+    let memory = server.as_ref().map(server::Server::watch_memory);
     // The HTTP ceiling, then the workloads.
     let ceiling = workloads::run(
         Load::Healthz,
@@ -297,6 +298,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .as_ref()
         .and_then(server::Server::peak_rss_bytes)
         .unwrap_or(0);
+    let (peak_anon, peak_file) = memory.map_or((0, 0), |m| {
+        (
+            m.anon.load(std::sync::atomic::Ordering::Relaxed),
+            m.file.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    });
     let database_bytes = match (&database_url, backend) {
         (Some(url), Backend::Sqlite) => server::sqlite_path(url)
             .map(|p| server::sqlite_bytes(&p))
@@ -321,6 +328,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         },
         workloads: results,
         server_peak_rss_bytes: peak,
+        server_peak_anon_bytes: peak_anon,
+        server_peak_file_bytes: peak_file,
         database_bytes,
         seed_seconds,
         users,

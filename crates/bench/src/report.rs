@@ -7,6 +7,12 @@ pub struct Report {
     pub ceilings: Ceilings,
     pub workloads: Vec<WorkloadReport>,
     pub server_peak_rss_bytes: u64,
+    /// The most anonymous resident memory (`RssAnon`: heap, stacks) seen, sampled every
+    /// 100 ms.
+    pub server_peak_anon_bytes: u64,
+    /// The most file-backed resident pages (`RssFile`: the binary, SQLite's `mmap` of the
+    /// database; the kernel's page cache, shared and reclaimable) seen.
+    pub server_peak_file_bytes: u64,
     pub database_bytes: u64,
     pub seed_seconds: f64,
     pub users: u64,
@@ -112,7 +118,12 @@ pub fn print(report: &Report, extras: &Extras) {
     );
     match report.server_peak_rss_bytes {
         0 => println!("server peak memory: unknown (the harness did not start the server)"),
-        b => println!("server peak memory (VmHWM): {}", mib(b)),
+        b => println!(
+            "server peak memory (VmHWM): {}; anonymous (RssAnon) {}, file-backed pages (RssFile) {}",
+            mib(b),
+            mib(report.server_peak_anon_bytes),
+            mib(report.server_peak_file_bytes)
+        ),
     }
     match report.database_bytes {
         0 => println!("database size: unknown (give --database-url)"),
