@@ -178,14 +178,6 @@ pub(crate) fn join_with_spaces(backend: Backend, expr: &str) -> String {
     }
 }
 
-/// The connections a server keeps to PostgreSQL.
-pub(crate) const PG_CONNECTIONS: u32 = 16;
-
-/// How long a PostgreSQL connection may sit idle in the pool and still be handed out without
-/// a ping first. A connection in steady use is not pinged at all; one a database restart or
-/// the network cut while it sat unused is found out before a request gets it.
-pub(crate) const PG_TRUSTED_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// The most bind parameters one multi-row `INSERT` of a bulk load gets. PostgreSQL takes
 /// up to 65,535 and many rows per statement save round trips. SQLite takes up to 32,766,
 /// but binding costs it time quadratic in a statement's parameters (it finds the name of

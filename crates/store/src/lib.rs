@@ -8,10 +8,11 @@
 //! An operation's queries run in one closure ([`Store::read_job`], [`Store::write_job`]) on a
 //! [`sql::SyncDb`], on which the queries are methods: on SQLite on the threads of the
 //! [`engine`] (rusqlite; no other connection to the file), on PostgreSQL on tokio's blocking
-//! pool with a connection of sqlx's `PgPool`.
+//! pool with a connection of [`pg`]'s own pool (the synchronous `postgres` crate).
 
 mod dialect;
 mod migrate;
+mod pg;
 mod rows;
 
 pub mod activity;
@@ -37,8 +38,6 @@ pub mod sql;
 pub mod testing;
 mod user_rows;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-
 pub use dialect::{redact_url, sqlite_url, Backend};
 pub use migrate::SCHEMA_VERSION;
 
@@ -57,7 +56,7 @@ pub enum StoreError {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Postgres(#[source] postgres::Error),
     #[error("database error: {0}")]
     Sqlite(#[source] rusqlite::Error),
     /// The SQLite engine's threads failed the job (a commit, a panic, a stop).
@@ -84,13 +83,12 @@ impl From<engine::EngineError> for StoreError {
     }
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-                Self::Conflict
-            }
-            _ => Self::Database(e),
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            Self::Conflict
+        } else {
+            Self::Postgres(e)
         }
     }
 }
@@ -102,7 +100,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     backend: Backend,
     /// PostgreSQL: the connections every job takes one of.
-    pg: Option<PgPool>,
+    pg: Option<std::sync::Arc<pg::PgPool>>,
     /// Write transactions begun since the store was opened.
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// SQLite: the threads that run [`Store::read_job`] and [`Store::write_job`].
@@ -141,31 +139,10 @@ impl Store {
                         })??,
                 ));
             }
-            Backend::Postgres => store.pg = Some(Self::pg_pool(url).await?),
+            Backend::Postgres => store.pg = Some(pg::PgPool::open(url).await?),
         }
         migrate::run(&store, version).await?;
         Ok(store)
-    }
-
-    async fn pg_pool(url: &str) -> Result<PgPool> {
-        let pool = PgPoolOptions::new()
-            .max_connections(dialect::PG_CONNECTIONS)
-            .min_connections(1)
-            // No ping before every checkout (a round trip per request): only a connection
-            // that sat idle long enough for a restart or the network to have cut it is
-            // tested first. sqlx also tests each connection as it comes back to the pool.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for < dialect::PG_TRUSTED_IDLE {
-                        return Ok(true);
-                    }
-                    Ok(sqlx::Connection::ping(conn).await.is_ok())
-                })
-            })
-            .connect(url)
-            .await?;
-        Ok(pool)
     }
 
     pub fn backend(&self) -> Backend {
@@ -193,18 +170,7 @@ impl Store {
                 .await
                 .map_err(JobError::into_caller);
         }
-        let mut conn = self.pool()?.acquire().await.map_err(StoreError::from)?;
-        let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            f(&mut sql::SyncDb {
-                sql: &mut sql::PgSql {
-                    conn: &mut conn,
-                    runtime,
-                },
-            })
-        })
-        .await
-        .map_err(|e| StoreError::Unsupported(format!("a database job failed: {e}")))?
+        self.pool()?.run(false, f).await
     }
 
     /// Runs `f`'s queries in one transaction, committed when it returns `Ok`, rolled back
@@ -229,28 +195,7 @@ impl Store {
                 .await
                 .map_err(JobError::into_caller);
         }
-        let mut tx = self.pool()?.begin().await.map_err(StoreError::from)?;
-        let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let out = f(&mut sql::SyncDb {
-                sql: &mut sql::PgSql {
-                    conn: &mut tx,
-                    runtime: runtime.clone(),
-                },
-            });
-            match out {
-                Ok(v) => {
-                    runtime.block_on(tx.commit()).map_err(StoreError::from)?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    let _ = runtime.block_on(tx.rollback());
-                    Err(e)
-                }
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Unsupported(format!("a database job failed: {e}")))?
+        self.pool()?.run(true, f).await
     }
 
     /// How many write transactions this process has begun on the store (on SQLite they all
@@ -284,11 +229,11 @@ impl Store {
 
     pub async fn close(&self) {
         if let Some(pool) = &self.pg {
-            pool.close().await;
+            pool.close();
         }
     }
 
-    fn pool(&self) -> Result<&PgPool> {
+    fn pool(&self) -> Result<&std::sync::Arc<pg::PgPool>> {
         self.pg
             .as_ref()
             .ok_or_else(|| StoreError::Unsupported("no PostgreSQL pool".into()))

@@ -101,7 +101,7 @@ pub(crate) struct Params(Vec<Param>);
 pub(crate) enum Param {
     Text(String),
     Int(i64),
-    /// NULL where text belongs (PostgreSQL types every parameter, NULL too).
+    /// NULL where text belongs (PostgreSQL is told every parameter's type, a NULL's too).
     Null,
     /// NULL where an integer belongs.
     NullInt,
@@ -148,22 +148,6 @@ macro_rules! optional_param {
 }
 optional_param!(Null: String, &str, &String);
 optional_param!(NullInt: i64, i32, u32, bool);
-
-/// Binds `params` to `query`, in order.
-pub(crate) fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    params: &[Param],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    for p in params {
-        query = match p {
-            Param::Text(t) => query.bind(t.clone()),
-            Param::Int(i) => query.bind(*i),
-            Param::Null => query.bind(Option::<String>::None),
-            Param::NullInt => query.bind(Option::<i64>::None),
-        };
-    }
-    query
-}
 
 impl From<String> for Param {
     fn from(v: String) -> Self {

@@ -8,16 +8,13 @@
 //!   become SQLite's `?N` (the same numbers, so a placeholder may repeat or come out of
 //!   order), and every statement's parameter count is checked against the values given.
 //! - PostgreSQL: the closure runs on tokio's blocking pool, each query on the connection the
-//!   job holds.
+//!   job holds ([`crate::pg`]).
 //!
 //! Values are integers, text or NULL, as the schema stores them (ids as text, times as Unix
 //! milliseconds, flags as 0/1).
 
 use std::borrow::Cow;
 use std::sync::Arc;
-
-use sqlx::postgres::{PgConnection, PgRow};
-use sqlx::{Column as _, Executor as _, Row as _, TypeInfo as _};
 
 use crate::rows::{Columns, Param};
 use crate::{Backend, Result, StoreError};
@@ -38,6 +35,10 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    pub(crate) fn new(names: Arc<[String]>, values: Vec<Value>) -> Self {
+        Self { names, values }
+    }
+
     fn value(&self, col: &str) -> Result<&Value> {
         self.names
             .iter()
@@ -197,83 +198,6 @@ impl Sql for SqliteSql<'_> {
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         Ok(self.0.execute_batch(sql)?)
-    }
-}
-
-/// A PostgreSQL connection, driven from a thread of tokio's blocking pool.
-pub(crate) struct PgSql<'c> {
-    pub(crate) conn: &'c mut PgConnection,
-    pub(crate) runtime: tokio::runtime::Handle,
-}
-
-/// One column of a PostgreSQL row, as the schema's types map to [`Value`].
-fn pg_value(row: &PgRow, i: usize) -> Result<Value> {
-    let column = &row.columns()[i];
-    Ok(match column.type_info().name() {
-        "INT8" => row
-            .try_get::<Option<i64>, _>(i)?
-            .map_or(Value::Null, Value::Int),
-        "INT4" => row
-            .try_get::<Option<i32>, _>(i)?
-            .map_or(Value::Null, |n| Value::Int(n.into())),
-        "INT2" => row
-            .try_get::<Option<i16>, _>(i)?
-            .map_or(Value::Null, |n| Value::Int(n.into())),
-        "BOOL" => row
-            .try_get::<Option<bool>, _>(i)?
-            .map_or(Value::Null, |b| Value::Int(b.into())),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => row
-            .try_get::<Option<String>, _>(i)?
-            .map_or(Value::Null, Value::Text),
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "column '{}' is of type {other}, which the store does not read",
-                column.name()
-            )))
-        }
-    })
-}
-
-impl Sql for PgSql<'_> {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
-    fn query(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Row>> {
-        let query = crate::rows::bind_all(sqlx::query(sql), params);
-        let rows = self.runtime.block_on(query.fetch_all(&mut *self.conn))?;
-        let Some(first) = rows.first() else {
-            return Ok(Vec::new());
-        };
-        let names: Arc<[String]> = first
-            .columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        rows.iter()
-            .map(|r| {
-                let values = (0..names.len())
-                    .map(|i| pg_value(r, i))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Row {
-                    names: names.clone(),
-                    values,
-                })
-            })
-            .collect()
-    }
-
-    fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
-        let query = crate::rows::bind_all(sqlx::query(sql), params);
-        Ok(self
-            .runtime
-            .block_on(query.execute(&mut *self.conn))?
-            .rows_affected())
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        self.runtime.block_on(self.conn.execute(sql))?;
-        Ok(())
     }
 }
 

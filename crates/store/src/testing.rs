@@ -1,8 +1,5 @@
 //! Support for tests that run against PostgreSQL: a fresh, empty database per test.
 
-use sqlx::postgres::PgConnection;
-use sqlx::{Connection, Executor};
-
 use crate::{Result, StoreError};
 
 /// The PostgreSQL server for the tests (`ROSTER_TEST_POSTGRES_URL`), or `None`, said
@@ -29,11 +26,15 @@ pub fn postgres_for_tests() -> Option<String> {
 /// Creates an empty database next to the one `admin_url` names, and returns its URL.
 pub async fn fresh_postgres_database(admin_url: &str) -> Result<String> {
     let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(admin_url).await?;
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await?;
-    admin.close().await?;
+    let config: postgres::Config = admin_url.parse()?;
+    let create = format!("CREATE DATABASE {name}");
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut admin = config.connect(postgres::NoTls)?;
+        admin.batch_execute(&create)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| StoreError::Unsupported(format!("cannot create a test database: {e}")))??;
     with_database(admin_url, &name)
 }
 
