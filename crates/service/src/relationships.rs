@@ -165,45 +165,29 @@ impl Roster {
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
-        let roster = self.clone();
-        let job_ctx = ctx.clone();
-        let job_id = id.to_string();
-        self.store()
-            .write_job(move |db| -> Result<_> {
-                let ctx = &job_ctx;
-                let id = job_id.as_str();
-                roster.customer_for(db, ctx, customer, Action::ApproveRelationship)?;
-                let rel = roster.find_relationship(db, ctx, customer, id)?;
-                let now = roster.now();
-                let from = rel.status_at(now);
-                if !matches!(
-                    from,
-                    RelationshipStatus::Created | RelationshipStatus::ApprovalPending
-                ) {
-                    return Err(ServiceError::Conflict(format!(
-                        "the relationship is {}: only one awaiting approval can be approved",
-                        from.as_str()
-                    )));
-                }
-                if !db.set_relationship_status(rel.id, from, RelationshipStatus::Active, now)? {
-                    return Err(ServiceError::Conflict(
-                        "the relationship changed meanwhile: read it again".into(),
-                    ));
-                }
-                let record = roster.audit(
-                    Some(ctx),
-                    ctx.actor.partner,
-                    Some(customer),
-                    OperationType::ApproveDelegatedAdminRelationship,
-                    rel.id,
-                    json!({"id": rel.id, "status": RelationshipStatus::Active.as_str()}),
-                );
-                db.insert_audit(&record)?;
-                let rel = roster.find_relationship(db, ctx, customer, id)?;
-                let view = roster.view(db, rel)?;
-                Ok(view)
-            })
-            .await
+        self.change_relationship_status(
+            ctx,
+            customer,
+            id,
+            StatusChange {
+                action: Action::ApproveRelationship,
+                to: RelationshipStatus::Active,
+                operation: OperationType::ApproveDelegatedAdminRelationship,
+                refuse: |from| {
+                    (!matches!(
+                        from,
+                        RelationshipStatus::Created | RelationshipStatus::ApprovalPending
+                    ))
+                    .then(|| {
+                        format!(
+                            "the relationship is {}: only one awaiting approval can be approved",
+                            from.as_str()
+                        )
+                    })
+                },
+            },
+        )
+        .await
     }
 
     /// Ends a relationship that is awaiting approval or active.
@@ -213,6 +197,36 @@ impl Roster {
         customer: CustomerId,
         id: &str,
     ) -> Result<RelationshipView> {
+        self.change_relationship_status(
+            ctx,
+            customer,
+            id,
+            StatusChange {
+                action: Action::ManageDelegatedAccess,
+                to: RelationshipStatus::Terminated,
+                operation: OperationType::TerminateDelegatedAdminRelationship,
+                refuse: |from| {
+                    matches!(
+                        from,
+                        RelationshipStatus::Expired | RelationshipStatus::Terminated
+                    )
+                    .then(|| format!("the relationship is {} already", from.as_str()))
+                },
+            },
+        )
+        .await
+    }
+
+    /// Moves a relationship to `change.to` in one write job: the caller's right on the
+    /// customer, the status it is in now (refused with 409 when `change.refuse` says why),
+    /// the versioned update and its audit record.
+    async fn change_relationship_status(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        id: &str,
+        change: StatusChange,
+    ) -> Result<RelationshipView> {
         let roster = self.clone();
         let job_ctx = ctx.clone();
         let job_id = id.to_string();
@@ -220,20 +234,14 @@ impl Roster {
             .write_job(move |db| -> Result<_> {
                 let ctx = &job_ctx;
                 let id = job_id.as_str();
-                roster.customer_for(db, ctx, customer, Action::ManageDelegatedAccess)?;
+                roster.customer_for(db, ctx, customer, change.action)?;
                 let rel = roster.find_relationship(db, ctx, customer, id)?;
                 let now = roster.now();
                 let from = rel.status_at(now);
-                if matches!(
-                    from,
-                    RelationshipStatus::Expired | RelationshipStatus::Terminated
-                ) {
-                    return Err(ServiceError::Conflict(format!(
-                        "the relationship is {} already",
-                        from.as_str()
-                    )));
+                if let Some(why) = (change.refuse)(from) {
+                    return Err(ServiceError::Conflict(why));
                 }
-                if !db.set_relationship_status(rel.id, from, RelationshipStatus::Terminated, now)? {
+                if !db.set_relationship_status(rel.id, from, change.to, now)? {
                     return Err(ServiceError::Conflict(
                         "the relationship changed meanwhile: read it again".into(),
                     ));
@@ -242,14 +250,13 @@ impl Roster {
                     Some(ctx),
                     ctx.actor.partner,
                     Some(customer),
-                    OperationType::TerminateDelegatedAdminRelationship,
+                    change.operation,
                     rel.id,
-                    json!({"id": rel.id, "status": RelationshipStatus::Terminated.as_str()}),
+                    json!({"id": rel.id, "status": change.to.as_str()}),
                 );
                 db.insert_audit(&record)?;
                 let rel = roster.find_relationship(db, ctx, customer, id)?;
-                let view = roster.view(db, rel)?;
-                Ok(view)
+                roster.view(db, rel)
             })
             .await
     }
@@ -393,4 +400,13 @@ impl Roster {
             })
             .await
     }
+}
+
+/// A change of a relationship's status ([`Roster::change_relationship_status`]).
+struct StatusChange {
+    action: Action,
+    to: RelationshipStatus,
+    operation: OperationType,
+    /// Why the relationship cannot make this change from the status it is in, if it cannot.
+    refuse: fn(RelationshipStatus) -> Option<String>,
 }
