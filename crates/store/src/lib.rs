@@ -219,10 +219,21 @@ impl Store {
                 "roster backup copies SQLite databases; back up PostgreSQL with pg_dump (see docs/OPERATIONS.md)".into(),
             ));
         }
-        // On a reader of the engine: the copy is one read transaction, which writers go on
-        // beside.
+        // On a reader thread of the engine (it takes long, and must not hold up a thread that
+        // serves requests): the copy is one read transaction, which writers go on beside.
         let target = path.to_string_lossy().into_owned();
-        self.read_job(move |db| db.sql.execute("VACUUM INTO $1", &[target.into()]))
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| StoreError::Unsupported("the SQLite engine is not running".into()))?;
+        engine
+            .read_on_thread(move |conn| {
+                sql::SyncDb {
+                    sql: &mut sql::SqliteSql(conn),
+                }
+                .sql
+                .execute("VACUUM INTO $1", &[target.into()])
+            })
             .await?;
         Ok(())
     }
