@@ -11,6 +11,7 @@ use roster_domain::licence::Catalogue;
 use roster_domain::Duration;
 use roster_service::mail::Sender;
 use roster_service::smtp::SmtpServer;
+use roster_service::limits::Limits;
 use roster_service::HashCost;
 use serde::Deserialize;
 
@@ -62,6 +63,33 @@ pub struct ServeArgs {
     /// with the id of a shipped product replaces it [default: none].
     #[arg(long, env = "ROSTER_CATALOGUE_FILE")]
     pub catalogue_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The limits (docs/OPERATIONS.md); each also a key of the config file's `[limits]` table.
+#[derive(Args, Debug, Default, Clone)]
+pub struct LimitArgs {
+    /// Open connections at most; one more is answered 503 and closed [default: 2048].
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Requests handled at once at most; one more is answered 503 [default: 1024].
+    #[arg(long, env = "ROSTER_MAX_REQUESTS_IN_FLIGHT")]
+    pub max_requests_in_flight: Option<usize>,
+    /// Password hashes waiting for a hashing thread at most; one more is answered 503
+    /// [default: 64].
+    #[arg(long, env = "ROSTER_HASH_QUEUE")]
+    pub hash_queue: Option<usize>,
+    /// Password sign-ins per minute from one source address (token endpoint, portal,
+    /// password change); 0 for none [default: 60].
+    #[arg(long, env = "ROSTER_SIGN_IN_PER_MINUTE_PER_ADDRESS")]
+    pub sign_in_per_minute_per_address: Option<u32>,
+    /// API requests per minute of one partner; 0 for no limit [default: 60000].
+    #[arg(long, env = "ROSTER_API_PER_MINUTE_PER_PARTNER")]
+    pub api_per_minute_per_partner: Option<u32>,
+    /// API requests per minute through one application; 0 for no limit [default: 30000].
+    #[arg(long, env = "ROSTER_API_PER_MINUTE_PER_APPLICATION")]
+    pub api_per_minute_per_application: Option<u32>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -83,6 +111,18 @@ struct FileConfig {
     public_url: Option<String>,
     catalogue_file: Option<PathBuf>,
     argon2: Option<Argon2Config>,
+    limits: Option<LimitsConfig>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct LimitsConfig {
+    max_connections: Option<usize>,
+    max_requests_in_flight: Option<usize>,
+    hash_queue: Option<usize>,
+    sign_in_per_minute_per_address: Option<u32>,
+    api_per_minute_per_partner: Option<u32>,
+    api_per_minute_per_application: Option<u32>,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy)]
@@ -111,6 +151,7 @@ pub struct Config {
     pub public_url: String,
     /// The operator's products, read and checked at start.
     pub extra_catalogue: Option<Catalogue>,
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -144,6 +185,7 @@ impl std::fmt::Debug for Config {
                 "extra_catalogue",
                 &self.extra_catalogue.as_ref().map(|c| c.products().len()),
             )
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -212,7 +254,9 @@ impl Config {
             }
             None => None,
         };
+        let limits = resolve_limits(&args.limits, file.limits.unwrap_or_default())?;
         Ok(Self {
+            limits,
             listen,
             public_url,
             extra_catalogue,
@@ -246,6 +290,44 @@ impl Config {
             mail_from,
         })
     }
+}
+
+/// Flags over the file over the defaults; the two sizes that bound work must be above 0.
+fn resolve_limits(args: &LimitArgs, file: LimitsConfig) -> anyhow::Result<Limits> {
+    let d = Limits::default();
+    let limits = Limits {
+        max_connections: args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(d.max_connections),
+        max_requests_in_flight: args
+            .max_requests_in_flight
+            .or(file.max_requests_in_flight)
+            .unwrap_or(d.max_requests_in_flight),
+        hash_queue: args.hash_queue.or(file.hash_queue).unwrap_or(d.hash_queue),
+        sign_in_per_minute_per_address: args
+            .sign_in_per_minute_per_address
+            .or(file.sign_in_per_minute_per_address)
+            .unwrap_or(d.sign_in_per_minute_per_address),
+        api_per_minute_per_partner: args
+            .api_per_minute_per_partner
+            .or(file.api_per_minute_per_partner)
+            .unwrap_or(d.api_per_minute_per_partner),
+        api_per_minute_per_application: args
+            .api_per_minute_per_application
+            .or(file.api_per_minute_per_application)
+            .unwrap_or(d.api_per_minute_per_application),
+    };
+    for (key, value) in [
+        ("max_connections", limits.max_connections),
+        ("max_requests_in_flight", limits.max_requests_in_flight),
+        ("hash_queue", limits.hash_queue),
+    ] {
+        if value == 0 {
+            bail!("limits.{key} must be at least 1");
+        }
+    }
+    Ok(limits)
 }
 
 /// An absolute http(s) URL without query or fragment, trailing `/` removed.
@@ -295,6 +377,65 @@ mod tests {
         assert_eq!(c.smtp, None);
         assert_eq!(c.mail_from, Sender::default());
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.limits, Limits::default());
+    }
+
+    #[test]
+    fn limits_from_file_then_flags_and_zero_sizes_refused() {
+        let (_d, path) = write(
+            "[limits]\nmax_connections = 10\nsign_in_per_minute_per_address = 0\nhash_queue = 5\n",
+        );
+        let args = |limits: LimitArgs| ServeArgs {
+            db: DatabaseArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            },
+            limits,
+            ..Default::default()
+        };
+        let c = Config::resolve(&args(LimitArgs::default()), None).unwrap();
+        assert_eq!(c.limits.max_connections, 10);
+        assert_eq!(c.limits.sign_in_per_minute_per_address, 0);
+        assert_eq!(c.limits.hash_queue, 5);
+        assert_eq!(
+            c.limits.max_requests_in_flight,
+            Limits::default().max_requests_in_flight
+        );
+        let c = Config::resolve(
+            &args(LimitArgs {
+                hash_queue: Some(7),
+                ..Default::default()
+            }),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.limits.hash_queue, 7);
+        let err = Config::resolve(
+            &args(LimitArgs {
+                max_requests_in_flight: Some(0),
+                ..Default::default()
+            }),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("max_requests_in_flight"), "{err}");
+        let (_d, path) = write("[limits]\nmax_conections = 10\n");
+        let err = format!(
+            "{:#}",
+            Config::resolve(
+                &ServeArgs {
+                    db: DatabaseArgs {
+                        config: Some(path),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                None
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("max_conections"), "{err}");
     }
 
     #[test]

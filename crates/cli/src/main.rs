@@ -329,6 +329,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             mail_from: config.mail_from.clone(),
             public_base_url: config.public_url.clone(),
             extra_catalogue: config.extra_catalogue.clone(),
+            limits: config.limits,
             ..Settings::default()
         },
         clock: Arc::new(SystemClock),

@@ -107,6 +107,19 @@ impl From<ServiceError> for PageError {
                     format!("Roster could not finish this. Nothing was changed unless the page says so. If it happens again, give your administrator this id: {id}."),
                 )
             }
+            ServiceError::RateLimited(after) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                format!(
+                    "Too many requests came in a short time. Wait {} seconds, then try again.",
+                    after.seconds()
+                ),
+            ),
+            ServiceError::Unavailable { reason, .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                format!("{reason} Nothing was changed."),
+            ),
             ServiceError::PreconditionFailed => Self::new(
                 StatusCode::CONFLICT,
                 "Changed meanwhile",

@@ -108,6 +108,27 @@ pub(crate) async fn submit(
             query_escape(&next)
         ))
         .into_response(),
+        Err(SignInError::Service(ServiceError::RateLimited(after))) => {
+            let mut r = refused(&format!(
+                "Too many sign-in attempts came from your network. Wait {} seconds, then try again.",
+                after.seconds()
+            ));
+            *r.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(after.seconds()),
+            );
+            r
+        }
+        Err(SignInError::Service(ServiceError::Unavailable { retry_after, .. })) => {
+            let mut r = refused("Roster is too busy to check your password just now. Try again in a moment.");
+            *r.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after.seconds()),
+            );
+            r
+        }
         Err(SignInError::Service(e)) => PageError::from(e).into_response(),
         Err(_) => refused(
             "The email or password is incorrect, or the account is locked for a while after repeated failed sign-ins. Check them and try again; after a lockout, wait a few minutes.",

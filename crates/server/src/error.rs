@@ -12,6 +12,8 @@ pub use roster_wire::ApiFault;
 pub struct ApiError {
     pub status: StatusCode,
     pub fault: ApiFault,
+    /// Seconds for `Retry-After` (on 429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 pub mod codes {
@@ -34,6 +36,8 @@ pub mod codes {
     pub const TIMEOUT: u32 = 408;
     pub const NO_LICENCES_LEFT: u32 = 60012;
     pub const MIXED_LICENCE_GROUPS: u32 = 60014;
+    pub const UNAVAILABLE: u32 = 503;
+    pub const THROTTLED: u32 = 429;
 }
 
 const MAX_DESCRIPTION: usize = 1024;
@@ -61,7 +65,33 @@ impl ApiError {
                 data: data.into_iter().map(serde_json::Value::String).collect(),
                 source: "Roster".into(),
             },
+            retry_after: None,
         }
+    }
+
+    /// 429: too many requests; the body is Partner Center's throttling shape
+    /// (`{"statusCode": 429, "message": …}`), not the error shape (rest-api.md).
+    pub fn throttled(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::THROTTLED,
+            format!("Rate limit is exceeded. Try again in {retry_after} seconds."),
+            vec![],
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    /// 503: the server cannot take the request now; nothing was changed.
+    pub fn unavailable(description: impl Into<String>, retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::UNAVAILABLE,
+            description,
+            vec![],
+        );
+        e.retry_after = Some(retry_after);
+        e
     }
 
     pub fn bad_input(description: impl Into<String>, data: Vec<String>) -> Self {
@@ -115,7 +145,7 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => Self::new(
                 status,
                 codes::TOO_LARGE,
-                "The request body is larger than the limit of 1 MiB.",
+                "The request body is larger than this path takes: 1 MiB, or 16 KiB where no access token is needed (sign-in, the password change, redeeming an invitation).",
                 vec![],
             ),
             StatusCode::REQUEST_TIMEOUT => Self::new(
@@ -123,6 +153,11 @@ impl ApiError {
                 codes::TIMEOUT,
                 "The request took too long to arrive or to complete; send it again.",
                 vec![],
+            ),
+            StatusCode::TOO_MANY_REQUESTS => Self::throttled(1),
+            StatusCode::SERVICE_UNAVAILABLE => Self::unavailable(
+                "The server is too busy to take this request now: try again in a moment.",
+                1,
             ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::bad_input("Send the body as application/json.", vec![]),
             s if s.is_client_error() => Self::bad_input(
@@ -251,6 +286,14 @@ impl ApiError {
                 vec!["licensesToAssign".into(), "licensesToRemove".into()],
             ),
             ServiceError::Unauthorized(message) => Self::unauthorized(message),
+            ServiceError::RateLimited(after) => Self::throttled(after.seconds()),
+            ServiceError::Unavailable {
+                reason,
+                retry_after,
+            } => {
+                tracing::warn!(correlation_id, %reason, "answered 503");
+                Self::unavailable(reason, retry_after.seconds())
+            }
             ServiceError::Internal(cause) => {
                 // The whole chain of causes (the database's own message, the I/O error).
                 let mut chain = cause.to_string();
@@ -273,9 +316,20 @@ pub struct FaultBody;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.fault).unwrap_or_default();
+        let body = if self.status == StatusCode::TOO_MANY_REQUESTS {
+            serde_json::to_vec(&serde_json::json!({
+                "statusCode": 429,
+                "message": self.fault.description,
+            }))
+        } else {
+            serde_json::to_vec(&self.fault)
+        }
+        .unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
+        if let Some(after) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(after));
+        }
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(crate::wire::JSON_UTF8),

@@ -86,6 +86,15 @@ pub async fn request_ids(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// The answer beyond the requests in flight (and the connections): 503, try again in a second.
+pub fn overloaded() -> Response {
+    ApiError::unavailable(
+        "The server is taking as many requests as it can: try again in a moment.",
+        1,
+    )
+    .into_response()
+}
+
 fn ids_of(req: &Request) -> RequestIds {
     req.extensions()
         .get::<RequestIds>()
@@ -116,6 +125,9 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
     };
     match app.roster.authenticate(&token).await {
         Ok(actor) => {
+            if let Err(e) = app.roster.check_api_rate(&actor) {
+                return ApiError::from_service(e, &ids.correlation_id).into_response();
+            }
             // The history is of account users (App+User calls included), not of customer
             // users or applications alone.
             let user = (actor.principal == roster_domain::authz::Principal::PartnerUser)

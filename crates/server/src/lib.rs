@@ -33,6 +33,10 @@ pub use serve::Timeouts;
 /// The largest request body accepted (rest-api.md: 413 beyond it).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The largest body of a route that takes no access token (sign-in, the password change,
+/// redeeming an invitation): what anyone may send is kept small.
+pub const OPEN_BODY_LIMIT: usize = 16 * 1024;
+
 #[derive(Clone)]
 pub struct AppState {
     pub roster: Roster,
@@ -97,8 +101,9 @@ pub fn app_with(roster: Roster, timeouts: Timeouts, pages: Router) -> Router {
             state.clone(),
             layers::authenticate,
         ));
+    let in_flight = state.roster.settings().limits.max_requests_in_flight;
     authenticated
-        .merge(open)
+        .merge(open.layer(DefaultBodyLimit::max(OPEN_BODY_LIMIT)))
         .route("/openapi.json", get(openapi_json))
         .merge(pages.with_state(()))
         .fallback(not_found)
@@ -109,6 +114,15 @@ pub fn app_with(roster: Roster, timeouts: Timeouts, pages: Router) -> Router {
             timeouts.request,
         ))
         .layer(CatchPanicLayer::new())
+        // Beyond the requests in flight, 503 at once instead of a queue that grows.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    |_: tower::BoxError| async { layers::overloaded() },
+                ))
+                .load_shed()
+                .concurrency_limit(in_flight.max(1)),
+        )
         .layer(axum::middleware::from_fn(layers::request_ids))
         .with_state(state)
 }
@@ -155,8 +169,9 @@ pub async fn serve_with(
     pages: Router,
     stop: impl Future<Output = ()>,
 ) {
+    let max_connections = roster.settings().limits.max_connections;
     let app = NormalizePathLayer::trim_trailing_slash().layer(app_with(roster, timeouts, pages));
-    serve::run(listener, app, timeouts, stop).await;
+    serve::run(listener, app, timeouts, max_connections, stop).await;
 }
 
 /// Runs the purge of expired users (and old request ids) every `interval`, and reads the

@@ -8,7 +8,10 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use roster_service::ClientAddr;
 
@@ -33,12 +36,18 @@ impl Default for Timeouts {
     }
 }
 
+/// Connections beyond the limit that are answered 503 at once; more than these are closed
+/// without an answer (a flood gets no work out of the server either way).
+const REFUSED_AT_ONCE: usize = 64;
+
 /// Serves `app` on `listener` until `stop` completes, then stops accepting, lets the requests
-/// in flight finish (up to `timeouts.drain`) and returns.
+/// in flight finish (up to `timeouts.drain`) and returns. At most `max_connections` are open
+/// at once: one more is answered 503 with `Retry-After` and closed.
 pub async fn run<S>(
     listener: TcpListener,
     app: S,
     timeouts: Timeouts,
+    max_connections: usize,
     stop: impl Future<Output = ()>,
 ) where
     S: tower::Service<
@@ -51,6 +60,8 @@ pub async fn run<S>(
     S::Future: Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let open = Arc::new(Semaphore::new(max_connections.max(1)));
+    let refusing = Arc::new(Semaphore::new(REFUSED_AT_ONCE));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -70,6 +81,12 @@ pub async fn run<S>(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+                    if let Ok(permit) = Arc::clone(&refusing).try_acquire_owned() {
+                        tokio::spawn(refuse(stream, permit));
+                    }
+                    continue;
+                };
                 let client = ClientAddr(peer.ip());
                 let service = tower::ServiceExt::map_request(app.clone(), move |mut req: axum::http::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(client);
@@ -81,6 +98,7 @@ pub async fn run<S>(
                     if let Err(e) = connection.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(permit);
                 });
             }
             () = &mut stop => break,
@@ -94,4 +112,24 @@ pub async fn run<S>(
     {
         tracing::warn!("some requests did not finish in time and were cut off");
     }
+}
+
+/// A connection beyond the limit: its first request is answered 503 with `Retry-After`, and
+/// the connection closed. It gets a second to send its request.
+async fn refuse(stream: TcpStream, _permit: OwnedSemaphorePermit) {
+    let service = hyper::service::service_fn(|_req| async {
+        let mut r = crate::layers::overloaded();
+        r.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        Ok::<_, std::convert::Infallible>(r)
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(1))
+        .keep_alive(false);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(Duration::from_secs(2), connection).await;
 }

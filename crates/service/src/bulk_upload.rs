@@ -2,7 +2,7 @@
 //! first, every problem reported together; then every user is created in one transaction,
 //! each with a temporary password, or none is.
 
-use futures_util::future::try_join_all;
+use futures_util::{StreamExt, TryStreamExt};
 use rand::rngs::OsRng;
 use roster_domain::audit::OperationType;
 use roster_domain::authz::{Action, CustomerAction};
@@ -165,7 +165,17 @@ impl Roster {
                 )
             })
             .collect();
-        let hashes = try_join_all(passwords.iter().map(|p| self.hasher().hash(p))).await?;
+        // As many at once as there are hashing threads: the file takes no more of the hashing
+        // queue than that, and sign-ins are not queued behind a hundred of its hashes.
+        let hasher = self.hasher().clone();
+        let hashes: Vec<String> = futures_util::stream::iter(passwords.clone())
+            .map(move |p| {
+                let hasher = hasher.clone();
+                async move { hasher.hash(&p).await }
+            })
+            .buffered(self.hasher().threads())
+            .try_collect()
+            .await?;
         let now = self.now();
         let (roster, ctx) = (self.clone(), ctx.clone());
         self.store()

@@ -44,6 +44,16 @@ pub enum ServiceError {
     /// One request mixed SKUs of two licence groups (400 60014).
     #[error("a licence update may hold SKUs of one licence group only (group1 or group2): send two requests")]
     MixedLicenceGroups,
+    /// Too many requests of this caller or source: try again after this long (429).
+    #[error("too many requests: try again in {} seconds", .0.seconds())]
+    RateLimited(crate::limits::RetryAfter),
+    /// The server is too busy (its queues are full) or its database cannot be reached: try
+    /// again after this long (503). Nothing was changed.
+    #[error("{reason}")]
+    Unavailable {
+        reason: String,
+        retry_after: crate::limits::RetryAfter,
+    },
     /// What should not happen: a bug, or the database or the disk failing. Its causes are
     /// kept (the server logs the whole chain); the client sees only a correlation id.
     #[error("internal error: {0}")]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod files;
 pub mod invitations;
 pub mod keys;
+pub mod limits;
 pub mod licences;
 pub mod mail;
 pub mod maintenance;
@@ -72,6 +73,8 @@ pub struct Settings {
     pub portal_session_idle: Duration,
     /// A portal session is over this long after its sign-in, however busy.
     pub portal_session_lifetime: Duration,
+    /// How much may wait and how often one source or partner may ask.
+    pub limits: limits::Limits,
 }
 
 impl Settings {
@@ -97,6 +100,7 @@ impl Default for Settings {
             extra_catalogue: None,
             portal_session_idle: Duration::from_hours(1),
             portal_session_lifetime: Duration::from_hours(12),
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -126,6 +130,8 @@ struct Inner {
     /// Woken whenever a request with an `MS-RequestId` records its answer or gives its key
     /// up, so that its repeats waiting on this server answer at once.
     requests_answered: tokio::sync::Notify,
+    /// The rate limits of this server.
+    rates: limits::Rates,
 }
 
 /// The address of the client at the other end of a request's connection (a request
@@ -149,7 +155,7 @@ impl Roster {
         keys: KeyRing,
         settings: Settings,
     ) -> Result<Self> {
-        let hasher = Hasher::new(settings.hash_cost)?;
+        let hasher = Hasher::with_queue(settings.hash_cost, settings.limits.hash_queue)?;
         let mut catalogue =
             roster_domain::licence::Catalogue::shipped().map_err(ServiceError::internal)?;
         if let Some(extra) = settings.extra_catalogue.clone() {
@@ -184,8 +190,9 @@ impl Roster {
                 verified: tokens::VerifiedTokens::default(),
                 courier,
                 catalogue,
-                settings,
                 requests_answered: tokio::sync::Notify::new(),
+                rates: limits::Rates::new(&settings.limits),
+                settings,
             }),
         })
     }
@@ -271,6 +278,15 @@ impl Roster {
 
     pub(crate) fn hasher(&self) -> &Hasher {
         &self.inner.hasher
+    }
+
+    pub(crate) fn rates(&self) -> &limits::Rates {
+        &self.inner.rates
+    }
+
+    /// Hashes waiting for a hashing thread now.
+    pub fn hash_queue_depth(&self) -> usize {
+        self.inner.hasher.queued()
     }
 
     /// The id in a path: one that is not even an id of its kind names nothing here.

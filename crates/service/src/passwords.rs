@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{
@@ -64,20 +65,28 @@ pub struct Hasher {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The hashing threads. They take jobs from one queue, in order, and end when the last
-/// clone of the [`Hasher`] (and so the queue's sender) is gone.
+/// The hashing threads. They take jobs from one bounded queue, in order, and end when the
+/// last clone of the [`Hasher`] (and so the queue's sender) is gone.
 #[derive(Debug)]
 struct Workers {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
     threads: usize,
+    /// Jobs sent and not yet taken by a thread.
+    queued: Arc<AtomicUsize>,
 }
 
+/// How long a caller refused by a full queue is told to wait: about what the queue takes to
+/// drain at the default cost.
+const QUEUE_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Workers {
-    fn start(threads: usize) -> Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+    fn start(threads: usize, queue_len: usize) -> Result<Self> {
+        let (jobs, queue) = mpsc::sync_channel::<Job>(queue_len.max(1));
+        let queued = Arc::new(AtomicUsize::new(0));
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads {
             let queue = Arc::clone(&queue);
+            let taken = Arc::clone(&queued);
             std::thread::Builder::new()
                 .name(format!("roster-hash-{i}"))
                 .spawn(move || loop {
@@ -85,6 +94,9 @@ impl Workers {
                         Ok(q) => q.recv(),
                         Err(_) => return,
                     };
+                    if job.is_ok() {
+                        taken.fetch_sub(1, Ordering::Relaxed);
+                    }
                     match job {
                         // A panic fails that one job (its caller sees the answer dropped),
                         // not the thread.
@@ -98,12 +110,23 @@ impl Workers {
                     ServiceError::internal(format!("cannot start a hashing thread: {e}"))
                 })?;
         }
-        Ok(Self { jobs, threads })
+        Ok(Self {
+            jobs,
+            threads,
+            queued,
+        })
     }
 }
 
 impl Hasher {
+    /// A hasher whose queue holds the default number of waiting hashes.
     pub fn new(cost: HashCost) -> Result<Self> {
+        Self::with_queue(cost, crate::limits::Limits::default().hash_queue)
+    }
+
+    /// A hasher with room for `queue` hashes waiting for a thread; one more is refused with
+    /// [`ServiceError::Unavailable`] instead of waiting without end.
+    pub fn with_queue(cost: HashCost, queue: usize) -> Result<Self> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.lanes, None)
             .map_err(|e| ServiceError::internal(format!("invalid Argon2 cost {cost:?}: {e}")))?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -116,13 +139,18 @@ impl Hasher {
         Ok(Self {
             cost,
             params,
-            workers: Arc::new(Workers::start(workers)?),
+            workers: Arc::new(Workers::start(workers, queue)?),
             decoy: Arc::new(decoy),
         })
     }
 
     pub fn cost(&self) -> HashCost {
         self.cost
+    }
+
+    /// Hashes waiting for a thread now.
+    pub fn queued(&self) -> usize {
+        self.workers.queued.load(Ordering::Relaxed)
     }
 
     /// How many hashes run at once (one per core).
@@ -189,10 +217,19 @@ impl Hasher {
                 let _ = answer.send(work());
             }
         });
-        self.workers
-            .jobs
-            .send(job)
-            .map_err(|_| ServiceError::internal("the hasher is shut down"))?;
+        self.workers.queued.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.workers.jobs.try_send(job) {
+            self.workers.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(match e {
+                mpsc::TrySendError::Full(_) => ServiceError::Unavailable {
+                    reason: "The server is busy checking passwords: try again in a moment.".into(),
+                    retry_after: crate::limits::RetryAfter(QUEUE_FULL_RETRY),
+                },
+                mpsc::TrySendError::Disconnected(_) => {
+                    ServiceError::internal("the hasher is shut down")
+                }
+            });
+        }
         answered
             .await
             .map_err(|_| ServiceError::internal("a hashing job failed"))?

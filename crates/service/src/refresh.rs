@@ -76,6 +76,7 @@ impl Roster {
             "the user name or the current password is incorrect, or the account is temporarily locked after repeated failures",
         )))
         };
+        self.admit_password_attempt(username, current, source)?;
         // Counted against the same lockout as sign-in, before the password is checked.
         let found = self.find_credentials(username).await?;
         let attempt = self

@@ -33,6 +33,10 @@ pub enum SignInError {
     /// An unknown application, a wrong client secret, or an application of another partner.
     #[error("The client id or client secret is incorrect.")]
     InvalidClient,
+    /// A user name or password longer than any account can have: refused before any lookup
+    /// or hashing.
+    #[error("The user name is longer than 113 characters or the password longer than 256: no account has such a name or password.")]
+    TooLong,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -251,6 +255,7 @@ impl Roster {
         password: &Password,
         source: Option<IpAddr>,
     ) -> Result<(Credentials, Home), SignInError> {
+        self.admit_password_attempt(username, password, source)?;
         let found = self.find_for_sign_in(username).await?;
         let attempt = self
             .count_attempt(username, found.as_ref().map(|c| c.user), password, source)
@@ -284,6 +289,28 @@ impl Roster {
             // A partner directory user without access to the Roster account.
             None => Err(SignInError::InvalidGrant),
         }
+    }
+
+    /// What every attempt at a password passes before any lookup or hashing: a user name and
+    /// password of possible lengths, and the source address's rate of attempts.
+    pub(crate) fn admit_password_attempt(
+        &self,
+        username: &str,
+        password: &Password,
+        source: Option<IpAddr>,
+    ) -> Result<(), SignInError> {
+        if username.chars().count() > Upn::MAX_LEN
+            || password.expose().chars().count() > roster_domain::password::MAX_LEN
+        {
+            return Err(SignInError::TooLong);
+        }
+        if let Some(source) = source {
+            self.rates()
+                .sign_in
+                .check(&source)
+                .map_err(ServiceError::RateLimited)?;
+        }
+        Ok(())
     }
 
     /// The active directory user (partner or customer) that signs in with `username`.

@@ -4,12 +4,13 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use roster_domain::password::Password;
 use roster_service::sign_in::{Client, SignInError};
+use roster_service::ServiceError;
 
-use crate::error::FaultBody;
+use crate::error::{ApiError, FaultBody};
 use crate::serve::ClientAddr;
 use crate::wire::{json, OAuthError, PasswordChangeRequest, TokenRequest, TokenResponse};
 use crate::AppState;
@@ -153,6 +154,25 @@ pub async fn token(
             "password_change_required",
             e.to_string(),
         ),
+        Err(e @ SignInError::TooLong) => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+        }
+        Err(SignInError::Service(e @ ServiceError::RateLimited(_))) => {
+            no_store(ApiError::from_service(e, "(sign-in)").into_response())
+        }
+        Err(SignInError::Service(ServiceError::Unavailable {
+            reason,
+            retry_after,
+        })) => {
+            let mut r = oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                reason,
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.seconds()));
+            r
+        }
         Err(SignInError::Service(e)) => {
             tracing::error!(error = %e, "sign-in failed");
             oauth_error(

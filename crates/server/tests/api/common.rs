@@ -100,6 +100,12 @@ impl Default for Builder {
         Self {
             settings: Settings {
                 hash_cost: HashCost::TEST,
+                // Every test signs in from 127.0.0.1, many times a minute; the limits have
+                // tests of their own (limits.rs).
+                limits: roster_service::limits::Limits {
+                    sign_in_per_minute_per_address: 0,
+                    ..Default::default()
+                },
                 ..Settings::default()
             },
             timeouts: Timeouts::default(),

@@ -15,6 +15,7 @@ mod fault_proxy;
 mod idempotency;
 mod invitations;
 mod jwks;
+mod limits;
 mod licences;
 mod matrix;
 mod paging;
