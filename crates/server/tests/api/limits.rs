@@ -170,7 +170,7 @@ async fn routes_without_a_token_take_small_bodies_only() {
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
 
-/// Sign-ins at the real Argon2 cost, all at once: more than the hashing queue holds.
+// Sign-ins at the real Argon2 cost, all at once: more than the hashing queue holds.
 on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] a_full_hashing_queue_answers_503_and_the_rest_are_served);
 async fn a_full_hashing_queue_answers_503_and_the_rest_are_served() {
     let mut b = with_limits(Limits {
