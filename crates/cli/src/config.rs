@@ -9,9 +9,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use roster_domain::licence::Catalogue;
 use roster_domain::Duration;
+use roster_service::limits::Limits;
 use roster_service::mail::Sender;
 use roster_service::smtp::SmtpServer;
-use roster_service::limits::Limits;
 use roster_service::HashCost;
 use serde::Deserialize;
 

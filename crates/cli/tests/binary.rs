@@ -859,3 +859,68 @@ async fn two_servers_purge_each_user_once() {
     assert!(c.a.terminate().success());
     assert!(c.b.terminate().success());
 }
+
+/// The portal's sign-in and the token endpoint share one rate per source address, set by a
+/// flag; another address is served meanwhile; a big sign-in form is refused unread.
+#[tokio::test]
+async fn sign_in_rate_per_address_covers_the_portal_and_the_token_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with(
+        dir.path(),
+        Some(PASSWORD),
+        &["--sign-in-per-minute-per-address", "3"],
+    )
+    .unwrap();
+    let base = server.base.clone();
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let flood = from("127.0.0.1");
+    let portal_sign_in = |password: &'static str| {
+        flood
+            .post(format!("{base}/signin"))
+            .form(&[("email", "admin@partner.local"), ("password", password)])
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            portal_sign_in("Wrong-Password-1").await.unwrap().status(),
+            401
+        );
+    }
+    let r = portal_sign_in(PASSWORD).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Too many sign-in attempts"), "{page}");
+    let r = token(&flood, &base, PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["statusCode"], 429, "{body}");
+    // Another source address signs in, on the portal and for a token.
+    let other = from("127.0.0.2");
+    let r = other
+        .post(format!("{base}/signin"))
+        .form(&[("email", "admin@partner.local"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    assert_eq!(token(&other, &base, PASSWORD).await.status(), 200);
+    // A sign-in form of 100 KiB is more than any name and password.
+    let r = other
+        .post(format!("{base}/signin"))
+        .form(&[
+            ("email", "admin@partner.local"),
+            ("password", &"x".repeat(100 * 1024)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    server.terminate();
+}

@@ -41,6 +41,10 @@ pub(crate) struct Portal {
 /// MiB) sent again after "Validate" beside its kept copy.
 const FORM_LIMIT: usize = 3 * 1024 * 1024;
 
+/// The largest form of a page anyone may send without a session (sign-in, the password
+/// change, redeeming an invitation), as on the REST door's routes without a token.
+const OPEN_FORM_LIMIT: usize = 16 * 1024;
+
 /// The portal's pages, for `roster serve` to mount beside the REST door.
 pub fn router(roster: Roster) -> Router {
     let secure_cookies = roster
@@ -54,11 +58,18 @@ pub fn router(roster: Roster) -> Router {
     };
     Router::new()
         .route("/", get(layout::dashboard))
-        .route("/signin", get(sign_in::page).post(sign_in::submit))
+        .route(
+            "/signin",
+            get(sign_in::page)
+                .post(sign_in::submit)
+                .layer(DefaultBodyLimit::max(OPEN_FORM_LIMIT)),
+        )
         .route("/signout", post(sign_in::sign_out))
         .route(
             "/changepassword",
-            get(sign_in::change_page).post(sign_in::change_submit),
+            get(sign_in::change_page)
+                .post(sign_in::change_submit)
+                .layer(DefaultBodyLimit::max(OPEN_FORM_LIMIT)),
         )
         .route("/account", get(account::settings))
         .route("/account/users", get(account::list))
@@ -137,7 +148,9 @@ pub fn router(roster: Roster) -> Router {
         )
         .route(
             "/invitations/redeem",
-            get(account::redeem_page).post(account::redeem),
+            get(account::redeem_page)
+                .post(account::redeem)
+                .layer(DefaultBodyLimit::max(OPEN_FORM_LIMIT)),
         )
         .route("/customers", get(customers::list))
         .route(

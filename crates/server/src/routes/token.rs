@@ -169,8 +169,10 @@ pub async fn token(
                 "temporarily_unavailable",
                 reason,
             );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.seconds()));
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.seconds()),
+            );
             r
         }
         Err(SignInError::Service(e)) => {

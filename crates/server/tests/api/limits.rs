@@ -171,7 +171,10 @@ async fn routes_without_a_token_take_small_bodies_only() {
 }
 
 // Sign-ins at the real Argon2 cost, all at once: more than the hashing queue holds.
-on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] a_full_hashing_queue_answers_503_and_the_rest_are_served);
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    a_full_hashing_queue_answers_503_and_the_rest_are_served
+);
 async fn a_full_hashing_queue_answers_503_and_the_rest_are_served() {
     let mut b = with_limits(Limits {
         hash_queue: 2,
@@ -226,7 +229,10 @@ async fn a_full_hashing_queue_answers_503_and_the_rest_are_served() {
     assert_eq!(app.roster.hash_queue_depth(), 0);
 }
 
-on_both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 4)] requests_beyond_those_in_flight_get_503_at_once);
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    requests_beyond_those_in_flight_get_503_at_once
+);
 async fn requests_beyond_those_in_flight_get_503_at_once() {
     let mut b = with_limits(Limits {
         max_requests_in_flight: 2,
@@ -253,7 +259,10 @@ async fn requests_beyond_those_in_flight_get_503_at_once() {
         .count();
     let served = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
     assert_eq!(refused + served, 20, "{answers:?}");
-    assert!(refused > 0 && served >= 2, "{refused} refused, {served} served");
+    assert!(
+        refused > 0 && served >= 2,
+        "{refused} refused, {served} served"
+    );
     let (_, body) = answers
         .iter()
         .find(|(s, _)| *s == StatusCode::SERVICE_UNAVAILABLE)
@@ -332,7 +341,14 @@ async fn the_api_is_rate_limited_per_partner_and_per_application() {
     // sign-in takes no token).
     let app_token = app_only_token(&app).await;
     for _ in 0..3 {
-        let (s, b) = call(&app, &app_token, reqwest::Method::GET, "/v1/customers", None).await;
+        let (s, b) = call(
+            &app,
+            &app_token,
+            reqwest::Method::GET,
+            "/v1/customers",
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{b}");
     }
     let r = app
