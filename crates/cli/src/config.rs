@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use roster_domain::licence::Catalogue;
 use roster_domain::Duration;
+use roster_server::metrics::MetricsAccess;
 use roster_service::limits::Limits;
 use roster_service::mail::Sender;
 use roster_service::smtp::SmtpServer;
@@ -27,6 +28,9 @@ pub struct DatabaseArgs {
     /// sqlite://PATH or postgres://... [default: SQLite in the data directory].
     #[arg(long, env = "ROSTER_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// A file holding the database URL (for containers' secrets), instead of --database-url.
+    #[arg(long, env = "ROSTER_DATABASE_URL_FILE")]
+    pub database_url_file: Option<PathBuf>,
 }
 
 /// Flags (and their environment variables) of `roster serve`.
@@ -51,6 +55,23 @@ pub struct ServeArgs {
     /// for a relay on this machine [default: none, mail stays in <data-dir>/outbox].
     #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// A file holding the SMTP URL, instead of --smtp-url.
+    #[arg(long, env = "ROSTER_SMTP_URL_FILE")]
+    pub smtp_url_file: Option<PathBuf>,
+    /// A file holding the first administrator's password, instead of
+    /// ROSTER_BOOTSTRAP_ADMIN_PASSWORD (read on the first start only).
+    #[arg(long, env = "ROSTER_BOOTSTRAP_ADMIN_PASSWORD_FILE")]
+    pub bootstrap_admin_password_file: Option<PathBuf>,
+    /// Who may read GET /metrics: off, loopback (this machine) or token [default: off; token
+    /// when a metrics token is given].
+    #[arg(long, env = "ROSTER_METRICS")]
+    pub metrics: Option<String>,
+    /// The bearer token that reads /metrics.
+    #[arg(long, env = "ROSTER_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A file holding the metrics token, instead of --metrics-token.
+    #[arg(long, env = "ROSTER_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
     /// The sender of Roster's mail, like 'Roster <no-reply@example.com>'
     /// [default: Roster <no-reply@roster.invalid>].
     #[arg(long, env = "ROSTER_MAIL_FROM")]
@@ -103,6 +124,12 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_url_file: Option<PathBuf>,
+    smtp_url_file: Option<PathBuf>,
+    bootstrap_admin_password_file: Option<PathBuf>,
+    metrics: Option<String>,
+    metrics_token: Option<String>,
+    metrics_token_file: Option<PathBuf>,
     soft_delete_retention: Option<String>,
     purge_interval: Option<String>,
     partner_domain: Option<String>,
@@ -152,6 +179,8 @@ pub struct Config {
     /// The operator's products, read and checked at start.
     pub extra_catalogue: Option<Catalogue>,
     pub limits: Limits,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
 }
 
 impl std::fmt::Debug for Config {
@@ -186,6 +215,14 @@ impl std::fmt::Debug for Config {
                 &self.extra_catalogue.as_ref().map(|c| c.products().len()),
             )
             .field("limits", &self.limits)
+            .field(
+                "metrics",
+                &match &self.metrics {
+                    MetricsAccess::Off => "off",
+                    MetricsAccess::Loopback => "loopback",
+                    MetricsAccess::Token(_) => "token (<redacted>)",
+                },
+            )
             .finish()
     }
 }
@@ -203,7 +240,7 @@ impl Config {
     }
 
     pub fn resolve(args: &ServeArgs, bootstrap_password: Option<String>) -> anyhow::Result<Self> {
-        let file = match &args.db.config {
+        let mut file = match &args.db.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
@@ -222,12 +259,17 @@ impl Config {
             bail!("purge_interval must be longer than 0");
         }
         // An empty value turns SMTP off (say, to override the file from the environment).
-        let smtp = match args
-            .smtp_url
-            .clone()
-            .or(file.smtp_url)
-            .filter(|u| !u.trim().is_empty())
-        {
+        let smtp_url = secret(
+            "smtp_url",
+            args.smtp_url.clone(),
+            args.smtp_url_file.as_deref(),
+        )?
+        .or(secret(
+            "smtp_url",
+            file.smtp_url.clone(),
+            file.smtp_url_file.as_deref(),
+        )?);
+        let smtp = match smtp_url.filter(|u| !u.trim().is_empty()) {
             Some(url) => Some(SmtpServer::parse(&url).map_err(anyhow::Error::msg)?),
             None => None,
         };
@@ -254,9 +296,40 @@ impl Config {
             }
             None => None,
         };
-        let limits = resolve_limits(&args.limits, file.limits.unwrap_or_default())?;
+        let limits = resolve_limits(&args.limits, file.limits.take().unwrap_or_default())?;
+        let metrics_token = secret(
+            "metrics_token",
+            args.metrics_token.clone(),
+            args.metrics_token_file.as_deref(),
+        )?
+        .or(secret(
+            "metrics_token",
+            file.metrics_token.clone(),
+            file.metrics_token_file.as_deref(),
+        )?)
+        .filter(|t| !t.trim().is_empty());
+        let metrics = match (
+            args.metrics.clone().or(file.metrics.clone()).as_deref(),
+            metrics_token,
+        ) {
+            (None, None) | (Some("off"), _) => MetricsAccess::Off,
+            (Some("loopback"), _) => MetricsAccess::Loopback,
+            (None | Some("token"), Some(token)) => {
+                if token.trim().len() < 16 {
+                    bail!("metrics_token must be at least 16 characters");
+                }
+                MetricsAccess::token(&token)
+            }
+            (Some("token"), None) => {
+                bail!("metrics = token needs a metrics_token (or metrics_token_file)")
+            }
+            (Some(other), _) => {
+                bail!("metrics: '{other}' is not one of off, loopback, token")
+            }
+        };
         Ok(Self {
             limits,
+            metrics,
             listen,
             public_url,
             extra_catalogue,
@@ -266,7 +339,16 @@ impl Config {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("roster-data")),
-            database_url: args.db.database_url.clone().or(file.database_url),
+            database_url: secret(
+                "database_url",
+                args.db.database_url.clone(),
+                args.db.database_url_file.as_deref(),
+            )?
+            .or(secret(
+                "database_url",
+                file.database_url.clone(),
+                file.database_url_file.as_deref(),
+            )?),
             soft_delete_retention: args
                 .soft_delete_retention
                 .or(file_duration(
@@ -280,7 +362,14 @@ impl Config {
                 .clone()
                 .or(file.partner_domain)
                 .unwrap_or_else(|| "partner.local".into()),
-            bootstrap_password: bootstrap_password.filter(|p| !p.is_empty()),
+            bootstrap_password: secret(
+                "bootstrap_admin_password",
+                bootstrap_password.filter(|p| !p.is_empty()),
+                args.bootstrap_admin_password_file
+                    .as_deref()
+                    .or(file.bootstrap_admin_password_file.as_deref()),
+            )?
+            .filter(|p| !p.is_empty()),
             hash_cost: file.argon2.map_or_else(HashCost::default, |a| HashCost {
                 memory_kib: a.memory_kib,
                 iterations: a.iterations,
@@ -289,6 +378,21 @@ impl Config {
             smtp,
             mail_from,
         })
+    }
+}
+
+/// A secret given as a value or as a file holding it (one of the two); the file's content
+/// without its trailing line break.
+fn secret(key: &str, value: Option<String>, file: Option<&Path>) -> anyhow::Result<Option<String>> {
+    match (value, file) {
+        (Some(_), Some(_)) => bail!("{key} and {key}_file are both set: give one of them"),
+        (Some(value), None) => Ok(Some(value)),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{key}_file: cannot read {}", path.display()))?;
+            Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()))
+        }
+        (None, None) => Ok(None),
     }
 }
 
@@ -378,6 +482,111 @@ mod tests {
         assert_eq!(c.mail_from, Sender::default());
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert_eq!(c.limits, Limits::default());
+    }
+
+    #[test]
+    fn secrets_are_read_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let put = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let db = put("db", "postgres://u:hunter2@db/roster\n");
+        let smtp = put("smtp", "smtps://m:Smtp-pa55@mail.example.com\r\n");
+        let admin = put("admin", "Sup3r#Secret-first\n");
+        let metrics = put("metrics", "a-metrics-token-of-some-length\n");
+        let args = ServeArgs {
+            db: DatabaseArgs {
+                database_url_file: Some(db.clone()),
+                ..Default::default()
+            },
+            smtp_url_file: Some(smtp),
+            bootstrap_admin_password_file: Some(admin),
+            metrics_token_file: Some(metrics),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args, None).unwrap();
+        assert_eq!(
+            c.database_url.as_deref(),
+            Some("postgres://u:hunter2@db/roster")
+        );
+        assert_eq!(
+            c.smtp.unwrap().to_string(),
+            "smtps://m:<redacted>@mail.example.com:465"
+        );
+        assert_eq!(c.bootstrap_password.as_deref(), Some("Sup3r#Secret-first"));
+        assert_eq!(
+            c.metrics,
+            MetricsAccess::token("a-metrics-token-of-some-length")
+        );
+        // The same keys in the config file.
+        let (_d, path) = write(&format!(
+            "database_url_file = {:?}\nmetrics = \"loopback\"\n",
+            db.display().to_string()
+        ));
+        let c = Config::resolve(
+            &ServeArgs {
+                db: DatabaseArgs {
+                    config: Some(path),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            c.database_url.as_deref(),
+            Some("postgres://u:hunter2@db/roster")
+        );
+        assert_eq!(c.metrics, MetricsAccess::Loopback);
+        // A value and a file for one secret, or a file that is not there, are refused.
+        let both = ServeArgs {
+            db: DatabaseArgs {
+                database_url: Some("sqlite://x.db".into()),
+                database_url_file: Some(db),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let err = Config::resolve(&both, None).unwrap_err().to_string();
+        assert!(err.contains("database_url and database_url_file"), "{err}");
+        let missing = ServeArgs {
+            smtp_url_file: Some(dir.path().join("nope")),
+            ..Default::default()
+        };
+        let err = format!("{:#}", Config::resolve(&missing, None).unwrap_err());
+        assert!(err.contains("smtp_url_file: cannot read"), "{err}");
+    }
+
+    #[test]
+    fn metrics_settings() {
+        let with = |metrics: Option<&str>, token: Option<&str>| {
+            Config::resolve(
+                &ServeArgs {
+                    metrics: metrics.map(str::to_string),
+                    metrics_token: token.map(str::to_string),
+                    ..Default::default()
+                },
+                None,
+            )
+        };
+        assert_eq!(with(None, None).unwrap().metrics, MetricsAccess::Off);
+        assert_eq!(
+            with(Some("loopback"), None).unwrap().metrics,
+            MetricsAccess::Loopback
+        );
+        assert_eq!(
+            with(Some("off"), Some("0123456789abcdef")).unwrap().metrics,
+            MetricsAccess::Off
+        );
+        assert!(with(Some("token"), None).is_err());
+        assert!(with(None, Some("short")).is_err());
+        assert!(with(Some("public"), None).is_err());
+        let c = with(None, Some("0123456789abcdef")).unwrap();
+        assert_eq!(c.metrics, MetricsAccess::token("0123456789abcdef"));
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (creates the data directory, database, key and admin on first start).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Bring the database schema up to this roster's version, and exit.
     Migrate(DatabaseArgs),
     /// Copy a SQLite database, consistently, while the server runs.
@@ -275,7 +275,7 @@ fn main() -> ExitCode {
 fn admin(runtime: tokio::runtime::Runtime, command: Command) -> ExitCode {
     let result = runtime.block_on(async {
         match command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(*args).await,
             Command::Migrate(db) => migrate(&db).await,
             Command::Backup { db, to } => backup(&db, &to).await,
             Command::Keys {
@@ -368,7 +368,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(roster_server::serve_with(
         listener,
         opened.roster.clone(),
-        Timeouts::default(),
+        roster_server::ServeOptions {
+            timeouts: Timeouts::default(),
+            metrics: config.metrics.clone(),
+        },
         roster_portal::router(opened.roster.clone()),
         stopped(stop_rx),
     ));
@@ -450,7 +453,7 @@ fn announce_first_start(upn: &str, generated: Option<&str>, addr: &str) {
             println!("It is shown this once and stored nowhere: keep it now.");
         }
         None => {
-            println!("The administrator's password is the one in ROSTER_BOOTSTRAP_ADMIN_PASSWORD.")
+            println!("The administrator's password is the one given in ROSTER_BOOTSTRAP_ADMIN_PASSWORD (or its file).")
         }
     }
     println!("Sign in: curl -s http://{addr}/oauth2/token -d grant_type=password -d username={upn} --data-urlencode 'password=...'");

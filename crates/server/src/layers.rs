@@ -86,8 +86,10 @@ pub async fn request_ids(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// The answer beyond the requests in flight (and the connections): 503, try again in a second.
-pub fn overloaded() -> Response {
+/// The answer beyond the requests in flight or the connections (`limit`): 503, try again in
+/// a second.
+pub fn overloaded(limit: &'static str) -> Response {
+    metrics::counter!("roster_overloaded_total", "limit" => limit).increment(1);
     ApiError::unavailable(
         "The server is taking as many requests as it can: try again in a moment.",
         1,

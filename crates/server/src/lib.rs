@@ -4,6 +4,7 @@
 pub mod error;
 pub mod json;
 pub mod layers;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
@@ -40,6 +41,16 @@ pub const OPEN_BODY_LIMIT: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub roster: Roster,
+    /// Who may read `/metrics`.
+    pub metrics: metrics::MetricsAccess,
+}
+
+/// How the HTTP door is served, beside the service's own settings.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    pub timeouts: Timeouts,
+    /// Who may read `/metrics` (off by default).
+    pub metrics: metrics::MetricsAccess,
 }
 
 /// Whether a route takes an access token.
@@ -76,13 +87,27 @@ fn route_table() -> Vec<(Access, OpenApiRouter<AppState>)> {
 
 /// The whole HTTP application: the REST door alone.
 pub fn app(roster: Roster, timeouts: Timeouts) -> Router {
-    app_with(roster, timeouts, Router::new())
+    app_with(
+        roster,
+        &ServeOptions {
+            timeouts,
+            ..ServeOptions::default()
+        },
+        Router::new(),
+    )
 }
 
 /// The REST door with `pages` (the web portal) beside it, under the same limits: body size
 /// and time, panics caught, request ids. `pages` must not use the REST door's paths.
-pub fn app_with(roster: Roster, timeouts: Timeouts, pages: Router) -> Router {
-    let state = AppState { roster };
+pub fn app_with(roster: Roster, options: &ServeOptions, pages: Router) -> Router {
+    let timeouts = options.timeouts;
+    if options.metrics != metrics::MetricsAccess::Off {
+        metrics::install();
+    }
+    let state = AppState {
+        roster,
+        metrics: options.metrics.clone(),
+    };
     let mut authenticated = Router::new();
     let mut open = Router::new();
     for (access, routes) in route_table() {
@@ -105,7 +130,9 @@ pub fn app_with(roster: Roster, timeouts: Timeouts, pages: Router) -> Router {
     authenticated
         .merge(open.layer(DefaultBodyLimit::max(OPEN_BODY_LIMIT)))
         .route("/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics::render))
         .merge(pages.with_state(()))
+        .route_layer(axum::middleware::from_fn(metrics::note_route))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(timeouts.request))
@@ -118,12 +145,13 @@ pub fn app_with(roster: Roster, timeouts: Timeouts, pages: Router) -> Router {
         .layer(
             tower::ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(
-                    |_: tower::BoxError| async { layers::overloaded() },
+                    |_: tower::BoxError| async { layers::overloaded("requests_in_flight") },
                 ))
                 .load_shed()
                 .concurrency_limit(in_flight.max(1)),
         )
         .layer(axum::middleware::from_fn(layers::request_ids))
+        .layer(axum::middleware::from_fn(metrics::observe))
         .with_state(state)
 }
 
@@ -158,20 +186,24 @@ pub async fn serve(
     timeouts: Timeouts,
     stop: impl Future<Output = ()>,
 ) {
-    serve_with(listener, roster, timeouts, Router::new(), stop).await;
+    let options = ServeOptions {
+        timeouts,
+        ..ServeOptions::default()
+    };
+    serve_with(listener, roster, options, Router::new(), stop).await;
 }
 
 /// [`serve`], with `pages` beside the REST door (see [`app_with`]).
 pub async fn serve_with(
     listener: TcpListener,
     roster: Roster,
-    timeouts: Timeouts,
+    options: ServeOptions,
     pages: Router,
     stop: impl Future<Output = ()>,
 ) {
     let max_connections = roster.settings().limits.max_connections;
-    let app = NormalizePathLayer::trim_trailing_slash().layer(app_with(roster, timeouts, pages));
-    serve::run(listener, app, timeouts, max_connections, stop).await;
+    let app = NormalizePathLayer::trim_trailing_slash().layer(app_with(roster, &options, pages));
+    serve::run(listener, app, options.timeouts, max_connections, stop).await;
 }
 
 /// Runs the purge of expired users (and old request ids) every `interval`, and reads the

@@ -118,7 +118,7 @@ pub async fn run<S>(
 /// the connection closed. It gets a second to send its request.
 async fn refuse(stream: TcpStream, _permit: OwnedSemaphorePermit) {
     let service = hyper::service::service_fn(|_req| async {
-        let mut r = crate::layers::overloaded();
+        let mut r = crate::layers::overloaded("connections");
         r.headers_mut().insert(
             axum::http::header::CONNECTION,
             axum::http::HeaderValue::from_static("close"),

@@ -284,6 +284,24 @@ impl Roster {
         &self.inner.rates
     }
 
+    /// Messages in the outbox not yet delivered (all of them when no SMTP server is set);
+    /// `None` without an outbox.
+    pub fn outbox_backlog(&self) -> Option<usize> {
+        let dir = self.settings().outbox_dir.as_ref()?;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            // No mail was written yet.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(0),
+            Err(_) => return None,
+        };
+        Some(
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count(),
+        )
+    }
+
     /// Hashes waiting for a hashing thread now.
     pub fn hash_queue_depth(&self) -> usize {
         self.inner.hasher.queued()

@@ -80,6 +80,8 @@ impl RetryAfter {
 pub struct KeyedRate<K: Hash + Eq + Clone> {
     limiter: Option<RateLimiter<K, HashMapStateStore<K>, DefaultClock>>,
     clock: DefaultClock,
+    /// The `limit` label of its refusals in `roster_rate_limited_total`.
+    name: &'static str,
 }
 
 /// Keys kept before the forgotten ones are dropped (an address or a partner whose rate is
@@ -88,11 +90,15 @@ const KEYS_BEFORE_CLEANUP: usize = 10_000;
 
 impl<K: Hash + Eq + Clone> KeyedRate<K> {
     /// `per_minute` requests a minute per key; 0: every request passes.
-    pub fn per_minute(per_minute: u32) -> Self {
+    pub fn per_minute(name: &'static str, per_minute: u32) -> Self {
         let clock = DefaultClock::default();
         let limiter = NonZeroU32::new(per_minute)
             .map(|n| RateLimiter::hashmap_with_clock(Quota::per_minute(n), clock.clone()));
-        Self { limiter, clock }
+        Self {
+            limiter,
+            clock,
+            name,
+        }
     }
 
     /// Counts one request of `key`: `Err` when its rate is used up.
@@ -103,9 +109,10 @@ impl<K: Hash + Eq + Clone> KeyedRate<K> {
         if limiter.len() > KEYS_BEFORE_CLEANUP {
             limiter.retain_recent();
         }
-        limiter
-            .check_key(key)
-            .map_err(|not_until| RetryAfter(not_until.wait_time_from(self.clock.now())))
+        limiter.check_key(key).map_err(|not_until| {
+            metrics::counter!("roster_rate_limited_total", "limit" => self.name).increment(1);
+            RetryAfter(not_until.wait_time_from(self.clock.now()))
+        })
     }
 }
 
@@ -120,9 +127,12 @@ pub(crate) struct Rates {
 impl Rates {
     pub(crate) fn new(limits: &Limits) -> Self {
         Self {
-            sign_in: KeyedRate::per_minute(limits.sign_in_per_minute_per_address),
-            partner: KeyedRate::per_minute(limits.api_per_minute_per_partner),
-            application: KeyedRate::per_minute(limits.api_per_minute_per_application),
+            sign_in: KeyedRate::per_minute("sign_in", limits.sign_in_per_minute_per_address),
+            partner: KeyedRate::per_minute("partner", limits.api_per_minute_per_partner),
+            application: KeyedRate::per_minute(
+                "application",
+                limits.api_per_minute_per_application,
+            ),
         }
     }
 }
@@ -151,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_rate_lets_its_minute_through_then_says_when() {
-        let rate = KeyedRate::per_minute(3);
+        let rate = KeyedRate::per_minute("test", 3);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
@@ -166,7 +176,7 @@ mod tests {
 
     #[test]
     fn zero_is_no_limit() {
-        let rate = KeyedRate::per_minute(0);
+        let rate = KeyedRate::per_minute("test", 0);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..10_000 {
             rate.check(&a).unwrap();

@@ -221,10 +221,15 @@ impl Hasher {
         if let Err(e) = self.workers.jobs.try_send(job) {
             self.workers.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(match e {
-                mpsc::TrySendError::Full(_) => ServiceError::Unavailable {
-                    reason: "The server is busy checking passwords: try again in a moment.".into(),
-                    retry_after: crate::limits::RetryAfter(QUEUE_FULL_RETRY),
-                },
+                mpsc::TrySendError::Full(_) => {
+                    metrics::counter!("roster_overloaded_total", "limit" => "hash_queue")
+                        .increment(1);
+                    ServiceError::Unavailable {
+                        reason: "The server is busy checking passwords: try again in a moment."
+                            .into(),
+                        retry_after: crate::limits::RetryAfter(QUEUE_FULL_RETRY),
+                    }
+                }
                 mpsc::TrySendError::Disconnected(_) => {
                     ServiceError::internal("the hasher is shut down")
                 }

@@ -260,9 +260,13 @@ impl Roster {
         let attempt = self
             .count_attempt(username, found.as_ref().map(|c| c.user), password, source)
             .await?;
+        if attempt.ticket.is_none() {
+            metrics::counter!("roster_sign_in_locked_total").increment(1);
+        }
         let (Some(creds), Some(_)) = (found, attempt.ticket) else {
             // Unknown or locked: the same effort as for a real account.
             self.hasher().verify(password, None).await?;
+            metrics::counter!("roster_sign_in_failures_total").increment(1);
             return Err(SignInError::InvalidGrant);
         };
         let (ok, rehash) = self
@@ -271,6 +275,7 @@ impl Roster {
             .await?;
         if !ok {
             // Counted already.
+            metrics::counter!("roster_sign_in_failures_total").increment(1);
             return Err(SignInError::InvalidGrant);
         }
         let new_hash = match (rehash, creds.password_hash.as_deref()) {

@@ -95,6 +95,17 @@ impl From<postgres::Error> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How busy the store is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// PostgreSQL: connections running a job now.
+    pub in_use: Option<usize>,
+    /// PostgreSQL: the most connections the pool opens.
+    pub capacity: Option<usize>,
+    /// SQLite: write jobs waiting for the writer.
+    pub queued_writes: usize,
+}
+
 /// The database: on SQLite the engine's threads, on PostgreSQL a pool of connections.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -202,6 +213,23 @@ impl Store {
     /// queue for its one writer).
     pub fn write_transactions(&self) -> u64 {
         self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How busy the database's connections are now (for `/metrics`).
+    pub fn pool_stats(&self) -> PoolStats {
+        match (&self.engine, &self.pg) {
+            (Some(engine), _) => PoolStats {
+                in_use: None,
+                capacity: None,
+                queued_writes: engine.queued_writes(),
+            },
+            (None, Some(pg)) => PoolStats {
+                in_use: Some(pg.in_use()),
+                capacity: Some(pg::PG_CONNECTIONS),
+                queued_writes: 0,
+            },
+            (None, None) => PoolStats::default(),
+        }
     }
 
     /// True when the database answers.

@@ -96,6 +96,11 @@ impl PgPool {
         .map_err(|e| StoreError::Unsupported(format!("a database job failed: {e}")))?
     }
 
+    /// Connections running (or waiting to open for) a job now.
+    pub(crate) fn in_use(&self) -> usize {
+        PG_CONNECTIONS.saturating_sub(self.slots.available_permits())
+    }
+
     /// Closes the idle connections; a job still running keeps its own until it ends.
     pub(crate) fn close(&self) {
         self.slots.close();

@@ -89,6 +89,8 @@ pub struct TestApp {
 pub struct Builder {
     pub settings: Settings,
     pub timeouts: Timeouts,
+    /// Who may read `/metrics` (off, as by default).
+    pub metrics: roster_server::metrics::MetricsAccess,
     pub purge_interval: StdDuration,
     /// Open this data directory and database (from [`TestApp::fresh_data`]) instead of
     /// fresh ones.
@@ -109,6 +111,7 @@ impl Default for Builder {
                 ..Settings::default()
             },
             timeouts: Timeouts::default(),
+            metrics: Default::default(),
             purge_interval: StdDuration::from_millis(50),
             existing: None,
         }
@@ -162,10 +165,14 @@ impl TestApp {
             let _ = rx.wait_for(|s| *s).await;
         };
         let tasks = vec![
-            tokio::spawn(roster_server::serve(
+            tokio::spawn(roster_server::serve_with(
                 listener,
                 opened.roster.clone(),
-                b.timeouts,
+                roster_server::ServeOptions {
+                    timeouts: b.timeouts,
+                    metrics: b.metrics,
+                },
+                axum::Router::new(),
                 stopped(rx.clone()),
             )),
             tokio::spawn(roster_server::maintenance_loop(

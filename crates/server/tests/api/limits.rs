@@ -381,3 +381,63 @@ async fn the_api_is_rate_limited_per_partner_and_per_application() {
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+on_both_backends!(metrics_are_off_by_default);
+async fn metrics_are_off_by_default() {
+    let app = TestApp::start().await;
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+on_both_backends!(metrics_with_a_token_count_requests_sign_ins_and_queues);
+async fn metrics_with_a_token_count_requests_sign_ins_and_queues() {
+    use roster_server::metrics::MetricsAccess;
+    let token = "metrics-token-0123456789";
+    let app = TestApp::start_with(Builder {
+        metrics: MetricsAccess::token(token),
+        ..Default::default()
+    })
+    .await;
+    let (s, _) = app.get("/v1/customers").await;
+    assert_eq!(s, StatusCode::OK);
+    let _ = app.sign_in(ADMIN, "Wrong-Password-1").await.unwrap_err();
+    let read = |bearer: Option<&str>| {
+        let mut r = app.client.get(app.url("/metrics"));
+        if let Some(t) = bearer {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    assert_eq!(read(None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        read(Some("not-the-token-at-all")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // The admin's access token is not the metrics token.
+    assert_eq!(
+        read(Some(&app.token)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = read(Some(token)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = r.text().await.unwrap();
+    for series in [
+        r#"roster_http_requests_total{method="GET",route="/v1/customers",status="200"}"#,
+        r#"roster_http_requests_total{method="POST",route="/oauth2/token",status="400"}"#,
+        r#"roster_http_request_duration_seconds_bucket{method="GET",route="/v1/customers",le="0.005"}"#,
+        "roster_http_requests_in_flight",
+        "roster_sign_in_failures_total",
+        "roster_hash_queue_depth 0",
+        "roster_db_queued_writes",
+        "roster_outbox_messages",
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
+    if app.database_url.is_some() {
+        assert!(text.contains("roster_db_connections_max 16"), "{text}");
+    }
+}
