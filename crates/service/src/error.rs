@@ -60,8 +60,18 @@ pub enum ServiceError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
+/// How long a caller is told to wait when the database cannot take work.
+const DATABASE_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
+        if let Some(reason) = e.unavailable() {
+            tracing::warn!(error = %e, "the database cannot take work now");
+            return Self::Unavailable {
+                reason: reason.into(),
+                retry_after: crate::limits::RetryAfter(DATABASE_RETRY),
+            };
+        }
         // A conflict the operation did not expect is still an internal error; operations
         // that can conflict map `StoreError::Conflict` themselves.
         Self::Internal(Box::new(e))

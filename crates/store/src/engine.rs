@@ -52,6 +52,9 @@ pub enum EngineError {
     /// The transaction's COMMIT failed: nothing of the job was kept.
     #[error("the transaction could not be committed: {0}")]
     Commit(String),
+    /// The disk (or the file system's quota) is full: nothing of the job was kept.
+    #[error("the disk is full: {0}")]
+    DiskFull(String),
     /// The job panicked; its changes were rolled back.
     #[error("a database job panicked: {0}")]
     Panicked(String),
@@ -61,6 +64,22 @@ pub enum EngineError {
     /// Anything the job itself reports.
     #[error("{0}")]
     Job(String),
+}
+
+/// Whether SQLite failed for want of space.
+pub(crate) fn is_disk_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
+impl EngineError {
+    /// What each job of a transaction that could not be begun or committed is answered.
+    fn as_commit_failure(&self) -> EngineError {
+        match self {
+            EngineError::Sqlite(e) if is_disk_full(e) => EngineError::DiskFull(e.to_string()),
+            EngineError::DiskFull(m) => EngineError::DiskFull(m.clone()),
+            other => EngineError::Commit(other.to_string()),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for EngineError {
@@ -250,12 +269,12 @@ impl Engine {
                 Ok(conn) => catch_unwind(AssertUnwindSafe(|| f(conn)))
                     .unwrap_or_else(|p| Err(EngineError::Panicked(panic_text(&p)).into())),
                 // The transaction could not be had: the job never ran.
-                Err(e) => Err(EngineError::Commit(e.to_string()).into()),
+                Err(e) => Err(e.as_commit_failure().into()),
             };
             let ok = out.is_ok();
             let answer: Answer = Box::new(move |commit| {
                 let _ = tx.send(match commit {
-                    Some(e) => Err(EngineError::Commit(e.to_string()).into()),
+                    Some(e) => Err(e.as_commit_failure().into()),
                     None => out,
                 });
             });

@@ -64,6 +64,36 @@ pub enum StoreError {
     Engine(#[source] engine::EngineError),
 }
 
+impl StoreError {
+    /// Why the database cannot take work now, when that is what failed: a full disk, or a
+    /// PostgreSQL server that cannot be reached, is restarting or cut the connection. Such a
+    /// job changed nothing, and the same request can succeed later.
+    pub fn unavailable(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Sqlite(e) if engine::is_disk_full(e) => Some(DISK_FULL),
+            StoreError::Engine(engine::EngineError::DiskFull(_)) => Some(DISK_FULL),
+            StoreError::Postgres(e) => {
+                let connection = match e.as_db_error() {
+                    // No answer from the server at all: it is down, or the link is.
+                    None => true,
+                    // Connection exceptions, and the server shutting down or starting.
+                    Some(db) => {
+                        let code = db.code().code();
+                        code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+                    }
+                };
+                connection.then_some(
+                    "The database cannot be reached just now: try again in a few seconds.",
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+const DISK_FULL: &str =
+    "The server's disk is full, so nothing can be changed until space is freed; reading goes on.";
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match engine::EngineError::from(e) {

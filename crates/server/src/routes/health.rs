@@ -25,13 +25,9 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
             },
         )
     } else {
-        let mut r = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            503,
+        axum::response::IntoResponse::into_response(ApiError::unavailable(
             "The database does not answer.",
-            vec![],
-        );
-        r.fault.source = "Roster".into();
-        axum::response::IntoResponse::into_response(r)
+            5,
+        ))
     }
 }

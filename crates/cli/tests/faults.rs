@@ -1,0 +1,320 @@
+//! Faults the server must ride out: its PostgreSQL stopped and started again under load
+//! (a cluster of the test's own, so that no other test loses its database).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/server.rs"]
+mod server;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use cli::{admin_token, PASSWORD};
+
+/// The newest PostgreSQL's programs on this machine (CI installs them: scripts/test-postgres.sh).
+fn pg_bin() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("pg_ctl").exists())
+        .collect();
+    found.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+    });
+    found.pop()
+}
+
+/// A PostgreSQL cluster of this test's own, in a temporary directory.
+struct Cluster {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl Cluster {
+    /// Runs a PostgreSQL program (as the postgres user when the test runs as root, which
+    /// PostgreSQL refuses).
+    fn run(&self, program: &str, args: &[&str]) {
+        let exe = self.bin.join(program);
+        let out = if is_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(args)
+                .output()
+        } else {
+            Command::new(&exe).args(args).output()
+        }
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-w",
+                "-o",
+                &options,
+                "start",
+            ],
+        );
+    }
+
+    fn stop(&self) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn new() -> Option<Self> {
+        let Some(bin) = pg_bin() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must have PostgreSQL for this test (scripts/test-postgres.sh installs it)"
+            );
+            eprintln!("no PostgreSQL on this machine: the stop-and-start test did not run");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        if is_root() {
+            let _ = Command::new("useradd")
+                .args(["--system", "postgres"])
+                .output();
+            let ok = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self { bin, dir, port };
+        cluster.run(
+            "initdb",
+            &["-D", &cluster.data(), "-A", "trust", "-U", "postgres"],
+        );
+        cluster.start();
+        Some(cluster)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = Command::new(if is_root() { "runuser" } else { "true" })
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+        if !is_root() {
+            let _ = Command::new(self.bin.join("pg_ctl"))
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output();
+        }
+    }
+}
+
+/// What the load saw: every status, and the display name of the last acknowledged PATCH.
+#[derive(Default)]
+struct Seen {
+    statuses: Vec<u16>,
+    unavailable_without_retry_after: usize,
+    last_acknowledged: Option<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_and_started_under_load() {
+    let Some(pg) = Cluster::new() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let url = pg.url();
+    let mut server = server::start_with(data.path(), Some(PASSWORD), &["--database-url", &url])
+        .expect("roster serve");
+    let base = server.base.clone();
+    let token = admin_token(&base).await;
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/v1/customers"))
+        .bearer_auth(&token)
+        .json(&json!({"companyProfile": {"domain": "faults.onmicrosoft.com", "companyName": "Faults"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let customer = created["id"].as_str().expect("a customer").to_string();
+    let user: Value = client
+        .post(format!("{base}/v1/customers/{customer}/users"))
+        .bearer_auth(&token)
+        .json(&json!({"userPrincipalName": "ada@faults.onmicrosoft.com", "displayName": "Ada 0"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_path = format!(
+        "{base}/v1/customers/{customer}/users/{}",
+        user["id"].as_str().unwrap()
+    );
+
+    // One PATCH after another (each acknowledged one is the newest), and reads beside them.
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let done = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (seen, done, client, token, user_path) = (
+            seen.clone(),
+            done.clone(),
+            client.clone(),
+            token.clone(),
+            user_path.clone(),
+        );
+        tokio::spawn(async move {
+            let mut i = 1;
+            while !done.load(Ordering::Relaxed) {
+                let name = format!("Ada {i}");
+                let patch = client
+                    .patch(&user_path)
+                    .bearer_auth(&token)
+                    .json(&json!({"displayName": name}))
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await
+                    .unwrap();
+                let read = client
+                    .get(&user_path)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                {
+                    let mut s = seen.lock().unwrap();
+                    for r in [&patch, &read] {
+                        s.statuses.push(r.status().as_u16());
+                        if r.status() == 503 && !r.headers().contains_key("retry-after") {
+                            s.unavailable_without_retry_after += 1;
+                        }
+                    }
+                    if patch.status() == 200 {
+                        s.last_acknowledged = Some(name);
+                    }
+                }
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pg.stop();
+    // While the database is down: /healthz says so, requests get 503 with Retry-After.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+        if r.status() == 503 {
+            assert!(r.headers().contains_key("retry-after"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "/healthz never said 503");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let gap: Vec<u16> = seen.lock().unwrap().statuses.clone();
+    assert!(gap.contains(&503), "no request saw the database gone");
+    pg.start();
+    // Service resumes by itself.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/healthz never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = seen.lock().unwrap().statuses.len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().statuses[before..]
+        .iter()
+        .filter(|s| **s == 200)
+        .count()
+        < 10
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the load never got through again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done.store(true, Ordering::Relaxed);
+    load.await.unwrap();
+
+    let s = seen.lock().unwrap();
+    let other: Vec<&u16> = s
+        .statuses
+        .iter()
+        .filter(|c| **c != 200 && **c != 503)
+        .collect();
+    assert!(
+        other.is_empty(),
+        "answers other than 200 and 503: {other:?}"
+    );
+    assert_eq!(s.unavailable_without_retry_after, 0);
+    // Nothing acknowledged was lost: the user has the last acknowledged name.
+    let now: Value = client
+        .get(&user_path)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["displayName"].as_str(), s.last_acknowledged.as_deref());
+    assert!(server.terminate().success());
+}
