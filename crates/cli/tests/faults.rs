@@ -318,3 +318,120 @@ async fn postgres_stopped_and_started_under_load() {
     assert_eq!(now["displayName"].as_str(), s.last_acknowledged.as_deref());
     assert!(server.terminate().success());
 }
+
+/// Free bytes of the file system that holds `path`.
+fn free_bytes(path: &std::path::Path) -> u64 {
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A small file system of the test's own (a tmpfs), unmounted at the end.
+struct SmallDisk(tempfile::TempDir);
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_writes_keeps_reading_and_recovers() {
+    if !is_root() {
+        eprintln!("not root: the full-disk test needs to mount a small tmpfs, and did not run");
+        return;
+    }
+    let disk = SmallDisk(tempfile::tempdir().unwrap());
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
+        .arg(disk.0.path())
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs");
+    let data = disk.0.path().join("data");
+    let mut server = server::start(&data, Some(PASSWORD)).expect("roster serve");
+    let base = server.base.clone();
+    let token = admin_token(&base).await;
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/v1/customers"))
+        .bearer_auth(&token)
+        .json(&json!({"companyProfile": {"domain": "full.onmicrosoft.com", "companyName": "Full"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let users = format!(
+        "{base}/v1/customers/{}/users",
+        created["id"].as_str().expect("a customer")
+    );
+    // Fill the disk but for a little room.
+    let filler = disk.0.path().join("filler");
+    let room = 256 * 1024;
+    let fill = free_bytes(disk.0.path()).saturating_sub(room);
+    std::fs::write(&filler, vec![0u8; usize::try_from(fill).unwrap()]).unwrap();
+    let create = |i: usize| {
+        client
+            .post(&users)
+            .bearer_auth(&token)
+            .json(&json!({"userPrincipalName": format!("u{i}@full.onmicrosoft.com"), "displayName": format!("User {i} {}", "x".repeat(200))}))
+            .send()
+    };
+    let mut acknowledged = 0;
+    let mut refused = None;
+    for i in 0..5_000 {
+        let r = create(i).await.unwrap();
+        match r.status().as_u16() {
+            201 => acknowledged += 1,
+            503 => {
+                assert!(r.headers().contains_key("retry-after"));
+                refused = Some(r.json::<Value>().await.unwrap());
+                break;
+            }
+            other => panic!("{other}: {}", r.text().await.unwrap()),
+        }
+    }
+    let refused = refused.expect("the disk never filled");
+    assert_eq!(refused["code"], 503, "{refused}");
+    assert!(
+        refused["description"]
+            .as_str()
+            .unwrap()
+            .contains("disk is full"),
+        "{refused}"
+    );
+    // Reads go on.
+    let list = client
+        .get(format!("{users}?size=500"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    // Space comes back: writes resume, and every acknowledged one is there.
+    std::fs::remove_file(&filler).unwrap();
+    let r = create(100_000).await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let list: Value = client
+        .get(format!("{users}?size=500"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["totalCount"].as_u64(), Some(acknowledged + 1), "{list}");
+    assert!(server.terminate().success());
+}
