@@ -435,3 +435,67 @@ async fn a_full_disk_refuses_writes_keeps_reading_and_recovers() {
     assert_eq!(list["totalCount"].as_u64(), Some(acknowledged + 1), "{list}");
     assert!(server.terminate().success());
 }
+
+/// SIGTERM in the middle of a flood of reads and sign-ins: what was answered was answered
+/// whole and rightly, the rest could not connect, and the server exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_flood_stops_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = server::start(data.path(), Some(PASSWORD)).expect("roster serve");
+    let base = server.base.clone();
+    let token = admin_token(&base).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let answers = Arc::new(Mutex::new(Vec::<u16>::new()));
+    let mut tasks = Vec::new();
+    for lane in 0..64 {
+        let (base, token, stop, answers) =
+            (base.clone(), token.clone(), stop.clone(), answers.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while !stop.load(Ordering::Relaxed) {
+                let r = if lane % 8 == 0 {
+                    client
+                        .post(format!("{base}/oauth2/token"))
+                        .form(&[
+                            ("grant_type", "password"),
+                            ("username", "nobody@partner.local"),
+                            ("password", "Wrong-Password-1"),
+                        ])
+                        .send()
+                        .await
+                } else {
+                    client
+                        .get(format!("{base}/v1/customers"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                };
+                match r {
+                    // Answered: the body arrives whole.
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        if r.bytes().await.is_ok() {
+                            answers.lock().unwrap().push(status);
+                        }
+                    }
+                    // The server closed its listener or the connection: a clean refusal.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let status = server.terminate();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(status.success(), "roster exited {status:?}");
+    let answers = answers.lock().unwrap();
+    assert!(answers.len() > 50, "the flood was answered: {}", answers.len());
+    let wrong: Vec<&u16> = answers
+        .iter()
+        .filter(|s| ![200, 400, 429, 503].contains(*s))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:?}");
+}
