@@ -40,6 +40,11 @@ pub async fn start(
         .env_remove("ROSTER_DATABASE_URL")
         .env_remove("ROSTER_CONFIG")
         .env("ROSTER_LOG", "warn")
+        // The workloads measure how fast the server goes, far above one partner's default
+        // rate; environment variables, which an older binary (--server-binary) ignores.
+        .env("ROSTER_API_PER_MINUTE_PER_PARTNER", "0")
+        .env("ROSTER_API_PER_MINUTE_PER_APPLICATION", "0")
+        .env("ROSTER_SIGN_IN_PER_MINUTE_PER_ADDRESS", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file)

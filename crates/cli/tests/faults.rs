@@ -432,7 +432,11 @@ async fn a_full_disk_refuses_writes_keeps_reading_and_recovers() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["totalCount"].as_u64(), Some(acknowledged + 1), "{list}");
+    assert_eq!(
+        list["totalCount"].as_u64(),
+        Some(acknowledged + 1),
+        "{list}"
+    );
     assert!(server.terminate().success());
 }
 
@@ -492,7 +496,11 @@ async fn sigterm_during_a_flood_stops_cleanly() {
     }
     assert!(status.success(), "roster exited {status:?}");
     let answers = answers.lock().unwrap();
-    assert!(answers.len() > 50, "the flood was answered: {}", answers.len());
+    assert!(
+        answers.len() > 50,
+        "the flood was answered: {}",
+        answers.len()
+    );
     let wrong: Vec<&u16> = answers
         .iter()
         .filter(|s| ![200, 400, 429, 503].contains(*s))
