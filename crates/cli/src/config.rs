@@ -10,6 +10,7 @@ use clap::Args;
 use roster_domain::licence::Catalogue;
 use roster_domain::Duration;
 use roster_server::metrics::MetricsAccess;
+use roster_server::tls::TlsFiles;
 use roster_service::limits::Limits;
 use roster_service::mail::Sender;
 use roster_service::smtp::SmtpServer;
@@ -84,6 +85,13 @@ pub struct ServeArgs {
     /// with the id of a shipped product replaces it [default: none].
     #[arg(long, env = "ROSTER_CATALOGUE_FILE")]
     pub catalogue_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate (PEM, its chain leaf first), read again on SIGHUP;
+    /// with --tls-key.
+    #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM), with --tls-cert.
+    #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -139,6 +147,8 @@ struct FileConfig {
     catalogue_file: Option<PathBuf>,
     argon2: Option<Argon2Config>,
     limits: Option<LimitsConfig>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -181,6 +191,8 @@ pub struct Config {
     pub limits: Limits,
     /// Who may read `/metrics`.
     pub metrics: MetricsAccess,
+    /// Serve HTTPS with these files.
+    pub tls: Option<TlsFiles>,
 }
 
 impl std::fmt::Debug for Config {
@@ -215,6 +227,7 @@ impl std::fmt::Debug for Config {
                 &self.extra_catalogue.as_ref().map(|c| c.products().len()),
             )
             .field("limits", &self.limits)
+            .field("tls", &self.tls)
             .field(
                 "metrics",
                 &match &self.metrics {
@@ -281,8 +294,17 @@ impl Config {
             .listen
             .or(file.listen)
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let public_url = match args.public_url.clone().or(file.public_url) {
+        let tls = match (
+            args.tls_cert.clone().or(file.tls_cert.take()),
+            args.tls_key.clone().or(file.tls_key.take()),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => bail!("tls_cert and tls_key go together: give both, or neither"),
+        };
+        let public_url = match args.public_url.clone().or(file.public_url.take()) {
             Some(url) => public_url(&url)?,
+            None if tls.is_some() => format!("https://{listen}"),
             None => format!("http://{listen}"),
         };
         let extra_catalogue = match args.catalogue_file.clone().or(file.catalogue_file) {
@@ -330,6 +352,7 @@ impl Config {
         Ok(Self {
             limits,
             metrics,
+            tls,
             listen,
             public_url,
             extra_catalogue,
@@ -558,6 +581,33 @@ mod tests {
         };
         let err = format!("{:#}", Config::resolve(&missing, None).unwrap_err());
         assert!(err.contains("smtp_url_file: cannot read"), "{err}");
+    }
+
+    #[test]
+    fn tls_files_go_together_and_make_the_public_url_https() {
+        let (_d, path) = write("tls_cert = \"/etc/roster/cert.pem\"\n");
+        let from_file = |path: PathBuf| ServeArgs {
+            db: DatabaseArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+            listen: Some("127.0.0.1:8443".parse().unwrap()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&from_file(path), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tls_cert and tls_key go together"), "{err}");
+        let (_d, path) = write("tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n");
+        let c = Config::resolve(&from_file(path), None).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert_eq!(c.public_url, "https://127.0.0.1:8443");
     }
 
     #[test]

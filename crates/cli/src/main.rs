@@ -353,7 +353,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "roster is listening");
-    println!("Roster is listening on http://{addr}");
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(
+            roster_server::tls::Tls::load(files.clone()).map_err(anyhow::Error::msg)?,
+        )),
+        None => None,
+    };
+    #[cfg(unix)]
+    if let Some(tls) = tls.clone() {
+        reload_certificate_on_sighup(tls)?;
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Roster is listening on {scheme}://{addr}");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -371,6 +382,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         roster_server::ServeOptions {
             timeouts: Timeouts::default(),
             metrics: config.metrics.clone(),
+            tls,
         },
         roster_portal::router(opened.roster.clone()),
         stopped(stop_rx),
@@ -457,6 +469,22 @@ fn announce_first_start(upn: &str, generated: Option<&str>, addr: &str) {
         }
     }
     println!("Sign in: curl -s http://{addr}/oauth2/token -d grant_type=password -d username={upn} --data-urlencode 'password=...'");
+}
+
+/// SIGHUP reads the certificate and key again (a renewed certificate, without a restart).
+#[cfg(unix)]
+fn reload_certificate_on_sighup(tls: Arc<roster_server::tls::Tls>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("read the TLS certificate again"),
+                Err(e) => tracing::error!(error = %e, "kept the TLS certificate served so far"),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// SIGTERM and Ctrl-C, listened for from the moment this is made: a signal that arrives

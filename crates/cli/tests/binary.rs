@@ -924,3 +924,109 @@ async fn sign_in_rate_per_address_covers_the_portal_and_the_token_endpoint() {
     assert_eq!(r.status(), 413);
     server.terminate();
 }
+
+/// A self-signed certificate for 127.0.0.1 and localhost: (certificate, key), in PEM.
+fn self_signed() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// A client that trusts this certificate alone.
+fn trusting(cert: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serves_https_with_hsts_and_secure_cookies_and_reads_a_renewed_certificate_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    let (first, first_key) = self_signed();
+    std::fs::write(&cert_path, &first).unwrap();
+    std::fs::write(&key_path, &first_key).unwrap();
+    let mut server = start_with(
+        dir.path(),
+        Some(PASSWORD),
+        &[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let base = server.base.clone();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let client = trusting(&first);
+    let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    assert_eq!(token(&client, &base, PASSWORD).await.status(), 200);
+    // The portal's session cookie is only sent back over HTTPS.
+    let r = client
+        .post(format!("{base}/signin"))
+        .form(&[("email", "admin@partner.local"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Plain HTTP on the same port gets no answer.
+    let plain = base.replace("https://", "http://");
+    let r = reqwest::Client::new()
+        .get(format!("{plain}/healthz"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(r.is_err() || r.unwrap().status() != 200);
+
+    // A renewed certificate, then SIGHUP: new connections get it.
+    let (second, second_key) = self_signed();
+    std::fs::write(&cert_path, &second).unwrap();
+    std::fs::write(&key_path, &second_key).unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while trusting(&second)
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the renewed certificate was never served");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(trusting(&first)
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_err());
+    // A broken file and SIGHUP: the certificate served so far stays.
+    std::fs::write(&cert_path, "not a certificate").unwrap();
+    Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = trusting(&second)
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(server.terminate().success());
+}

@@ -86,6 +86,22 @@ pub async fn request_ids(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// Served over TLS: every answer tells browsers to come back over HTTPS only, for a year.
+pub async fn strict_transport_security(
+    State(tls): State<bool>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    if tls {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
 /// The answer beyond the requests in flight or the connections (`limit`): 503, try again in
 /// a second.
 pub fn overloaded(limit: &'static str) -> Response {

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod tls;
 pub mod wire;
 
 use std::future::Future;
@@ -51,6 +52,8 @@ pub struct ServeOptions {
     pub timeouts: Timeouts,
     /// Who may read `/metrics` (off by default).
     pub metrics: metrics::MetricsAccess,
+    /// Serve HTTPS with this certificate (HSTS on every answer); `None`: plain HTTP.
+    pub tls: Option<std::sync::Arc<tls::Tls>>,
 }
 
 /// Whether a route takes an access token.
@@ -152,6 +155,10 @@ pub fn app_with(roster: Roster, options: &ServeOptions, pages: Router) -> Router
         )
         .layer(axum::middleware::from_fn(layers::request_ids))
         .layer(axum::middleware::from_fn(metrics::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            options.tls.is_some(),
+            layers::strict_transport_security,
+        ))
         .with_state(state)
 }
 
@@ -203,7 +210,8 @@ pub async fn serve_with(
 ) {
     let max_connections = roster.settings().limits.max_connections;
     let app = NormalizePathLayer::trim_trailing_slash().layer(app_with(roster, &options, pages));
-    serve::run(listener, app, options.timeouts, max_connections, stop).await;
+    let tls = options.tls.as_ref().map(|t| t.acceptor());
+    serve::run(listener, app, options.timeouts, max_connections, tls, stop).await;
 }
 
 /// Runs the purge of expired users (and old request ids) every `interval`, and reads the

@@ -48,6 +48,7 @@ pub async fn run<S>(
     app: S,
     timeouts: Timeouts,
     max_connections: usize,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     stop: impl Future<Output = ()>,
 ) where
     S: tower::Service<
@@ -92,10 +93,24 @@ pub async fn run<S>(
                     req.extensions_mut().insert(client);
                     req
                 });
-                let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-                let connection = graceful.watch(connection);
+                let service = TowerToHyperService::new(service);
+                let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
+                let handshake = timeouts.headers;
                 tokio::spawn(async move {
-                    if let Err(e) = connection.await {
+                    let served = match tls {
+                        None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                        // The handshake has the headers' time: a client that stalls in it
+                        // holds its connection no longer than one that stalls after it.
+                        Some(acceptor) => match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, "TLS handshake failed");
+                                Ok(())
+                            }
+                            Err(_) => Ok(()),
+                        },
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                     drop(permit);
