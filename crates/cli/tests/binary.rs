@@ -1007,7 +1007,10 @@ async fn serves_https_with_hsts_and_secure_cookies_and_reads_a_renewed_certifica
         .await
         .is_err()
     {
-        assert!(Instant::now() < deadline, "the renewed certificate was never served");
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate was never served"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(trusting(&first)

@@ -42,7 +42,11 @@ struct Current {
 
 impl ResolvesServerCert for Current {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.key.read().map_or_else(|p| p.into_inner().clone(), |k| k.clone()))
+        Some(
+            self.key
+                .read()
+                .map_or_else(|p| p.into_inner().clone(), |k| k.clone()),
+        )
     }
 }
 
@@ -98,8 +102,11 @@ fn read(files: &TlsFiles) -> Result<CertifiedKey, String> {
     let signing = rustls::crypto::ring::sign::any_supported_type(&key)
         .map_err(|e| format!("tls_key {}: {e}", files.key.display()))?;
     let certified = CertifiedKey::new(certs, signing);
-    certified
-        .keys_match()
-        .map_err(|e| format!("tls_key {} is not the key of tls_cert: {e}", files.key.display()))?;
+    certified.keys_match().map_err(|e| {
+        format!(
+            "tls_key {} is not the key of tls_cert: {e}",
+            files.key.display()
+        )
+    })?;
     Ok(certified)
 }

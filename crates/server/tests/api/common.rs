@@ -171,6 +171,7 @@ impl TestApp {
                 roster_server::ServeOptions {
                     timeouts: b.timeouts,
                     metrics: b.metrics,
+                    tls: None,
                 },
                 axum::Router::new(),
                 stopped(rx.clone()),
