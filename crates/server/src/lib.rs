@@ -130,12 +130,19 @@ pub fn app_with(roster: Roster, options: &ServeOptions, pages: Router) -> Router
             layers::authenticate,
         ));
     let in_flight = state.roster.settings().limits.max_requests_in_flight;
-    authenticated
+    let metrics_on = options.metrics != metrics::MetricsAccess::Off;
+    let router = authenticated
         .merge(open.layer(DefaultBodyLimit::max(OPEN_BODY_LIMIT)))
         .route("/openapi.json", get(openapi_json))
         .route("/metrics", get(metrics::render))
-        .merge(pages.with_state(()))
-        .route_layer(axum::middleware::from_fn(metrics::note_route))
+        .merge(pages.with_state(()));
+    // Counting answers costs a little on every request: only when someone reads the counts.
+    let router = if metrics_on {
+        router.route_layer(axum::middleware::from_fn(metrics::note_route))
+    } else {
+        router
+    };
+    let router = router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(timeouts.request))
@@ -153,8 +160,13 @@ pub fn app_with(roster: Roster, options: &ServeOptions, pages: Router) -> Router
                 .load_shed()
                 .concurrency_limit(in_flight.max(1)),
         )
-        .layer(axum::middleware::from_fn(layers::request_ids))
-        .layer(axum::middleware::from_fn(metrics::observe))
+        .layer(axum::middleware::from_fn(layers::request_ids));
+    let router = if metrics_on {
+        router.layer(axum::middleware::from_fn(metrics::observe))
+    } else {
+        router
+    };
+    router
         .layer(axum::middleware::from_fn_with_state(
             options.tls.is_some(),
             layers::strict_transport_security,

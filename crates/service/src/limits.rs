@@ -51,18 +51,6 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
-    /// No rate limits and room for any test's load: for tests that are not about the limits.
-    pub const UNLIMITED_RATES: Limits = Limits {
-        max_connections: 2048,
-        max_requests_in_flight: 1024,
-        hash_queue: 1024,
-        sign_in_per_minute_per_address: 0,
-        api_per_minute_per_partner: 0,
-        api_per_minute_per_application: 0,
-    };
-}
-
 /// A refusal: try again after this long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryAfter(pub Duration);
