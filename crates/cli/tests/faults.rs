@@ -158,6 +158,24 @@ impl Drop for Cluster {
     }
 }
 
+/// A new customer of `domain`: the address of its users.
+async fn customer_users(client: &reqwest::Client, base: &str, token: &str, domain: &str) -> String {
+    let created: Value = client
+        .post(format!("{base}/v1/customers"))
+        .bearer_auth(token)
+        .json(&json!({"companyProfile": {"domain": domain, "companyName": domain}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    format!(
+        "{base}/v1/customers/{}/users",
+        created["id"].as_str().expect("a customer")
+    )
+}
+
 /// What the load saw: every status, and the display name of the last acknowledged PATCH.
 #[derive(Default)]
 struct Seen {
@@ -178,19 +196,9 @@ async fn postgres_stopped_and_started_under_load() {
     let base = server.base.clone();
     let token = admin_token(&base).await;
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/v1/customers"))
-        .bearer_auth(&token)
-        .json(&json!({"companyProfile": {"domain": "faults.onmicrosoft.com", "companyName": "Faults"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let customer = created["id"].as_str().expect("a customer").to_string();
+    let users = customer_users(&client, &base, &token, "faults.onmicrosoft.com").await;
     let user: Value = client
-        .post(format!("{base}/v1/customers/{customer}/users"))
+        .post(&users)
         .bearer_auth(&token)
         .json(&json!({"userPrincipalName": "ada@faults.onmicrosoft.com", "displayName": "Ada 0"}))
         .send()
@@ -199,10 +207,7 @@ async fn postgres_stopped_and_started_under_load() {
         .json()
         .await
         .unwrap();
-    let user_path = format!(
-        "{base}/v1/customers/{customer}/users/{}",
-        user["id"].as_str().unwrap()
-    );
+    let user_path = format!("{users}/{}", user["id"].as_str().unwrap());
 
     // One PATCH after another (each acknowledged one is the newest), and reads beside them.
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -368,20 +373,7 @@ async fn a_full_disk_refuses_writes_keeps_reading_and_recovers() {
     let base = server.base.clone();
     let token = admin_token(&base).await;
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/v1/customers"))
-        .bearer_auth(&token)
-        .json(&json!({"companyProfile": {"domain": "full.onmicrosoft.com", "companyName": "Full"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let users = format!(
-        "{base}/v1/customers/{}/users",
-        created["id"].as_str().expect("a customer")
-    );
+    let users = customer_users(&client, &base, &token, "full.onmicrosoft.com").await;
     // Fill the disk but for a little room.
     let filler = disk.0.path().join("filler");
     let room = 256 * 1024;
