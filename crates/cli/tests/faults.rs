@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use cli::{admin_token, PASSWORD};
+use cli::{admin_token, rest, PASSWORD};
 
 /// The newest PostgreSQL's programs on this machine (CI installs them: scripts/test-postgres.sh).
 fn pg_bin() -> Option<PathBuf> {
@@ -50,20 +50,22 @@ fn is_root() -> bool {
 }
 
 impl Cluster {
-    /// Runs a PostgreSQL program (as the postgres user when the test runs as root, which
-    /// PostgreSQL refuses).
-    fn run(&self, program: &str, args: &[&str]) {
+    /// A PostgreSQL program, to be run as the postgres user when the test runs as root
+    /// (PostgreSQL refuses root).
+    fn command(&self, program: &str) -> Command {
         let exe = self.bin.join(program);
-        let out = if is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&exe)
-                .args(args)
-                .output()
+        if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
         } else {
-            Command::new(&exe).args(args).output()
+            Command::new(exe)
         }
-        .unwrap();
+    }
+
+    /// Runs a PostgreSQL program, which must succeed.
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self.command(program).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{program} {args:?}: {}{}",
@@ -145,16 +147,10 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.data();
-        let _ = Command::new(if is_root() { "runuser" } else { "true" })
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "stop"])
             .output();
-        if !is_root() {
-            let _ = Command::new(self.bin.join("pg_ctl"))
-                .args(["-D", &data, "-m", "immediate", "stop"])
-                .output();
-        }
     }
 }
 
@@ -317,15 +313,7 @@ async fn postgres_stopped_and_started_under_load() {
     );
     assert_eq!(without_retry_after, 0);
     // Nothing acknowledged was lost: the user has the last acknowledged name.
-    let now: Value = client
-        .get(&user_path)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let now = rest("", &token, &user_path).await;
     assert_eq!(now["displayName"].as_str(), last_acknowledged.as_deref());
     assert!(server.terminate().success());
 }
@@ -421,15 +409,7 @@ async fn a_full_disk_refuses_writes_keeps_reading_and_recovers() {
     std::fs::remove_file(&filler).unwrap();
     let r = create(100_000).await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let list: Value = client
-        .get(format!("{users}?size=500"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = rest("", &token, &format!("{users}?size=500")).await;
     assert_eq!(
         list["totalCount"].as_u64(),
         Some(acknowledged + 1),

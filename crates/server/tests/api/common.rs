@@ -537,3 +537,43 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A client whose connections come from `ip` (any address of 127.0.0.0/8 reaches the
+/// server on Linux).
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// The password grant through `client` (whose source address the test chose).
+pub async fn password_grant(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(app.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// [`password_grant`]'s status.
+pub async fn password_grant_status(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> StatusCode {
+    password_grant(app, client, username, password)
+        .await
+        .status()
+}

@@ -1,7 +1,6 @@
 //! The limits that keep the server answering under floods (issue 18, security review F4):
 //! each gives its answer and `Retry-After` at the limit, and what is under it is served.
 
-use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
 use reqwest::StatusCode;
@@ -16,32 +15,6 @@ fn with_limits(limits: Limits) -> Builder {
     let mut b = Builder::default();
     b.settings.limits = limits;
     b
-}
-
-/// A client whose connections come from `ip` (any address of 127.0.0.0/8 is this machine).
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
-
-async fn password_grant(
-    app: &TestApp,
-    client: &reqwest::Client,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    client
-        .post(app.url("/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
 }
 
 fn retry_after(r: &reqwest::Response) -> u64 {

@@ -760,33 +760,6 @@ async fn f13_undeliverable_invitation_addresses_are_refused() {
 }
 on_both_backends!(f13_undeliverable_invitation_addresses_are_refused);
 
-/// A client whose connections come from `ip` (any 127.x.y.z reaches the server on Linux).
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
-
-async fn grant_from(
-    app: &TestApp,
-    client: &reqwest::Client,
-    username: &str,
-    password: &str,
-) -> StatusCode {
-    let r = client
-        .post(app.url("/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    r.status()
-}
-
 /// `n` distinct wrong passwords for `username` from `client`, all at once, and (when given)
 /// the right one 150 ms later: the statuses of the wrong ones and of the right one.
 async fn burst(
@@ -883,7 +856,7 @@ async fn f3_a_burst_of_guesses_gets_ten_checks_and_one_lockout() {
     // A minute later the owner signs in, and that clears the history.
     app.clock.advance(roster_domain::Duration::from_mins(1));
     assert_eq!(
-        grant_from(
+        password_grant_status(
             &app,
             &client,
             "victim2@contoso1.onmicrosoft.com",
@@ -914,7 +887,7 @@ async fn f3_a_burst_from_elsewhere_does_not_lock_the_owner_out() {
         client_from("127.0.0.3"),
     );
     assert_eq!(
-        grant_from(&app, &home, upn, GOOD_PASSWORD).await,
+        password_grant_status(&app, &home, upn, GOOD_PASSWORD).await,
         StatusCode::OK
     );
     let (wrong, right) = burst(&app, &attacker, upn, 30, Some(GOOD_PASSWORD)).await;
@@ -922,7 +895,7 @@ async fn f3_a_burst_from_elsewhere_does_not_lock_the_owner_out() {
     assert_eq!(right, Some(StatusCode::BAD_REQUEST));
     // The other address shares the attacker's lockout, even with the right password...
     assert_eq!(
-        grant_from(&app, &attacker2, upn, GOOD_PASSWORD).await,
+        password_grant_status(&app, &attacker2, upn, GOOD_PASSWORD).await,
         StatusCode::BAD_REQUEST
     );
     let t = throttle_of(&app, user["id"].as_str().unwrap()).await;
@@ -930,18 +903,18 @@ async fn f3_a_burst_from_elsewhere_does_not_lock_the_owner_out() {
     assert_eq!((t.lockouts, t.attempts), (1, 11), "{t:?}");
     // ...while the owner, from the network it signed in from, is not locked out.
     assert_eq!(
-        grant_from(&app, &home, upn, GOOD_PASSWORD).await,
+        password_grant_status(&app, &home, upn, GOOD_PASSWORD).await,
         StatusCode::OK
     );
     // Its own network has a lockout of its own: ten failures from it lock it.
     for i in 0..10 {
         assert_eq!(
-            grant_from(&app, &home, upn, &format!("Typo-{i}-Xq!")).await,
+            password_grant_status(&app, &home, upn, &format!("Typo-{i}-Xq!")).await,
             StatusCode::BAD_REQUEST
         );
     }
     assert_eq!(
-        grant_from(&app, &home, upn, GOOD_PASSWORD).await,
+        password_grant_status(&app, &home, upn, GOOD_PASSWORD).await,
         StatusCode::BAD_REQUEST
     );
 }
