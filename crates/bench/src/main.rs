@@ -1,12 +1,15 @@
 //! `roster-bench`: seeds a database with N customers × M users, starts `roster serve` on it
 //! (or targets a running server), drives each workload over HTTP/1.1 keep-alive with C
 //! connections for T seconds, and reports throughput, latency percentiles and errors, each
-//! against its ceiling measured in the same run (docs/BENCHMARKS.md).
+//! against its ceiling measured in the same run (docs/BENCHMARKS.md). With `--soak`, it runs
+//! the mixed workload for minutes against the server's default rate limits beside a sign-in
+//! flood, and reports the answers by status and the server's memory over time.
 
 mod progress;
 mod report;
 mod seed;
 mod server;
+mod soak;
 mod workloads;
 
 use std::path::PathBuf;
@@ -51,16 +54,16 @@ struct Args {
     /// The `roster` binary to start (default: the one next to this executable).
     #[arg(long)]
     server_binary: Option<PathBuf>,
-    /// Customers to seed [default: 1000; 10 with --quick].
+    /// Customers to seed [default: 1000; 10 with --quick; 100 with --soak].
     #[arg(long)]
     customers: Option<usize>,
     /// Users per customer [default: 1000].
     #[arg(long)]
     users_per_customer: Option<usize>,
-    /// Concurrent HTTP/1.1 keep-alive connections.
-    #[arg(long, default_value_t = 32)]
-    connections: usize,
-    /// Seconds per workload [default: 20; 5 with --quick].
+    /// Concurrent HTTP/1.1 keep-alive connections [default: 32; 500 with --soak].
+    #[arg(long)]
+    connections: Option<usize>,
+    /// Seconds per workload [default: 20; 5 with --quick; 300 with --soak].
     #[arg(long)]
     duration: Option<f64>,
     /// A small run: 10 customers × 1,000 users, 5 s per workload.
@@ -85,6 +88,19 @@ struct Args {
     /// Exit 0 even when requests failed (by default any error fails the run).
     #[arg(long)]
     allow_errors: bool,
+    /// The soak instead of the workloads: the mixed workload on 500 connections for 300 s
+    /// against the server's default rate limits, beside a flood of wrong-password sign-ins
+    /// from 127.0.0.2 … 127.0.0.254 and a legitimate sign-in every 2 s; reports the answers
+    /// by status, the sign-ins' latency and the server's memory every 10 s.
+    #[arg(long)]
+    soak: bool,
+    /// With --soak: the flood's connections, each sending from its share of the 253
+    /// addresses in turn, back to back.
+    #[arg(long, default_value_t = soak::DEFAULT_FLOOD_CONNECTIONS)]
+    flood_connections: usize,
+    /// With --soak: the flood's source addresses, from 127.0.0.2 on (1 to 253).
+    #[arg(long, default_value_t = soak::FLOOD_ADDRESSES)]
+    flood_addresses: usize,
 }
 
 fn main() -> ExitCode {
@@ -111,11 +127,39 @@ fn main() -> ExitCode {
 
 /// Runs the whole benchmark; `false` when requests failed (and that is not allowed).
 async fn run(args: Args) -> anyhow::Result<bool> {
-    let customers = args.customers.unwrap_or(if args.quick { 10 } else { 1000 });
+    let customers = args.customers.unwrap_or(match (args.quick, args.soak) {
+        (true, _) => 10,
+        (false, true) => soak::DEFAULT_CUSTOMERS,
+        (false, false) => 1000,
+    });
     let per_customer = args.users_per_customer.unwrap_or(1000);
-    let seconds = args.duration.unwrap_or(if args.quick { 5.0 } else { 20.0 });
+    let seconds = args.duration.unwrap_or(match (args.quick, args.soak) {
+        (true, _) => 5.0,
+        (false, true) => soak::DEFAULT_SECONDS,
+        (false, false) => 20.0,
+    });
+    let connections = args.connections.unwrap_or(if args.soak {
+        soak::DEFAULT_CONNECTIONS
+    } else {
+        32
+    });
     anyhow::ensure!(seconds > 0.0, "--duration must be positive");
-    anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    anyhow::ensure!(connections > 0, "--connections must be at least 1");
+    if args.soak {
+        anyhow::ensure!(
+            args.only.is_empty(),
+            "--soak runs the mixed workload only: leave out --only"
+        );
+        anyhow::ensure!(
+            args.flood_connections > 0,
+            "--flood-connections must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=soak::FLOOD_ADDRESSES).contains(&args.flood_addresses),
+            "--flood-addresses must be 1 to {}",
+            soak::FLOOD_ADDRESSES
+        );
+    }
     let duration = Duration::from_secs_f64(seconds);
     let selected: Vec<Workload> = Workload::ALL
         .into_iter()
@@ -190,6 +234,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                 &data_dir,
                 args.database_url.as_deref(),
                 &args.admin_password,
+                if args.soak {
+                    server::RateLimits::Defaults
+                } else {
+                    server::RateLimits::Off
+                },
                 log,
             )
             .await?;
@@ -220,7 +269,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         per_customer.div_ceil(100)
     };
-    let (deep, deep_page) = if selected.contains(&Workload::ListDeepPage) {
+    let (deep, deep_page) = if selected.contains(&Workload::ListDeepPage) && !args.soak {
         deep_tokens(&client, &base, &authorization, &population, deep_depth).await?
     } else {
         (Vec::new(), 0)
@@ -233,16 +282,24 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         run: run_id,
         server_pid: server.as_ref().map(server::Server::pid),
     });
+    if args.soak {
+        let options = soak::Options {
+            connections,
+            duration,
+            flood_connections: args.flood_connections,
+            flood_addresses: args.flood_addresses,
+            admin: args.admin.clone(),
+            admin_password: args.admin_password.clone(),
+            users,
+            backend: backend.as_str(),
+        };
+        return run_soak(&args, fixture, &options, server).await;
+    }
 
     let memory = server.as_ref().map(server::Server::watch_memory);
     // The HTTP ceiling, then the workloads.
-    let ceiling = workloads::run(
-        Load::Healthz,
-        Arc::clone(&fixture),
-        args.connections,
-        duration,
-    )
-    .await?;
+    let ceiling =
+        workloads::run(Load::Healthz, Arc::clone(&fixture), connections, duration).await?;
     let http_ops_per_sec = ceiling.per_second();
     let mut results = Vec::new();
     let mut costs = vec![cpu_per_op(&ceiling)];
@@ -262,7 +319,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         let m = workloads::run(
             Load::Work(*w),
             Arc::clone(&fixture),
-            w.connections(args.connections),
+            w.connections(connections),
             duration,
         )
         .await?;
@@ -340,7 +397,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         &Extras {
             http_ceiling: Some(workload_report("healthz", &ceiling, http_ops_per_sec)),
             cold_start_seconds: cold_start,
-            connections: args.connections,
+            connections,
             seconds,
             hash_threads,
             deep_page,
@@ -356,6 +413,43 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     if errors > 0 {
         eprintln!("roster-bench: {errors} requests failed; the first ones:");
         for s in samples.iter().chain(&ceiling.error_samples).take(10) {
+            eprintln!("  {s}");
+        }
+        return Ok(args.allow_errors);
+    }
+    Ok(true)
+}
+
+/// The soak on the server it started (if any), which it stops at the end; `false` when
+/// answers other than 2xx, 429 and 503 (and the flood's 400) came (and that is not allowed).
+async fn run_soak(
+    args: &Args,
+    fixture: Arc<Fixture>,
+    options: &soak::Options,
+    server: Option<server::Server>,
+) -> anyhow::Result<bool> {
+    eprintln!(
+        "soak: the mixed workload on {} connections for {:.0} s, a sign-in flood on {} connections from {} addresses, the server's default rate limits",
+        options.connections,
+        options.duration.as_secs_f64(),
+        options.flood_connections,
+        options.flood_addresses
+    );
+    let report = soak::run(fixture, options).await;
+    if let Some(s) = server {
+        s.stop().await?;
+    }
+    let report = report?;
+    soak::print(&report);
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let other = report.other();
+    if other > 0 {
+        eprintln!("roster-bench: {other} answers were none of 2xx, 429, 503 (and the flood's 400 invalid_grant); the first ones:");
+        for s in report.other_samples().take(10) {
             eprintln!("  {s}");
         }
         return Ok(args.allow_errors);

@@ -20,12 +20,30 @@ pub struct Server {
     log: PathBuf,
 }
 
+/// The rate limits the server runs with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RateLimits {
+    /// None (0): the workloads measure how fast the server goes, far above one partner's
+    /// default rate.
+    Off,
+    /// The server's own defaults (the soak): whatever the environment says is removed.
+    Defaults,
+}
+
+/// The environment variables of the rate limits.
+const RATE_LIMIT_VARIABLES: [&str; 3] = [
+    "ROSTER_API_PER_MINUTE_PER_PARTNER",
+    "ROSTER_API_PER_MINUTE_PER_APPLICATION",
+    "ROSTER_SIGN_IN_PER_MINUTE_PER_ADDRESS",
+];
+
 /// Starts `binary serve` on a free port of 127.0.0.1 and waits until it answers.
 pub async fn start(
     binary: &Path,
     data_dir: &Path,
     database_url: Option<&str>,
     admin_password: &str,
+    limits: RateLimits,
     log: PathBuf,
 ) -> anyhow::Result<Server> {
     let log_file =
@@ -40,15 +58,26 @@ pub async fn start(
         .env_remove("ROSTER_DATABASE_URL")
         .env_remove("ROSTER_CONFIG")
         .env("ROSTER_LOG", "warn")
-        // The workloads measure how fast the server goes, far above one partner's default
-        // rate; environment variables, which an older binary (--server-binary) ignores.
-        .env("ROSTER_API_PER_MINUTE_PER_PARTNER", "0")
-        .env("ROSTER_API_PER_MINUTE_PER_APPLICATION", "0")
-        .env("ROSTER_SIGN_IN_PER_MINUTE_PER_ADDRESS", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file)
         .kill_on_drop(true);
+    // Environment variables, which an older binary (--server-binary) ignores; and none of
+    // the other limits' (connections, requests in flight, the hashing queue), which keep
+    // their defaults in every run.
+    for variable in RATE_LIMIT_VARIABLES {
+        match limits {
+            RateLimits::Off => cmd.env(variable, "0"),
+            RateLimits::Defaults => cmd.env_remove(variable),
+        };
+    }
+    for variable in [
+        "ROSTER_MAX_CONNECTIONS",
+        "ROSTER_MAX_REQUESTS_IN_FLIGHT",
+        "ROSTER_HASH_QUEUE",
+    ] {
+        cmd.env_remove(variable);
+    }
     if let Some(url) = database_url {
         cmd.arg("--database-url").arg(url);
     }
@@ -192,7 +221,16 @@ pub struct MemoryPeaks {
 
 /// A `kB` figure of `/proc/<pid>/status`, in bytes.
 fn status_bytes(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_field_bytes(&read_status(pid)?, field)
+}
+
+/// `/proc/<pid>/status`, while the process lives.
+pub fn read_status(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).ok()
+}
+
+/// A `kB` figure (`VmRSS:    12345 kB`) of the text of `/proc/<pid>/status`, in bytes.
+pub fn status_field_bytes(status: &str, field: &str) -> Option<u64> {
     let line = status
         .lines()
         .find(|l| l.split(':').next() == Some(field))?;
@@ -205,4 +243,41 @@ fn status_bytes(pid: u32, field: &str) -> Option<u64> {
         .parse()
         .ok()?;
     Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sqlite_path, status_field_bytes};
+    use std::path::PathBuf;
+
+    const STATUS: &str =
+        "Name:\troster\nUmask:\t0022\nState:\tS (sleeping)\nVmPeak:\t  812345 kB\n\
+VmHWM:\t  104960 kB\nVmRSS:\t   98304 kB\nRssAnon:\t   65536 kB\nRssFile:\t   32768 kB\n\
+RssShmem:\t       0 kB\nThreads:\t17\n";
+
+    #[test]
+    fn status_figures_are_read_in_bytes() {
+        assert_eq!(status_field_bytes(STATUS, "VmRSS"), Some(98_304 * 1024));
+        assert_eq!(status_field_bytes(STATUS, "VmHWM"), Some(104_960 * 1024));
+        assert_eq!(status_field_bytes(STATUS, "RssAnon"), Some(65_536 * 1024));
+        assert_eq!(status_field_bytes(STATUS, "RssShmem"), Some(0));
+    }
+
+    #[test]
+    fn a_missing_or_unlike_field_is_none() {
+        assert_eq!(status_field_bytes(STATUS, "VmSwap"), None);
+        // A prefix of a field is not the field.
+        assert_eq!(status_field_bytes(STATUS, "Vm"), None);
+        assert_eq!(status_field_bytes(STATUS, "State"), None);
+        assert_eq!(status_field_bytes("", "VmRSS"), None);
+    }
+
+    #[test]
+    fn the_sqlite_path_of_a_url() {
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/d/roster.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/d/roster.db"))
+        );
+        assert_eq!(sqlite_path("postgres://x@y/z"), None);
+    }
 }

@@ -153,13 +153,19 @@ impl Measured {
 
     /// The latency at quantile `q` (0..1), in milliseconds.
     pub fn percentile_ms(&self, q: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return 0.0;
-        }
-        let rank = (q * self.latencies.len() as f64).ceil() as usize;
-        let i = rank.clamp(1, self.latencies.len()) - 1;
-        f64::from(self.latencies[i]) / 1000.0
+        percentile_ms(&self.latencies, q)
     }
+}
+
+/// The latency at quantile `q` (0..1) of `sorted` latencies in microseconds, in
+/// milliseconds (0 when there are none).
+pub fn percentile_ms(sorted: &[u32], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    let i = rank.clamp(1, sorted.len()) - 1;
+    f64::from(sorted[i]) / 1000.0
 }
 
 /// One client per task, so that each task has exactly one keep-alive connection.
@@ -270,7 +276,7 @@ struct TaskResult {
 }
 
 /// What a request was, so that its answer can be followed up.
-enum Sent {
+pub(crate) enum Sent {
     Plain,
     /// A user was created in this customer.
     Created(u32),
@@ -280,7 +286,8 @@ enum Sent {
     Restored,
 }
 
-struct TaskState {
+/// One task's requests: what it sends next, and what it remembers of the answers.
+pub(crate) struct TaskState {
     load: Load,
     fixture: Arc<Fixture>,
     client: Client,
@@ -299,7 +306,12 @@ struct TaskState {
 }
 
 impl TaskState {
-    fn new(load: Load, fixture: Arc<Fixture>, task: usize, tasks: usize) -> anyhow::Result<Self> {
+    pub(crate) fn new(
+        load: Load,
+        fixture: Arc<Fixture>,
+        task: usize,
+        tasks: usize,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             load,
             fixture,
@@ -481,7 +493,8 @@ impl TaskState {
         }
     }
 
-    fn next(&mut self) -> (RequestBuilder, Sent) {
+    /// The next request (not sent yet), and what it is.
+    pub(crate) fn next(&mut self) -> (RequestBuilder, Sent) {
         self.n += 1;
         match self.load {
             Load::Healthz => (self.client.get(self.url("/healthz")), Sent::Plain),
@@ -536,7 +549,8 @@ impl TaskState {
         Ok(result)
     }
 
-    fn follow_up(&mut self, sent: Sent, body: &[u8]) {
+    /// What a successful (2xx) answer to `sent` changes for the next requests.
+    pub(crate) fn follow_up(&mut self, sent: Sent, body: &[u8]) {
         match sent {
             Sent::Plain => {}
             Sent::Deleted(u) => {
@@ -577,5 +591,21 @@ async fn send(request: RequestBuilder) -> Result<impl AsRef<[u8]>, String> {
         let text = String::from_utf8_lossy(&body);
         let cut: String = text.chars().take(300).collect();
         Err(format!("{status}: {cut}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile_ms;
+
+    #[test]
+    fn percentiles_take_the_rank_at_or_above_the_quantile() {
+        let sorted: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile_ms(&sorted, 0.50), 50.0);
+        assert_eq!(percentile_ms(&sorted, 0.99), 99.0);
+        assert_eq!(percentile_ms(&sorted, 1.0), 100.0);
+        assert_eq!(percentile_ms(&sorted, 0.0), 1.0);
+        assert_eq!(percentile_ms(&[2500], 0.99), 2.5);
+        assert_eq!(percentile_ms(&[], 0.5), 0.0);
     }
 }
