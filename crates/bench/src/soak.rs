@@ -33,8 +33,12 @@ pub const DEFAULT_CUSTOMERS: usize = 100;
 pub const DEFAULT_FLOOD_CONNECTIONS: usize = 32;
 /// The flood's source addresses at most: 127.0.0.2 to 127.0.0.254 (the default).
 pub const FLOOD_ADDRESSES: usize = 253;
-/// How often the legitimate sign-in runs.
+/// How often a legitimate sign-in starts.
 pub const SIGN_IN_EVERY: Duration = Duration::from_secs(2);
+/// A legitimate sign-in refused with 429 or 503 tries again after `Retry-After` (at most
+/// [`RETRY_AFTER_AT_MOST`]), up to this many attempts in all.
+pub const SIGN_IN_ATTEMPTS: usize = 5;
+const RETRY_AFTER_AT_MOST: Duration = Duration::from_secs(5);
 /// How often the server's memory is sampled.
 pub const MEMORY_EVERY: Duration = Duration::from_secs(10);
 
@@ -70,7 +74,8 @@ pub enum Class {
 #[derive(Debug, Default)]
 pub struct Answer {
     pub status: Option<u16>,
-    pub retry_after: bool,
+    /// `Retry-After` in seconds, when the answer has one.
+    pub retry_after: Option<u64>,
     pub body: Vec<u8>,
     /// The kind of transport failure (`timeout`, `connect`, `body`, `request`) and its
     /// message.
@@ -104,7 +109,10 @@ async fn exchange(request: RequestBuilder) -> Answer {
         Err(e) => return failed(&e),
     };
     let status = response.status().as_u16();
-    let retry_after = response.headers().contains_key(RETRY_AFTER);
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.trim().parse().ok());
     match response.bytes().await {
         Ok(body) => Answer {
             status: Some(status),
@@ -144,7 +152,7 @@ fn classify(answer: &Answer, expected: impl FnOnce(u16) -> Option<String>) -> (S
     let Some(status) = answer.status else {
         return ("transport: no answer".to_string(), Class::Other);
     };
-    match (status, answer.retry_after) {
+    match (status, answer.retry_after.is_some()) {
         (429, true) => ("429".to_string(), Class::TooMany),
         (503, true) => ("503".to_string(), Class::Unavailable),
         (429 | 503, false) => (format!("{status} without Retry-After"), Class::Other),
@@ -206,24 +214,34 @@ pub struct Tally {
     pub by_status: BTreeMap<String, u64>,
     /// The first few answers of class `Other`, described.
     pub samples: Vec<String>,
+    /// The first answer of each label that is not of class `Expected`, described (what a
+    /// 429 or a 503 said).
+    pub examples: BTreeMap<String, String>,
 }
 
 /// Samples kept of the answers of class `Other`.
 const SAMPLES: usize = 10;
 
 impl Tally {
-    /// Counts one answer; `describe` is called only for the first few of class `Other`.
+    /// Counts one answer; `describe` is called only for the first of each label not of
+    /// class `Expected`, and the first few of class `Other`.
     pub fn add(&mut self, label: &str, class: Class, describe: impl FnOnce() -> String) {
         self.answers += 1;
         match class {
             Class::Expected => self.expected += 1,
             Class::TooMany => self.too_many += 1,
             Class::Unavailable => self.unavailable += 1,
-            Class::Other => {
-                self.other += 1;
-                if self.samples.len() < SAMPLES {
-                    self.samples.push(describe());
-                }
+            Class::Other => self.other += 1,
+        }
+        let example = class != Class::Expected && !self.examples.contains_key(label);
+        let sample = class == Class::Other && self.samples.len() < SAMPLES;
+        if example || sample {
+            let described = describe();
+            if sample {
+                self.samples.push(described.clone());
+            }
+            if example {
+                self.examples.insert(label.to_string(), described);
             }
         }
         match self.by_status.get_mut(label) {
@@ -247,6 +265,9 @@ impl Tally {
             if self.samples.len() < SAMPLES {
                 self.samples.push(s);
             }
+        }
+        for (label, e) in other.examples {
+            self.examples.entry(label).or_insert(e);
         }
     }
 }
@@ -277,6 +298,8 @@ struct Live {
     mixed: Counters,
     flood: Counters,
     sign_ins: Counters,
+    /// Sign-ins that got a token.
+    signed_in: AtomicU64,
     rss: AtomicU64,
 }
 
@@ -345,6 +368,8 @@ pub struct MixedReport {
     pub unavailable_503: u64,
     pub other: u64,
     pub by_status: BTreeMap<String, u64>,
+    /// What the first answer of each status but the expected one said.
+    pub examples: BTreeMap<String, String>,
     pub other_samples: Vec<String>,
     /// Latencies of the 2xx answers: all of them, then the creates apart (each hashes a
     /// password, in the queue the flood fills) and the rest (reads, PATCH, DELETE).
@@ -373,6 +398,8 @@ pub struct FloodReport {
     pub unavailable_503: u64,
     pub other: u64,
     pub by_status: BTreeMap<String, u64>,
+    /// What the first answer of each status but the expected one said.
+    pub examples: BTreeMap<String, String>,
     pub other_samples: Vec<String>,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -382,19 +409,46 @@ pub struct FloodReport {
 #[derive(Serialize, Debug)]
 pub struct SignInReport {
     pub every_seconds: f64,
-    pub attempts: u64,
+    pub max_attempts: usize,
+    /// Sign-ins started; those that got a token (after how many attempts: attempts → how
+    /// many), those that had none after the last attempt (or a refusal that is no 429 or
+    /// 503), and those the end of the soak cut short.
+    pub sign_ins: u64,
     pub signed_in: u64,
+    pub by_attempts: BTreeMap<usize, u64>,
+    pub gave_up: u64,
+    pub cut_short: u64,
+    /// From the first attempt to the token, waiting and retries included, of those that got
+    /// one.
+    pub time_to_token_p50_ms: f64,
+    pub time_to_token_p99_ms: f64,
+    pub time_to_token_max_ms: f64,
+    /// The attempts, counted by answer.
+    pub attempts: u64,
+    pub attempts_signed_in: u64,
     pub too_many_429: u64,
     pub unavailable_503: u64,
     pub other: u64,
     pub by_status: BTreeMap<String, u64>,
+    /// What the first answer of each status but the expected one said.
+    pub examples: BTreeMap<String, String>,
     pub other_samples: Vec<String>,
-    /// Latencies of the sign-ins that got a token.
+    /// Latencies of the attempts that got a token.
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
     /// The slowest attempt of all, refused ones among them.
     pub all_max_ms: f64,
+}
+
+/// What the legitimate sign-ins bring back.
+#[derive(Default)]
+struct SignIns {
+    attempts: TaskOutcome,
+    /// Microseconds from the first attempt to the token, and the attempts it took.
+    signed_in: Vec<(u32, usize)>,
+    gave_up: u64,
+    cut_short: u64,
 }
 
 impl SoakReport {
@@ -570,17 +624,19 @@ async fn flood_task(
     out
 }
 
-/// The administrator signing in with the right password from 127.0.0.1 every
-/// [`SIGN_IN_EVERY`], one attempt at a time.
+/// The administrator signing in with the right password from 127.0.0.1, a sign-in every
+/// [`SIGN_IN_EVERY`] (or right after the one before, when it took longer), as a client
+/// does: refused with 429 or 503, it tries again after `Retry-After`, up to
+/// [`SIGN_IN_ATTEMPTS`] attempts (none after the end of the soak).
 async fn sign_in_task(
     base: String,
     admin: String,
     password: String,
     deadline: Instant,
     live: Arc<Live>,
-) -> anyhow::Result<TaskOutcome> {
+) -> anyhow::Result<SignIns> {
     let client = workloads::client()?;
-    let mut out = TaskOutcome::default();
+    let mut out = SignIns::default();
     let mut every = tokio::time::interval(SIGN_IN_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -589,11 +645,35 @@ async fn sign_in_task(
             break;
         }
         let t0 = Instant::now();
-        let answer = exchange(password_grant(&client, &base, &admin, &password)).await;
-        let micros = micros_since(t0);
-        let classified = classify_sign_in(&answer);
-        live.sign_ins.add(classified.1);
-        out.count(&answer, classified, micros);
+        for attempt in 1..=SIGN_IN_ATTEMPTS {
+            let ta = Instant::now();
+            let answer = exchange(password_grant(&client, &base, &admin, &password)).await;
+            let micros = micros_since(ta);
+            let classified = classify_sign_in(&answer);
+            let class = classified.1;
+            live.sign_ins.add(class);
+            out.attempts.count(&answer, classified, micros);
+            match class {
+                Class::Expected => {
+                    out.signed_in.push((micros_since(t0), attempt));
+                    live.signed_in.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                Class::TooMany | Class::Unavailable if attempt < SIGN_IN_ATTEMPTS => {
+                    let wait = Duration::from_secs(answer.retry_after.unwrap_or(1))
+                        .min(RETRY_AFTER_AT_MOST);
+                    if Instant::now() + wait >= deadline {
+                        out.cut_short += 1;
+                        break;
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    out.gave_up += 1;
+                    break;
+                }
+            }
+        }
     }
     Ok(out)
 }
@@ -616,7 +696,7 @@ async fn sample_memory(
         (s.mixed_2xx, s.mixed_429, s.mixed_503, s.mixed_other) = (m2xx, m429, m503, mother);
         s.flood_answers = flood.iter().sum();
         s.flood_429 = flood[1];
-        s.signed_in = live.sign_ins.get()[0];
+        s.signed_in = live.signed_in.load(Ordering::Relaxed);
         if let Some(rss) = s.vm_rss_bytes {
             live.rss.store(rss, Ordering::Relaxed);
         }
@@ -703,10 +783,11 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
                 let [ok, too_many, unavailable, other] = live.mixed.get();
                 let f = live.flood.get();
                 let s = live.sign_ins.get();
+                let signed_in = live.signed_in.load(Ordering::Relaxed);
                 progress.show(
                     t / total,
                     &format!(
-                        "{:.0}/{total:.0} s; mixed 2xx {ok}, 429 {too_many}, 503 {unavailable}, other {other}; flood {} (429 {}, 503 {}, other {}); sign-ins {}/{}; RSS {:.0} MiB",
+                        "{:.0}/{total:.0} s; mixed 2xx {ok}, 429 {too_many}, 503 {unavailable}, other {other}; flood {} (429 {}, 503 {}, other {}); signed in {signed_in} ({} of {} attempts); RSS {:.0} MiB",
                         t.min(total),
                         f.iter().sum::<u64>(),
                         f[1],
@@ -729,7 +810,7 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
     for t in flood {
         f.merge(t.await.context("a task of the flood failed")?);
     }
-    let mut s = sign_ins.await.context("the sign-in task failed")??;
+    let mut sign_ins = sign_ins.await.context("the sign-in task failed")??;
     let seconds = started.elapsed().as_secs_f64();
     let memory = memory.await.context("the memory sampler failed")?;
     watcher.abort();
@@ -739,10 +820,17 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
         .and_then(|st| server::status_field_bytes(&st, "VmHWM"));
     m.sort();
     f.sort();
-    s.sort();
+    sign_ins.attempts.sort();
     let rest = m.unhashed();
+    let mut to_token: Vec<u32> = sign_ins.signed_in.iter().map(|&(t, _)| t).collect();
+    to_token.sort_unstable();
+    let mut by_attempts = BTreeMap::new();
+    for &(_, n) in &sign_ins.signed_in {
+        *by_attempts.entry(n).or_default() += 1;
+    }
+    let s = &sign_ins.attempts;
     Progress::new("soak").done(&format!(
-        "{} answers of the mixed workload, {} of the flood, {} sign-ins in {seconds:.1} s",
+        "{} answers of the mixed workload, {} of the flood, {} sign-in attempts in {seconds:.1} s",
         m.tally.answers, f.tally.answers, s.tally.answers
     ));
 
@@ -789,6 +877,7 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
             all_p99_ms: percentile_ms(&m.all, 0.99),
             all_max_ms: max(&m.all),
             by_status: m.tally.by_status,
+            examples: m.tally.examples,
             other_samples: m.tally.samples,
         },
         flood: FloodReport {
@@ -802,12 +891,22 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
             p99_ms: percentile_ms(&f.all, 0.99),
             max_ms: max(&f.all),
             by_status: f.tally.by_status,
+            examples: f.tally.examples,
             other_samples: f.tally.samples,
         },
         sign_ins: SignInReport {
             every_seconds: SIGN_IN_EVERY.as_secs_f64(),
+            max_attempts: SIGN_IN_ATTEMPTS,
+            sign_ins: sign_ins.signed_in.len() as u64 + sign_ins.gave_up + sign_ins.cut_short,
+            signed_in: sign_ins.signed_in.len() as u64,
+            by_attempts,
+            gave_up: sign_ins.gave_up,
+            cut_short: sign_ins.cut_short,
+            time_to_token_p50_ms: percentile_ms(&to_token, 0.50),
+            time_to_token_p99_ms: percentile_ms(&to_token, 0.99),
+            time_to_token_max_ms: max(&to_token),
             attempts: s.tally.answers,
-            signed_in: s.tally.expected,
+            attempts_signed_in: s.tally.expected,
             too_many_429: s.tally.too_many,
             unavailable_503: s.tally.unavailable,
             other: s.tally.other,
@@ -815,8 +914,9 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
             p99_ms: percentile_ms(&s.expected, 0.99),
             max_ms: max(&s.expected),
             all_max_ms: max(&s.all),
-            by_status: s.tally.by_status,
-            other_samples: s.tally.samples,
+            by_status: s.tally.by_status.clone(),
+            examples: s.tally.examples.clone(),
+            other_samples: s.tally.samples.clone(),
         },
         memory,
         server_peak_rss_bytes: peak,
@@ -835,6 +935,15 @@ fn statuses(by_status: &BTreeMap<String, u64>) -> String {
         .map(|(label, n)| format!("{label}: {n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What the first 429, 503 and other answer said, on one line each.
+fn examples(examples: &BTreeMap<String, String>) {
+    for (label, said) in examples {
+        let said = said.strip_prefix(&format!("{label}: ")).unwrap_or(said);
+        let line: String = said.chars().take(150).collect();
+        println!("    the first {label} said: {line}");
+    }
 }
 
 fn share(n: u64, of: u64) -> String {
@@ -893,6 +1002,7 @@ pub fn print(r: &SoakReport) {
         m.all_p50_ms, m.all_p99_ms, m.all_max_ms
     );
     println!("  by status: {}", statuses(&m.by_status));
+    examples(&m.examples);
     println!();
     println!(
         "sign-in flood: wrong passwords for unknown accounts, {} connections from {} (a new user name each time, no waiting for Retry-After)",
@@ -926,18 +1036,33 @@ pub fn print(r: &SoakReport) {
         f.p50_ms, f.p99_ms, f.max_ms
     );
     println!("  by status: {}", statuses(&f.by_status));
+    examples(&f.examples);
     println!();
     println!(
-        "legitimate sign-ins: the administrator, right password, from 127.0.0.1 every {:.0} s",
-        s.every_seconds
+        "legitimate sign-ins: the administrator, right password, from 127.0.0.1, one every {:.0} s; refused 429 or 503, it tries again after Retry-After, {} attempts at most",
+        s.every_seconds, s.max_attempts
+    );
+    let after: Vec<String> = s
+        .by_attempts
+        .iter()
+        .map(|(n, k)| format!("{k} at attempt {n}"))
+        .collect();
+    println!(
+        "  {} sign-ins: {} got a token ({}), {} none after {} attempts, {} cut short by the end",
+        s.sign_ins,
+        s.signed_in,
+        after.join(", "),
+        s.gave_up,
+        s.max_attempts,
+        s.cut_short
     );
     println!(
-        "  {} attempts: {} signed in, {} refused 429, {} refused 503, {} other",
-        s.attempts, s.signed_in, s.too_many_429, s.unavailable_503, s.other
+        "  time to the token (waits and retries included): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        s.time_to_token_p50_ms, s.time_to_token_p99_ms, s.time_to_token_max_ms
     );
     println!(
-        "  latency of those signed in: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (slowest attempt of all {:.1} ms)",
-        s.p50_ms, s.p99_ms, s.max_ms, s.all_max_ms
+        "  {} attempts: {} signed in, {} refused 429, {} refused 503, {} other; a successful attempt took p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        s.attempts, s.attempts_signed_in, s.too_many_429, s.unavailable_503, s.other, s.p50_ms, s.p99_ms, s.max_ms
     );
     println!();
     println!(
@@ -1002,7 +1127,7 @@ mod tests {
     fn answer(status: u16, retry_after: bool, body: &str) -> Answer {
         Answer {
             status: Some(status),
-            retry_after,
+            retry_after: retry_after.then_some(1),
             body: body.as_bytes().to_vec(),
             failure: None,
         }
@@ -1117,8 +1242,8 @@ mod tests {
         let mut t = Tally::default();
         t.add("200", Class::Expected, || unreachable!());
         t.add("200", Class::Expected, || unreachable!());
-        t.add("429", Class::TooMany, || unreachable!());
-        t.add("503", Class::Unavailable, || unreachable!());
+        t.add("429", Class::TooMany, || "429: slow down".to_string());
+        t.add("503", Class::Unavailable, || "503: busy".to_string());
         for i in 0..12 {
             t.add("404", Class::Other, || format!("404 number {i}"));
         }
@@ -1131,18 +1256,27 @@ mod tests {
         assert_eq!(t.by_status["404"], 12);
         assert_eq!(t.samples.len(), SAMPLES);
         assert_eq!(t.samples[0], "404 number 0");
+        // The first of each label but the expected ones, described once.
+        assert_eq!(t.examples.len(), 3);
+        assert_eq!(t.examples["404"], "404 number 0");
+        assert_eq!(t.examples["429"], "429: slow down");
+        t.add("429", Class::TooMany, || unreachable!());
+        assert_eq!(t.too_many, 2);
+        assert!(!t.samples.iter().any(|s| s.contains("slow down")));
 
         let mut u = Tally::default();
         u.add("200", Class::Expected, || unreachable!());
         u.add("transport: timeout", Class::Other, || "late".to_string());
         let mut both = u.clone();
         both.merge(t.clone());
-        assert_eq!(both.answers, 18);
+        assert_eq!(both.answers, 19);
         assert_eq!((both.expected, both.other), (3, 13));
         assert_eq!(both.by_status["200"], 3);
         assert_eq!(both.by_status["transport: timeout"], 1);
         assert_eq!(both.samples.len(), SAMPLES);
         assert_eq!(both.samples[0], "late");
+        assert_eq!(both.examples["transport: timeout"], "late");
+        assert_eq!(both.examples["503"], "503: busy");
 
         let mut empty = Tally::default();
         empty.merge(Tally::default());
