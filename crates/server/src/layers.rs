@@ -126,6 +126,10 @@ fn ids_of(req: &Request) -> RequestIds {
 
 /// Turns `Authorization: Bearer <token>` into the caller's [`Ctx`], or answers 401.
 pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    if !declared(&req) {
+        // The route's 405, before any check of who calls: the method does not exist here.
+        return next.run(req).await;
+    }
     let ids = ids_of(&req);
     let token = req
         .headers()
@@ -257,10 +261,19 @@ fn with_password_from(request_body: &[u8], stored: &str) -> String {
     }
 }
 
+/// Whether the request's method is one its route has: these layers wrap a whole route, its
+/// 405 for other methods included, which must stay a 405.
+fn declared(req: &Request) -> bool {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_none_or(|path| crate::declares(req.method(), path.as_str()))
+}
+
 /// Idempotency by `MS-RequestId` for POST, PATCH and DELETE (rest-api.md §7).
 pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let ids = ids_of(&req);
-    let writes = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE);
+    let writes = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE)
+        && declared(&req);
     let Some(ctx) = req.extensions().get::<Ctx>().cloned() else {
         return next.run(req).await;
     };

@@ -179,15 +179,40 @@ async fn not_found() -> Response {
 }
 
 /// The OpenAPI document, built once from the route table.
-static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
-    route_table()
+static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    let generated = route_table()
         .into_iter()
         .fold(
             OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()),
             |doc, (_, routes)| doc.merge(routes),
         )
-        .into_openapi()
+        .into_openapi();
+    let mut doc = serde_json::to_value(&generated).unwrap_or_default();
+    openapi::finish(&mut doc);
+    doc
 });
+
+/// The (method, path) pairs the route table has, as the document names them.
+static DECLARED: LazyLock<std::collections::HashSet<(String, String)>> = LazyLock::new(|| {
+    let mut declared = std::collections::HashSet::new();
+    for (path, item) in DOCUMENT["paths"].as_object().into_iter().flatten() {
+        for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
+            declared.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    declared
+});
+
+/// Whether the route table has `method` on the route `path` (`/v1/customers/{customerId}`).
+/// HEAD is GET without the body, as axum serves it.
+pub(crate) fn declares(method: &axum::http::Method, path: &str) -> bool {
+    let method = if method == axum::http::Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    DECLARED.contains(&(method.to_string(), path.to_string()))
+}
 
 async fn openapi_json() -> Response {
     wire::json(StatusCode::OK, &*DOCUMENT)
@@ -195,7 +220,7 @@ async fn openapi_json() -> Response {
 
 /// The OpenAPI document as the server publishes it.
 pub fn openapi_document() -> serde_json::Value {
-    serde_json::to_value(&*DOCUMENT).unwrap_or_default()
+    DOCUMENT.clone()
 }
 
 /// Serves until `stop` completes; trailing slashes are accepted on every path.

@@ -1,8 +1,11 @@
 //! The OpenAPI 3.1 document, generated from the handlers and wire types. A snapshot test
 //! fails when it changes unnoticed.
 
+mod requests;
+
 use serde::Deserialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use serde_json::{json, Map, Value};
+use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -14,8 +17,9 @@ use utoipa::{IntoParams, Modify, OpenApi};
             {code, description, data, source}.",
         license(name = "Apache-2.0"),
     ),
+    components(schemas(SeekOperation, SortField, SortDirection, UserStateWord)),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    security(("oauth2" = [])),
 )]
 pub struct ApiDoc;
 
@@ -25,16 +29,244 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("An access token from POST /oauth2/token"))
-                    .build(),
-            ),
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [
+                    Flow::Password(Password::new("/oauth2/token", Scopes::new())),
+                    Flow::ClientCredentials(ClientCredentials::new(
+                        "/oauth2/token",
+                        Scopes::new(),
+                    )),
+                ],
+                "An access token from POST /oauth2/token, sent as `Authorization: Bearer <token>`",
+            )),
         );
     }
+}
+
+/// Completes the document generated from the handlers with what no single handler says:
+/// the answers every operation of a kind may give, and the shapes of parameters whose text
+/// is JSON or one of a list of words the domain defines.
+pub fn finish(doc: &mut Value) {
+    requests::describe(doc);
+    add_links(doc);
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            add_shared_answers(path, method, op);
+            for param in op
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                describe_parameter(path, param);
+            }
+        }
+    }
+}
+
+/// The operations that create something, the id their answer carries, and the parameter the
+/// operations on the created thing take it as.
+const CREATORS: [(&str, &str); 6] = [
+    ("/v1/customers", "customerId"),
+    ("/v1/customers/{customerId}/users", "userId"),
+    ("/v1/customers/{customerId}/delegatedadminrelationships", "relationshipId"),
+    ("/v1/users", "userId"),
+    ("/v1/groups", "groupId"),
+    ("/v1/applications", "applicationId"),
+];
+
+/// OpenAPI links from each creating operation's 201 to every operation on what it created
+/// (`id` of the answer; the creator's own path parameters passed on), for clients and for
+/// generated sequences of calls.
+fn add_links(doc: &mut Value) {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return;
+    };
+    let path_params = |path: &str| -> Vec<String> {
+        path.split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut links: Vec<(String, Map<String, Value>)> = Vec::new();
+    for (creator, param) in CREATORS {
+        let inherited = path_params(creator);
+        let prefix = format!("{creator}/{{{param}}}");
+        let mut found = Map::new();
+        for (path, item) in paths {
+            if !(path == &prefix || path.starts_with(&format!("{prefix}/"))) {
+                continue;
+            }
+            // Only where every path parameter is known: the new id or the creator's own.
+            if !path_params(path)
+                .iter()
+                .all(|p| p == param || inherited.contains(p))
+            {
+                continue;
+            }
+            for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+                let Some(id) = op["operationId"].as_str() else {
+                    continue;
+                };
+                let mut parameters = Map::new();
+                parameters.insert(param.into(), json!("$response.body#/id"));
+                for p in &inherited {
+                    parameters.insert(p.clone(), json!(format!("$request.path.{p}")));
+                }
+                found.insert(
+                    id.to_string(),
+                    json!({"operationId": id, "parameters": parameters}),
+                );
+            }
+        }
+        links.push((creator.to_string(), found));
+    }
+    for (creator, found) in links {
+        if let Some(created) = doc.pointer_mut(&format!(
+            "/paths/{}/post/responses/201",
+            creator.replace('~', "~0").replace('/', "~1")
+        )) {
+            created["links"] = Value::Object(found);
+        }
+    }
+}
+
+/// - a write of an authenticated caller (POST, PATCH, DELETE) may get 409 (60007) from the
+///   idempotency layer, for an `MS-RequestId` already used for a different request;
+/// - an authenticated operation, the token endpoint and the password change may get 429 from a
+///   rate limit (Partner Center's throttling body, `Retry-After`);
+/// - every operation may get 503 when the server is overloaded or its database does not
+///   answer (`Retry-After`); nothing was changed.
+fn add_shared_answers(path: &str, method: &str, op: &mut Value) {
+    let authenticated = op.get("security").is_none();
+    let signs_in = path == "/oauth2/token" || path == "/v1/passwordchange";
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let retry_after = json!({"Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }});
+    let body = |schema: Value| json!({"application/json": {"schema": schema}});
+    let fault = json!({"$ref": "#/components/schemas/ApiFault"});
+    if authenticated {
+        responses.entry("403").or_insert_with(|| json!({
+            "description": "900150: the caller's roles do not allow this, or not for this customer",
+            "content": body(fault.clone()),
+        }));
+    }
+    if authenticated && matches!(method, "post" | "patch" | "delete") {
+        responses.entry("409").or_insert_with(|| json!({
+            "description": "60007: this MS-RequestId was already used for a different request",
+            "content": body(fault.clone()),
+        }));
+    }
+    if authenticated || signs_in {
+        responses.entry("429").or_insert_with(|| json!({
+            "description": "Rate limit is exceeded: Partner Center's throttling body",
+            "headers": retry_after,
+            "content": body(json!({
+                "type": "object",
+                "properties": {"statusCode": {"type": "integer"}, "message": {"type": "string"}},
+                "required": ["statusCode", "message"],
+            })),
+        }));
+    }
+    responses.entry("503").or_insert_with(|| {
+        let (description, schema) = if path == "/oauth2/token" {
+            (
+                "temporarily_unavailable: overloaded, or the database does not answer",
+                json!({"$ref": "#/components/schemas/OAuthError"}),
+            )
+        } else {
+            (
+                "503: overloaded (requests in flight, the hashing queue), or the database does not answer; nothing was changed",
+                fault.clone(),
+            )
+        };
+        json!({"description": description, "headers": retry_after, "content": body(schema)})
+    });
+}
+
+/// The parameters whose schema the handlers' text types cannot say.
+fn describe_parameter(path: &str, param: &mut Value) {
+    let name = param["name"].as_str().unwrap_or_default().to_string();
+    match (name.as_str(), param["in"].as_str()) {
+        ("filter", Some("query")) => {
+            if let Some(param) = param.as_object_mut() {
+                param.remove("schema");
+                param.insert(
+                    "content".into(),
+                    json!({"application/json": {"schema": filter_schema(path)}}),
+                );
+            }
+        }
+        ("licenseGroupIds", Some("query")) => {
+            param["schema"] = json!({"type": "array", "items": {"type": "string",
+                "pattern": "^[ ,]*([Gg][Rr][Oo][Uu][Pp][12][ ,]*)*$"}});
+        }
+        ("usageLocation", Some("query")) => {
+            param["schema"] = requests::country_code();
+        }
+        ("roleId", Some("path")) => {
+            let ids: Vec<&str> = if path.starts_with("/v1/roles/") {
+                roster_domain::authz::PartnerRole::ALL.iter().map(|r| r.id()).collect()
+            } else {
+                roster_domain::authz::DirectoryRole::ALL.iter().map(|r| r.id()).collect()
+            };
+            param["schema"] = json!({"type": "string", "enum": ids});
+        }
+        ("role", Some("query")) => {
+            param["schema"] = json!({"type": "string", "enum": partner_role_names()});
+        }
+        _ => {}
+    }
+}
+
+/// The names of the partner roles, as the wire gives them.
+pub fn partner_role_names() -> Vec<&'static str> {
+    roster_domain::authz::PartnerRole::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect()
+}
+
+/// The filter JSON of a list: the customers list or a users list.
+fn filter_schema(path: &str) -> Value {
+    let text = |operators: &[&str]| {
+        json!({"type": "string", "enum": operators})
+    };
+    let search = |fields: &[&str]| json!({
+        "type": "object",
+        "properties": {
+            "Field": {"type": "string", "enum": fields},
+            "Value": {"type": "string", "description": "Empty matches everything"},
+            "Operator": text(&["starts_with", "substring"]),
+        },
+        "required": ["Field", "Value", "Operator"],
+    });
+    if path == "/v1/customers" {
+        return search(&["CompanyName", "Domain"]);
+    }
+    json!({"oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                "Field": {"type": "string", "enum": ["UserState", "UserStatus"]},
+                "Value": {"type": "string", "enum": ["Active", "Inactive"]},
+                "Operator": text(&["equals"]),
+            },
+            "required": ["Field", "Value", "Operator"],
+        },
+        search(&["DisplayName", "UserPrincipalName"]),
+    ]})
 }
 
 /// Headers every `/v1` operation accepts.
@@ -68,6 +300,7 @@ pub struct ListParams {
     /// `Next`, with the previous page's token in the `MS-ContinuationToken` header (or the
     /// `continuationToken` parameter); the token alone carries the filter, sort and size.
     #[serde(rename = "seekOperation")]
+    #[param(value_type = Option<SeekOperation>)]
     seek_operation: Option<String>,
     #[serde(rename = "continuationToken")]
     continuation_token: Option<String>,
@@ -93,6 +326,7 @@ pub struct PageSizeParam {
     size: Option<u32>,
     /// `Next`, with the previous page's token in the `MS-ContinuationToken` header.
     #[serde(rename = "seekOperation")]
+    #[param(value_type = Option<SeekOperation>)]
     seek_operation: Option<String>,
 }
 
@@ -103,10 +337,47 @@ pub struct PageSizeParam {
 pub struct UserSortParams {
     /// `UserPrincipalName` (default) or `DisplayName`.
     #[serde(rename = "sortField")]
+    #[param(value_type = Option<SortField>)]
     sort_field: Option<String>,
     /// `Ascending` (default) or `Descending`.
     #[serde(rename = "sortDirection")]
+    #[param(value_type = Option<SortDirection>)]
     sort_direction: Option<String>,
+}
+
+// The words some parameters take, for the document (the handlers read them as text, case
+// aside, and say what they take when they get another).
+
+/// The paging operation.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum SeekOperation {
+    Next,
+}
+
+/// The field the users list is sorted by.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum SortField {
+    UserPrincipalName,
+    DisplayName,
+}
+
+/// The direction of the sort.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum SortDirection {
+    Ascending,
+    Descending,
+}
+
+/// A partner user's state.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum UserStateWord {
+    Active,
+    Inactive,
 }
 
 #[cfg(test)]

@@ -176,8 +176,11 @@ impl CollectionItem for CatalogueProductBody {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatsRequest {
+    #[serde(default, deserialize_with = "crate::object::whole_number")]
     pub total_units: Option<i64>,
+    #[serde(default, deserialize_with = "crate::object::whole_number")]
     pub suspended_units: Option<i64>,
+    #[serde(default, deserialize_with = "crate::object::whole_number")]
     pub warning_units: Option<i64>,
 }
 

@@ -64,3 +64,86 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for MapOnly<V> {
         self.0.visit_map(map)
     }
 }
+
+/// For `#[serde(default, deserialize_with = "crate::object::whole_number")]` on an integer
+/// property: a whole number, also when a client's JSON writes it with a fraction of zero
+/// (`5.0`, as JSON Schema and JavaScript count it); `5.5` and numbers beyond `i64` are refused.
+pub fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    Option::<Whole>::deserialize(deserializer).map(|w| w.map(|Whole(n)| n))
+}
+
+struct Whole(i64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WholeVisitor)
+    }
+}
+
+struct WholeVisitor;
+
+impl Visitor<'_> for WholeVisitor {
+    type Value = Whole;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a whole number")
+    }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Whole, E> {
+        Ok(Whole(n))
+    }
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Whole, E> {
+        i64::try_from(n)
+            .map(Whole)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+    }
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Whole, E> {
+        // i64::MAX is not exactly an f64: the bounds are the nearest f64 inside the range.
+        if n.fract() == 0.0 && (-9.223_372_036_854_775e18..9.223_372_036_854_775e18).contains(&n) {
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(Whole(n as i64))
+        } else {
+            Err(E::invalid_value(serde::de::Unexpected::Float(n), &self))
+        }
+    }
+}
+
+#[cfg(test)]
+mod whole_number_tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    struct Units {
+        #[serde(default, deserialize_with = "whole_number")]
+        n: Option<i64>,
+    }
+
+    fn parse(json: &str) -> Result<Option<i64>, String> {
+        serde_json::from_str::<Units>(json)
+            .map(|u| u.n)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn takes_whole_numbers_however_written() {
+        assert_eq!(parse(r#"{"n": 5}"#), Ok(Some(5)));
+        assert_eq!(parse(r#"{"n": -5}"#), Ok(Some(-5)));
+        assert_eq!(parse(r#"{"n": 5.0}"#), Ok(Some(5)));
+        assert_eq!(parse(r#"{"n": -1027.0}"#), Ok(Some(-1027)));
+        assert_eq!(parse(r#"{"n": 1e3}"#), Ok(Some(1000)));
+        assert_eq!(parse(r#"{"n": null}"#), Ok(None));
+        assert_eq!(parse(r#"{}"#), Ok(None));
+    }
+
+    #[test]
+    fn refuses_fractions_and_numbers_beyond_i64() {
+        for json in [
+            r#"{"n": 5.5}"#,
+            r#"{"n": 1e300}"#,
+            r#"{"n": 18446744073709551615}"#,
+            r#"{"n": "5"}"#,
+            r#"{"n": true}"#,
+        ] {
+            assert!(parse(json).is_err(), "{json}");
+        }
+    }
+}

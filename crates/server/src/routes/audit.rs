@@ -32,10 +32,10 @@ fn time(params: &Params, name: &str) -> Result<Option<Timestamp>, ApiError> {
 
 #[utoipa::path(get, path = "/v1/auditrecords", operation_id = "list_audit_records", tag = "audit",
     params(crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader,
-        ("startDate" = String, Query, description = "Required on the first page. RFC 3339 (2026-11-30T20:04:39Z), a date (2026-11-30: its midnight) or MM/dd/yyyy HH:mm:ss (11/30/2026 20:04:39, as the .NET SDK sends); without an offset, UTC"),
-        ("endDate" = Option<String>, Query, description = "Exclusive; default now. The same forms as startDate"),
+        ("startDate" = String, Query, format = DateTime, description = "Required on the first page. RFC 3339 (2026-11-30T20:04:39Z), a date (2026-11-30: its midnight) or MM/dd/yyyy HH:mm:ss (11/30/2026 20:04:39, as the .NET SDK sends); without an offset, UTC"),
+        ("endDate" = Option<String>, Query, format = DateTime, description = "Exclusive; default now. The same forms as startDate"),
         ("operationType" = Option<String>, Query, description = "e.g. create_customer_user"),
-        ("customerId" = Option<String>, Query), ("userId" = Option<String>, Query, description = "the acting user")),
+        ("customerId" = Option<uuid::Uuid>, Query), ("userId" = Option<uuid::Uuid>, Query, description = "the acting user")),
     responses((status = 200, description = "Newest first", body = AuditRecordCollection),
         (status = 400, description = "3000", body = ApiFault), (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault)))]
 pub async fn list(

@@ -53,7 +53,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/users/bulkupload", operation_id = "bulk_upload_customer_users", tag = "customer users",
-    params(("customerId" = String, Path),
+    params(("customerId" = uuid::Uuid, Path),
         ("usageLocation" = String, Query, description = "The country every user of the file is in: ISO 3166-1 alpha-2, such as US"),
         ("validateOnly" = Option<bool>, Query, description = "true: check the file as an upload would, and create no one (200 with the number of rows, or the 400 an upload would answer)"),
         crate::openapi::RequestHeaders),
@@ -151,7 +151,7 @@ fn as_json(customer: roster_domain::CustomerId, uploaded: BulkUploaded) -> Respo
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/users/bulkupload/template", operation_id = "bulk_upload_template", tag = "customer users",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, description = "The header row to fill in, as a CSV attachment", content_type = "text/csv", body = String),
         (status = 400, description = "2000", body = ApiFault), (status = 401, body = ApiFault),

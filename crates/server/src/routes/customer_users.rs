@@ -37,7 +37,7 @@ fn user_response(status: StatusCode, user: &CustomerUser, echo: Option<PasswordE
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/users", operation_id = "create_customer_user", tag = "customer users",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     request_body(content = CustomerUserRequest, description = "userPrincipalName and displayName are required; without passwordProfile.password Roster generates a temporary password and returns it once"),
     responses(
         (status = 201, description = "Created; passwordProfile shows the password this once", body = CustomerUserBody),
@@ -71,7 +71,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}", operation_id = "get_customer_user", tag = "customer users",
-    params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, description = "The user, active or soft-deleted", body = CustomerUserBody,
             headers(("ETag" = String, description = "The user's etag, for If-Match"))),
@@ -157,7 +157,7 @@ fn list_query(params: &Params) -> Result<UserListQuery, ApiError> {
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/users", operation_id = "list_customer_users", tag = "customer users",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders, crate::openapi::ListParams, crate::openapi::ContinuationHeader, crate::openapi::UserSortParams),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders, crate::openapi::ListParams, crate::openapi::ContinuationHeader, crate::openapi::UserSortParams),
     responses(
         (status = 200, description = "A page of users; follow links.next (or send seekOperation=Next with the MS-ContinuationToken header) for the next", body = CustomerUserCollection),
         (status = 400, description = "2000; 3000 bad size, filter, sort or continuation token", body = ApiFault),
@@ -189,7 +189,7 @@ pub async fn list(
 }
 
 #[utoipa::path(patch, path = "/v1/customers/{customerId}/users/{userId}", operation_id = "update_customer_user", tag = "customer users",
-    params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders,
+    params(("customerId" = uuid::Uuid, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders,
         ("If-Match" = Option<String>, Header, description = "The etag from the last read; the PATCH is refused with 412 when the user changed since")),
     request_body(content = CustomerUserRequest, description = "Edit (any subset of properties), reset the password (passwordProfile), or restore a soft-deleted user (state: active, with optional other properties)"),
     responses(
@@ -222,7 +222,7 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/v1/customers/{customerId}/users/{userId}", operation_id = "delete_customer_user", tag = "customer users",
-    params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders,
+    params(("customerId" = uuid::Uuid, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders,
         ("If-Match" = Option<String>, Header, description = "Optional etag precondition")),
     responses(
         (status = 204, description = "Soft-deleted: restorable until the purge"),
@@ -247,7 +247,7 @@ pub async fn delete(
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/users/{userId}/resetpassword", operation_id = "reset_customer_user_password", tag = "customer users",
-    params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     request_body(content = Option<ResetPasswordRequest>, description = "Optional. forceChangePassword (default true): the user must change the new password at its next sign-in"),
     responses(
         (status = 200, description = "Roster generated a new temporary password: the user, with passwordProfile.password shown this once (a replay of the same MS-RequestId shows it null); the user's sessions and tokens end", body = CustomerUserBody),
@@ -264,7 +264,10 @@ pub async fn reset_password(
 ) -> Result<Response, ApiError> {
     let (cid, uid) = (customer_id(&cid)?, user_id(&uid)?);
     let bytes = read_body(req, &app).await?;
-    let body: ResetPasswordRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+    // No body, and a JSON null (what a client serialising "no options" sends), both mean
+    // the defaults.
+    let text = bytes.trim_ascii();
+    let body: ResetPasswordRequest = if text.is_empty() || text == b"null" {
         ResetPasswordRequest::default()
     } else {
         crate::json::parse(&bytes)?

@@ -110,7 +110,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}", operation_id = "get_customer", tag = "customers",
-    params(("customerId" = String, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = CustomerBody),
         (status = 400, description = "2000 the id is not a GUID", body = ApiFault),
@@ -128,7 +128,7 @@ pub async fn get(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/domains", tag = "customers",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = DomainCollection),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 404, description = "60003", body = ApiFault),
@@ -148,7 +148,7 @@ pub async fn list_domains(
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/domains", tag = "customers",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     request_body = DomainRequest,
     responses(
         (status = 201, body = DomainBody),
@@ -177,7 +177,7 @@ pub async fn add_domain(
 }
 
 #[utoipa::path(patch, path = "/v1/customers/{customerId}", operation_id = "update_customer", tag = "customers",
-    params(("customerId" = String, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path, description = "The customer's tenant id"), crate::openapi::RequestHeaders),
     request_body = CustomerPatchRequest,
     responses(
         (status = 200, body = CustomerBody),

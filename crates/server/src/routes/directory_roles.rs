@@ -45,7 +45,7 @@ fn member(m: &RoleMember, role_id: &str) -> UserMemberBody {
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/directoryroles", operation_id = "list_directory_roles", tag = "directory roles",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses((status = 200, description = "The fixed catalogue of directory roles", body = DirectoryRoleCollection),
         (status = 400, description = "2000", body = ApiFault), (status = 401, body = ApiFault),
         (status = 403, description = "900150", body = ApiFault), (status = 404, description = "60003", body = ApiFault)))]
@@ -63,7 +63,7 @@ pub async fn catalogue(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}/directoryroles", operation_id = "list_user_directory_roles", tag = "directory roles",
-    params(("customerId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses((status = 200, description = "The roles the user holds", body = DirectoryRoleCollection),
         (status = 400, description = "2000", body = ApiFault), (status = 401, body = ApiFault),
         (status = 403, description = "900150", body = ApiFault), (status = 404, description = "60003; 60002", body = ApiFault)))]
@@ -85,7 +85,7 @@ pub async fn of_user(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/directoryroles/{roleId}/usermembers", tag = "directory roles",
-    params(("customerId" = String, Path), ("roleId" = String, Path), crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader),
+    params(("customerId" = uuid::Uuid, Path), ("roleId" = String, Path), crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader),
     responses((status = 200, description = "A page of the role's active members, by user id", body = UserMemberCollection),
         (status = 400, description = "2000; 3000 bad size or continuation token", body = ApiFault), (status = 401, body = ApiFault),
         (status = 403, description = "900150", body = ApiFault), (status = 404, description = "60003; 1000 no such role", body = ApiFault)))]
@@ -118,7 +118,7 @@ pub async fn members(
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/directoryroles/{roleId}/usermembers", tag = "directory roles",
-    params(("customerId" = String, Path), ("roleId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("roleId" = String, Path), crate::openapi::RequestHeaders),
     request_body(content = UserMemberRequest, description = "Only id is used"),
     responses((status = 201, description = "The user holds the role (also when it held it already)", body = UserMemberBody),
         (status = 400, description = "800002; 2000", body = ApiFault), (status = 401, body = ApiFault),
@@ -141,7 +141,7 @@ pub async fn add_member(
 }
 
 #[utoipa::path(delete, path = "/v1/customers/{customerId}/directoryroles/{roleId}/usermembers/{userId}", tag = "directory roles",
-    params(("customerId" = String, Path), ("roleId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("roleId" = String, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses((status = 204, description = "The user no longer holds the role"),
         (status = 400, description = "2000", body = ApiFault), (status = 401, body = ApiFault),
         (status = 403, description = "900150", body = ApiFault),

@@ -75,7 +75,7 @@ pub async fn catalogue(State(app): State<AppState>, Caller(ctx): Caller) -> Resp
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/subscribedskus", tag = "licences",
-    params(("customerId" = String, Path), ("licenseGroupIds" = Option<Vec<String>>, Query, description = "Group1 and/or Group2, repeatable; Group1 when absent"), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("licenseGroupIds" = Option<Vec<String>>, Query, description = "Group1 and/or Group2 (any casing), repeatable or separated by commas; Group1 when absent or empty"), crate::openapi::RequestHeaders),
     responses((status = 200, description = "The customer's seats of each product", body = SubscribedSkuCollection),
         (status = 400, description = "2000; 3000 bad licenseGroupIds", body = ApiFault), (status = 401, body = ApiFault),
         (status = 403, description = "900150", body = ApiFault), (status = 404, description = "60003", body = ApiFault)))]
@@ -100,7 +100,7 @@ pub async fn subscribed(
 }
 
 #[utoipa::path(put, path = "/v1/customers/{customerId}/subscribedskus/{skuId}", tag = "licences",
-    params(("customerId" = String, Path), ("skuId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("skuId" = String, Path), crate::openapi::RequestHeaders),
     request_body(content = SeatsRequest, description = "totalUnits (active + warning) is required; suspendedUnits and warningUnits default to 0"),
     responses((status = 200, description = "The seats as set (Roster's own)", body = SubscribedSkuBody),
         (status = 400, description = "800002; 2000; 3000 (also: fewer seats than licences in use)", body = ApiFault), (status = 401, body = ApiFault),
@@ -122,8 +122,8 @@ pub async fn set_seats(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/users/{userId}/licenses", operation_id = "list_user_licenses", tag = "licences",
-    params(("customerId" = String, Path), ("userId" = String, Path, description = "The user's id or user principal name"),
-        ("licenseGroupIds" = Option<Vec<String>>, Query, description = "Group1 and/or Group2, repeatable; Group1 when absent"), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("userId" = String, Path, description = "The user's id or user principal name"),
+        ("licenseGroupIds" = Option<Vec<String>>, Query, description = "Group1 and/or Group2 (any casing), repeatable or separated by commas; Group1 when absent or empty"), crate::openapi::RequestHeaders),
     responses((status = 200, description = "The user's licences", body = LicenseCollection),
         (status = 400, description = "2000; 3000", body = ApiFault), (status = 401, body = ApiFault),
         (status = 403, description = "900150", body = ApiFault), (status = 404, description = "60003; 60002", body = ApiFault)))]
@@ -148,7 +148,7 @@ pub async fn of_user(
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/users/{userId}/licenseupdates", operation_id = "update_user_licenses", tag = "licences",
-    params(("customerId" = String, Path), ("userId" = String, Path, description = "The user's id or user principal name"), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("userId" = String, Path, description = "The user's id or user principal name"), crate::openapi::RequestHeaders),
     request_body(content = LicenseUpdateRequest, description = "licensesToAssign and licensesToRemove, all of one licence group; done together or not at all"),
     responses((status = 201, description = "Done", body = LicenseUpdateBody),
         (status = 400, description = "800002; 2000; 3000 (unknown SKU or plan, no usageLocation, a licence to remove the user lacks); 60012 no seat left; 60014 licence groups mixed", body = ApiFault),

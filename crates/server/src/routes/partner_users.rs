@@ -107,7 +107,7 @@ async fn page(
 #[utoipa::path(get, path = "/v1/users", operation_id = "list_partner_users", tag = "partner users",
     params(crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader,
         ("role" = Option<String>, Query, description = "Only users holding this role (name or id), themselves or through a group"),
-        ("state" = Option<String>, Query, description = "`active` (default) or `inactive`")),
+        ("state" = Option<crate::openapi::UserStateWord>, Query, description = "`active` (default) or `inactive`")),
     responses((status = 200, body = PartnerUserCollection), (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, description = "900150", body = ApiFault)))]
 pub async fn list(
     State(app): State<AppState>,
@@ -188,7 +188,7 @@ pub async fn grant(
 }
 
 #[utoipa::path(get, path = "/v1/users/{userId}", operation_id = "get_partner_user", tag = "partner users",
-    params(("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses((status = 200, body = PartnerUserBody), (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, body = ApiFault), (status = 404, description = "60002", body = ApiFault)))]
 pub async fn get(
     State(app): State<AppState>,
@@ -210,7 +210,7 @@ pub async fn get(
 }
 
 #[utoipa::path(patch, path = "/v1/users/{userId}", operation_id = "update_partner_user", tag = "partner users",
-    params(("userId" = String, Path), crate::openapi::RequestHeaders), request_body = PartnerUserRequest,
+    params(("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders), request_body = PartnerUserRequest,
     responses((status = 200, description = "Updated; passwordProfile shows a reset password this once", body = PartnerUserBody),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, description = "900150 (granting or removing Global admin, or resetting a password, takes a Global admin)", body = ApiFault),
         (status = 404, description = "60002", body = ApiFault), (status = 409, description = "60004 UPN taken; 60005 the last Global admin", body = ApiFault)))]
@@ -242,7 +242,7 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/v1/users/{userId}", tag = "partner users",
-    params(("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses((status = 204, description = "Access removed and sessions ended; the directory user stays"),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, body = ApiFault), (status = 404, description = "60002", body = ApiFault),
         (status = 409, description = "60005 the last Global admin", body = ApiFault)))]
@@ -329,7 +329,7 @@ pub async fn add_role_member(
 }
 
 #[utoipa::path(delete, path = "/v1/roles/{roleId}/usermembers/{userId}", tag = "partner users",
-    params(("roleId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("roleId" = String, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses((status = 204), (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, body = ApiFault),
         (status = 404, body = ApiFault), (status = 409, description = "60005 the last Global admin", body = ApiFault)))]
 pub async fn remove_role_member(
@@ -400,7 +400,7 @@ pub async fn add_group_member(
 }
 
 #[utoipa::path(delete, path = "/v1/groups/{groupId}/members/{userId}", tag = "partner users",
-    params(("groupId" = String, Path), ("userId" = String, Path), crate::openapi::RequestHeaders),
+    params(("groupId" = String, Path), ("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses((status = 204), (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, body = ApiFault), (status = 404, body = ApiFault),
         (status = 409, description = "60005 the last Global admin", body = ApiFault)))]
 pub async fn remove_group_member(
@@ -416,7 +416,7 @@ pub async fn remove_group_member(
 }
 
 #[utoipa::path(get, path = "/v1/users/{userId}/activity", tag = "partner users",
-    params(("userId" = String, Path), crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader),
+    params(("userId" = uuid::Uuid, Path), crate::openapi::RequestHeaders, crate::openapi::PageSizeParam, crate::openapi::ContinuationHeader),
     responses((status = 200, description = "The user's requests of the last 30 days, newest first", body = ActivityCollection),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault), (status = 403, description = "900150 (Global admin only)", body = ApiFault),
         (status = 404, description = "60002", body = ApiFault)))]

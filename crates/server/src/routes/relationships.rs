@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships", operation_id = "create_relationship", tag = "delegated access",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     request_body = DelegatedAdminRelationshipRequest,
     responses(
         (status = 201, description = "Created, waiting for approval", body = DelegatedAdminRelationshipBody),
@@ -55,7 +55,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships", operation_id = "list_relationships", tag = "delegated access",
-    params(("customerId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = DelegatedAdminRelationshipCollection),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault),
@@ -86,7 +86,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}", operation_id = "get_relationship", tag = "delegated access",
-    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = DelegatedAdminRelationshipBody),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault),
@@ -111,7 +111,7 @@ pub async fn get(
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}/approve", tag = "delegated access",
-    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, description = "Active from now (a partner Global admin records the customer's approval given out of band)", body = DelegatedAdminRelationshipBody),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault),
@@ -137,7 +137,7 @@ pub async fn approve(
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}/terminate", tag = "delegated access",
-    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
     responses(
         (status = 200, body = DelegatedAdminRelationshipBody),
         (status = 400, body = ApiFault), (status = 401, body = ApiFault),
@@ -163,7 +163,7 @@ pub async fn terminate(
 }
 
 #[utoipa::path(post, path = "/v1/customers/{customerId}/delegatedadminrelationships/{relationshipId}/accessassignments", tag = "delegated access",
-    params(("customerId" = String, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
+    params(("customerId" = uuid::Uuid, Path), ("relationshipId" = String, Path), crate::openapi::RequestHeaders),
     request_body = AccessAssignmentRequest,
     responses(
         (status = 201, body = AccessAssignmentBody),

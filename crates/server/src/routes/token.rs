@@ -44,7 +44,7 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
     no_store(r)
 }
 
-#[utoipa::path(post, path = "/oauth2/token", tag = "sign-in",
+#[utoipa::path(post, path = "/oauth2/token", tag = "sign-in", security(()),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),

@@ -560,6 +560,10 @@ async fn reset_password_generates_a_temporary_password_once() {
         .sign_in("ada@contoso.onmicrosoft.com", second)
         .await
         .is_ok());
+    // A JSON null is no options, as no body is: a new temporary password to change.
+    let (status, after_null) = app.post(&reset, serde_json::Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{after_null}");
+    assert_eq!(after_null["passwordProfile"]["forceChangePassword"], true);
     // Bad bodies, unknown and deleted users.
     assert_error(
         &app.post(&reset, json!({"forceChange": true})).await,
