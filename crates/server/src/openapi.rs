@@ -210,7 +210,7 @@ fn describe_parameter(path: &str, param: &mut Value) {
         }
         ("licenseGroupIds", Some("query")) => {
             param["schema"] = json!({"type": "array", "items": {"type": "string",
-                "pattern": "^[ ,]*([Gg][Rr][Oo][Uu][Pp][12][ ,]*)*$"}});
+                "pattern": "^[ ,]*([Gg][Rr][Oo][Uu][Pp][12]( *,[ ,]*[Gg][Rr][Oo][Uu][Pp][12])*)?[ ,]*$"}});
         }
         ("usageLocation", Some("query")) => {
             param["schema"] = requests::country_code();
