@@ -99,7 +99,6 @@ impl Visitor<'_> for WholeVisitor {
     fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Whole, E> {
         // i64::MAX is not exactly an f64: the bounds are the nearest f64 inside the range.
         if n.fract() == 0.0 && (-9.223_372_036_854_775e18..9.223_372_036_854_775e18).contains(&n) {
-            #[allow(clippy::cast_possible_truncation)]
             Ok(Whole(n as i64))
         } else {
             Err(E::invalid_value(serde::de::Unexpected::Float(n), &self))
