@@ -138,9 +138,22 @@ fn failed(e: &reqwest::Error) -> Answer {
         "request"
     };
     Answer {
-        failure: Some((kind, format!("{e:#}"))),
+        failure: Some((kind, with_causes(e))),
         ..Answer::default()
     }
+}
+
+/// An error and its causes, `outer: inner: innermost` (reqwest's own message leaves them
+/// out: "error sending request for url").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// A 429 or 503 is the server's refusal only with `Retry-After`; the rest is left to
@@ -497,12 +510,14 @@ pub fn flood_address(k: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, last)
 }
 
-/// A client with one keep-alive connection from `address`.
+/// A client with one keep-alive connection from `address` (dropped after
+/// [`workloads::IDLE_CONNECTION`] unused, as [`workloads::client`]'s).
 fn client_from(address: Ipv4Addr) -> anyhow::Result<Client> {
     Ok(Client::builder()
         .no_proxy()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(1)
+        .pool_idle_timeout(workloads::IDLE_CONNECTION)
         .local_address(IpAddr::V4(address))
         .timeout(Duration::from_secs(60))
         .build()?)
@@ -1294,6 +1309,28 @@ mod tests {
         assert_eq!(out.unhashed(), vec![1, 3, 5, 7]);
         out.hashed.clear();
         assert_eq!(out.unhashed(), vec![1, 3, 3, 5, 7, 9]);
+    }
+
+    #[test]
+    fn an_error_is_told_with_its_causes() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("connection reset by peer"));
+        assert_eq!(
+            with_causes(&e),
+            "error sending request: connection reset by peer"
+        );
+        assert_eq!(with_causes(&e.0), "connection reset by peer");
     }
 
     #[test]
