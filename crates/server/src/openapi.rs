@@ -550,4 +550,51 @@ mod tests {
             }
         }
     }
+
+    /// Every link names an operation of the document and gives it every path parameter it
+    /// takes; every creating operation has its links.
+    #[test]
+    fn links_lead_to_operations_with_all_their_path_parameters() {
+        let doc = crate::openapi_document();
+        let mut operations = std::collections::HashMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                if let Some(id) = op["operationId"].as_str() {
+                    operations.insert(id.to_string(), path.clone());
+                }
+            }
+        }
+        for (creator, _) in super::CREATORS {
+            let created = &doc["paths"][creator]["post"]["responses"]["201"];
+            let links = created["links"].as_object().unwrap_or_else(|| panic!("{creator}"));
+            assert!(!links.is_empty(), "{creator} links to nothing");
+            for link in links.values() {
+                let target = &operations[link["operationId"].as_str().unwrap()];
+                for param in target
+                    .split('/')
+                    .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                {
+                    assert!(
+                        link["parameters"].get(param).is_some(),
+                        "{creator} → {target}: no {param}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A request schema's required properties are properties it has.
+    #[test]
+    fn required_properties_exist() {
+        let doc = crate::openapi_document();
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let required = required.as_str().unwrap();
+                assert!(
+                    schema["properties"].get(required).is_some(),
+                    "{name}: required {required} is not a property"
+                );
+            }
+        }
+    }
 }

@@ -169,6 +169,16 @@ async fn unknown_paths_get_404_and_wrong_methods_get_405_with_a_body() {
         (Method::POST, "/healthz".into()),
         (Method::from_bytes(b"BREW").unwrap(), "/v1/customers".into()),
     ];
+    // An MS-RequestId already used for another request: the idempotency layer must not
+    // answer for a method the route does not have.
+    let used = "5f0c4b1e-2f57-4a8e-9d61-6f3a0e2b7c94";
+    let first = answer(
+        app.req(Method::PATCH, &format!("/v1/customers/{cid}"))
+            .header("MS-RequestId", used)
+            .json(&json!({"allowDelegatedAccess": true})),
+    )
+    .await;
+    assert!(first.status.is_success(), "{}", first.body);
     for (method, path) in wrong {
         let a = answer(app.req(method.clone(), &path).json(&json!({}))).await;
         assert_fault(&a, StatusCode::METHOD_NOT_ALLOWED, 405);
@@ -176,6 +186,16 @@ async fn unknown_paths_get_404_and_wrong_methods_get_405_with_a_body() {
             a.header("allow").is_some(),
             "{method} {path}: no Allow header"
         );
+        // The same without a token, and with the used MS-RequestId: still the 405.
+        let anonymous = answer(app.client.request(method.clone(), app.url(&path))).await;
+        assert_fault(&anonymous, StatusCode::METHOD_NOT_ALLOWED, 405);
+        let reused = answer(
+            app.req(method.clone(), &path)
+                .header("MS-RequestId", used)
+                .json(&json!({})),
+        )
+        .await;
+        assert_fault(&reused, StatusCode::METHOD_NOT_ALLOWED, 405);
     }
 }
 on_both_backends!(unknown_paths_get_404_and_wrong_methods_get_405_with_a_body);
