@@ -119,7 +119,7 @@ pub struct BulkValidation {
 
 fn validate_only(params: &Params) -> Result<bool, ApiError> {
     match params.get("validateOnly").map(str::trim) {
-        None | Some("") => Ok(false),
+        None => Ok(false),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
         Some(v) => Err(ApiError::invalid(

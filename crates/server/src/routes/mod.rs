@@ -119,10 +119,11 @@ impl Params {
         self.0.get(&name.to_lowercase()).map(String::as_str)
     }
 
-    /// `size`: 0 or absent means the default page; at most 500.
+    /// `size`: 0 or absent means the default page; at most 500. Given empty, it is refused as
+    /// any other text is (the document says a whole number).
     pub fn page_size(&self) -> Result<u32, ApiError> {
         match self.get("size").map(str::trim) {
-            None | Some("") => Ok(DEFAULT_PAGE_SIZE),
+            None => Ok(DEFAULT_PAGE_SIZE),
             Some(raw) => match raw.parse::<u32>() {
                 Ok(0) => Ok(DEFAULT_PAGE_SIZE),
                 Ok(n) if n <= MAX_PAGE_SIZE => Ok(n),

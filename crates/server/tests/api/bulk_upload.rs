@@ -405,12 +405,17 @@ async fn validate_only_checks_as_an_upload_would_and_creates_no_one() {
     // validateOnly=false uploads; anything but true or false is refused.
     let u = check(file(&users(2, "w")), "?usageLocation=GB&validateOnly=false").await;
     assert_eq!(u.status, StatusCode::CREATED, "{}", u.text);
-    let u = check(good, "?usageLocation=GB&validateOnly=yes").await;
-    assert_eq!(u.status, StatusCode::BAD_REQUEST, "{}", u.text);
-    assert!(u.json()["description"]
-        .as_str()
-        .unwrap()
-        .contains("validateOnly"));
+    for query in [
+        "?usageLocation=GB&validateOnly=yes",
+        "?usageLocation=GB&validateOnly=",
+    ] {
+        let u = check(good.clone(), query).await;
+        assert_eq!(u.status, StatusCode::BAD_REQUEST, "{}", u.text);
+        assert!(u.json()["description"]
+            .as_str()
+            .unwrap()
+            .contains("validateOnly"));
+    }
     assert_eq!(active_count(&app, &cid).await, 3);
 }
 on_both_backends!(validate_only_checks_as_an_upload_would_and_creates_no_one);

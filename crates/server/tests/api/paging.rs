@@ -1027,6 +1027,7 @@ async fn page_size_zero_or_absent_is_100_and_at_most_500() {
     assert_eq!(one["totalCount"], 1);
     assert_eq!(one["items"][0]["userPrincipalName"], upn("p000"));
     for bad in [
+        "",
         "501",
         "-1",
         "abc",
