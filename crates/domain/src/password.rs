@@ -341,3 +341,156 @@ mod tests {
         assert!(!format!("{pw:?}").contains("Sup3r"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    const NOBODY: PersonalWords<'static> = PersonalWords {
+        first_name: None,
+        last_name: None,
+        upn_alias: None,
+    };
+
+    /// Text of the policy's alphabet only: letters, digits, space and the symbols.
+    const POLICY_ALPHABET: &str = r#"[a-zA-Z0-9 @#$%^&*_!+=\[\]{}|\\:',.?/`~"();<>-]"#;
+
+    fn policy_text(len: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!(
+            "{POLICY_ALPHABET}{{{},{}}}",
+            len.start(),
+            len.end()
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// What every accepted password must be.
+    fn meets_the_rules(text: &str) -> Result<(), TestCaseError> {
+        let len = text.chars().count();
+        prop_assert!((MIN_LEN..=MAX_LEN).contains(&len), "{len} characters");
+        prop_assert!(
+            text.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || SYMBOLS.contains(c)),
+            "{text:?}"
+        );
+        let classes = [
+            text.chars().any(|c| c.is_ascii_lowercase()),
+            text.chars().any(|c| c.is_ascii_uppercase()),
+            text.chars().any(|c| c.is_ascii_digit()),
+            text.chars().any(|c| c == ' ' || SYMBOLS.contains(c)),
+        ];
+        prop_assert!(classes.iter().filter(|c| **c).count() >= 3, "{text:?}");
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Over 256 characters is refused, however strong the text, and the answer says so.
+        #[test]
+        fn passwords_over_256_characters_are_refused(text in policy_text(257..=1000)) {
+            let e = check(&text, NOBODY).unwrap_err();
+            prop_assert!(e.contains("8 to 256"), "{e}");
+            prop_assert!(PasswordChoice::of(Some(&text), NOBODY).is_err());
+        }
+
+        /// Under 8 characters is refused, and the answer says so.
+        #[test]
+        fn passwords_under_8_characters_are_refused(text in policy_text(0..=7)) {
+            let e = check(&text, NOBODY).unwrap_err();
+            prop_assert!(e.contains("8 to 256"), "{e}");
+        }
+
+        /// Whatever the text (any characters, any length within reason), checking answers, an
+        /// accepted password meets every rule and is kept as given, and `PasswordChoice::of`
+        /// agrees with `check`.
+        #[test]
+        fn arbitrary_text_never_passes_against_the_rules(
+            text in prop_oneof![any::<String>(), policy_text(0..=40), "\\PC{0,300}"],
+        ) {
+            let checked = check(&text, NOBODY);
+            if let Ok(p) = &checked {
+                meets_the_rules(&text)?;
+                prop_assert_eq!(p.expose(), &text);
+            }
+            prop_assert_eq!(
+                PasswordChoice::of(Some(&text), NOBODY),
+                checked.map(PasswordChoice::Given)
+            );
+        }
+
+        /// A character outside the policy's alphabet anywhere in a strong password is refused
+        /// and named.
+        #[test]
+        fn characters_outside_the_alphabet_are_refused(
+            seed in any::<u64>(),
+            at in any::<prop::sample::Index>(),
+            c in any::<char>().prop_filter("outside the alphabet", |c| {
+                !(c.is_ascii_alphanumeric() || *c == ' ' || SYMBOLS.contains(*c))
+            }),
+        ) {
+            let base = generate_temporary(&mut rand::rngs::StdRng::seed_from_u64(seed), NOBODY);
+            let mut text = base.expose().to_string();
+            text.insert(at.index(text.len() + 1), c);
+            let e = check(&text, NOBODY).unwrap_err();
+            prop_assert!(e.contains("may use only"), "{text:?}: {e}");
+        }
+
+        /// Every temporary password meets the policy for the user it is made for (and for
+        /// anyone), has 16 characters of the unambiguous alphabet, and never starts like a
+        /// spreadsheet formula.
+        #[test]
+        fn every_temporary_password_passes_the_policy(
+            seed in any::<u64>(),
+            first in proptest::option::of("[A-Za-z]{0,12}"),
+            last in proptest::option::of("[A-Za-z]{0,12}"),
+            alias in proptest::option::of("[a-z0-9.]{0,12}"),
+        ) {
+            let who = PersonalWords {
+                first_name: first.as_deref(),
+                last_name: last.as_deref(),
+                upn_alias: alias.as_deref(),
+            };
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let p = PasswordChoice::Generate.into_password(who, &mut rng);
+            let text = p.expose();
+            prop_assert_eq!(text.chars().count(), TEMP_LEN);
+            prop_assert!(check(text, who).is_ok(), "{text}: {:?}", check(text, who));
+            prop_assert!(check(text, NOBODY).is_ok(), "{text}");
+            meets_the_rules(text)?;
+            let alphabet = [TEMP_LOWER, TEMP_UPPER, TEMP_DIGITS, TEMP_SYMBOLS].concat();
+            prop_assert!(text.bytes().all(|b| alphabet.contains(&b)), "{text}");
+            prop_assert!(!text.starts_with(['=', '+', '-', '@']), "{text}");
+        }
+
+        /// A user's name (4 characters or more) in a password, in any case, is refused and
+        /// named, however strong the rest.
+        #[test]
+        fn the_users_own_names_are_refused_in_any_case(
+            seed in any::<u64>(),
+            name in "[a-z]{4,12}",
+            upper in proptest::collection::vec(any::<bool>(), 12),
+            at in any::<prop::sample::Index>(),
+            which in 0..3usize,
+        ) {
+            let base = generate_temporary(&mut rand::rngs::StdRng::seed_from_u64(seed), NOBODY);
+            let cased: String = name
+                .chars()
+                .zip(&upper)
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let mut text = base.expose().to_string();
+            text.insert_str(at.index(text.len() + 1), &cased);
+            let mut who = NOBODY;
+            match which {
+                0 => who.first_name = Some(&name),
+                1 => who.last_name = Some(&name),
+                _ => who.upn_alias = Some(&name),
+            }
+            let e = check(&text, who).unwrap_err();
+            prop_assert!(e.contains(&format!("('{name}')")), "{text}: {e}");
+        }
+    }
+}
