@@ -498,3 +498,45 @@ mod tests {
         assert_eq!(roles_from_text("nope"), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `P{n}D` in any case, padded, gives n for 1 to 730 and is refused outside.
+        #[test]
+        fn p_n_d_gives_n_from_1_to_730_only(
+            n in prop_oneof![0..=800i64, 0..=i64::MAX],
+            p in "[Pp]",
+            d in "[Dd]",
+            before in "[ \t]{0,2}",
+            after in "[ \t\n]{0,2}",
+        ) {
+            let parsed = parse_duration_days(&format!("{before}{p}{n}{d}{after}"));
+            if (1..=MAX_DURATION_DAYS).contains(&n) {
+                prop_assert_eq!(parsed, Ok(n));
+            } else {
+                prop_assert!(parsed.is_err());
+            }
+        }
+
+        /// Whatever the text, parsing answers, and an accepted duration was `P`, 1 to 4
+        /// digits and `D`, within 1 to 730 days.
+        #[test]
+        fn arbitrary_text_never_passes_as_days(
+            s in prop_oneof![any::<String>(), "[PpTtDdYyWwHh0-9.+-]{0,8}"],
+        ) {
+            if let Ok(days) = parse_duration_days(&s) {
+                prop_assert!((1..=MAX_DURATION_DAYS).contains(&days));
+                let t = s.trim().to_ascii_uppercase();
+                let digits = t.strip_prefix('P').and_then(|r| r.strip_suffix('D'));
+                prop_assert!(
+                    digits.is_some_and(|d| (1..=4).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())),
+                    "{s:?}"
+                );
+            }
+        }
+    }
+}
