@@ -834,3 +834,334 @@ mod tests {
         assert!(read_result(b"").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::upn::DomainName;
+    use proptest::prelude::*;
+
+    fn domains() -> Vec<TenantDomain> {
+        [
+            ("contoso.onmicrosoft.com", DomainKind::Initial),
+            ("contoso.com", DomainKind::Managed),
+            ("fed.contoso.com", DomainKind::Federated),
+        ]
+        .into_iter()
+        .map(|(name, kind)| TenantDomain {
+            name: DomainName::parse(name).unwrap_or_else(|e| panic!("{e}")),
+            kind,
+        })
+        .collect()
+    }
+
+    /// A user as a spreadsheet holds one: names as typed (maybe padded), an address on one
+    /// of the customer's own domains in any case.
+    #[derive(Clone, Debug)]
+    struct User {
+        first: String,
+        last: String,
+        display: String,
+        alias: String,
+        domain: String,
+    }
+
+    /// A name of up to 50 characters of any script, without control characters.
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[^\\x00-\\x1f\\x7f]{0,50}",
+            "[ ]{0,2}[A-Za-z ,;\"'.-]{0,46}[ ]{0,2}",
+            Just(String::new()),
+        ]
+    }
+
+    fn user() -> impl Strategy<Value = User> {
+        (
+            name(),
+            name(),
+            name().prop_filter("a display name", |d| !d.trim().is_empty()),
+            "[A-Za-z0-9_-]([A-Za-z0-9'._!#^~-]{0,40}[A-Za-z0-9])?",
+            prop_oneof![Just("contoso.com"), Just("contoso.onmicrosoft.com")],
+            proptest::collection::vec(any::<bool>(), 23),
+        )
+            .prop_map(|(first, last, display, alias, domain, upper)| User {
+                first,
+                last,
+                display,
+                alias,
+                domain: domain
+                    .chars()
+                    .zip(upper)
+                    .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+                    .collect(),
+            })
+    }
+
+    /// How a spreadsheet may save the file.
+    #[derive(Clone, Copy, Debug)]
+    struct Style {
+        delimiter: u8,
+        crlf: bool,
+        bom: bool,
+        quote_all: bool,
+        trailing_blank_lines: usize,
+    }
+
+    fn style() -> impl Strategy<Value = Style> {
+        (
+            prop_oneof![Just(b','), Just(b';')],
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            0..3usize,
+        )
+            .prop_map(
+                |(delimiter, crlf, bom, quote_all, trailing_blank_lines)| Style {
+                    delimiter,
+                    crlf,
+                    bom,
+                    quote_all,
+                    trailing_blank_lines,
+                },
+            )
+    }
+
+    /// The address of the `index`th user: the index keeps every address its own.
+    fn email(u: &User, index: usize) -> String {
+        format!("{}.{index}@{}", u.alias, u.domain)
+    }
+
+    /// CSV written by hand (not by the csv crate that reads it): fields quoted where they
+    /// must be, or always.
+    fn write(style: Style, users: &[User]) -> Vec<u8> {
+        let d = char::from(style.delimiter);
+        let field = |f: &str| {
+            if style.quote_all || f.contains([d, '"', '\r', '\n']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.to_string()
+            }
+        };
+        let end = if style.crlf { "\r\n" } else { "\n" };
+        let mut lines = vec![COLUMNS.map(&field).join(&d.to_string())];
+        for (i, u) in users.iter().enumerate() {
+            let email = email(u, i);
+            let fields = [u.first.as_str(), &u.last, &u.display, &email, ""];
+            lines.push(fields.map(&field).join(&d.to_string()));
+        }
+        for _ in 0..style.trailing_blank_lines {
+            lines.push(d.to_string().repeat(4));
+        }
+        let text = lines.join(end) + end;
+        let bom = if style.bom { "\u{feff}" } else { "" };
+        format!("{bom}{text}").into_bytes()
+    }
+
+    fn expected(users: &[User]) -> Vec<BulkRow> {
+        let domains = domains();
+        users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let upn = Upn::parse(&email(u, i)).unwrap_or_else(|e| panic!("{e}"));
+                let kind = domains
+                    .iter()
+                    .find(|d| d.name == upn.domain())
+                    .map_or(DomainKind::Federated, |d| d.kind);
+                let optional = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+                BulkRow {
+                    row: i + 2,
+                    first_name: optional(&u.first),
+                    last_name: optional(&u.last),
+                    display_name: u.display.trim().to_string(),
+                    upn,
+                    domain_type: UserDomainType::of(kind),
+                }
+            })
+            .collect()
+    }
+
+    /// The most rows a problem can name: every line break may end a row.
+    fn last_row(bytes: &[u8]) -> usize {
+        bytes.iter().filter(|b| matches!(b, b'\r' | b'\n')).count() + 1
+    }
+
+    fn within_the_file(bytes: &[u8], problems: &[BulkProblem]) -> Result<(), TestCaseError> {
+        for p in problems {
+            if let Some(row) = p.row {
+                prop_assert!((1..=last_row(bytes)).contains(&row), "{p:?}");
+            }
+            if let Some(column) = &p.column {
+                prop_assert!(COLUMNS.contains(&column.as_str()), "{p:?}");
+            }
+            prop_assert!(!p.message.trim().is_empty(), "{p:?}");
+        }
+        Ok(())
+    }
+
+    /// Bytes that are a file or almost one: anything, text, a header and rows of fields that
+    /// are often valid, with stray quotes, separators and line breaks.
+    fn any_file() -> impl Strategy<Value = Vec<u8>> {
+        let field = prop_oneof![
+            "[A-Za-z ]{0,8}",
+            "[a-z]{1,5}@(contoso\\.com|fabrikam\\.com|fed\\.contoso\\.com|CONTOSO\\.onmicrosoft\\.com)",
+            "[\"a-z,; \r\n\t\u{7}é]{0,6}",
+            "\"[a-z,;\"\n]{0,6}\"?",
+            "x{51,60}",
+        ];
+        let row = proptest::collection::vec(field, 0..8);
+        let rows = proptest::collection::vec(row, 0..12);
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..400),
+            any::<String>().prop_map(String::into_bytes),
+            (
+                prop_oneof![
+                    Just(COLUMNS.join(",")),
+                    Just(COLUMNS.join(";")),
+                    "[A-Za-z ,;]{0,60}"
+                ],
+                rows,
+                prop_oneof![Just(","), Just(";")],
+                prop_oneof![Just("\n"), Just("\r\n"), Just("\r")],
+            )
+                .prop_map(|(header, rows, d, end)| {
+                    std::iter::once(header)
+                        .chain(rows.iter().map(|r| r.join(d)))
+                        .collect::<Vec<_>>()
+                        .join(end)
+                        .into_bytes()
+                }),
+        ]
+    }
+
+    proptest! {
+        /// A file written from valid users, in any of the ways a spreadsheet saves one, parses
+        /// to exactly those users, and its result file reads back with their passwords.
+        #[test]
+        fn written_users_parse_back_exactly(
+            users in proptest::collection::vec(user(), 1..=20),
+            style in style(),
+            passwords in proptest::collection::vec("[^\\x00]{0,20}", 20),
+        ) {
+            let bytes = write(style, &users);
+            let file = parse(&bytes, &domains()).map_err(|p| {
+                TestCaseError::fail(format!("{p:?} in {:?}", String::from_utf8_lossy(&bytes)))
+            })?;
+            prop_assert_eq!(file.delimiter, style.delimiter);
+            prop_assert_eq!(&file.rows, &expected(&users));
+            let results: Vec<ResultRow<'_>> = file
+                .rows
+                .iter()
+                .zip(&passwords)
+                .map(|(row, p)| ResultRow { row, password: Some(p) })
+                .collect();
+            let out = result_csv(file.delimiter, &results);
+            let (delimiter, lines) = read_result(out.as_bytes())
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(delimiter, style.delimiter);
+            prop_assert_eq!(lines.len(), users.len());
+            for ((line, row), password) in lines.iter().zip(&file.rows).zip(&passwords) {
+                prop_assert_eq!(&line.first_name, row.first_name.as_deref().unwrap_or(""));
+                prop_assert_eq!(&line.last_name, row.last_name.as_deref().unwrap_or(""));
+                prop_assert_eq!(&line.display_name, &row.display_name);
+                prop_assert_eq!(&line.email, row.upn.as_str());
+                prop_assert_eq!(&line.status, CREATED);
+                prop_assert_eq!(&line.password, password);
+            }
+        }
+
+        /// Whatever the bytes, reading answers, and every problem names a row inside the
+        /// file (or none) and a column of the header (or none); valid rows are inside the
+        /// file too, in order, and have no problem of their own.
+        #[test]
+        fn every_problem_names_a_row_and_column_of_the_file(bytes in any_file()) {
+            match parse_all(&bytes, &domains()) {
+                Err(problems) => {
+                    prop_assert!(!problems.is_empty());
+                    within_the_file(&bytes, &problems)?;
+                    prop_assert!(parse(&bytes, &domains()).is_err());
+                }
+                Ok((file, problems)) => {
+                    within_the_file(&bytes, &problems)?;
+                    prop_assert!(file.delimiter == b',' || file.delimiter == b';');
+                    let rows: Vec<usize> = file.rows.iter().map(|r| r.row).collect();
+                    prop_assert!(rows.windows(2).all(|w| w[0] < w[1]), "{rows:?}");
+                    for r in &file.rows {
+                        prop_assert!((2..=last_row(&bytes)).contains(&r.row));
+                        prop_assert!(!problems.iter().any(|p| p.row == Some(r.row)), "{problems:?}");
+                    }
+                    prop_assert_eq!(parse(&bytes, &domains()).is_ok(), problems.is_empty());
+                }
+            }
+        }
+
+        /// Whatever the bytes, splitting and reading a result file answer; a split's
+        /// problems name rows inside the file.
+        #[test]
+        fn split_and_read_result_never_panic(bytes in any_file()) {
+            if let Ok(s) = split(&bytes, &Default::default()) {
+                within_the_file(&bytes, &s.problems)?;
+            }
+            if let Ok((_, lines)) = read_result(&bytes) {
+                prop_assert!(lines.len() < last_row(&bytes));
+            }
+        }
+
+        /// Any lines (any text but NUL, which no text file holds) written as a result file
+        /// read back exactly, with the separator they were written with.
+        #[test]
+        fn result_files_read_back_as_written(
+            fields in proptest::collection::vec(proptest::collection::vec("[^\\x00]{0,12}", 6), 0..10),
+            delimiter in prop_oneof![Just(b','), Just(b';')],
+        ) {
+            let lines: Vec<ResultLine> = fields
+                .into_iter()
+                .map(|f| ResultLine {
+                    first_name: f[0].clone(),
+                    last_name: f[1].clone(),
+                    display_name: f[2].clone(),
+                    email: f[3].clone(),
+                    status: f[4].clone(),
+                    password: f[5].clone(),
+                })
+                .collect();
+            let text = result_file(delimiter, &lines);
+            prop_assert_eq!(read_result(text.as_bytes()), Ok((delimiter, lines)));
+        }
+    }
+
+    proptest! {
+        // Files of up to 150 rows: fewer cases.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// A file of any length splits into its rows, counted in the whole file, leaving out
+        /// the users already created (in any case), and its parts parse as uploads.
+        #[test]
+        fn a_file_splits_into_its_rows_without_the_done_ones(
+            users in proptest::collection::vec(user(), 1..=150),
+            style in style(),
+            done_mask in proptest::collection::vec(any::<bool>(), 150),
+        ) {
+            let bytes = write(style, &users);
+            let done: std::collections::HashSet<String> = users
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| done_mask[*i])
+                .map(|(i, u)| email(u, i).to_lowercase())
+                .collect();
+            let split = split(&bytes, &done).map_err(|p| TestCaseError::fail(format!("{p:?}")))?;
+            prop_assert!(split.problems.is_empty(), "{:?}", split.problems);
+            prop_assert_eq!(split.done, done.len());
+            let want: Vec<usize> = (0..users.len()).filter(|i| !done_mask[*i]).map(|i| i + 2).collect();
+            prop_assert_eq!(split.rows.iter().map(|r| r.row).collect::<Vec<_>>(), want);
+            for part in split.rows.chunks(MAX_ROWS) {
+                let file = parse(&part_csv(split.delimiter, part), &domains())
+                    .map_err(|p| TestCaseError::fail(format!("{p:?}")))?;
+                prop_assert_eq!(file.rows.len(), part.len());
+                for (row, sent) in file.rows.iter().zip(part) {
+                    prop_assert_eq!(row.upn.as_str(), sent.fields[3].trim());
+                }
+            }
+        }
+    }
+}
