@@ -272,8 +272,8 @@ fn declared(req: &Request) -> bool {
 /// Idempotency by `MS-RequestId` for POST, PATCH and DELETE (rest-api.md §7).
 pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let ids = ids_of(&req);
-    let writes = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE)
-        && declared(&req);
+    let writes =
+        matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE) && declared(&req);
     let Some(ctx) = req.extensions().get::<Ctx>().cloned() else {
         return next.run(req).await;
     };

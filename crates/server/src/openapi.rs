@@ -5,7 +5,9 @@ mod requests;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, OAuth2, Password, Scopes, SecurityScheme,
+};
 use utoipa::{IntoParams, Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -33,10 +35,7 @@ impl Modify for BearerAuth {
             SecurityScheme::OAuth2(OAuth2::with_description(
                 [
                     Flow::Password(Password::new("/oauth2/token", Scopes::new())),
-                    Flow::ClientCredentials(ClientCredentials::new(
-                        "/oauth2/token",
-                        Scopes::new(),
-                    )),
+                    Flow::ClientCredentials(ClientCredentials::new("/oauth2/token", Scopes::new())),
                 ],
                 "An access token from POST /oauth2/token, sent as `Authorization: Bearer <token>`",
             )),
@@ -76,7 +75,10 @@ pub fn finish(doc: &mut Value) {
 const CREATORS: [(&str, &str); 6] = [
     ("/v1/customers", "customerId"),
     ("/v1/customers/{customerId}/users", "userId"),
-    ("/v1/customers/{customerId}/delegatedadminrelationships", "relationshipId"),
+    (
+        "/v1/customers/{customerId}/delegatedadminrelationships",
+        "relationshipId",
+    ),
     ("/v1/users", "userId"),
     ("/v1/groups", "groupId"),
     ("/v1/applications", "applicationId"),
@@ -163,10 +165,12 @@ fn add_shared_answers(path: &str, method: &str, op: &mut Value) {
         }));
     }
     if authenticated && matches!(method, "post" | "patch" | "delete") {
-        responses.entry("409").or_insert_with(|| json!({
-            "description": "60007: this MS-RequestId was already used for a different request",
-            "content": body(fault.clone()),
-        }));
+        responses.entry("409").or_insert_with(|| {
+            json!({
+                "description": "60007: this MS-RequestId was already used for a different request",
+                "content": body(fault.clone()),
+            })
+        });
     }
     if authenticated || signs_in {
         responses.entry("429").or_insert_with(|| json!({
@@ -217,9 +221,15 @@ fn describe_parameter(path: &str, param: &mut Value) {
         }
         ("roleId", Some("path")) => {
             let ids: Vec<&str> = if path.starts_with("/v1/roles/") {
-                roster_domain::authz::PartnerRole::ALL.iter().map(|r| r.id()).collect()
+                roster_domain::authz::PartnerRole::ALL
+                    .iter()
+                    .map(|r| r.id())
+                    .collect()
             } else {
-                roster_domain::authz::DirectoryRole::ALL.iter().map(|r| r.id()).collect()
+                roster_domain::authz::DirectoryRole::ALL
+                    .iter()
+                    .map(|r| r.id())
+                    .collect()
             };
             param["schema"] = json!({"type": "string", "enum": ids});
         }
@@ -240,18 +250,18 @@ pub fn partner_role_names() -> Vec<&'static str> {
 
 /// The filter JSON of a list: the customers list or a users list.
 fn filter_schema(path: &str) -> Value {
-    let text = |operators: &[&str]| {
-        json!({"type": "string", "enum": operators})
+    let text = |operators: &[&str]| json!({"type": "string", "enum": operators});
+    let search = |fields: &[&str]| {
+        json!({
+            "type": "object",
+            "properties": {
+                "Field": {"type": "string", "enum": fields},
+                "Value": {"type": "string", "description": "Empty matches everything"},
+                "Operator": text(&["starts_with", "substring"]),
+            },
+            "required": ["Field", "Value", "Operator"],
+        })
     };
-    let search = |fields: &[&str]| json!({
-        "type": "object",
-        "properties": {
-            "Field": {"type": "string", "enum": fields},
-            "Value": {"type": "string", "description": "Empty matches everything"},
-            "Operator": text(&["starts_with", "substring"]),
-        },
-        "required": ["Field", "Value", "Operator"],
-    });
     if path == "/v1/customers" {
         return search(&["CompanyName", "Domain"]);
     }
@@ -566,7 +576,9 @@ mod tests {
         }
         for (creator, _) in super::CREATORS {
             let created = &doc["paths"][creator]["post"]["responses"]["201"];
-            let links = created["links"].as_object().unwrap_or_else(|| panic!("{creator}"));
+            let links = created["links"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{creator}"));
             assert!(!links.is_empty(), "{creator} links to nothing");
             for link in links.values() {
                 let target = &operations[link["operationId"].as_str().unwrap()];

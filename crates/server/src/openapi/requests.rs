@@ -20,7 +20,8 @@ use roster_domain::upn::{DomainName, Upn};
 /// Free text: no control characters (U+0000–U+001F, U+007F).
 const TEXT: &str = "^[^\\u0000-\\u001f\\u007f]*$";
 /// Required free text: as TEXT, and not only white space.
-const NAME: &str = "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$";
+const NAME: &str =
+    "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$";
 /// A relationship's name: no control characters at all (C0, DEL and C1), not only white space.
 const STRICT_NAME: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
 /// P1D to P730D, any casing (the service also takes leading zeros: the document does not).
@@ -147,7 +148,10 @@ fn optional(mut schema: Value) -> Value {
 }
 
 /// Each request schema's rules: (property, schema, required).
-fn rules() -> Vec<(&'static str, Vec<(&'static str, Value, bool)>)> {
+/// A property's rule: its name, its schema, and whether it is required.
+type Rule = (&'static str, Value, bool);
+
+fn rules() -> Vec<(&'static str, Vec<Rule>)> {
     vec![
         (
             "ApplicationRequest",
@@ -220,7 +224,11 @@ fn rules() -> Vec<(&'static str, Vec<(&'static str, Value, bool)>)> {
                         "pattern": STRICT_NAME}),
                     true,
                 ),
-                ("duration", json!({"type": "string", "pattern": DURATION}), true),
+                (
+                    "duration",
+                    json!({"type": "string", "pattern": DURATION}),
+                    true,
+                ),
                 ("roles", directory_roles(), true),
                 (
                     "autoExtendDuration",
@@ -259,10 +267,7 @@ fn rules() -> Vec<(&'static str, Vec<(&'static str, Value, bool)>)> {
                 ("companyName", text(COMPANY_NAME_MAX), false),
             ],
         ),
-        (
-            "LicenseAssignmentBody",
-            vec![("skuId", name(256), true)],
-        ),
+        ("LicenseAssignmentBody", vec![("skuId", name(256), true)]),
         (
             "AddressRequest",
             vec![
@@ -305,7 +310,10 @@ fn rules() -> Vec<(&'static str, Vec<(&'static str, Value, bool)>)> {
 /// The schemas whose PATCH takes the same properties with none required: their `…Patch`
 /// copy, which the PATCH operations name.
 const PATCHED: [(&str, &str); 2] = [
-    ("CustomerUserRequest", "/v1/customers/{customerId}/users/{userId}"),
+    (
+        "CustomerUserRequest",
+        "/v1/customers/{customerId}/users/{userId}",
+    ),
     ("PartnerUserRequest", "/v1/users/{userId}"),
 ];
 
