@@ -147,10 +147,10 @@ fn optional(mut schema: Value) -> Value {
     schema
 }
 
-/// Each request schema's rules: (property, schema, required).
 /// A property's rule: its name, its schema, and whether it is required.
 type Rule = (&'static str, Value, bool);
 
+/// Each request schema's rules.
 fn rules() -> Vec<(&'static str, Vec<Rule>)> {
     vec![
         (
