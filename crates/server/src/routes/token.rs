@@ -58,29 +58,16 @@ pub async fn token(
     body: Bytes,
 ) -> Response {
     let source = client_addr.map(|Extension(ClientAddr(ip))| ip);
-    let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+    let Some(form) = TokenForm::parse(&headers, &body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "Send the request as application/x-www-form-urlencoded.",
         );
     };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    // RFC 6749 §2.3.1: client credentials in the body or as HTTP Basic authentication.
-    let basic = basic_credentials(&headers);
-    let client_id = basic
-        .as_ref()
-        .map(|(id, _)| id.as_str())
-        .or_else(|| field("client_id"));
-    let client_secret = basic
-        .as_ref()
-        .map(|(_, secret)| secret.as_str())
-        .or_else(|| field("client_secret"));
+    let field = |name: &str| form.field(name);
+    let client_id = form.client_id();
+    let client_secret = form.client_secret();
     let outcome = match field("grant_type") {
         Some("password") => {
             let (Some(username), Some(password)) = (field("username"), field("password")) else {
@@ -186,6 +173,48 @@ pub async fn token(
     }
 }
 
+/// What a token request says: the fields of its form body, and the client credentials of
+/// its `Authorization: Basic` header.
+#[derive(Debug)]
+struct TokenForm {
+    fields: Vec<(String, String)>,
+    basic: Option<(String, String)>,
+}
+
+impl TokenForm {
+    /// `None` when the body is not a form.
+    fn parse(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<Self> {
+        let fields = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).ok()?;
+        Some(Self {
+            fields,
+            basic: basic_credentials(headers),
+        })
+    }
+
+    /// The first field of this name.
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    // RFC 6749 §2.3.1: client credentials in the body or as HTTP Basic authentication.
+    fn client_id(&self) -> Option<&str> {
+        self.basic
+            .as_ref()
+            .map(|(id, _)| id.as_str())
+            .or_else(|| self.field("client_id"))
+    }
+
+    fn client_secret(&self) -> Option<&str> {
+        self.basic
+            .as_ref()
+            .map(|(_, secret)| secret.as_str())
+            .or_else(|| self.field("client_secret"))
+    }
+}
+
 /// `Authorization: Basic` client credentials (form-encoded id and secret, RFC 6749 §2.3.1).
 fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
     use base64::Engine;
@@ -199,8 +228,9 @@ fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
+    // One value, decoded as a form field's: a `&` in it is its own, not a separator.
     let unescape = |s: &str| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={}", s.replace('&', "%26")))
             .ok()
             .and_then(|mut v| v.pop())
             .map(|(_, v)| v)
@@ -238,5 +268,170 @@ pub async fn change_password(
             "currentPassword",
             other.to_string(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use axum::http::HeaderMap;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    /// `s` form-encoded (application/x-www-form-urlencoded) as clients differ in doing it:
+    /// safe bytes as they are or escaped, a space as `+` or `%20`, hex digits in either case.
+    fn form_encode(s: &str, literal: &[bool], lower_hex: bool) -> String {
+        let mut out = String::new();
+        for (i, b) in s.bytes().enumerate() {
+            let keep = literal
+                .get(i % literal.len().max(1))
+                .copied()
+                .unwrap_or(true);
+            if keep && (b.is_ascii_alphanumeric() || b"-._*".contains(&b)) {
+                out.push(char::from(b));
+            } else if keep && b == b' ' {
+                out.push('+');
+            } else if lower_hex {
+                out.push_str(&format!("%{b:02x}"));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    fn basic(scheme: &str, user: &str, password: &str) -> HeaderMap {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&format!("{scheme} {encoded}")) {
+            headers.insert(header::AUTHORIZATION, v);
+        }
+        headers
+    }
+
+    const NAMES: [&str; 7] = [
+        "grant_type",
+        "username",
+        "password",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "scope",
+    ];
+
+    #[test]
+    fn an_ampersand_in_basic_credentials_is_their_own() {
+        // Found by `basic_credentials_sent_as_they_are_come_back_as_they_are`: the value was
+        // decoded as a form of its own, so `&` split it and only the last piece was kept
+        // ("junk&secret" read as "secret").
+        let form = TokenForm::parse(&basic("Basic", "", "&"), b"").unwrap();
+        assert_eq!(form.client_secret(), Some("&"));
+        let form = TokenForm::parse(&basic("Basic", "app&x=1", "junk&secret"), b"").unwrap();
+        assert_eq!(form.client_id(), Some("app&x=1"));
+        assert_eq!(form.client_secret(), Some("junk&secret"));
+    }
+
+    proptest! {
+        /// Whatever the body and the `Authorization` header, reading the form answers, and
+        /// the client is the header's when it has Basic credentials, else the body's.
+        #[test]
+        fn any_body_and_authorization_never_panic(
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..300),
+                "[a-z_=&%+0-9A-F]{0,80}".prop_map(String::into_bytes),
+            ],
+            authorization in prop_oneof![
+                "[ -~]{0,80}",
+                "(Basic|basic|BASIC|Bearer) {1,2}[A-Za-z0-9+/=]{0,40}",
+            ],
+        ) {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&authorization) {
+                headers.insert(header::AUTHORIZATION, v);
+            }
+            if let Some(form) = TokenForm::parse(&headers, &body) {
+                match &form.basic {
+                    Some((id, secret)) => {
+                        prop_assert_eq!(form.client_id(), Some(id.as_str()));
+                        prop_assert_eq!(form.client_secret(), Some(secret.as_str()));
+                    }
+                    None => {
+                        prop_assert_eq!(form.client_id(), form.field("client_id"));
+                        prop_assert_eq!(form.client_secret(), form.field("client_secret"));
+                    }
+                }
+            }
+        }
+
+        /// The fields, whatever their text, in any order and however form-encoded, parse to
+        /// the values given; a field given again later does not replace the first.
+        #[test]
+        fn fields_in_any_order_and_encoding_parse_to_their_values(
+            values in proptest::collection::vec(any::<String>(), NAMES.len()),
+            present in proptest::collection::vec(any::<bool>(), NAMES.len()),
+            literal in proptest::collection::vec(any::<bool>(), 1..8),
+            lower_hex in any::<bool>(),
+            order in Just((0..NAMES.len()).collect::<Vec<_>>()).prop_shuffle(),
+            again in 0..NAMES.len(),
+        ) {
+            let mut pairs: Vec<String> = order
+                .iter()
+                .filter(|i| present[**i])
+                .map(|i| format!("{}={}", NAMES[*i], form_encode(&values[*i], &literal, lower_hex)))
+                .collect();
+            pairs.push(format!("{}=later", NAMES[again]));
+            let body = pairs.join("&");
+            let form = TokenForm::parse(&HeaderMap::new(), body.as_bytes())
+                .ok_or_else(|| TestCaseError::fail(format!("{body} is not a form")))?;
+            for (i, name) in NAMES.iter().enumerate() {
+                let want = if present[i] {
+                    Some(values[i].as_str())
+                } else if i == again {
+                    Some("later")
+                } else {
+                    None
+                };
+                prop_assert_eq!(form.field(name), want, "{} in {}", name, body);
+            }
+            prop_assert_eq!(form.client_id(), form.field("client_id"));
+            prop_assert_eq!(form.client_secret(), form.field("client_secret"));
+        }
+
+        /// Basic credentials form-encoded as RFC 6749 §2.3.1 says (any text, `:` in either)
+        /// come back as they were, under any casing of the scheme, before the body's.
+        #[test]
+        fn basic_credentials_encoded_per_rfc_6749_round_trip(
+            id in any::<String>(),
+            secret in any::<String>(),
+            literal in proptest::collection::vec(any::<bool>(), 1..8),
+            lower_hex in any::<bool>(),
+            scheme in "[Bb][Aa][Ss][Ii][Cc]",
+            body_id in "[a-z0-9-]{0,36}",
+        ) {
+            let headers = basic(
+                &scheme,
+                &form_encode(&id, &literal, lower_hex),
+                &form_encode(&secret, &literal, lower_hex),
+            );
+            let body = format!("grant_type=client_credentials&client_id={body_id}&client_secret=body");
+            let form = TokenForm::parse(&headers, body.as_bytes())
+                .ok_or_else(|| TestCaseError::fail("not a form"))?;
+            prop_assert_eq!(form.client_id(), Some(id.as_str()));
+            prop_assert_eq!(form.client_secret(), Some(secret.as_str()));
+        }
+
+        /// Basic credentials sent without form-encoding come back as they were when they
+        /// hold nothing that encoding gives a meaning to (`%` and `+`; `:` in the id).
+        #[test]
+        fn basic_credentials_sent_as_they_are_come_back_as_they_are(
+            id in "[^:%+]{0,30}",
+            secret in "[^%+]{0,30}",
+        ) {
+            let form = TokenForm::parse(&basic("Basic", &id, &secret), b"grant_type=client_credentials")
+                .ok_or_else(|| TestCaseError::fail("not a form"))?;
+            prop_assert_eq!(form.client_id(), Some(id.as_str()));
+            prop_assert_eq!(form.client_secret(), Some(secret.as_str()));
+        }
     }
 }
