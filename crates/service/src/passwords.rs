@@ -65,6 +65,17 @@ pub struct Hasher {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Which part of the hashing queue a job may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Every hash but the ones below: the queue less its reserve.
+    Shared,
+    /// A sign-in from a network the account signed in from before (lockout's familiar
+    /// networks): it may also take the last quarter of the queue, which a flood of sign-ins
+    /// from elsewhere, or a burst of creates, cannot fill.
+    Familiar,
+}
+
 /// The hashing threads. They take jobs from one bounded queue, in order, and end when the
 /// last clone of the [`Hasher`] (and so the queue's sender) is gone.
 #[derive(Debug)]
@@ -73,6 +84,9 @@ struct Workers {
     threads: usize,
     /// Jobs sent and not yet taken by a thread.
     queued: Arc<AtomicUsize>,
+    /// How many jobs the queue holds; the shared lane stops `reserve` short of it.
+    capacity: usize,
+    reserve: usize,
 }
 
 /// How long a caller refused by a full queue is told to wait: about what the queue takes to
@@ -81,7 +95,8 @@ const QUEUE_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Workers {
     fn start(threads: usize, queue_len: usize) -> Result<Self> {
-        let (jobs, queue) = mpsc::sync_channel::<Job>(queue_len.max(1));
+        let capacity = queue_len.max(1);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(capacity);
         let queued = Arc::new(AtomicUsize::new(0));
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads {
@@ -114,6 +129,8 @@ impl Workers {
             jobs,
             threads,
             queued,
+            capacity,
+            reserve: capacity / 4,
         })
     }
 }
@@ -160,9 +177,14 @@ impl Hasher {
 
     /// A PHC string for `password` with the configured cost.
     pub async fn hash(&self, password: &Password) -> Result<String> {
+        self.hash_in(Lane::Shared, password).await
+    }
+
+    /// [`Hasher::hash`] in `lane`.
+    pub async fn hash_in(&self, lane: Lane, password: &Password) -> Result<String> {
         let params = self.params.clone();
         let text = password.clone();
-        self.blocking(move || {
+        self.blocking(lane, move || {
             let salt = SaltString::generate(&mut OsRng);
             InThreadMemory
                 .hash_password_customized(
@@ -181,13 +203,23 @@ impl Hasher {
     /// Whether `password` matches `phc`; `None` for `phc` verifies against the decoy and
     /// fails. The second value says whether the hash should be remade with today's cost.
     pub async fn verify(&self, password: &Password, phc: Option<&str>) -> Result<(bool, bool)> {
+        self.verify_in(Lane::Shared, password, phc).await
+    }
+
+    /// [`Hasher::verify`] in `lane`.
+    pub async fn verify_in(
+        &self,
+        lane: Lane,
+        password: &Password,
+        phc: Option<&str>,
+    ) -> Result<(bool, bool)> {
         let (stored, real) = match phc {
             Some(h) => (h.to_string(), true),
             None => ((*self.decoy).clone(), false),
         };
         let text = password.clone();
         let want = self.params.clone();
-        self.blocking(move || {
+        self.blocking(lane, move || {
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return Ok((false, false));
             };
@@ -205,9 +237,11 @@ impl Hasher {
         .await
     }
 
-    /// Runs `work` on a hashing thread, after the jobs queued before it.
+    /// Runs `work` on a hashing thread, after the jobs queued before it; refused when its
+    /// lane of the queue is full.
     async fn blocking<T: Send + 'static>(
         &self,
+        lane: Lane,
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (answer, answered) = oneshot::channel();
@@ -217,19 +251,22 @@ impl Hasher {
                 let _ = answer.send(work());
             }
         });
-        self.workers.queued.fetch_add(1, Ordering::Relaxed);
+        let full = || {
+            metrics::counter!("roster_overloaded_total", "limit" => "hash_queue").increment(1);
+            ServiceError::Unavailable {
+                reason: "The server is busy checking passwords: try again in a moment.".into(),
+                retry_after: crate::limits::RetryAfter(QUEUE_FULL_RETRY),
+            }
+        };
+        let before = self.workers.queued.fetch_add(1, Ordering::Relaxed);
+        if lane == Lane::Shared && before >= self.workers.capacity - self.workers.reserve {
+            self.workers.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(full());
+        }
         if let Err(e) = self.workers.jobs.try_send(job) {
             self.workers.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(match e {
-                mpsc::TrySendError::Full(_) => {
-                    metrics::counter!("roster_overloaded_total", "limit" => "hash_queue")
-                        .increment(1);
-                    ServiceError::Unavailable {
-                        reason: "The server is busy checking passwords: try again in a moment."
-                            .into(),
-                        retry_after: crate::limits::RetryAfter(QUEUE_FULL_RETRY),
-                    }
-                }
+                mpsc::TrySendError::Full(_) => full(),
                 mpsc::TrySendError::Disconnected(_) => {
                     ServiceError::internal("the hasher is shut down")
                 }
@@ -377,6 +414,72 @@ mod tests {
         for job in jobs {
             assert_eq!(job.await.unwrap(), (true, false));
         }
+    }
+
+    /// A job that holds its hashing thread (or its place in the queue) until `release` is
+    /// dropped or sent to.
+    fn held(
+        h: &Hasher,
+        lane: Lane,
+        release: &std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>,
+    ) -> tokio::task::JoinHandle<Result<()>> {
+        let (h, release) = (h.clone(), release.clone());
+        tokio::spawn(async move {
+            h.blocking(lane, move || {
+                let _ = release.lock().unwrap().recv();
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn settle(h: &Hasher, queued: usize) {
+        for _ in 0..500 {
+            if h.queued() == queued {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("the queue holds {} jobs, not {queued}", h.queued());
+    }
+
+    /// The last quarter of the queue is kept for sign-ins from familiar networks: shared jobs
+    /// are refused when only the reserve is left, a familiar one still gets in, and only a
+    /// full queue refuses it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_queues_reserve_is_for_familiar_sign_ins() {
+        let h = Hasher::with_queue(HashCost::TEST, 8).unwrap();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let hold = std::sync::Arc::new(std::sync::Mutex::new(hold));
+        // Every thread busy, then the queue's shared part (8 less a reserve of 2) filled.
+        let mut jobs: Vec<_> = (0..h.threads())
+            .map(|_| held(&h, Lane::Shared, &hold))
+            .collect();
+        settle(&h, 0).await;
+        for n in 1..=6 {
+            jobs.push(held(&h, Lane::Shared, &hold));
+            settle(&h, n).await;
+        }
+        let refused = held(&h, Lane::Shared, &hold).await.unwrap();
+        assert!(
+            matches!(refused, Err(ServiceError::Unavailable { .. })),
+            "{refused:?}"
+        );
+        for n in 7..=8 {
+            jobs.push(held(&h, Lane::Familiar, &hold));
+            settle(&h, n).await;
+        }
+        let full = held(&h, Lane::Familiar, &hold).await.unwrap();
+        assert!(
+            matches!(full, Err(ServiceError::Unavailable { .. })),
+            "{full:?}"
+        );
+        // Every admitted job runs once the threads are free.
+        drop(release);
+        for job in jobs {
+            job.await.unwrap().unwrap();
+        }
+        assert_eq!(h.queued(), 0);
     }
 
     #[tokio::test]

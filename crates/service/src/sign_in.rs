@@ -9,6 +9,7 @@ use roster_domain::{CustomerId, PartnerId, Upn, UserId};
 use roster_store::credentials::Credentials;
 use roster_store::sql::SyncDb;
 
+use crate::passwords::Lane;
 use crate::tokens::AccessClaims;
 use crate::{Result, Roster, ServiceError};
 
@@ -123,6 +124,18 @@ pub(crate) struct Attempt {
     fingerprint: String,
     /// `None`: locked, refuse without checking.
     pub(crate) ticket: Option<Ticket>,
+}
+
+impl Attempt {
+    /// Whether the attempt comes from a network the account signed in from before: its
+    /// password check may use the hashing queue's reserve.
+    pub(crate) fn lane(&self) -> Lane {
+        if self.source == lockout::OTHER_SOURCES {
+            Lane::Shared
+        } else {
+            Lane::Familiar
+        }
+    }
 }
 
 impl Roster {
@@ -269,17 +282,23 @@ impl Roster {
             metrics::counter!("roster_sign_in_failures_total").increment(1);
             return Err(SignInError::InvalidGrant);
         };
+        let lane = attempt.lane();
         let (ok, rehash) = self
             .hasher()
-            .verify(password, creds.password_hash.as_deref())
+            .verify_in(lane, password, creds.password_hash.as_deref())
             .await?;
         if !ok {
             // Counted already.
             metrics::counter!("roster_sign_in_failures_total").increment(1);
             return Err(SignInError::InvalidGrant);
         }
+        // A new hash at today's cost when there is room for it; the next sign-in otherwise.
         let new_hash = match (rehash, creds.password_hash.as_deref()) {
-            (true, Some(old)) => Some((old.to_string(), self.hasher().hash(password).await?)),
+            (true, Some(old)) => match self.hasher().hash_in(lane, password).await {
+                Ok(new) => Some((old.to_string(), new)),
+                Err(ServiceError::Unavailable { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
             _ => None,
         };
         self.password_was_right(&attempt, creds.user, new_hash)

@@ -207,6 +207,75 @@ async fn a_full_hashing_queue_answers_503_and_the_rest_are_served() {
     assert_eq!(app.roster.hash_queue_depth(), 0);
 }
 
+// A flood of wrong sign-ins keeps the hashing queue full; the administrator, signing in from
+// a network it signed in from before, still gets through on the queue's reserve.
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    a_sign_in_from_a_familiar_network_is_served_while_a_flood_fills_the_queue
+);
+async fn a_sign_in_from_a_familiar_network_is_served_while_a_flood_fills_the_queue() {
+    let mut b = with_limits(Limits {
+        hash_queue: 8,
+        sign_in_per_minute_per_address: 0,
+        ..Limits::default()
+    });
+    b.settings.hash_cost = HashCost::default();
+    let app = TestApp::start_with(b).await;
+    // The administrator's network becomes familiar with a first sign-in.
+    app.sign_in(ADMIN, ADMIN_PASSWORD).await.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..24)
+        .map(|i| {
+            let (client, url, stop) = (
+                client_from("127.0.0.9"),
+                app.url("/oauth2/token"),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let mut refused = 0;
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let r = client
+                        .post(&url)
+                        .form(&[
+                            ("grant_type", "password"),
+                            ("username", &format!("nobody{i}x{n}@partner.local")),
+                            ("password", "Wrong-Password-1"),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+                        refused += 1;
+                    }
+                }
+                refused
+            })
+        })
+        .collect();
+    // Until the flood has the queue full.
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(20);
+    while app.roster.hash_queue_depth() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flood never filled the queue"
+        );
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+    for _ in 0..5 {
+        app.sign_in(ADMIN, ADMIN_PASSWORD)
+            .await
+            .expect("a familiar sign-in during the flood");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut refused = 0;
+    for f in flooders {
+        refused += f.await.unwrap();
+    }
+    assert!(refused > 0, "the flood never met a full queue");
+}
+
 on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     requests_beyond_those_in_flight_get_503_at_once
