@@ -464,7 +464,12 @@ fn public_url(raw: &str) -> anyhow::Result<String> {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) => {
+        Some(host)
+            if !host.is_empty()
+                && !host.contains(|c: char| {
+                    matches!(c, '?' | '#' | '@') || c.is_whitespace() || c.is_control()
+                }) =>
+        {
             Ok(url.to_string())
         }
         _ => bail!(
@@ -773,6 +778,12 @@ mod tests {
             "https://",
             "https://a?b=1",
             "https://u@x",
+            // Found by `public_urls_with_more_than_an_address_are_refused`: only ' ' was
+            // refused of the white space and controls.
+            "https://\tax",
+            "https://roster.example.com/\nx",
+            "https://roster\u{a0}example.com",
+            "https://roster.example.com\u{0}",
         ] {
             let err = resolve(Some(bad)).unwrap_err().to_string();
             assert!(err.contains("public_url"), "{bad}: {err}");
@@ -921,5 +932,297 @@ mod tests {
         };
         let err = format!("{:#}", Config::resolve(&args, None).unwrap_err());
         assert!(err.contains("unknown field `smtp`"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::IpAddr;
+
+    /// The file's top-level keys and its tables' keys.
+    const KEYS: [&str; 20] = [
+        "listen",
+        "data_dir",
+        "database_url",
+        "database_url_file",
+        "smtp_url_file",
+        "bootstrap_admin_password_file",
+        "metrics",
+        "metrics_token",
+        "metrics_token_file",
+        "soft_delete_retention",
+        "purge_interval",
+        "partner_domain",
+        "smtp_url",
+        "mail_from",
+        "public_url",
+        "catalogue_file",
+        "argon2",
+        "limits",
+        "tls_cert",
+        "tls_key",
+    ];
+    const LIMIT_KEYS: [&str; 6] = [
+        "max_connections",
+        "max_requests_in_flight",
+        "hash_queue",
+        "sign_in_per_minute_per_address",
+        "api_per_minute_per_partner",
+        "api_per_minute_per_application",
+    ];
+
+    /// `s` as a TOML basic string.
+    fn toml_string(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    const UNITS: [(&str, i64); 5] = [
+        ("ms", 1),
+        ("s", 1000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+    ];
+
+    fn duration(min: i64) -> impl Strategy<Value = (String, Duration)> {
+        (min..=100_000i64, 0..UNITS.len()).prop_map(|(n, u)| {
+            let (unit, size) = UNITS[u];
+            (format!("{n}{unit}"), Duration::from_millis(n * size))
+        })
+    }
+
+    /// A file's settings: what it says, and the limits it gives.
+    #[derive(Debug, Clone)]
+    struct Settings {
+        listen: SocketAddr,
+        data_dir: String,
+        partner_domain: String,
+        retention: Option<(String, Duration)>,
+        purge: Option<(String, Duration)>,
+        limits: Vec<Option<u64>>,
+    }
+
+    fn settings() -> impl Strategy<Value = Settings> {
+        let limits = (
+            proptest::collection::vec(proptest::option::of(1..=(i64::MAX as u64)), 3),
+            proptest::collection::vec(proptest::option::of(0..=u64::from(u32::MAX)), 3),
+        )
+            .prop_map(|(sizes, rates)| sizes.into_iter().chain(rates).collect());
+        (
+            any::<IpAddr>(),
+            any::<u16>(),
+            any::<String>(),
+            any::<String>(),
+            proptest::option::of(duration(0)),
+            proptest::option::of(duration(1)),
+            limits,
+        )
+            .prop_map(
+                |(ip, port, data_dir, partner_domain, retention, purge, limits)| Settings {
+                    listen: SocketAddr::new(ip, port),
+                    data_dir,
+                    partner_domain,
+                    retention,
+                    purge,
+                    limits,
+                },
+            )
+    }
+
+    /// The settings as TOML, the top-level keys in `order`, the limits as a table or an
+    /// inline table.
+    fn file(s: &Settings, order: &[usize], inline: bool) -> String {
+        let mut top = vec![
+            format!("listen = {}", toml_string(&s.listen.to_string())),
+            format!("data_dir = {}", toml_string(&s.data_dir)),
+            format!("partner_domain = {}", toml_string(&s.partner_domain)),
+        ];
+        if let Some((text, _)) = &s.retention {
+            top.push(format!("soft_delete_retention = {}", toml_string(text)));
+        }
+        if let Some((text, _)) = &s.purge {
+            top.push(format!("purge_interval = {}", toml_string(text)));
+        }
+        let limits: Vec<String> = LIMIT_KEYS
+            .iter()
+            .zip(&s.limits)
+            .filter_map(|(k, v)| v.map(|v| format!("{k} = {v}")))
+            .collect();
+        let mut lines: Vec<String> = order.iter().filter_map(|i| top.get(*i).cloned()).collect();
+        if inline {
+            lines.push(format!("limits = {{ {} }}", limits.join(", ")));
+        } else {
+            lines.push("[limits]".into());
+            lines.extend(limits);
+        }
+        lines.join("\n") + "\n"
+    }
+
+    fn resolve_file(text: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, text)?;
+        Config::resolve(
+            &ServeArgs {
+                db: DatabaseArgs {
+                    config: Some(path),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any valid set of keys (listen address, paths and names of any text, durations,
+        /// limits), written as TOML in any order, reads back to those values, and the
+        /// configuration resolved from the file has them.
+        #[test]
+        fn generated_files_read_back_to_their_values(
+            s in settings(),
+            order in Just((0..5usize).collect::<Vec<_>>()).prop_shuffle(),
+            inline in any::<bool>(),
+        ) {
+            let text = file(&s, &order, inline);
+            let f: FileConfig = toml::from_str(&text)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert_eq!(f.listen, Some(s.listen));
+            prop_assert_eq!(f.data_dir.as_deref(), Some(Path::new(&s.data_dir)));
+            prop_assert_eq!(f.partner_domain.as_deref(), Some(s.partner_domain.as_str()));
+            prop_assert_eq!(f.soft_delete_retention, s.retention.clone().map(|r| r.0));
+            prop_assert_eq!(f.purge_interval, s.purge.clone().map(|p| p.0));
+            let l = f.limits.unwrap_or_default();
+            let read = [
+                l.max_connections.map(|v| v as u64),
+                l.max_requests_in_flight.map(|v| v as u64),
+                l.hash_queue.map(|v| v as u64),
+                l.sign_in_per_minute_per_address.map(u64::from),
+                l.api_per_minute_per_partner.map(u64::from),
+                l.api_per_minute_per_application.map(u64::from),
+            ];
+            prop_assert_eq!(&read[..], &s.limits[..]);
+
+            let c = resolve_file(&text).map_err(|e| TestCaseError::fail(format!("{e:#}\n{text}")))?;
+            prop_assert_eq!(c.listen, s.listen);
+            prop_assert_eq!(c.public_url, format!("http://{}", s.listen));
+            prop_assert_eq!(&c.data_dir, Path::new(&s.data_dir));
+            prop_assert_eq!(&c.partner_domain, &s.partner_domain);
+            prop_assert_eq!(c.soft_delete_retention, s.retention.map_or(Duration::from_days(30), |r| r.1));
+            prop_assert_eq!(c.purge_interval, s.purge.map_or(Duration::from_hours(1), |p| p.1));
+            let d = Limits::default();
+            let or = |v: Option<u64>, default: u64| v.unwrap_or(default);
+            prop_assert_eq!(c.limits.max_connections as u64, or(s.limits[0], d.max_connections as u64));
+            prop_assert_eq!(c.limits.max_requests_in_flight as u64, or(s.limits[1], d.max_requests_in_flight as u64));
+            prop_assert_eq!(c.limits.hash_queue as u64, or(s.limits[2], d.hash_queue as u64));
+            prop_assert_eq!(u64::from(c.limits.sign_in_per_minute_per_address), or(s.limits[3], d.sign_in_per_minute_per_address.into()));
+            prop_assert_eq!(u64::from(c.limits.api_per_minute_per_partner), or(s.limits[4], d.api_per_minute_per_partner.into()));
+            prop_assert_eq!(u64::from(c.limits.api_per_minute_per_application), or(s.limits[5], d.api_per_minute_per_application.into()));
+        }
+
+        /// Whatever the text, reading the file answers (no panic), and a file it takes
+        /// holds no key but the known ones.
+        #[test]
+        fn arbitrary_text_never_panics_the_config_file(
+            text in prop_oneof![
+                any::<String>(),
+                "([a-z_]{1,12} = (\"[^\"\\\\]{0,10}\"|[0-9]{1,5}|true|\\[\\]|\\{\\})\n|\\[[a-z]{1,8}\\]\n){0,6}",
+            ],
+        ) {
+            if toml::from_str::<FileConfig>(&text).is_ok() {
+                if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+                    for key in table.keys() {
+                        prop_assert!(KEYS.contains(&key.as_str()), "{key} in {text:?}");
+                    }
+                }
+            }
+        }
+
+        /// A key that is not one of the file's, at the top or in `[limits]` or `[argon2]`, is
+        /// refused, and the error names it.
+        #[test]
+        fn unknown_keys_are_refused_and_named(
+            key in "[a-z][a-z_]{0,20}",
+            table in 0..3usize,
+        ) {
+            prop_assume!(!KEYS.contains(&key.as_str()) && !LIMIT_KEYS.contains(&key.as_str())
+                && !["memory_kib", "iterations", "lanes"].contains(&key.as_str()));
+            let text = match table {
+                0 => format!("listen = \"127.0.0.1:8080\"\n{key} = 1\n"),
+                1 => format!("[limits]\nhash_queue = 5\n{key} = 1\n"),
+                _ => format!("[argon2]\nmemory_kib = 8\niterations = 1\nlanes = 1\n{key} = 1\n"),
+            };
+            let e = toml::from_str::<FileConfig>(&text).err()
+                .ok_or_else(|| TestCaseError::fail(format!("taken: {text}")))?;
+            prop_assert!(e.to_string().contains(&format!("`{key}`")), "{e}");
+            let e = resolve_file(&text).err()
+                .ok_or_else(|| TestCaseError::fail(format!("resolved: {text}")))?;
+            prop_assert!(format!("{e:#}").contains(&key), "{e:#}");
+        }
+
+        /// A limit of 0 where work is bounded (connections, requests in flight, the hash
+        /// queue) is refused, and named.
+        #[test]
+        fn zero_sizes_are_refused(which in 0..3usize) {
+            let text = format!("[limits]\n{} = 0\n", LIMIT_KEYS[which]);
+            let e = resolve_file(&text).err().ok_or_else(|| TestCaseError::fail("taken"))?;
+            prop_assert!(e.to_string().contains(LIMIT_KEYS[which]), "{e}");
+        }
+
+        /// An http(s) address (a host, maybe a port and a path) is taken trimmed and without
+        /// its trailing `/`.
+        #[test]
+        fn public_urls_are_taken_without_their_trailing_slash(
+            scheme in prop_oneof![Just("http"), Just("https")],
+            host in "[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,20}){0,3}",
+            port in proptest::option::of(any::<u16>()),
+            path in "(/[A-Za-z0-9._~%-]{0,10}){0,3}",
+            slashes in "/{0,2}",
+            before in "[ \t]{0,2}",
+            after in "[ \t\n]{0,2}",
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let url = format!("{scheme}://{host}{port}{path}");
+            let got = public_url(&format!("{before}{url}{slashes}{after}"))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(got, url.trim_end_matches('/'));
+        }
+
+        /// An address with a query, a fragment, a user, or white space or a control
+        /// character anywhere after the scheme, is refused, and so is anything without
+        /// http(s)://; arbitrary text never panics.
+        #[test]
+        fn public_urls_with_more_than_an_address_are_refused(
+            host in "[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,20}){0,2}(/[a-z]{0,5})?",
+            at in any::<prop::sample::Index>(),
+            c in prop_oneof![
+                prop::sample::select(vec!['?', '#', '@', ' ', '\t', '\n', '\r', '\u{0}', '\u{7f}', '\u{85}', '\u{a0}', '\u{2028}']),
+                any::<char>().prop_filter("white space or control", |c| c.is_whitespace() || c.is_control()),
+            ],
+            other in any::<String>(),
+        ) {
+            let mut h = host.clone();
+            // Not at the very end, where trimming takes white space off.
+            h.insert(at.index(h.len()), c);
+            let url = format!("https://{h}x");
+            prop_assert!(public_url(&url).is_err(), "{url:?} taken");
+            if let Ok(u) = public_url(&other) {
+                prop_assert!(u.starts_with("http://") || u.starts_with("https://"), "{other:?}");
+            }
+        }
     }
 }
