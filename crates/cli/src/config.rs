@@ -988,13 +988,7 @@ mod properties {
         out
     }
 
-    const UNITS: [(&str, i64); 5] = [
-        ("ms", 1),
-        ("s", 1000),
-        ("m", 60_000),
-        ("h", 3_600_000),
-        ("d", 86_400_000),
-    ];
+    const UNITS: [(&str, i64); 5] = Duration::UNITS;
 
     fn duration(min: i64) -> impl Strategy<Value = (String, Duration)> {
         (min..=100_000i64, 0..UNITS.len()).prop_map(|(n, u)| {

@@ -128,6 +128,15 @@ impl Duration {
         std::time::Duration::from_millis(u64::try_from(self.0).unwrap_or(0))
     }
 
+    /// The units a duration is written in, with their milliseconds, smallest first.
+    pub const UNITS: [(&'static str, i64); 5] = [
+        ("ms", 1),
+        ("s", 1000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+    ];
+
     /// Parses `<whole number><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
@@ -137,15 +146,11 @@ impl Duration {
         let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(explain)?;
         let (number, unit) = s.split_at(split);
         let n: i64 = number.parse().map_err(|_| explain())?;
-        let per_unit = match unit {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return Err(explain()),
-        };
-        n.checked_mul(per_unit).map(Self).ok_or_else(explain)
+        let (_, per_unit) = Self::UNITS
+            .iter()
+            .find(|(name, _)| *name == unit)
+            .ok_or_else(explain)?;
+        n.checked_mul(*per_unit).map(Self).ok_or_else(explain)
     }
 }
 
@@ -153,12 +158,7 @@ impl fmt::Display for Duration {
     /// The largest unit that divides the span exactly, so that `parse(display(d)) == d`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0;
-        for (unit, size) in [
-            ("d", 86_400_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1000),
-        ] {
+        for (unit, size) in Self::UNITS.iter().skip(1).rev() {
             if ms != 0 && ms % size == 0 {
                 return write!(f, "{}{unit}", ms / size);
             }
@@ -261,13 +261,7 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    const UNITS: [(&str, i64); 5] = [
-        ("ms", 1),
-        ("s", 1000),
-        ("m", 60_000),
-        ("h", 3_600_000),
-        ("d", 86_400_000),
-    ];
+    const UNITS: [(&str, i64); 5] = Duration::UNITS;
 
     /// 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z in seconds: the years RFC 3339 writes.
     const FIRST_SECOND: i64 = -62_167_219_200;
