@@ -4,8 +4,10 @@
 //! state or on another field (a domain of this customer, the current password) stays in the
 //! service alone, and the document's descriptions say it.
 //!
-//! The document may say less than the service checks, never more: a request the document
-//! refuses is one the service refuses too.
+//! The document says less than the service checks, and where it says more it is only a
+//! little stricter (ASCII email local parts, spaces alone around trimmed values, a last
+//! domain label that starts with a letter, no leading zeros in a duration): a client that
+//! follows the document is always served.
 
 use serde_json::{json, Map, Value};
 
