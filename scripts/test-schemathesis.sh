@@ -12,7 +12,13 @@ ST="$VENV/bin/st"
 
 if ! "$ST" --version 2>/dev/null | grep -q "$VERSION"; then
   echo "installing schemathesis $VERSION in $VENV" >&2
-  python3 -m venv "$VENV" >&2
+  if ! python3 -m venv "$VENV" >&2; then
+    # Debian's own python3 keeps venv in a package of its own.
+    rm -rf "$VENV"
+    echo "installing python3-venv from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
+    python3 -m venv "$VENV" >&2
+  fi
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION" >&2
 fi
 "$ST" --version >&2
