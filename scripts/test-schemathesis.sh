@@ -16,6 +16,7 @@ if ! "$ST" --version 2>/dev/null | grep -q "$VERSION"; then
     # Debian's own python3 keeps venv in a package of its own.
     rm -rf "$VENV"
     echo "installing python3-venv from Debian's packages" >&2
+    apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
     python3 -m venv "$VENV" >&2
   fi
