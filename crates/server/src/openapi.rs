@@ -140,6 +140,7 @@ fn add_links(doc: &mut Value) {
     }
 }
 
+/// - an operation with path or query parameters may get 400 for one of them;
 /// - a write of an authenticated caller (POST, PATCH, DELETE) may get 409 (60007) from the
 ///   idempotency layer, for an `MS-RequestId` already used for a different request;
 /// - an authenticated operation, the token endpoint and the password change may get 429 from a
@@ -149,6 +150,10 @@ fn add_links(doc: &mut Value) {
 fn add_shared_answers(path: &str, method: &str, op: &mut Value) {
     let authenticated = op.get("security").is_none();
     let signs_in = path == "/oauth2/token" || path == "/v1/passwordchange";
+    // Beyond the request headers, which any text satisfies.
+    let takes_parameters = op["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] != "header"));
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
@@ -158,6 +163,12 @@ fn add_shared_answers(path: &str, method: &str, op: &mut Value) {
     }});
     let body = |schema: Value| json!({"application/json": {"schema": schema}});
     let fault = json!({"$ref": "#/components/schemas/ApiFault"});
+    if takes_parameters {
+        responses.entry("400").or_insert_with(|| json!({
+            "description": "2000 an id that is not a GUID; 3000 a parameter that is not what this document says (its name in data)",
+            "content": body(fault.clone()),
+        }));
+    }
     if authenticated {
         responses.entry("403").or_insert_with(|| json!({
             "description": "900150: the caller's roles do not allow this, or not for this customer",
