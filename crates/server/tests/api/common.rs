@@ -211,17 +211,7 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> Result<String, (StatusCode, Value)> {
-        let r = self
-            .client
-            .post(self.url("/oauth2/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", username),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = password_grant(self, &self.client, username, password).await;
         let status = r.status();
         let body: Value = r.json().await.unwrap();
         if status == StatusCode::OK {
