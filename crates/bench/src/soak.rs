@@ -371,12 +371,10 @@ pub struct SoakReport {
     pub server_peak_rss_bytes: Option<u64>,
 }
 
+/// What one stream of answers had besides the expected ones: 429s, 503s and the others,
+/// by status, with what the first of each said.
 #[derive(Serialize, Debug)]
-pub struct MixedReport {
-    pub answers: u64,
-    pub answers_per_sec: f64,
-    pub ok_2xx: u64,
-    pub ok_per_sec: f64,
+pub struct Refusals {
     pub too_many_429: u64,
     pub unavailable_503: u64,
     pub other: u64,
@@ -384,6 +382,29 @@ pub struct MixedReport {
     /// What the first answer of each status but the expected one said.
     pub examples: BTreeMap<String, String>,
     pub other_samples: Vec<String>,
+}
+
+impl From<&Tally> for Refusals {
+    fn from(t: &Tally) -> Self {
+        Self {
+            too_many_429: t.too_many,
+            unavailable_503: t.unavailable,
+            other: t.other,
+            by_status: t.by_status.clone(),
+            examples: t.examples.clone(),
+            other_samples: t.samples.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct MixedReport {
+    pub answers: u64,
+    pub answers_per_sec: f64,
+    pub ok_2xx: u64,
+    pub ok_per_sec: f64,
+    #[serde(flatten)]
+    pub refusals: Refusals,
     /// Latencies of the 2xx answers: all of them, then the creates apart (each hashes a
     /// password, in the queue the flood fills) and the rest (reads, PATCH, DELETE).
     pub p50_ms: f64,
@@ -407,13 +428,8 @@ pub struct FloodReport {
     pub answers: u64,
     pub answers_per_sec: f64,
     pub invalid_grant_400: u64,
-    pub too_many_429: u64,
-    pub unavailable_503: u64,
-    pub other: u64,
-    pub by_status: BTreeMap<String, u64>,
-    /// What the first answer of each status but the expected one said.
-    pub examples: BTreeMap<String, String>,
-    pub other_samples: Vec<String>,
+    #[serde(flatten)]
+    pub refusals: Refusals,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
@@ -439,13 +455,8 @@ pub struct SignInReport {
     /// The attempts, counted by answer.
     pub attempts: u64,
     pub attempts_signed_in: u64,
-    pub too_many_429: u64,
-    pub unavailable_503: u64,
-    pub other: u64,
-    pub by_status: BTreeMap<String, u64>,
-    /// What the first answer of each status but the expected one said.
-    pub examples: BTreeMap<String, String>,
-    pub other_samples: Vec<String>,
+    #[serde(flatten)]
+    pub refusals: Refusals,
     /// Latencies of the attempts that got a token.
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -467,22 +478,25 @@ struct SignIns {
 impl SoakReport {
     /// Answers that are none of 2xx, 429, 503 (and 400 `invalid_grant` for the flood).
     pub fn other(&self) -> u64 {
-        self.mixed.other + self.flood.other + self.sign_ins.other
+        self.mixed.refusals.other + self.flood.refusals.other + self.sign_ins.refusals.other
     }
 
     pub fn other_samples(&self) -> impl Iterator<Item = String> + '_ {
         self.mixed
+            .refusals
             .other_samples
             .iter()
             .map(|s| format!("mixed: {s}"))
             .chain(
                 self.flood
+                    .refusals
                     .other_samples
                     .iter()
                     .map(|s| format!("flood: {s}")),
             )
             .chain(
                 self.sign_ins
+                    .refusals
                     .other_samples
                     .iter()
                     .map(|s| format!("sign-in: {s}")),
@@ -875,9 +889,6 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
             answers_per_sec: per_sec(m.tally.answers),
             ok_2xx: m.tally.expected,
             ok_per_sec: per_sec(m.tally.expected),
-            too_many_429: m.tally.too_many,
-            unavailable_503: m.tally.unavailable,
-            other: m.tally.other,
             p50_ms: percentile_ms(&m.expected, 0.50),
             p90_ms: percentile_ms(&m.expected, 0.90),
             p99_ms: percentile_ms(&m.expected, 0.99),
@@ -891,23 +902,16 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
             all_p50_ms: percentile_ms(&m.all, 0.50),
             all_p99_ms: percentile_ms(&m.all, 0.99),
             all_max_ms: max(&m.all),
-            by_status: m.tally.by_status,
-            examples: m.tally.examples,
-            other_samples: m.tally.samples,
+            refusals: Refusals::from(&m.tally),
         },
         flood: FloodReport {
             answers: f.tally.answers,
             answers_per_sec: per_sec(f.tally.answers),
             invalid_grant_400: f.tally.expected,
-            too_many_429: f.tally.too_many,
-            unavailable_503: f.tally.unavailable,
-            other: f.tally.other,
             p50_ms: percentile_ms(&f.all, 0.50),
             p99_ms: percentile_ms(&f.all, 0.99),
             max_ms: max(&f.all),
-            by_status: f.tally.by_status,
-            examples: f.tally.examples,
-            other_samples: f.tally.samples,
+            refusals: Refusals::from(&f.tally),
         },
         sign_ins: SignInReport {
             every_seconds: SIGN_IN_EVERY.as_secs_f64(),
@@ -922,16 +926,11 @@ pub async fn run(fixture: Arc<Fixture>, options: &Options) -> anyhow::Result<Soa
             time_to_token_max_ms: max(&to_token),
             attempts: s.tally.answers,
             attempts_signed_in: s.tally.expected,
-            too_many_429: s.tally.too_many,
-            unavailable_503: s.tally.unavailable,
-            other: s.tally.other,
             p50_ms: percentile_ms(&s.expected, 0.50),
             p99_ms: percentile_ms(&s.expected, 0.99),
             max_ms: max(&s.expected),
             all_max_ms: max(&s.all),
-            by_status: s.tally.by_status.clone(),
-            examples: s.tally.examples.clone(),
-            other_samples: s.tally.samples.clone(),
+            refusals: Refusals::from(&s.tally),
         },
         memory,
         server_peak_rss_bytes: peak,
@@ -993,17 +992,17 @@ pub fn print(r: &SoakReport) {
     );
     println!(
         "  429            {:>10}  {:>9.1}/s  {:>7}",
-        m.too_many_429,
-        m.too_many_429 as f64 / r.seconds.max(f64::MIN_POSITIVE),
-        share(m.too_many_429, m.answers)
+        m.refusals.too_many_429,
+        m.refusals.too_many_429 as f64 / r.seconds.max(f64::MIN_POSITIVE),
+        share(m.refusals.too_many_429, m.answers)
     );
     println!(
         "  503            {:>10}  {:>9.1}/s  {:>7}",
-        m.unavailable_503,
-        m.unavailable_503 as f64 / r.seconds.max(f64::MIN_POSITIVE),
-        share(m.unavailable_503, m.answers)
+        m.refusals.unavailable_503,
+        m.refusals.unavailable_503 as f64 / r.seconds.max(f64::MIN_POSITIVE),
+        share(m.refusals.unavailable_503, m.answers)
     );
-    println!("  other          {:>10}", m.other);
+    println!("  other          {:>10}", m.refusals.other);
     println!(
         "  latency of 2xx answers: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
         m.p50_ms, m.p90_ms, m.p99_ms, m.p999_ms, m.max_ms
@@ -1016,8 +1015,8 @@ pub fn print(r: &SoakReport) {
         "  latency of all answers: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         m.all_p50_ms, m.all_p99_ms, m.all_max_ms
     );
-    println!("  by status: {}", statuses(&m.by_status));
-    examples(&m.examples);
+    println!("  by status: {}", statuses(&m.refusals.by_status));
+    examples(&m.refusals.examples);
     println!();
     println!(
         "sign-in flood: wrong passwords for unknown accounts, {} connections from {} (a new user name each time, no waiting for Retry-After)",
@@ -1035,23 +1034,23 @@ pub fn print(r: &SoakReport) {
     );
     println!(
         "  429            {:>10}  {:>9}   {:>7}",
-        f.too_many_429,
+        f.refusals.too_many_429,
         "",
-        share(f.too_many_429, f.answers)
+        share(f.refusals.too_many_429, f.answers)
     );
     println!(
         "  503            {:>10}  {:>9}   {:>7}",
-        f.unavailable_503,
+        f.refusals.unavailable_503,
         "",
-        share(f.unavailable_503, f.answers)
+        share(f.refusals.unavailable_503, f.answers)
     );
-    println!("  other          {:>10}", f.other);
+    println!("  other          {:>10}", f.refusals.other);
     println!(
         "  latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         f.p50_ms, f.p99_ms, f.max_ms
     );
-    println!("  by status: {}", statuses(&f.by_status));
-    examples(&f.examples);
+    println!("  by status: {}", statuses(&f.refusals.by_status));
+    examples(&f.refusals.examples);
     println!();
     println!(
         "legitimate sign-ins: the administrator, right password, from 127.0.0.1, one every {:.0} s; refused 429 or 503, it tries again after Retry-After, {} attempts at most",
@@ -1077,7 +1076,7 @@ pub fn print(r: &SoakReport) {
     );
     println!(
         "  {} attempts: {} signed in, {} refused 429, {} refused 503, {} other; a successful attempt took p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        s.attempts, s.attempts_signed_in, s.too_many_429, s.unavailable_503, s.other, s.p50_ms, s.p99_ms, s.max_ms
+        s.attempts, s.attempts_signed_in, s.refusals.too_many_429, s.refusals.unavailable_503, s.refusals.other, s.p50_ms, s.p99_ms, s.max_ms
     );
     println!();
     println!(
